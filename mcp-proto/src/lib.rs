@@ -1,0 +1,6 @@
+//! Sans-IO core of the Model Context Protocol.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod jsonrpc;
+pub mod schema;
