@@ -1,0 +1,1818 @@
+//! The server side of a connection, for both eras at once.
+//!
+//! A request carrying `_meta["io.modelcontextprotocol/protocolVersion"]` is served statelessly
+//! by the 2026-07-28 rules; `initialize` opens a legacy session on the same connection. The
+//! session answers the protocol's own requests itself (initialize, ping, server/discover,
+//! logging/setLevel, resources/(un)subscribe, subscriptions/listen acknowledgements, every
+//! `tasks/*` method) and hands the application only what needs application logic.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::BytesMut;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+
+use super::outbound::{Outbound, ProgressCheck, Timeout};
+use super::outbox::Outbox;
+use super::{PeerFault, RequestError, Route, Transmit, UsageError, DEFAULT_MAX_FRAME_LEN};
+use crate::codec::{FrameError, LineDecoder};
+use crate::entropy::Entropy;
+use crate::jsonrpc::{code, ErrorObject, ProgressToken, RawMessage, RequestId};
+use crate::schema::common::{meta_keys, Implementation, LoggingLevel, Meta, RequestParams};
+use crate::schema::lifecycle::{
+    ClientCapabilities, DiscoverResult, InitializeResult, ServerCapabilities,
+};
+use crate::schema::logging::LoggingMessageNotificationParams;
+use crate::schema::messages::{
+    method, ClientNotification, ClientRequest, ClientResult, ServerNotification, ServerRequest,
+    ServerResult,
+};
+use crate::schema::mrtr::{InputRequest, InputRequiredResult, InputResponses};
+use crate::schema::notifications::{CancelledNotificationParams, ProgressNotificationParams};
+use crate::schema::resources::ResourceUpdatedNotificationParams;
+use crate::schema::subscriptions::{
+    SubscriptionFilter, SubscriptionsAcknowledgedNotificationParams, SubscriptionsListenResult,
+};
+use crate::schema::version::{Era, ProtocolVersion};
+use crate::schema::{tasks, tasks_ext, EmptyResult};
+use crate::tasks::{TaskConfig, TaskEntry, TaskError, TaskOutcome, TaskTable, TaskTransition, WallClock};
+
+/// Static configuration of a server session.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Name and version reported to clients.
+    pub info: Implementation,
+    /// What the server offers; requests for features not declared here get -32601.
+    pub capabilities: ServerCapabilities,
+    /// Usage hints for the model.
+    pub instructions: Option<String>,
+    /// Versions served, any order. Leave out 2026-07-28 for a legacy-only server, or every
+    /// legacy version for a modern-only one.
+    pub versions: Vec<ProtocolVersion>,
+    /// Largest frame accepted on `handle_bytes`.
+    pub max_frame_len: usize,
+    /// Most client requests in flight at once; more get an error.
+    pub max_in_flight: usize,
+    /// Most concurrent `subscriptions/listen` streams.
+    pub max_subscriptions: usize,
+    /// Timeout of requests this server sends (legacy sampling, elicitation, roots).
+    pub request_timeout: Timeout,
+    /// Methods outside the spec this server wants to receive instead of -32601.
+    pub custom_methods: Vec<String>,
+    /// `ttlMs` on the `server/discover` result.
+    pub discover_ttl_ms: u64,
+    /// Task table limits.
+    pub tasks: TaskConfig,
+}
+
+impl ServerConfig {
+    /// A config with the given identity and capabilities and defaults for everything else.
+    pub fn new(info: Implementation, capabilities: ServerCapabilities) -> Self {
+        ServerConfig {
+            info,
+            capabilities,
+            instructions: None,
+            versions: ProtocolVersion::ALL.to_vec(),
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            max_in_flight: 1024,
+            max_subscriptions: 64,
+            request_timeout: Timeout::default(),
+            custom_methods: Vec::new(),
+            discover_ttl_ms: 0,
+            tasks: TaskConfig::default(),
+        }
+    }
+}
+
+/// What the application needs to know about a request besides its params.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestContext {
+    /// The rules this request follows.
+    pub era: Era,
+    /// Its protocol version (per request in 2026-07-28, negotiated before).
+    pub version: ProtocolVersion,
+    /// Progress token, if the client asked for progress.
+    pub progress_token: Option<ProgressToken>,
+    /// Minimum log level the client wants for this request (2026-07-28 `logLevel`).
+    pub log_level: Option<LoggingLevel>,
+    /// The client's self-reported identity, if known.
+    pub client_info: Option<Implementation>,
+}
+
+/// Something that happened on a server session.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerEvent {
+    /// A legacy client completed the handshake (`notifications/initialized`).
+    Initialized {
+        /// Negotiated version.
+        version: ProtocolVersion,
+        /// Client identity.
+        client_info: Implementation,
+        /// Client capabilities.
+        capabilities: ClientCapabilities,
+    },
+    /// A request for the application; answer with `respond` / `respond_error`.
+    Request {
+        /// Its id.
+        id: RequestId,
+        /// The typed request.
+        request: ClientRequest,
+        /// Era, version, progress token, ...
+        context: RequestContext,
+    },
+    /// A client notification the application may care about (roots changed, custom).
+    Notification(ClientNotification),
+    /// The client cancelled a request; its answer will not be sent.
+    Cancelled {
+        /// The cancelled request.
+        id: RequestId,
+        /// The client's reason.
+        reason: Option<String>,
+    },
+    /// The answer to a request this server sent (legacy).
+    Response {
+        /// Id of our request.
+        id: RequestId,
+        /// The typed result or why there is none.
+        result: Result<ClientResult, RequestError>,
+    },
+    /// Progress on a request this server sent.
+    Progress {
+        /// Id of our request.
+        id: RequestId,
+        /// The notification.
+        params: ProgressNotificationParams,
+    },
+    /// A `subscriptions/listen` stream opened and was acknowledged.
+    SubscriptionOpened {
+        /// Its id (the listen request's id).
+        id: RequestId,
+        /// What the server agreed to send.
+        filter: SubscriptionFilter,
+    },
+    /// A listen stream ended (client cancel or server close).
+    SubscriptionClosed {
+        /// Its id.
+        id: RequestId,
+    },
+    /// A legacy client subscribed to a resource.
+    ResourceSubscribed {
+        /// The URI.
+        uri: String,
+    },
+    /// A legacy client unsubscribed.
+    ResourceUnsubscribed {
+        /// The URI.
+        uri: String,
+    },
+    /// The client asked to cancel a task; the task is already `cancelled`, stop its work.
+    TaskCancelRequested {
+        /// The task.
+        task_id: String,
+    },
+    /// Input for a task waiting in `input_required` (extension `tasks/update`).
+    TaskInput {
+        /// The task.
+        task_id: String,
+        /// The client's answers.
+        responses: InputResponses,
+    },
+    /// A task changed status.
+    Task(TaskTransition),
+    /// A task's TTL ran out and it was removed.
+    TaskExpired {
+        /// The task.
+        task_id: String,
+    },
+    /// The peer did something wrong that has no reply frame.
+    PeerFault(PeerFault),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    AwaitingInitialize,
+    AwaitingInitialized,
+    Ready,
+}
+
+#[derive(Debug)]
+struct Legacy {
+    phase: Phase,
+    version: ProtocolVersion,
+    client_info: Implementation,
+    capabilities: ClientCapabilities,
+    log_level: Option<LoggingLevel>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    CallTool,
+    MrtrCapable,
+    Listen,
+    TaskPayload,
+    Other,
+}
+
+#[derive(Debug)]
+struct Incoming {
+    kind: Kind,
+    era: Era,
+    progress_token: Option<ProgressToken>,
+    last_progress: Option<f64>,
+    log_level: Option<LoggingLevel>,
+    /// Per-request capabilities (2026-07-28); legacy requests use the session's.
+    capabilities: Option<Box<ClientCapabilities>>,
+}
+
+#[derive(Debug)]
+struct Subscription {
+    filter: SubscriptionFilter,
+}
+
+/// The server half of an MCP connection, as a pure state machine.
+///
+/// Methods come in four kinds:
+/// - `handle_*` feed input: [`handle_bytes`](Self::handle_bytes) (stdio framing),
+///   [`handle_message`](Self::handle_message) (one JSON-RPC message, e.g. an HTTP body),
+///   [`handle_timeout`](Self::handle_timeout);
+/// - commands from the application: [`respond`](Self::respond),
+///   [`respond_error`](Self::respond_error), [`send_request`](Self::send_request),
+///   [`notify_progress`](Self::notify_progress), [`log`](Self::log), list-changed and
+///   resource-updated notifications, task commands;
+/// - `poll_*` drain output: [`poll_transmit`](Self::poll_transmit) first, then
+///   [`poll_event`](Self::poll_event), then [`poll_timeout`](Self::poll_timeout);
+/// - getters: [`legacy_version`](Self::legacy_version), [`tasks`](Self::tasks), ...
+///
+/// Methods served, by who answers them: the session answers `initialize`, `ping`,
+/// `server/discover`, `logging/setLevel`, `resources/subscribe`/`unsubscribe`,
+/// `subscriptions/listen` (acknowledgement and bookkeeping) and `tasks/*`; it emits
+/// [`ServerEvent::Request`] for `tools/*`, `prompts/*`, `resources/list|read|templates/list`,
+/// `completion/complete` and configured custom methods.
+pub struct ServerSession {
+    config: ServerConfig,
+    entropy: Box<dyn Entropy>,
+    decoder: LineDecoder,
+    outbox: Outbox,
+    events: VecDeque<ServerEvent>,
+    legacy: Option<Legacy>,
+    incoming: HashMap<RequestId, Incoming>,
+    /// Requests the client cancelled, so a late `respond` is a quiet no-op. Bounded.
+    cancelled: VecDeque<RequestId>,
+    outgoing: Outbound<&'static str>,
+    subscriptions: HashMap<RequestId, Subscription>,
+    resource_subscriptions: BTreeSet<String>,
+    tasks: TaskTable,
+    /// Progress tokens of requests that became tasks: progress keeps flowing until terminal.
+    task_progress: HashMap<String, (ProgressToken, Option<f64>)>,
+    /// `tasks/result` requests waiting for their task to end.
+    task_waiters: HashMap<String, Vec<RequestId>>,
+    server_info_value: Value,
+    closed: bool,
+}
+
+impl std::fmt::Debug for ServerSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerSession")
+            .field("legacy", &self.legacy)
+            .field("in_flight", &self.incoming.len())
+            .field("subscriptions", &self.subscriptions.len())
+            .field("tasks", &self.tasks.len())
+            .finish_non_exhaustive()
+    }
+}
+
+const CANCELLED_MEMORY: usize = 256;
+
+#[derive(Deserialize)]
+struct MetaProbe {
+    #[serde(rename = "_meta", default)]
+    meta: Option<Meta>,
+}
+
+impl ServerSession {
+    /// A new session. `wall` is the wall-clock time at `now` (for task timestamps); `entropy`
+    /// makes task ids unguessable.
+    pub fn new(
+        config: ServerConfig,
+        now: Instant,
+        wall: SystemTime,
+        entropy: Box<dyn Entropy>,
+    ) -> Self {
+        let server_info_value = serde_json::to_value(&config.info).unwrap_or(Value::Null);
+        ServerSession {
+            decoder: LineDecoder::new(config.max_frame_len),
+            tasks: TaskTable::new(config.tasks.clone(), WallClock::new(now, wall)),
+            config,
+            entropy,
+            outbox: Outbox::default(),
+            events: VecDeque::new(),
+            legacy: None,
+            incoming: HashMap::new(),
+            cancelled: VecDeque::new(),
+            outgoing: Outbound::new(CANCELLED_MEMORY),
+            subscriptions: HashMap::new(),
+            resource_subscriptions: BTreeSet::new(),
+            task_progress: HashMap::new(),
+            task_waiters: HashMap::new(),
+            server_info_value,
+            closed: false,
+        }
+    }
+
+    // ----- getters -------------------------------------------------------------------------
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// The version of the legacy session, once `initialize` succeeded.
+    pub fn legacy_version(&self) -> Option<ProtocolVersion> {
+        self.legacy
+            .as_ref()
+            .filter(|l| l.phase != Phase::AwaitingInitialize)
+            .map(|l| l.version)
+    }
+
+    /// The capabilities that apply to an in-flight request: its own (2026-07-28) or the
+    /// legacy session's.
+    pub fn client_capabilities(&self, id: &RequestId) -> Option<&ClientCapabilities> {
+        match self.incoming.get(id) {
+            Some(Incoming {
+                capabilities: Some(c),
+                ..
+            }) => Some(c),
+            Some(_) => self.legacy.as_ref().map(|l| &l.capabilities),
+            None => None,
+        }
+    }
+
+    /// Number of client requests awaiting an answer.
+    pub fn in_flight(&self) -> usize {
+        self.incoming.len()
+    }
+
+    /// Whether `id` is a client request awaiting an answer.
+    pub fn is_in_flight(&self, id: &RequestId) -> bool {
+        self.incoming.contains_key(id)
+    }
+
+    /// The task table (read-only view).
+    pub fn tasks(&self) -> &TaskTable {
+        &self.tasks
+    }
+
+    /// Ids of open listen streams.
+    pub fn subscriptions(&self) -> impl Iterator<Item = &RequestId> {
+        self.subscriptions.keys()
+    }
+
+    // ----- polls ---------------------------------------------------------------------------
+
+    /// Next frame to write. Call after every `handle_*` or command until it returns `None`.
+    #[must_use]
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.outbox.pop()
+    }
+
+    /// Next event for the application. Call after draining `poll_transmit`.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<ServerEvent> {
+        self.events.pop_front()
+    }
+
+    /// When `handle_timeout` must be called next, if ever. Ask again after every change.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match (self.outgoing.next_deadline(), self.tasks.next_expiry()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    // ----- input ---------------------------------------------------------------------------
+
+    /// Feeds bytes from a newline-framed stream (stdio, TCP). Consumes every complete frame
+    /// in `buf` and leaves a partial tail for the next call.
+    pub fn handle_bytes(&mut self, now: Instant, buf: &mut BytesMut) {
+        while let Some(frame) = self.decoder.decode(buf) {
+            match frame {
+                Ok(bytes) => self.handle_message(now, &bytes),
+                Err(e) => self.frame_error(e),
+            }
+        }
+    }
+
+    /// Feeds the final bytes at end of stream (a last line without a newline).
+    pub fn handle_eof(&mut self, now: Instant, buf: &mut BytesMut) {
+        self.handle_bytes(now, buf);
+        if let Some(frame) = self.decoder.finish(buf) {
+            match frame {
+                Ok(bytes) => self.handle_message(now, &bytes),
+                Err(e) => self.frame_error(e),
+            }
+        }
+    }
+
+    fn frame_error(&mut self, e: FrameError) {
+        let error = match e {
+            FrameError::InvalidUtf8 => ErrorObject::parse_error("frame is not valid UTF-8"),
+            other => ErrorObject::invalid_request(other.to_string()),
+        };
+        self.outbox.error(Route::Session, None, &error);
+    }
+
+    /// Feeds one complete JSON-RPC message (or a 2025-03-26 batch).
+    pub fn handle_message(&mut self, now: Instant, bytes: &[u8]) {
+        if self.closed {
+            return;
+        }
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            let e = ErrorObject::parse_error("message is not valid UTF-8");
+            self.outbox.error(Route::Session, None, &e);
+            return;
+        };
+        let trimmed = text.trim_start();
+        if trimmed.starts_with('[') {
+            self.handle_batch(now, trimmed);
+            return;
+        }
+        match RawMessage::parse(text) {
+            Ok(msg) => self.dispatch(now, msg),
+            Err(e) => {
+                if e.reply {
+                    let route = e.id.clone().map_or(Route::Session, Route::Request);
+                    self.outbox.error(route, e.id.as_ref(), &e.error);
+                } else {
+                    self.fault(e.error.message);
+                }
+            }
+        }
+    }
+
+    fn handle_batch(&mut self, now: Instant, text: &str) {
+        let batches_ok = self
+            .legacy
+            .as_ref()
+            .is_some_and(|l| l.version.accepts_batches());
+        let items: Vec<&RawValue> = match serde_json::from_str(text) {
+            Ok(items) => items,
+            Err(e) => {
+                let err = ErrorObject::parse_error(format!("parse error: {e}"));
+                self.outbox.error(Route::Session, None, &err);
+                return;
+            }
+        };
+        if !batches_ok {
+            let err = ErrorObject::invalid_request(
+                "JSON-RPC batches are only accepted on a 2025-03-26 session",
+            );
+            self.outbox.error(Route::Session, None, &err);
+            return;
+        }
+        if items.is_empty() {
+            let err = ErrorObject::invalid_request("empty batch");
+            self.outbox.error(Route::Session, None, &err);
+            return;
+        }
+        for item in items {
+            match RawMessage::parse(item.get()) {
+                Ok(RawMessage::Request { ref method, .. }) if method == method::INITIALIZE => {
+                    let id = RawMessage::parse(item.get()).ok().and_then(|m| match m {
+                        RawMessage::Request { id, .. } => Some(id),
+                        _ => None,
+                    });
+                    let err = ErrorObject::invalid_request("initialize must not be batched");
+                    let route = id.clone().map_or(Route::Session, Route::Request);
+                    self.outbox.error(route, id.as_ref(), &err);
+                }
+                Ok(msg) => self.dispatch(now, msg),
+                Err(e) if e.reply => {
+                    let route = e.id.clone().map_or(Route::Session, Route::Request);
+                    self.outbox.error(route, e.id.as_ref(), &e.error);
+                }
+                Err(e) => self.fault(e.error.message),
+            }
+        }
+    }
+
+    /// Advances time: times out our requests and expires tasks.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some((id, pending)) = self.outgoing.pop_expired(now) {
+            let params = CancelledNotificationParams {
+                request_id: Some(id.clone()),
+                reason: Some("timed out".into()),
+                ..Default::default()
+            };
+            let _ = self
+                .outbox
+                .notification(Route::Session, method::CANCELLED, Some(&params));
+            let _ = pending;
+            self.events.push_back(ServerEvent::Response {
+                id,
+                result: Err(RequestError::Timeout),
+            });
+        }
+        for task_id in self.tasks.expire(now) {
+            self.task_progress.remove(&task_id);
+            if let Some(waiters) = self.task_waiters.remove(&task_id) {
+                let err = ErrorObject::invalid_params(format!("task {task_id} expired"));
+                for w in waiters {
+                    self.incoming.remove(&w);
+                    self.outbox.error(Route::Request(w.clone()), Some(&w), &err);
+                }
+            }
+            self.events.push_back(ServerEvent::TaskExpired { task_id });
+        }
+    }
+
+    /// Ends the session: every request still open is answered with an error (or, for
+    /// listen streams, closed gracefully) and our own requests fail with `Closed`.
+    pub fn close(&mut self) {
+        if self.closed {
+            return;
+        }
+        let ids: Vec<RequestId> = self.incoming.keys().cloned().collect();
+        for id in ids {
+            if self.subscriptions.contains_key(&id) {
+                let _ = self.close_subscription(&id);
+            } else {
+                let _ = self.respond_error(&id, ErrorObject::internal("server shutting down"));
+            }
+        }
+        for (id, _) in self.outgoing.drain() {
+            self.events.push_back(ServerEvent::Response {
+                id,
+                result: Err(RequestError::Closed),
+            });
+        }
+        self.closed = true;
+    }
+
+    fn fault(&mut self, message: impl Into<String>) {
+        self.events
+            .push_back(ServerEvent::PeerFault(PeerFault::new(message)));
+    }
+
+    fn dispatch(&mut self, now: Instant, msg: RawMessage<'_>) {
+        match msg {
+            RawMessage::Request { id, method, params } => self.on_request(now, id, &method, params),
+            RawMessage::Notification { method, params } => self.on_notification(now, &method, params),
+            RawMessage::Response { id, result } => {
+                let Some(p) = self.outgoing.remove(&id) else {
+                    if !self.outgoing.was_closed(&id) {
+                        self.fault(format!("response to unknown request {id}"));
+                    }
+                    return;
+                };
+                let result = ClientResult::decode(p.method, result).map_err(RequestError::Malformed);
+                self.events.push_back(ServerEvent::Response { id, result });
+            }
+            RawMessage::Error { id, error } => match id {
+                Some(id) if self.outgoing.is_pending(&id) => {
+                    self.outgoing.remove(&id);
+                    self.events.push_back(ServerEvent::Response {
+                        id,
+                        result: Err(RequestError::Rpc(error)),
+                    });
+                }
+                Some(id) if self.outgoing.was_closed(&id) => {}
+                _ => self.fault(format!("error from peer: {error}")),
+            },
+        }
+    }
+
+    // ----- requests ------------------------------------------------------------------------
+
+    fn reply_error(&mut self, id: &RequestId, error: ErrorObject) {
+        self.outbox.error(Route::Request(id.clone()), Some(id), &error);
+    }
+
+    fn on_request(&mut self, now: Instant, id: RequestId, method: &str, params: Option<&RawValue>) {
+        if self.incoming.contains_key(&id) {
+            // The original keeps its slot; only the duplicate is refused.
+            let e = ErrorObject::invalid_request(format!("request id {id} is already in flight"));
+            self.reply_error(&id, e);
+            return;
+        }
+        if self.incoming.len() >= self.config.max_in_flight {
+            let e = ErrorObject::internal("server busy: too many requests in flight");
+            self.reply_error(&id, e);
+            return;
+        }
+        let request = match ClientRequest::decode(method, params) {
+            Ok(r) => r,
+            Err(err) => {
+                // Version problems outrank param problems for 2026-07-28 requests.
+                let meta = params
+                    .and_then(|p| serde_json::from_str::<MetaProbe>(p.get()).ok())
+                    .and_then(|p| p.meta);
+                if let Some(v) = meta.as_ref().and_then(|m| m.protocol_version()) {
+                    if let Some(e) = self.version_error(v) {
+                        self.reply_error(&id, e);
+                        return;
+                    }
+                }
+                self.reply_error(&id, err);
+                return;
+            }
+        };
+        let modern_version = request.meta().and_then(|m| m.protocol_version()).cloned();
+        match modern_version {
+            Some(v) if !matches!(request, ClientRequest::Initialize(_)) => {
+                self.on_modern_request(now, id, request, &v)
+            }
+            _ => self.on_legacy_request(now, id, request),
+        }
+    }
+
+    fn supports(&self, v: ProtocolVersion) -> bool {
+        self.config.versions.contains(&v)
+    }
+
+    fn supported_strings(&self) -> Vec<&'static str> {
+        let mut v: Vec<ProtocolVersion> = self.config.versions.clone();
+        v.sort();
+        v.dedup();
+        v.iter().rev().map(|v| v.as_str()).collect()
+    }
+
+    /// -32022 unless `v` is a modern version we serve.
+    fn version_error(&self, v: &Value) -> Option<ErrorObject> {
+        let parsed = v.as_str().and_then(ProtocolVersion::parse);
+        match parsed {
+            Some(p) if p.era() == Era::Modern && self.supports(p) => None,
+            _ => {
+                let supported: Vec<&str> = self
+                    .supported_strings()
+                    .into_iter()
+                    .filter(|s| ProtocolVersion::parse(s).is_some_and(|p| p.era() == Era::Modern))
+                    .collect();
+                Some(
+                    ErrorObject::new(
+                        code::UNSUPPORTED_PROTOCOL_VERSION,
+                        "unsupported protocol version",
+                    )
+                    .with_data(json!({ "supported": supported, "requested": v })),
+                )
+            }
+        }
+    }
+
+    /// The server capability a method needs, as -32601 when missing.
+    fn gate(&self, req: &ClientRequest, era: Era) -> Result<(), ErrorObject> {
+        let caps = &self.config.capabilities;
+        let ok = match req {
+            ClientRequest::ListTools(_) | ClientRequest::CallTool(_) => caps.tools.is_some(),
+            ClientRequest::ListPrompts(_) | ClientRequest::GetPrompt(_) => caps.prompts.is_some(),
+            ClientRequest::ListResources(_)
+            | ClientRequest::ListResourceTemplates(_)
+            | ClientRequest::ReadResource(_) => caps.resources.is_some(),
+            ClientRequest::Subscribe(_) | ClientRequest::Unsubscribe(_) => caps
+                .resources
+                .as_ref()
+                .is_some_and(|r| r.subscribe == Some(true)),
+            ClientRequest::Complete(_) => caps.completions.is_some(),
+            ClientRequest::SetLevel(_) => caps.logging.is_some(),
+            ClientRequest::GetTask(_) | ClientRequest::CancelTask(_) if era == Era::Modern => {
+                self.serves_task_extension()
+            }
+            ClientRequest::UpdateTask(_) => self.serves_task_extension(),
+            ClientRequest::GetTask(_) | ClientRequest::GetTaskPayload(_) => caps.tasks.is_some(),
+            ClientRequest::ListTasks(_) => caps.tasks.as_ref().is_some_and(|t| t.list.is_some()),
+            ClientRequest::CancelTask(_) => {
+                caps.tasks.as_ref().is_some_and(|t| t.cancel.is_some())
+            }
+            ClientRequest::Custom(c) => self.config.custom_methods.iter().any(|m| *m == c.method),
+            _ => true,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(ErrorObject::method_not_found(req.method()))
+        }
+    }
+
+    fn serves_task_extension(&self) -> bool {
+        self.config
+            .capabilities
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.contains_key(tasks_ext::EXTENSION_ID))
+    }
+
+    fn on_modern_request(&mut self, now: Instant, id: RequestId, request: ClientRequest, v: &Value) {
+        if let Some(e) = self.version_error(v) {
+            return self.reply_error(&id, e);
+        }
+        let version = ProtocolVersion::LATEST;
+        let meta = request.meta().cloned().unwrap_or_default();
+        let caps = match meta.get(meta_keys::CLIENT_CAPABILITIES) {
+            None => {
+                let e = ErrorObject::invalid_params(format!(
+                    "missing required _meta field {}",
+                    meta_keys::CLIENT_CAPABILITIES
+                ));
+                return self.reply_error(&id, e);
+            }
+            Some(c) => match ClientCapabilities::deserialize(c) {
+                Ok(c) => c,
+                Err(err) => {
+                    let e = ErrorObject::invalid_params(format!("invalid clientCapabilities: {err}"));
+                    return self.reply_error(&id, e);
+                }
+            },
+        };
+        let log_level = match meta.get(meta_keys::LOG_LEVEL) {
+            None => None,
+            Some(l) => match LoggingLevel::deserialize(l) {
+                Ok(l) => Some(l),
+                Err(_) => {
+                    let e = ErrorObject::invalid_params("invalid logLevel");
+                    return self.reply_error(&id, e);
+                }
+            },
+        };
+        let client_info = meta
+            .get(meta_keys::CLIENT_INFO)
+            .and_then(|i| Implementation::deserialize(i).ok());
+        // Methods that 2026-07-28 removed.
+        if matches!(
+            request,
+            ClientRequest::Ping(_)
+                | ClientRequest::SetLevel(_)
+                | ClientRequest::Subscribe(_)
+                | ClientRequest::Unsubscribe(_)
+                | ClientRequest::GetTaskPayload(_)
+                | ClientRequest::ListTasks(_)
+        ) {
+            return self.reply_error(&id, ErrorObject::method_not_found(request.method()));
+        }
+        if let Err(e) = self.gate(&request, Era::Modern) {
+            return self.reply_error(&id, e);
+        }
+        let declares_tasks = caps
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.contains_key(tasks_ext::EXTENSION_ID));
+        if matches!(
+            request,
+            ClientRequest::GetTask(_) | ClientRequest::CancelTask(_) | ClientRequest::UpdateTask(_)
+        ) && !declares_tasks
+        {
+            return self.reply_error(&id, missing_task_extension());
+        }
+        let context = RequestContext {
+            era: Era::Modern,
+            version,
+            progress_token: meta.progress_token(),
+            log_level,
+            client_info,
+        };
+        let incoming = Incoming {
+            kind: kind_of(&request),
+            era: Era::Modern,
+            progress_token: context.progress_token.clone(),
+            last_progress: None,
+            log_level,
+            capabilities: Some(Box::new(caps)),
+        };
+        self.accept(now, id, request, context, incoming);
+    }
+
+    fn on_legacy_request(&mut self, now: Instant, id: RequestId, request: ClientRequest) {
+        if let ClientRequest::Initialize(p) = &request {
+            return self.on_initialize(&id, p.protocol_version.clone(), p);
+        }
+        let Some(legacy) = self.legacy.as_ref() else {
+            if let ClientRequest::Ping(_) = request {
+                let _ = self.outbox.response(Route::Request(id.clone()), &id, &EmptyResult::default());
+                return;
+            }
+            let e = ErrorObject::invalid_params(format!(
+                "missing _meta {} and no initialized session: send initialize first \
+                 (2025-11-25 and older) or per-request _meta (2026-07-28)",
+                meta_keys::PROTOCOL_VERSION
+            ));
+            return self.reply_error(&id, e);
+        };
+        let version = legacy.version;
+        if matches!(
+            request,
+            ClientRequest::Discover(_) | ClientRequest::Listen(_) | ClientRequest::UpdateTask(_)
+        ) {
+            return self.reply_error(&id, ErrorObject::method_not_found(request.method()));
+        }
+        if let Err(e) = self.gate(&request, Era::Legacy) {
+            return self.reply_error(&id, e);
+        }
+        let progress_token = request.meta().and_then(Meta::progress_token);
+        let context = RequestContext {
+            era: Era::Legacy,
+            version,
+            progress_token: progress_token.clone(),
+            log_level: legacy.log_level,
+            client_info: Some(legacy.client_info.clone()),
+        };
+        let incoming = Incoming {
+            kind: kind_of(&request),
+            era: Era::Legacy,
+            progress_token,
+            last_progress: None,
+            log_level: None,
+            capabilities: None,
+        };
+        self.accept(now, id, request, context, incoming);
+    }
+
+    fn on_initialize(
+        &mut self,
+        id: &RequestId,
+        requested: String,
+        p: &crate::schema::lifecycle::InitializeRequestParams,
+    ) {
+        if self
+            .legacy
+            .as_ref()
+            .is_some_and(|l| l.phase != Phase::AwaitingInitialize)
+        {
+            let e = ErrorObject::invalid_request("session already initialized");
+            return self.reply_error(id, e);
+        }
+        let legacy_versions: Vec<ProtocolVersion> = self
+            .config
+            .versions
+            .iter()
+            .copied()
+            .filter(|v| v.era() == Era::Legacy)
+            .collect();
+        let chosen = match ProtocolVersion::parse(&requested) {
+            Some(v) if v.era() == Era::Legacy && legacy_versions.contains(&v) => Some(v),
+            _ => legacy_versions.iter().max().copied(),
+        };
+        let Some(version) = chosen else {
+            let e = ErrorObject::invalid_params("this server does not speak initialize-based versions")
+                .with_data(json!({ "supported": self.supported_strings(), "requested": requested }));
+            return self.reply_error(id, e);
+        };
+        let result = InitializeResult {
+            protocol_version: version.as_str().to_owned(),
+            capabilities: self.config.capabilities.clone(),
+            server_info: self.config.info.clone(),
+            instructions: self.config.instructions.clone(),
+            ..Default::default()
+        };
+        let _ = self
+            .outbox
+            .response(Route::Request(id.clone()), id, &result);
+        self.legacy = Some(Legacy {
+            phase: Phase::AwaitingInitialized,
+            version,
+            client_info: p.client_info.clone(),
+            capabilities: p.capabilities.clone(),
+            log_level: None,
+        });
+    }
+
+    /// Routes a validated request: answered here, or handed to the application.
+    fn accept(
+        &mut self,
+        now: Instant,
+        id: RequestId,
+        request: ClientRequest,
+        context: RequestContext,
+        incoming: Incoming,
+    ) {
+        let route = Route::Request(id.clone());
+        let era = context.era;
+        match request {
+            ClientRequest::Ping(_) => {
+                let _ = self.outbox.response(route, &id, &EmptyResult::default());
+            }
+            ClientRequest::Discover(_) => {
+                let mut result = ServerResult::Discover(DiscoverResult {
+                    supported_versions: self
+                        .supported_strings()
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect(),
+                    capabilities: self.config.capabilities.clone(),
+                    instructions: self.config.instructions.clone(),
+                    ttl_ms: Some(self.config.discover_ttl_ms),
+                    cache_scope: Some(crate::schema::CacheScope::Public),
+                    ..Default::default()
+                });
+                self.stamp(&mut result);
+                let _ = self.outbox.response(route, &id, &result);
+            }
+            ClientRequest::SetLevel(p) => {
+                if let Some(l) = self.legacy.as_mut() {
+                    l.log_level = Some(p.level);
+                }
+                let _ = self.outbox.response(route, &id, &EmptyResult::default());
+            }
+            ClientRequest::Subscribe(p) => {
+                self.resource_subscriptions.insert(p.uri.clone());
+                let _ = self.outbox.response(route, &id, &EmptyResult::default());
+                self.events
+                    .push_back(ServerEvent::ResourceSubscribed { uri: p.uri });
+            }
+            ClientRequest::Unsubscribe(p) => {
+                self.resource_subscriptions.remove(&p.uri);
+                let _ = self.outbox.response(route, &id, &EmptyResult::default());
+                self.events
+                    .push_back(ServerEvent::ResourceUnsubscribed { uri: p.uri });
+            }
+            ClientRequest::Listen(p) => self.open_subscription(id, p.notifications, incoming),
+            ClientRequest::GetTask(p) => self.answer_get_task(&id, &p.task_id, era),
+            ClientRequest::CancelTask(p) => self.answer_cancel_task(now, &id, &p.task_id, era),
+            ClientRequest::ListTasks(p) => self.answer_list_tasks(&id, p.cursor.as_deref()),
+            ClientRequest::GetTaskPayload(p) => self.answer_task_payload(id, p.task_id, incoming),
+            ClientRequest::UpdateTask(p) => {
+                if self.tasks.get(&p.task_id).is_none() {
+                    let e = ErrorObject::invalid_params(format!("unknown task {}", p.task_id));
+                    return self.reply_error(&id, e);
+                }
+                let mut result = ServerResult::Empty(EmptyResult::default());
+                self.stamp(&mut result);
+                let _ = self.outbox.response(route, &id, &result);
+                self.events.push_back(ServerEvent::TaskInput {
+                    task_id: p.task_id,
+                    responses: p.input_responses,
+                });
+            }
+            request => {
+                self.incoming.insert(id.clone(), incoming);
+                self.events.push_back(ServerEvent::Request {
+                    id,
+                    request,
+                    context,
+                });
+            }
+        }
+    }
+
+    /// Adds what every 2026-07-28 result carries.
+    fn stamp(&self, result: &mut ServerResult) {
+        result.stamp_modern(&[(meta_keys::SERVER_INFO, &self.server_info_value)]);
+    }
+
+    // ----- notifications -------------------------------------------------------------------
+
+    fn on_notification(&mut self, now: Instant, method: &str, params: Option<&RawValue>) {
+        let n = match ClientNotification::decode(method, params) {
+            Ok(n) => n,
+            Err(e) => return self.fault(format!("malformed {method} notification: {}", e.message)),
+        };
+        match n {
+            ClientNotification::Initialized(_) => match self.legacy.as_mut() {
+                Some(l) if l.phase == Phase::AwaitingInitialized => {
+                    l.phase = Phase::Ready;
+                    self.events.push_back(ServerEvent::Initialized {
+                        version: l.version,
+                        client_info: l.client_info.clone(),
+                        capabilities: l.capabilities.clone(),
+                    });
+                }
+                _ => self.fault("notifications/initialized without a pending initialize"),
+            },
+            ClientNotification::Cancelled(p) => {
+                let Some(id) = p.request_id else { return };
+                if self.subscriptions.remove(&id).is_some() {
+                    self.incoming.remove(&id);
+                    self.events.push_back(ServerEvent::SubscriptionClosed { id });
+                    return;
+                }
+                let cancellable = self
+                    .incoming
+                    .get(&id)
+                    .is_some_and(|i| i.kind != Kind::TaskPayload);
+                if cancellable {
+                    self.incoming.remove(&id);
+                    self.remember_cancelled(id.clone());
+                    self.events.push_back(ServerEvent::Cancelled {
+                        id,
+                        reason: p.reason,
+                    });
+                }
+                // Unknown or finished ids: a race the spec says to ignore.
+            }
+            ClientNotification::Progress(p) => {
+                match self.outgoing.progress(now, &p.progress_token, p.progress) {
+                    ProgressCheck::Accepted(id) => {
+                        self.events.push_back(ServerEvent::Progress { id, params: p })
+                    }
+                    ProgressCheck::Unknown => {}
+                    ProgressCheck::NotIncreasing(_) => self.fault("progress did not increase"),
+                }
+            }
+            other => self.events.push_back(ServerEvent::Notification(other)),
+        }
+    }
+
+    fn remember_cancelled(&mut self, id: RequestId) {
+        if self.cancelled.len() == CANCELLED_MEMORY {
+            self.cancelled.pop_front();
+        }
+        self.cancelled.push_back(id);
+    }
+
+    // ----- answering -----------------------------------------------------------------------
+
+    /// Answers a request from [`ServerEvent::Request`].
+    ///
+    /// Answering a request the client already cancelled is accepted and sends nothing.
+    pub fn respond(&mut self, id: &RequestId, result: impl Into<ServerResult>) -> Result<(), UsageError> {
+        let mut result = result.into();
+        let Some(entry) = self.incoming.get(id) else {
+            return self.unknown(id);
+        };
+        if entry.kind == Kind::Listen {
+            return Err(UsageError::NotAllowed(
+                "listen streams are ended with close_subscription".into(),
+            ));
+        }
+        match &result {
+            ServerResult::InputRequired(ir) => self.check_input_required(id, entry, ir)?,
+            ServerResult::CreateTaskExt(_) | ServerResult::CreateTask(_) => {
+                return Err(UsageError::NotAllowed(
+                    "create tasks with create_task, not by hand".into(),
+                ))
+            }
+            _ => {}
+        }
+        if entry.era == Era::Modern {
+            self.stamp(&mut result);
+        }
+        self.outbox
+            .response(Route::Request(id.clone()), id, &result)?;
+        self.incoming.remove(id);
+        Ok(())
+    }
+
+    /// Answers a request with a JSON-RPC error.
+    pub fn respond_error(&mut self, id: &RequestId, error: ErrorObject) -> Result<(), UsageError> {
+        if self.incoming.remove(id).is_none() {
+            return self.unknown(id);
+        }
+        self.subscriptions.remove(id);
+        self.reply_error(id, error);
+        Ok(())
+    }
+
+    fn unknown(&self, id: &RequestId) -> Result<(), UsageError> {
+        if self.cancelled.contains(id) {
+            Ok(())
+        } else {
+            Err(UsageError::UnknownRequest(id.clone()))
+        }
+    }
+
+    fn check_input_required(
+        &self,
+        id: &RequestId,
+        entry: &Incoming,
+        ir: &InputRequiredResult,
+    ) -> Result<(), UsageError> {
+        if entry.era != Era::Modern {
+            return Err(UsageError::NotAllowed(
+                "input_required results exist only in 2026-07-28; use send_request on legacy sessions"
+                    .into(),
+            ));
+        }
+        if !matches!(entry.kind, Kind::CallTool | Kind::MrtrCapable) {
+            return Err(UsageError::NotAllowed(
+                "input_required is only for tools/call, prompts/get and resources/read".into(),
+            ));
+        }
+        if ir.input_requests.is_none() && ir.request_state.is_none() {
+            return Err(UsageError::NotAllowed(
+                "input_required needs inputRequests or requestState".into(),
+            ));
+        }
+        let caps = self.client_capabilities(id);
+        if let Some(reqs) = &ir.input_requests {
+            for r in reqs.values() {
+                check_input_capability(caps, r)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Reports progress on an in-flight request (or on the task it became).
+    ///
+    /// Errors if the client did not ask for progress, the request is gone, or the value does
+    /// not increase.
+    pub fn notify_progress(
+        &mut self,
+        id: &RequestId,
+        progress: f64,
+        total: Option<f64>,
+        message: Option<String>,
+    ) -> Result<(), UsageError> {
+        let entry = self
+            .incoming
+            .get_mut(id)
+            .ok_or_else(|| UsageError::UnknownRequest(id.clone()))?;
+        let token = entry
+            .progress_token
+            .clone()
+            .ok_or(UsageError::NotAllowed("the client did not ask for progress".into()))?;
+        check_increasing(&mut entry.last_progress, progress)?;
+        let params = ProgressNotificationParams {
+            progress_token: token,
+            progress,
+            total,
+            message,
+            ..Default::default()
+        };
+        self.outbox
+            .notification(Route::Request(id.clone()), method::PROGRESS, Some(&params))
+    }
+
+    /// Sends a log message tied to a request: on 2026-07-28 only if that request opted in
+    /// with a `logLevel` at or below `level`; on a legacy session if the session level allows.
+    /// Returns whether a message was sent.
+    pub fn log_for(
+        &mut self,
+        id: &RequestId,
+        level: LoggingLevel,
+        logger: Option<&str>,
+        data: Value,
+    ) -> Result<bool, UsageError> {
+        let entry = self
+            .incoming
+            .get(id)
+            .ok_or_else(|| UsageError::UnknownRequest(id.clone()))?;
+        let threshold = match entry.era {
+            Era::Modern => match entry.log_level {
+                Some(l) => Some(l),
+                None => return Ok(false),
+            },
+            Era::Legacy => self.legacy.as_ref().and_then(|l| l.log_level),
+        };
+        if self.config.capabilities.logging.is_none() || threshold.is_some_and(|t| level < t) {
+            return Ok(false);
+        }
+        let params = LoggingMessageNotificationParams {
+            level,
+            logger: logger.map(str::to_owned),
+            data,
+            ..Default::default()
+        };
+        self.outbox
+            .notification(Route::Request(id.clone()), method::MESSAGE, Some(&params))?;
+        Ok(true)
+    }
+
+    /// Sends a session-wide log message to a legacy client (the 2026-07-28 era has no such
+    /// channel: use [`log_for`](Self::log_for)). Returns whether it was sent.
+    pub fn log(&mut self, level: LoggingLevel, logger: Option<&str>, data: Value) -> Result<bool, UsageError> {
+        let Some(l) = self.legacy.as_ref().filter(|l| l.phase != Phase::AwaitingInitialize) else {
+            return Ok(false);
+        };
+        if self.config.capabilities.logging.is_none() || l.log_level.is_some_and(|t| level < t) {
+            return Ok(false);
+        }
+        let params = LoggingMessageNotificationParams {
+            level,
+            logger: logger.map(str::to_owned),
+            data,
+            ..Default::default()
+        };
+        self.outbox
+            .notification(Route::Session, method::MESSAGE, Some(&params))?;
+        Ok(true)
+    }
+
+    // ----- list changes, resource updates, listen streams ----------------------------------
+
+    /// Tells clients the tool list changed (legacy session and matching listen streams).
+    pub fn notify_tools_list_changed(&mut self) {
+        let legacy_ok = self.config.capabilities.tools.as_ref().and_then(|t| t.list_changed) == Some(true);
+        self.broadcast(method::TOOLS_LIST_CHANGED, legacy_ok, |f| f.tools_list_changed == Some(true), None);
+    }
+
+    /// Tells clients the prompt list changed.
+    pub fn notify_prompts_list_changed(&mut self) {
+        let legacy_ok = self.config.capabilities.prompts.as_ref().and_then(|t| t.list_changed) == Some(true);
+        self.broadcast(method::PROMPTS_LIST_CHANGED, legacy_ok, |f| f.prompts_list_changed == Some(true), None);
+    }
+
+    /// Tells clients the resource list changed.
+    pub fn notify_resources_list_changed(&mut self) {
+        let legacy_ok = self.config.capabilities.resources.as_ref().and_then(|t| t.list_changed) == Some(true);
+        self.broadcast(method::RESOURCES_LIST_CHANGED, legacy_ok, |f| f.resources_list_changed == Some(true), None);
+    }
+
+    /// Tells subscribers that a resource changed.
+    pub fn notify_resource_updated(&mut self, uri: &str) {
+        let legacy_ok = self.resource_subscriptions.contains(uri);
+        self.broadcast(
+            method::RESOURCES_UPDATED,
+            legacy_ok,
+            |f| f.resource_subscriptions.as_ref().is_some_and(|u| u.iter().any(|x| x == uri)),
+            Some(uri),
+        );
+    }
+
+    fn broadcast(
+        &mut self,
+        method_name: &str,
+        legacy_ok: bool,
+        wants: impl Fn(&SubscriptionFilter) -> bool,
+        uri: Option<&str>,
+    ) {
+        let params_for = |meta: Option<Meta>| -> Value {
+            match uri {
+                Some(u) => serde_json::to_value(ResourceUpdatedNotificationParams {
+                    meta,
+                    uri: u.to_owned(),
+                    ..Default::default()
+                })
+                .unwrap_or(Value::Null),
+                None => serde_json::to_value(RequestParams { meta, ..Default::default() })
+                    .unwrap_or(Value::Null),
+            }
+        };
+        if legacy_ok && self.legacy.as_ref().is_some_and(|l| l.phase != Phase::AwaitingInitialize) {
+            let p = params_for(None);
+            let _ = self.outbox.notification(Route::Session, method_name, Some(&p));
+        }
+        let targets: Vec<RequestId> = self
+            .subscriptions
+            .iter()
+            .filter(|(_, s)| wants(&s.filter))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in targets {
+            let p = params_for(Some(subscription_meta(&id)));
+            let _ = self
+                .outbox
+                .notification(Route::Request(id.clone()), method_name, Some(&p));
+        }
+    }
+
+    fn open_subscription(&mut self, id: RequestId, requested: SubscriptionFilter, incoming: Incoming) {
+        if self.subscriptions.len() >= self.config.max_subscriptions {
+            let e = ErrorObject::internal("too many subscriptions");
+            return self.reply_error(&id, e);
+        }
+        let caps = &self.config.capabilities;
+        let wants_tasks = requested.task_ids.as_ref().is_some_and(|t| !t.is_empty());
+        if wants_tasks {
+            let declared = incoming
+                .capabilities
+                .as_ref()
+                .and_then(|c| c.extensions.as_ref())
+                .is_some_and(|e| e.contains_key(tasks_ext::EXTENSION_ID));
+            if !declared || !self.serves_task_extension() {
+                return self.reply_error(&id, missing_task_extension());
+            }
+        }
+        let list_changed = |c: Option<bool>, asked: Option<bool>| (asked == Some(true) && c == Some(true)).then_some(true);
+        let resources_subscribe = caps.resources.as_ref().and_then(|r| r.subscribe) == Some(true);
+        let granted = SubscriptionFilter {
+            tools_list_changed: list_changed(caps.tools.as_ref().and_then(|t| t.list_changed), requested.tools_list_changed),
+            prompts_list_changed: list_changed(caps.prompts.as_ref().and_then(|t| t.list_changed), requested.prompts_list_changed),
+            resources_list_changed: list_changed(caps.resources.as_ref().and_then(|t| t.list_changed), requested.resources_list_changed),
+            resource_subscriptions: requested.resource_subscriptions.filter(|_| resources_subscribe),
+            task_ids: requested.task_ids,
+            ..Default::default()
+        };
+        let ack = SubscriptionsAcknowledgedNotificationParams {
+            meta: Some(subscription_meta(&id)),
+            notifications: granted.clone(),
+            ..Default::default()
+        };
+        let _ = self.outbox.notification(
+            Route::Request(id.clone()),
+            method::SUBSCRIPTIONS_ACKNOWLEDGED,
+            Some(&ack),
+        );
+        self.incoming.insert(id.clone(), incoming);
+        self.subscriptions.insert(id.clone(), Subscription { filter: granted.clone() });
+        self.events.push_back(ServerEvent::SubscriptionOpened { id, filter: granted });
+    }
+
+    /// Ends a listen stream gracefully with its result.
+    pub fn close_subscription(&mut self, id: &RequestId) -> Result<(), UsageError> {
+        if self.subscriptions.remove(id).is_none() {
+            return Err(UsageError::UnknownRequest(id.clone()));
+        }
+        self.incoming.remove(id);
+        let mut result = ServerResult::Listen(SubscriptionsListenResult {
+            meta: Some(subscription_meta(id)),
+            ..Default::default()
+        });
+        self.stamp(&mut result);
+        self.outbox.response(Route::Request(id.clone()), id, &result)?;
+        self.events.push_back(ServerEvent::SubscriptionClosed { id: id.clone() });
+        Ok(())
+    }
+
+    // ----- server-to-client requests (legacy) ----------------------------------------------
+
+    /// Sends a request to a legacy client (sampling, elicitation, roots, ping). `related` ties
+    /// it to the client request being served, so over HTTP it travels on that request's stream.
+    pub fn send_request(
+        &mut self,
+        now: Instant,
+        request: ServerRequest,
+        related: Option<&RequestId>,
+    ) -> Result<RequestId, UsageError> {
+        let legacy = self
+            .legacy
+            .as_ref()
+            .filter(|l| l.phase != Phase::AwaitingInitialize)
+            .ok_or_else(|| {
+                UsageError::NotAllowed(
+                    "server requests need a legacy session; 2026-07-28 uses input_required results"
+                        .into(),
+                )
+            })?;
+        check_server_request_capability(&legacy.capabilities, &request)?;
+        let id = self.outgoing.next_id();
+        let method_name = method_static(request.method());
+        let route = related.cloned().map_or(Route::Session, Route::Request);
+        self.outbox.request(route, &id, request.method(), Some(&request))?;
+        self.outgoing
+            .insert(now, id.clone(), method_name, Some(self.config.request_timeout), false);
+        Ok(id)
+    }
+
+    /// Gives up on one of our requests: sends `notifications/cancelled` and forgets it.
+    pub fn cancel_request(&mut self, id: &RequestId, reason: Option<String>) -> Result<(), UsageError> {
+        self.outgoing
+            .close(id)
+            .ok_or_else(|| UsageError::UnknownRequest(id.clone()))?;
+        let params = CancelledNotificationParams {
+            request_id: Some(id.clone()),
+            reason,
+            ..Default::default()
+        };
+        self.outbox
+            .notification(Route::Session, method::CANCELLED, Some(&params))
+    }
+
+    // ----- tasks ---------------------------------------------------------------------------
+
+    /// Turns an in-flight `tools/call` into a task: answers the request with the created task
+    /// (in the shape of the request's era) and returns the task id. The handler keeps running
+    /// and later calls [`finish_task`](Self::finish_task).
+    pub fn create_task(
+        &mut self,
+        now: Instant,
+        id: &RequestId,
+        requested_ttl: Option<Duration>,
+    ) -> Result<String, UsageError> {
+        let entry = self
+            .incoming
+            .get(id)
+            .ok_or_else(|| UsageError::UnknownRequest(id.clone()))?;
+        if entry.kind != Kind::CallTool {
+            return Err(UsageError::NotAllowed("only tools/call can become a task".into()));
+        }
+        let era = entry.era;
+        if era == Era::Modern {
+            let declared = entry
+                .capabilities
+                .as_ref()
+                .and_then(|c| c.extensions.as_ref())
+                .is_some_and(|e| e.contains_key(tasks_ext::EXTENSION_ID));
+            if !declared {
+                return Err(UsageError::MissingCapability("extensions.io.modelcontextprotocol/tasks"));
+            }
+        }
+        let task = self
+            .tasks
+            .create(now, method::TOOLS_CALL, requested_ttl, self.entropy.as_mut())
+            .map_err(|_| UsageError::Limit("max_tasks"))?
+            .clone();
+        let mut result = match era {
+            Era::Legacy => ServerResult::CreateTask(tasks::CreateTaskResult {
+                task: self.legacy_task(&task),
+                ..Default::default()
+            }),
+            Era::Modern => ServerResult::CreateTaskExt(tasks_ext::CreateTaskResult {
+                task: self.ext_task(&task),
+                ..Default::default()
+            }),
+        };
+        if era == Era::Modern {
+            self.stamp(&mut result);
+        }
+        self.outbox.response(Route::Request(id.clone()), id, &result)?;
+        if let Some(entry) = self.incoming.remove(id) {
+            if let (Era::Legacy, Some(tok)) = (era, entry.progress_token) {
+                self.task_progress.insert(task.id.clone(), (tok, entry.last_progress));
+            }
+        }
+        Ok(task.id)
+    }
+
+    /// Reports progress on a legacy task (its token stays valid until the task is terminal).
+    pub fn notify_task_progress(
+        &mut self,
+        task_id: &str,
+        progress: f64,
+        total: Option<f64>,
+        message: Option<String>,
+    ) -> Result<(), UsageError> {
+        let (token, last) = self
+            .task_progress
+            .get_mut(task_id)
+            .ok_or(UsageError::NotAllowed("no progress token for this task".into()))?;
+        check_increasing(last, progress)?;
+        let mut meta = Meta::new();
+        meta.insert(meta_keys::RELATED_TASK, json!({ "taskId": task_id }));
+        let params = ProgressNotificationParams {
+            meta: Some(meta),
+            progress_token: token.clone(),
+            progress,
+            total,
+            message,
+            ..Default::default()
+        };
+        self.outbox.notification(Route::Session, method::PROGRESS, Some(&params))
+    }
+
+    /// Changes a task's status (e.g. a status message while working).
+    pub fn update_task(
+        &mut self,
+        now: Instant,
+        task_id: &str,
+        status: tasks::TaskStatus,
+        message: Option<String>,
+    ) -> Result<(), UsageError> {
+        let tr = self.tasks.transition(now, task_id, status, message).map_err(task_usage)?;
+        self.after_transition(tr);
+        Ok(())
+    }
+
+    /// Puts a 2026 task into `input_required` with the requests the client must answer with
+    /// `tasks/update`.
+    pub fn task_requires_input(
+        &mut self,
+        now: Instant,
+        task_id: &str,
+        input_requests: crate::schema::mrtr::InputRequests,
+        message: Option<String>,
+    ) -> Result<(), UsageError> {
+        let v = serde_json::to_value(&input_requests).map_err(|e| UsageError::Encode(e.to_string()))?;
+        let tr = self.tasks.require_input(now, task_id, v, message).map_err(task_usage)?;
+        self.after_transition(tr);
+        Ok(())
+    }
+
+    /// Ends a task with the underlying request's result or error.
+    pub fn finish_task(
+        &mut self,
+        now: Instant,
+        task_id: &str,
+        outcome: Result<ServerResult, ErrorObject>,
+    ) -> Result<(), UsageError> {
+        let outcome = match outcome {
+            Ok(r) => TaskOutcome::Result(serde_json::to_value(&r).map_err(|e| UsageError::Encode(e.to_string()))?),
+            Err(e) => TaskOutcome::Error(e),
+        };
+        let tr = self.tasks.finish(now, task_id, outcome).map_err(task_usage)?;
+        self.after_transition(tr);
+        Ok(())
+    }
+
+    fn after_transition(&mut self, tr: TaskTransition) {
+        let Some(task) = self.tasks.get(&tr.task_id).cloned() else { return };
+        // Legacy status notification on the session channel.
+        if self.legacy.as_ref().is_some_and(|l| l.phase != Phase::AwaitingInitialize)
+            && task.method == method::TOOLS_CALL
+        {
+            let p = serde_json::to_value(self.legacy_task(&task)).unwrap_or(Value::Null);
+            let _ = self.outbox.notification(Route::Session, method::TASKS_STATUS, Some(&p));
+        }
+        // Extension notification on listen streams that asked for this task.
+        let targets: Vec<RequestId> = self
+            .subscriptions
+            .iter()
+            .filter(|(_, s)| s.filter.task_ids.as_ref().is_some_and(|t| t.iter().any(|x| *x == task.id)))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for sub in targets {
+            let mut p = self.ext_detailed(&task);
+            if let Value::Object(o) = &mut p {
+                o.insert("_meta".into(), serde_json::to_value(subscription_meta(&sub)).unwrap_or(Value::Null));
+            }
+            let _ = self.outbox.notification(Route::Request(sub.clone()), method::TASKS_NOTIFICATION, Some(&p));
+        }
+        if tr.to.is_terminal() {
+            self.task_progress.remove(&task.id);
+            if let Some(waiters) = self.task_waiters.remove(&task.id) {
+                for w in waiters {
+                    self.incoming.remove(&w);
+                    self.send_task_payload(&w, &task);
+                }
+            }
+        }
+        self.events.push_back(ServerEvent::Task(tr));
+    }
+
+    fn legacy_task(&self, t: &TaskEntry) -> tasks::Task {
+        tasks::Task {
+            task_id: t.id.clone(),
+            status: t.status,
+            status_message: t.status_message.clone(),
+            created_at: self.tasks.clock().iso8601(t.created),
+            last_updated_at: self.tasks.clock().iso8601(t.updated),
+            ttl: Some(t.ttl.map(|d| d.as_millis() as u64)),
+            poll_interval: Some(t.poll_interval.as_millis() as u64),
+            ..Default::default()
+        }
+    }
+
+    fn ext_task(&self, t: &TaskEntry) -> tasks_ext::Task {
+        tasks_ext::Task {
+            task_id: t.id.clone(),
+            status: t.status,
+            status_message: t.status_message.clone(),
+            created_at: self.tasks.clock().iso8601(t.created),
+            last_updated_at: self.tasks.clock().iso8601(t.updated),
+            ttl_ms: Some(t.ttl.map(|d| d.as_millis() as u64)),
+            poll_interval_ms: Some(t.poll_interval.as_millis() as u64),
+            ..Default::default()
+        }
+    }
+
+    /// The extension's `DetailedTask` as JSON: the task plus input requests, result or error.
+    fn ext_detailed(&self, t: &TaskEntry) -> Value {
+        let mut v = serde_json::to_value(self.ext_task(t)).unwrap_or(Value::Null);
+        if let Value::Object(o) = &mut v {
+            if let Some(ir) = &t.input_requests {
+                o.insert("inputRequests".into(), ir.clone());
+            }
+            match &t.outcome {
+                Some(TaskOutcome::Result(r)) => {
+                    o.insert("result".into(), r.clone());
+                }
+                Some(TaskOutcome::Error(e)) => {
+                    o.insert("error".into(), serde_json::to_value(e).unwrap_or(Value::Null));
+                }
+                None => {}
+            }
+        }
+        v
+    }
+
+    fn answer_get_task(&mut self, id: &RequestId, task_id: &str, era: Era) {
+        let Some(task) = self.tasks.get(task_id).cloned() else {
+            let e = ErrorObject::invalid_params(format!("unknown task {task_id}"));
+            return self.reply_error(id, e);
+        };
+        let route = Route::Request(id.clone());
+        match era {
+            Era::Legacy => {
+                let r = tasks::GetTaskResult::from_task(self.legacy_task(&task));
+                let _ = self.outbox.response(route, id, &r);
+            }
+            Era::Modern => {
+                let mut v = self.ext_detailed(&task);
+                if let Value::Object(o) = &mut v {
+                    o.insert("resultType".into(), "complete".into());
+                    o.insert("_meta".into(), json!({ meta_keys::SERVER_INFO: self.server_info_value }));
+                }
+                let _ = self.outbox.response(route, id, &v);
+            }
+        }
+    }
+
+    fn answer_cancel_task(&mut self, now: Instant, id: &RequestId, task_id: &str, era: Era) {
+        let Some(status) = self.tasks.get(task_id).map(|t| t.status) else {
+            let e = ErrorObject::invalid_params(format!("unknown task {task_id}"));
+            return self.reply_error(id, e);
+        };
+        if status.is_terminal() {
+            let e = ErrorObject::invalid_params(format!(
+                "task {task_id} is already {} and cannot be cancelled",
+                status.as_str()
+            ));
+            return self.reply_error(id, e);
+        }
+        let Ok(tr) = self.tasks.transition(now, task_id, tasks::TaskStatus::Cancelled, None) else {
+            return self.reply_error(id, ErrorObject::internal("task could not be cancelled"));
+        };
+        let route = Route::Request(id.clone());
+        match era {
+            Era::Legacy => {
+                let task = self.tasks.get(task_id).cloned();
+                if let Some(task) = task {
+                    let r = tasks::GetTaskResult::from_task(self.legacy_task(&task));
+                    let _ = self.outbox.response(route, id, &r);
+                }
+            }
+            Era::Modern => {
+                let mut r = ServerResult::Empty(EmptyResult::default());
+                self.stamp(&mut r);
+                let _ = self.outbox.response(route, id, &r);
+            }
+        }
+        self.events.push_back(ServerEvent::TaskCancelRequested {
+            task_id: task_id.to_owned(),
+        });
+        self.after_transition(tr);
+    }
+
+    fn answer_list_tasks(&mut self, id: &RequestId, cursor: Option<&str>) {
+        let page = match self.tasks.list(cursor) {
+            Ok(p) => p,
+            Err(_) => return self.reply_error(id, ErrorObject::invalid_params("invalid cursor")),
+        };
+        let tasks: Vec<tasks::Task> = page.0.iter().map(|t| self.legacy_task(t)).collect();
+        let r = tasks::ListTasksResult {
+            tasks,
+            next_cursor: page.1,
+            ..Default::default()
+        };
+        let _ = self.outbox.response(Route::Request(id.clone()), id, &r);
+    }
+
+    fn answer_task_payload(&mut self, id: RequestId, task_id: String, incoming: Incoming) {
+        let Some(task) = self.tasks.get(&task_id).cloned() else {
+            let e = ErrorObject::invalid_params(format!("unknown task {task_id}"));
+            return self.reply_error(&id, e);
+        };
+        if task.status.is_terminal() {
+            return self.send_task_payload(&id, &task);
+        }
+        // Blocks until the task ends; answered from after_transition.
+        self.incoming.insert(id.clone(), incoming);
+        self.task_waiters.entry(task_id).or_default().push(id);
+    }
+
+    fn send_task_payload(&mut self, id: &RequestId, task: &TaskEntry) {
+        let related = json!({ meta_keys::RELATED_TASK: { "taskId": task.id } });
+        match &task.outcome {
+            Some(TaskOutcome::Result(r)) => {
+                let mut r = r.clone();
+                if let Value::Object(o) = &mut r {
+                    let m = o.entry("_meta").or_insert_with(|| json!({}));
+                    if let (Value::Object(m), Value::Object(rel)) = (m, &related) {
+                        m.extend(rel.clone());
+                    }
+                }
+                let _ = self.outbox.response(Route::Request(id.clone()), id, &r);
+            }
+            Some(TaskOutcome::Error(e)) => {
+                let mut e = e.clone();
+                if e.data.is_none() {
+                    e.data = Some(json!({ "_meta": related }));
+                }
+                self.reply_error(id, e);
+            }
+            None => {
+                let e = ErrorObject::invalid_params(format!(
+                    "task {} ended as {} without a result",
+                    task.id,
+                    task.status.as_str()
+                ));
+                self.reply_error(id, e);
+            }
+        }
+    }
+}
+
+fn task_usage(e: TaskError) -> UsageError {
+    match e {
+        TaskError::Unknown(id) => UsageError::NotAllowed(format!("unknown task {id}")),
+        other => UsageError::NotAllowed(other.to_string()),
+    }
+}
+
+fn missing_task_extension() -> ErrorObject {
+    ErrorObject::new(
+        code::MISSING_REQUIRED_CLIENT_CAPABILITY,
+        "this request needs the io.modelcontextprotocol/tasks extension",
+    )
+    .with_data(json!({
+        "requiredCapabilities": { "extensions": { tasks_ext::EXTENSION_ID: {} } }
+    }))
+}
+
+fn subscription_meta(id: &RequestId) -> Meta {
+    let mut m = Meta::new();
+    m.insert(
+        meta_keys::SUBSCRIPTION_ID,
+        serde_json::to_value(id).unwrap_or(Value::Null),
+    );
+    m
+}
+
+fn kind_of(r: &ClientRequest) -> Kind {
+    match r {
+        ClientRequest::CallTool(_) => Kind::CallTool,
+        ClientRequest::GetPrompt(_) | ClientRequest::ReadResource(_) => Kind::MrtrCapable,
+        ClientRequest::Listen(_) => Kind::Listen,
+        ClientRequest::GetTaskPayload(_) => Kind::TaskPayload,
+        _ => Kind::Other,
+    }
+}
+
+fn check_increasing(last: &mut Option<f64>, value: f64) -> Result<(), UsageError> {
+    if value.is_nan() || last.is_some_and(|l| !(value > l)) {
+        return Err(UsageError::ProgressNotIncreasing {
+            last: last.unwrap_or(f64::NAN),
+            got: value,
+        });
+    }
+    *last = Some(value);
+    Ok(())
+}
+
+fn check_input_capability(caps: Option<&ClientCapabilities>, r: &InputRequest) -> Result<(), UsageError> {
+    let caps = caps.ok_or(UsageError::MissingCapability("clientCapabilities"))?;
+    match r {
+        InputRequest::Elicit(p) => check_elicit(caps, p),
+        InputRequest::CreateMessage(p) => check_sampling(caps, p),
+        InputRequest::ListRoots(_) => caps
+            .roots
+            .as_ref()
+            .map(|_| ())
+            .ok_or(UsageError::MissingCapability("roots")),
+        _ => Ok(()),
+    }
+}
+
+fn check_elicit(
+    caps: &ClientCapabilities,
+    p: &crate::schema::elicitation::ElicitRequestParams,
+) -> Result<(), UsageError> {
+    use crate::schema::elicitation::ElicitRequestParams as E;
+    let e = caps
+        .elicitation
+        .as_ref()
+        .ok_or(UsageError::MissingCapability("elicitation"))?;
+    match p {
+        // `{}` declares form mode only.
+        E::Form(_) if e.form.is_some() || e.url.is_none() => Ok(()),
+        E::Form(_) => Err(UsageError::MissingCapability("elicitation.form")),
+        E::Url(_) if e.url.is_some() => Ok(()),
+        E::Url(_) => Err(UsageError::MissingCapability("elicitation.url")),
+    }
+}
+
+fn check_sampling(
+    caps: &ClientCapabilities,
+    p: &crate::schema::sampling::CreateMessageRequestParams,
+) -> Result<(), UsageError> {
+    let s = caps
+        .sampling
+        .as_ref()
+        .ok_or(UsageError::MissingCapability("sampling"))?;
+    if (p.tools.is_some() || p.tool_choice.is_some()) && s.tools.is_none() {
+        return Err(UsageError::MissingCapability("sampling.tools"));
+    }
+    Ok(())
+}
+
+fn check_server_request_capability(
+    caps: &ClientCapabilities,
+    r: &ServerRequest,
+) -> Result<(), UsageError> {
+    match r {
+        ServerRequest::CreateMessage(p) => check_sampling(caps, p),
+        ServerRequest::Elicit(p) => check_elicit(caps, p),
+        ServerRequest::ListRoots(_) => caps
+            .roots
+            .as_ref()
+            .map(|_| ())
+            .ok_or(UsageError::MissingCapability("roots")),
+        ServerRequest::ListTasks(_) => caps
+            .tasks
+            .as_ref()
+            .and_then(|t| t.list.as_ref())
+            .map(|_| ())
+            .ok_or(UsageError::MissingCapability("tasks.list")),
+        ServerRequest::CancelTask(_) => caps
+            .tasks
+            .as_ref()
+            .and_then(|t| t.cancel.as_ref())
+            .map(|_| ())
+            .ok_or(UsageError::MissingCapability("tasks.cancel")),
+        _ => Ok(()),
+    }
+}
+
+/// Interns method names of server requests so the request table stores `&'static str`.
+fn method_static(m: &str) -> &'static str {
+    match m {
+        method::PING => method::PING,
+        method::SAMPLING_CREATE_MESSAGE => method::SAMPLING_CREATE_MESSAGE,
+        method::ELICITATION_CREATE => method::ELICITATION_CREATE,
+        method::ROOTS_LIST => method::ROOTS_LIST,
+        method::TASKS_GET => method::TASKS_GET,
+        method::TASKS_RESULT => method::TASKS_RESULT,
+        method::TASKS_LIST => method::TASKS_LIST,
+        method::TASKS_CANCEL => method::TASKS_CANCEL,
+        _ => "custom",
+    }
+}
