@@ -3,5 +3,8 @@
 #![warn(missing_docs)]
 
 pub mod codec;
+pub mod entropy;
 pub mod jsonrpc;
 pub mod schema;
+pub mod session;
+pub mod tasks;

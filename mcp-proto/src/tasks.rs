@@ -342,7 +342,10 @@ impl TaskTable {
     }
 
     /// One page of tasks in creation order. The cursor is opaque to peers.
-    pub fn list(&self, cursor: Option<&str>) -> Result<(Vec<&TaskEntry>, Option<String>), TaskError> {
+    pub fn list(
+        &self,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<&TaskEntry>, Option<String>), TaskError> {
         let start = match cursor {
             None => 0,
             Some(c) => c.parse::<u64>().map_err(|_| TaskError::InvalidCursor)?,
@@ -401,6 +404,9 @@ mod tests {
     fn iso8601_formats_known_instants() {
         assert_eq!(format_iso8601(0), "1970-01-01T00:00:00.000Z");
         assert_eq!(format_iso8601(951_782_400_123), "2000-02-29T00:00:00.123Z");
-        assert_eq!(format_iso8601(1_764_064_800_000), "2025-11-25T10:00:00.000Z");
+        assert_eq!(
+            format_iso8601(1_764_064_800_000),
+            "2025-11-25T10:00:00.000Z"
+        );
     }
 }

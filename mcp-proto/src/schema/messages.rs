@@ -11,7 +11,9 @@ use serde_json::Value;
 
 use super::common::{EmptyResult, Meta, PaginatedRequestParams, RequestParams, ResultType};
 use super::completion::{CompleteRequestParams, CompleteResult};
-use super::elicitation::{ElicitRequestParams, ElicitResult, ElicitationCompleteNotificationParams};
+use super::elicitation::{
+    ElicitRequestParams, ElicitResult, ElicitationCompleteNotificationParams,
+};
 use super::lifecycle::{DiscoverResult, InitializeRequestParams, InitializeResult};
 use super::logging::{LoggingMessageNotificationParams, SetLevelRequestParams};
 use super::mrtr::InputRequiredResult;
@@ -85,9 +87,73 @@ pub struct Custom {
 }
 
 /// Deserializes params into `T`; absent params read as `{}`.
-pub(crate) fn parse_params<T: DeserializeOwned>(params: Option<&RawValue>) -> Result<T, ErrorObject> {
+pub(crate) fn parse_params<T: DeserializeOwned>(
+    params: Option<&RawValue>,
+) -> Result<T, ErrorObject> {
     let text = params.map(RawValue::get).unwrap_or("{}");
-    serde_json::from_str(text).map_err(|e| ErrorObject::invalid_params(format!("invalid params: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| ErrorObject::invalid_params(format!("invalid params: {e}")))
+}
+
+/// Uniform access to the `_meta` of every params type.
+trait ParamsMeta {
+    fn meta_ref(&self) -> Option<&Meta>;
+    fn meta_slot(&mut self) -> &mut Option<Meta>;
+}
+
+macro_rules! params_meta {
+    ($($t:ty),* $(,)?) => {$(
+        impl ParamsMeta for $t {
+            fn meta_ref(&self) -> Option<&Meta> {
+                self.meta.as_ref()
+            }
+            fn meta_slot(&mut self) -> &mut Option<Meta> {
+                &mut self.meta
+            }
+        }
+    )*};
+}
+
+params_meta!(
+    InitializeRequestParams,
+    RequestParams,
+    PaginatedRequestParams,
+    CallToolRequestParams,
+    GetPromptRequestParams,
+    ReadResourceRequestParams,
+    SubscribeRequestParams,
+    UnsubscribeRequestParams,
+    CompleteRequestParams,
+    SetLevelRequestParams,
+    SubscriptionsListenRequestParams,
+    tasks::GetTaskRequestParams,
+    tasks::GetTaskPayloadRequestParams,
+    tasks::CancelTaskRequestParams,
+    tasks_ext::UpdateTaskRequestParams,
+    CreateMessageRequestParams,
+    CancelledNotificationParams,
+    ProgressNotificationParams,
+    tasks::TaskStatusNotificationParams,
+    LoggingMessageNotificationParams,
+    ResourceUpdatedNotificationParams,
+    ElicitationCompleteNotificationParams,
+    tasks_ext::TaskStatusNotificationParams,
+    SubscriptionsAcknowledgedNotificationParams,
+);
+
+impl ParamsMeta for ElicitRequestParams {
+    fn meta_ref(&self) -> Option<&Meta> {
+        match self {
+            ElicitRequestParams::Form(p) => p.meta.as_ref(),
+            ElicitRequestParams::Url(p) => p.meta.as_ref(),
+        }
+    }
+    fn meta_slot(&mut self) -> &mut Option<Meta> {
+        match self {
+            ElicitRequestParams::Form(p) => &mut p.meta,
+            ElicitRequestParams::Url(p) => &mut p.meta,
+        }
+    }
 }
 
 macro_rules! message_enum {
@@ -128,7 +194,7 @@ macro_rules! message_enum {
             /// The params' `_meta`.
             pub fn meta(&self) -> Option<&Meta> {
                 match self {
-                    $( $name::$variant(p) => p.meta.as_ref(), )*
+                    $( $name::$variant(p) => ParamsMeta::meta_ref(p), )*
                     $name::Custom(c) => c.params.meta.as_ref(),
                 }
             }
@@ -136,7 +202,7 @@ macro_rules! message_enum {
             /// Mutable `_meta` (sessions stamp per-request metadata here).
             pub fn meta_mut(&mut self) -> &mut Option<Meta> {
                 match self {
-                    $( $name::$variant(p) => &mut p.meta, )*
+                    $( $name::$variant(p) => ParamsMeta::meta_slot(p), )*
                     $name::Custom(c) => &mut c.params.meta,
                 }
             }
@@ -260,7 +326,7 @@ message_enum! {
         /// `notifications/tasks/status` (legacy tasks).
         TaskStatus(tasks::TaskStatusNotificationParams) = method::TASKS_STATUS,
         /// `notifications/tasks` (tasks extension).
-        Task(tasks_ext::TaskNotificationParams) = method::TASKS_NOTIFICATION,
+        Task(tasks_ext::TaskStatusNotificationParams) = method::TASKS_NOTIFICATION,
         /// `notifications/subscriptions/acknowledged` (2026-07-28).
         SubscriptionsAcknowledged(SubscriptionsAcknowledgedNotificationParams) = method::SUBSCRIPTIONS_ACKNOWLEDGED,
     }
@@ -343,13 +409,36 @@ macro_rules! delegate_serialize {
 }
 
 delegate_serialize!(ServerResult {
-    Empty, Initialize, Discover, ListTools, CallTool, ListPrompts, GetPrompt, ListResources,
-    ListResourceTemplates, ReadResource, Complete, Listen, InputRequired, CreateTask,
-    CreateTaskExt, GetTask, GetTaskExt, ListTasks, Other
+    Empty,
+    Initialize,
+    Discover,
+    ListTools,
+    CallTool,
+    ListPrompts,
+    GetPrompt,
+    ListResources,
+    ListResourceTemplates,
+    ReadResource,
+    Complete,
+    Listen,
+    InputRequired,
+    CreateTask,
+    CreateTaskExt,
+    GetTask,
+    GetTaskExt,
+    ListTasks,
+    Other
 });
 
 delegate_serialize!(ClientResult {
-    Empty, CreateMessage, Elicit, ListRoots, CreateTask, GetTask, ListTasks, Other
+    Empty,
+    CreateMessage,
+    Elicit,
+    ListRoots,
+    CreateTask,
+    GetTask,
+    ListTasks,
+    Other
 });
 
 fn parse_result<T: DeserializeOwned>(raw: &RawValue) -> Result<T, String> {
@@ -369,7 +458,7 @@ struct ShapeProbe {
 impl ServerResult {
     /// Decodes the result of a request we sent with `method`, in `era`.
     pub fn decode(method: &str, era: Era, raw: &RawValue) -> Result<ServerResult, String> {
-        use method as m;
+        use crate::schema::messages::method as m;
         let probe = || parse_result::<ShapeProbe>(raw);
         // Results that may come back as input-required or as a task.
         if matches!(method, m::TOOLS_CALL | m::PROMPTS_GET | m::RESOURCES_READ) {
@@ -482,7 +571,7 @@ impl ServerResult {
 impl ClientResult {
     /// Decodes the result of a server request with `method`.
     pub fn decode(method: &str, raw: &RawValue) -> Result<ClientResult, String> {
-        use method as m;
+        use crate::schema::messages::method as m;
         if matches!(method, m::SAMPLING_CREATE_MESSAGE | m::ELICITATION_CREATE) {
             let p = parse_result::<ShapeProbe>(raw)?;
             if p.task.is_some() {

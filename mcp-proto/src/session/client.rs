@@ -296,7 +296,10 @@ impl ClientSession {
             meta_keys::PROTOCOL_VERSION,
             Value::String(ProtocolVersion::V2026_07_28.as_str().into()),
         );
-        m.insert(meta_keys::CLIENT_CAPABILITIES, self.capabilities_value.clone());
+        m.insert(
+            meta_keys::CLIENT_CAPABILITIES,
+            self.capabilities_value.clone(),
+        );
         m.insert(meta_keys::CLIENT_INFO, self.client_info_value.clone());
     }
 
@@ -307,8 +310,13 @@ impl ClientSession {
         self.outbox
             .request(Route::Session, &id, method::DISCOVER, Some(&params))?;
         let t = Timeout::fixed(self.config.probe_timeout);
-        self.outgoing
-            .insert(now, id.clone(), Cow::Borrowed(method::DISCOVER), Some(t), false);
+        self.outgoing.insert(
+            now,
+            id.clone(),
+            Cow::Borrowed(method::DISCOVER),
+            Some(t),
+            false,
+        );
         self.state = State::Probing(id);
         Ok(())
     }
@@ -332,8 +340,13 @@ impl ClientSession {
         self.outbox
             .request(Route::Session, &id, method::INITIALIZE, Some(&params))?;
         let t = Timeout::fixed(self.config.initialize_timeout);
-        self.outgoing
-            .insert(now, id.clone(), Cow::Borrowed(method::INITIALIZE), Some(t), false);
+        self.outgoing.insert(
+            now,
+            id.clone(),
+            Cow::Borrowed(method::INITIALIZE),
+            Some(t),
+            false,
+        );
         self.state = State::Initializing(id);
         Ok(())
     }
@@ -417,7 +430,9 @@ impl ClientSession {
             .get(id)
             .ok_or_else(|| UsageError::UnknownRequest(id.clone()))?;
         if p.method == method::INITIALIZE {
-            return Err(UsageError::NotAllowed("initialize must not be cancelled".into()));
+            return Err(UsageError::NotAllowed(
+                "initialize must not be cancelled".into(),
+            ));
         }
         self.outgoing.close(id);
         let params = CancelledNotificationParams {
@@ -448,18 +463,17 @@ impl ClientSession {
 
     /// Sends a notification (legacy: e.g. `notifications/roots/list_changed`).
     pub fn notify(&mut self, notification: ClientNotification) -> Result<(), UsageError> {
-        self.outbox.notification(
-            Route::Session,
-            notification.method(),
-            Some(&notification),
-        )
+        self.outbox
+            .notification(Route::Session, notification.method(), Some(&notification))
     }
 
     /// Ends the session: every pending request fails with `Closed`.
     pub fn close(&mut self) {
         self.queued.clear();
         for (id, p) in self.outgoing.drain() {
-            if p.method == "queued" || !matches!(self.state, State::Probing(_) | State::Initializing(_)) {
+            if p.method == "queued"
+                || !matches!(self.state, State::Probing(_) | State::Initializing(_))
+            {
                 self.events.push_back(ClientEvent::Response {
                     id,
                     result: Err(RequestError::Closed),
@@ -527,7 +541,10 @@ impl ClientSession {
     fn handle_one(&mut self, now: Instant, text: &str) {
         match RawMessage::parse(text) {
             Ok(RawMessage::Response { id, result }) => self.on_result(now, id, Ok(result)),
-            Ok(RawMessage::Error { id: Some(id), error }) => self.on_result(now, id, Err(error)),
+            Ok(RawMessage::Error {
+                id: Some(id),
+                error,
+            }) => self.on_result(now, id, Err(error)),
             Ok(RawMessage::Error { id: None, error }) => {
                 self.fault(format!("server error without id: {error}"))
             }
@@ -567,9 +584,9 @@ impl ClientSession {
                         reason: Some("timed out".into()),
                         ..Default::default()
                     };
-                    let _ = self
-                        .outbox
-                        .notification(Route::Session, method::CANCELLED, Some(&params));
+                    let _ =
+                        self.outbox
+                            .notification(Route::Session, method::CANCELLED, Some(&params));
                     let _ = p;
                     self.events.push_back(ClientEvent::Response {
                         id,
@@ -602,7 +619,9 @@ impl ClientSession {
         if p.method == "queued" {
             return self.fault(format!("response to unsent request {id}"));
         }
-        let Some(p) = self.outgoing.remove(&id) else { return };
+        let Some(p) = self.outgoing.remove(&id) else {
+            return;
+        };
         match &self.state {
             State::Probing(probe) if *probe == id => return self.on_probe(now, outcome),
             State::Initializing(init) if *init == id => return self.on_initialize(now, outcome),
@@ -714,7 +733,9 @@ impl ClientSession {
 
     fn on_request(&mut self, id: RequestId, method_name: &str, params: Option<&RawValue>) {
         if self.era() == Some(Era::Modern) {
-            return self.fault(format!("2026-07-28 servers must not send requests ({method_name})"));
+            return self.fault(format!(
+                "2026-07-28 servers must not send requests ({method_name})"
+            ));
         }
         let request = match ServerRequest::decode(method_name, params) {
             Ok(r) => r,
@@ -737,9 +758,11 @@ impl ClientSession {
             ServerRequest::Ping(_) | ServerRequest::Custom(_) => false,
         };
         if !allowed {
-            return self
-                .outbox
-                .error(Route::Session, Some(&id), &ErrorObject::method_not_found(method_name));
+            return self.outbox.error(
+                Route::Session,
+                Some(&id),
+                &ErrorObject::method_not_found(method_name),
+            );
         }
         if self.incoming.contains_key(&id) {
             let e = ErrorObject::invalid_request(format!("request id {id} is already in flight"));
@@ -762,27 +785,36 @@ impl ClientSession {
         let n = match ServerNotification::decode(method_name, params) {
             Ok(n) => n,
             Err(e) => {
-                return self.fault(format!("malformed {method_name} notification: {}", e.message))
+                return self.fault(format!(
+                    "malformed {method_name} notification: {}",
+                    e.message
+                ))
             }
         };
         match n {
             ServerNotification::Progress(p) => {
                 match self.outgoing.progress(now, &p.progress_token, p.progress) {
-                    ProgressCheck::Accepted(id) => {
-                        self.events.push_back(ClientEvent::Progress { id, params: p })
-                    }
+                    ProgressCheck::Accepted(id) => self
+                        .events
+                        .push_back(ClientEvent::Progress { id, params: p }),
                     ProgressCheck::Unknown => {}
                     ProgressCheck::NotIncreasing(_) => self.fault("progress did not increase"),
                 }
             }
             ServerNotification::Cancelled(p) => {
-                let Some(id) = p.request_id.clone() else { return };
+                let Some(id) = p.request_id.clone() else {
+                    return;
+                };
                 if self.incoming.remove(&id).is_some() {
                     self.events.push_back(ClientEvent::Cancelled {
                         id,
                         reason: p.reason,
                     });
-                } else if self.outgoing.get(&id).is_some_and(|q| q.method == method::SUBSCRIPTIONS_LISTEN) {
+                } else if self
+                    .outgoing
+                    .get(&id)
+                    .is_some_and(|q| q.method == method::SUBSCRIPTIONS_LISTEN)
+                {
                     // A server tearing down a listen stream.
                     self.outgoing.remove(&id);
                     self.events.push_back(ClientEvent::Notification {
@@ -829,11 +861,17 @@ fn check_request_allowed(desc: &ServerDescription, r: &ClientRequest) -> Result<
         )));
     }
     let need = match r {
-        ClientRequest::ListTools(_) | ClientRequest::CallTool(_) => caps.tools.is_some().then_some(()).ok_or("tools"),
-        ClientRequest::ListPrompts(_) | ClientRequest::GetPrompt(_) => caps.prompts.is_some().then_some(()).ok_or("prompts"),
+        ClientRequest::ListTools(_) | ClientRequest::CallTool(_) => {
+            caps.tools.is_some().then_some(()).ok_or("tools")
+        }
+        ClientRequest::ListPrompts(_) | ClientRequest::GetPrompt(_) => {
+            caps.prompts.is_some().then_some(()).ok_or("prompts")
+        }
         ClientRequest::ListResources(_)
         | ClientRequest::ListResourceTemplates(_)
-        | ClientRequest::ReadResource(_) => caps.resources.is_some().then_some(()).ok_or("resources"),
+        | ClientRequest::ReadResource(_) => {
+            caps.resources.is_some().then_some(()).ok_or("resources")
+        }
         ClientRequest::Subscribe(_) | ClientRequest::Unsubscribe(_) => caps
             .resources
             .as_ref()
@@ -841,7 +879,11 @@ fn check_request_allowed(desc: &ServerDescription, r: &ClientRequest) -> Result<
             .filter(|s| *s)
             .map(|_| ())
             .ok_or("resources.subscribe"),
-        ClientRequest::Complete(_) => caps.completions.is_some().then_some(()).ok_or("completions"),
+        ClientRequest::Complete(_) => caps
+            .completions
+            .is_some()
+            .then_some(())
+            .ok_or("completions"),
         ClientRequest::SetLevel(_) => caps.logging.is_some().then_some(()).ok_or("logging"),
         _ => Ok(()),
     };
@@ -851,12 +893,29 @@ fn check_request_allowed(desc: &ServerDescription, r: &ClientRequest) -> Result<
 fn static_method(m: &str) -> &'static str {
     use method as k;
     const KNOWN: &[&str] = &[
-        k::INITIALIZE, k::PING, k::DISCOVER, k::TOOLS_LIST, k::TOOLS_CALL, k::PROMPTS_LIST,
-        k::PROMPTS_GET, k::RESOURCES_LIST, k::RESOURCES_TEMPLATES_LIST, k::RESOURCES_READ,
-        k::RESOURCES_SUBSCRIBE, k::RESOURCES_UNSUBSCRIBE, k::COMPLETION_COMPLETE,
-        k::LOGGING_SET_LEVEL, k::SUBSCRIPTIONS_LISTEN, k::TASKS_GET, k::TASKS_RESULT,
-        k::TASKS_LIST, k::TASKS_CANCEL, k::TASKS_UPDATE, k::SAMPLING_CREATE_MESSAGE,
-        k::ELICITATION_CREATE, k::ROOTS_LIST,
+        k::INITIALIZE,
+        k::PING,
+        k::DISCOVER,
+        k::TOOLS_LIST,
+        k::TOOLS_CALL,
+        k::PROMPTS_LIST,
+        k::PROMPTS_GET,
+        k::RESOURCES_LIST,
+        k::RESOURCES_TEMPLATES_LIST,
+        k::RESOURCES_READ,
+        k::RESOURCES_SUBSCRIBE,
+        k::RESOURCES_UNSUBSCRIBE,
+        k::COMPLETION_COMPLETE,
+        k::LOGGING_SET_LEVEL,
+        k::SUBSCRIPTIONS_LISTEN,
+        k::TASKS_GET,
+        k::TASKS_RESULT,
+        k::TASKS_LIST,
+        k::TASKS_CANCEL,
+        k::TASKS_UPDATE,
+        k::SAMPLING_CREATE_MESSAGE,
+        k::ELICITATION_CREATE,
+        k::ROOTS_LIST,
     ];
     KNOWN.iter().copied().find(|x| *x == m).unwrap_or("custom")
 }

@@ -13,13 +13,13 @@
 //! ([`UsageError`]) is reserved for misuse of the API by the embedder.
 
 mod client;
-mod inbound;
 mod outbound;
 mod outbox;
 mod server;
 
 pub use client::{
-    ClientConfig, ClientEvent, ClientSession, ConnectError, EraPreference, ServerDescription,
+    ClientConfig, ClientEvent, ClientSession, ConnectError, EraPreference, RequestOptions,
+    ServerDescription,
 };
 pub use outbound::Timeout;
 pub use server::{RequestContext, ServerConfig, ServerEvent, ServerSession};

@@ -174,7 +174,12 @@ impl<M> Outbound<M> {
     }
 
     /// Checks a progress notification; on success the idle clock restarts if configured.
-    pub(crate) fn progress(&mut self, now: Instant, token: &ProgressToken, value: f64) -> ProgressCheck {
+    pub(crate) fn progress(
+        &mut self,
+        now: Instant,
+        token: &ProgressToken,
+        value: f64,
+    ) -> ProgressCheck {
         let Some(id) = self.by_token.get(token).cloned() else {
             return ProgressCheck::Unknown;
         };

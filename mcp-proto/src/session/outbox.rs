@@ -27,10 +27,6 @@ impl Outbox {
         self.queue.pop_front()
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.queue.len()
-    }
-
     /// Serializes `value` followed by `\n` and queues it on `route`.
     fn push<T: Serialize>(&mut self, route: Route, value: &T) -> Result<(), UsageError> {
         if self.buf.capacity() < MIN_SPARE {

@@ -26,8 +26,7 @@ use crate::schema::lifecycle::{
 };
 use crate::schema::logging::LoggingMessageNotificationParams;
 use crate::schema::messages::{
-    method, ClientNotification, ClientRequest, ClientResult, ServerNotification, ServerRequest,
-    ServerResult,
+    method, ClientNotification, ClientRequest, ClientResult, ServerRequest, ServerResult,
 };
 use crate::schema::mrtr::{InputRequest, InputRequiredResult, InputResponses};
 use crate::schema::notifications::{CancelledNotificationParams, ProgressNotificationParams};
@@ -37,7 +36,9 @@ use crate::schema::subscriptions::{
 };
 use crate::schema::version::{Era, ProtocolVersion};
 use crate::schema::{tasks, tasks_ext, EmptyResult};
-use crate::tasks::{TaskConfig, TaskEntry, TaskError, TaskOutcome, TaskTable, TaskTransition, WallClock};
+use crate::tasks::{
+    TaskConfig, TaskEntry, TaskError, TaskOutcome, TaskTable, TaskTransition, WallClock,
+};
 
 /// Static configuration of a server session.
 #[derive(Debug, Clone)]
@@ -418,7 +419,7 @@ impl ServerSession {
 
     fn frame_error(&mut self, e: FrameError) {
         let error = match e {
-            FrameError::InvalidUtf8 => ErrorObject::parse_error("frame is not valid UTF-8"),
+            FrameError::InvalidUtf8 { .. } => ErrorObject::parse_error("frame is not valid UTF-8"),
             other => ErrorObject::invalid_request(other.to_string()),
         };
         self.outbox.error(Route::Session, None, &error);
@@ -559,7 +560,9 @@ impl ServerSession {
     fn dispatch(&mut self, now: Instant, msg: RawMessage<'_>) {
         match msg {
             RawMessage::Request { id, method, params } => self.on_request(now, id, &method, params),
-            RawMessage::Notification { method, params } => self.on_notification(now, &method, params),
+            RawMessage::Notification { method, params } => {
+                self.on_notification(now, &method, params)
+            }
             RawMessage::Response { id, result } => {
                 let Some(p) = self.outgoing.remove(&id) else {
                     if !self.outgoing.was_closed(&id) {
@@ -567,7 +570,8 @@ impl ServerSession {
                     }
                     return;
                 };
-                let result = ClientResult::decode(p.method, result).map_err(RequestError::Malformed);
+                let result =
+                    ClientResult::decode(p.method, result).map_err(RequestError::Malformed);
                 self.events.push_back(ServerEvent::Response { id, result });
             }
             RawMessage::Error { id, error } => match id {
@@ -587,7 +591,8 @@ impl ServerSession {
     // ----- requests ------------------------------------------------------------------------
 
     fn reply_error(&mut self, id: &RequestId, error: ErrorObject) {
-        self.outbox.error(Route::Request(id.clone()), Some(id), &error);
+        self.outbox
+            .error(Route::Request(id.clone()), Some(id), &error);
     }
 
     fn on_request(&mut self, now: Instant, id: RequestId, method: &str, params: Option<&RawValue>) {
@@ -682,9 +687,7 @@ impl ServerSession {
             ClientRequest::UpdateTask(_) => self.serves_task_extension(),
             ClientRequest::GetTask(_) | ClientRequest::GetTaskPayload(_) => caps.tasks.is_some(),
             ClientRequest::ListTasks(_) => caps.tasks.as_ref().is_some_and(|t| t.list.is_some()),
-            ClientRequest::CancelTask(_) => {
-                caps.tasks.as_ref().is_some_and(|t| t.cancel.is_some())
-            }
+            ClientRequest::CancelTask(_) => caps.tasks.as_ref().is_some_and(|t| t.cancel.is_some()),
             ClientRequest::Custom(c) => self.config.custom_methods.iter().any(|m| *m == c.method),
             _ => true,
         };
@@ -703,7 +706,13 @@ impl ServerSession {
             .is_some_and(|e| e.contains_key(tasks_ext::EXTENSION_ID))
     }
 
-    fn on_modern_request(&mut self, now: Instant, id: RequestId, request: ClientRequest, v: &Value) {
+    fn on_modern_request(
+        &mut self,
+        now: Instant,
+        id: RequestId,
+        request: ClientRequest,
+        v: &Value,
+    ) {
         if let Some(e) = self.version_error(v) {
             return self.reply_error(&id, e);
         }
@@ -720,7 +729,8 @@ impl ServerSession {
             Some(c) => match ClientCapabilities::deserialize(c) {
                 Ok(c) => c,
                 Err(err) => {
-                    let e = ErrorObject::invalid_params(format!("invalid clientCapabilities: {err}"));
+                    let e =
+                        ErrorObject::invalid_params(format!("invalid clientCapabilities: {err}"));
                     return self.reply_error(&id, e);
                 }
             },
@@ -788,7 +798,9 @@ impl ServerSession {
         }
         let Some(legacy) = self.legacy.as_ref() else {
             if let ClientRequest::Ping(_) = request {
-                let _ = self.outbox.response(Route::Request(id.clone()), &id, &EmptyResult::default());
+                let _ =
+                    self.outbox
+                        .response(Route::Request(id.clone()), &id, &EmptyResult::default());
                 return;
             }
             let e = ErrorObject::invalid_params(format!(
@@ -853,8 +865,11 @@ impl ServerSession {
             _ => legacy_versions.iter().max().copied(),
         };
         let Some(version) = chosen else {
-            let e = ErrorObject::invalid_params("this server does not speak initialize-based versions")
-                .with_data(json!({ "supported": self.supported_strings(), "requested": requested }));
+            let e =
+                ErrorObject::invalid_params("this server does not speak initialize-based versions")
+                    .with_data(
+                        json!({ "supported": self.supported_strings(), "requested": requested }),
+                    );
             return self.reply_error(id, e);
         };
         let result = InitializeResult {
@@ -982,7 +997,8 @@ impl ServerSession {
                 let Some(id) = p.request_id else { return };
                 if self.subscriptions.remove(&id).is_some() {
                     self.incoming.remove(&id);
-                    self.events.push_back(ServerEvent::SubscriptionClosed { id });
+                    self.events
+                        .push_back(ServerEvent::SubscriptionClosed { id });
                     return;
                 }
                 let cancellable = self
@@ -1001,9 +1017,9 @@ impl ServerSession {
             }
             ClientNotification::Progress(p) => {
                 match self.outgoing.progress(now, &p.progress_token, p.progress) {
-                    ProgressCheck::Accepted(id) => {
-                        self.events.push_back(ServerEvent::Progress { id, params: p })
-                    }
+                    ProgressCheck::Accepted(id) => self
+                        .events
+                        .push_back(ServerEvent::Progress { id, params: p }),
                     ProgressCheck::Unknown => {}
                     ProgressCheck::NotIncreasing(_) => self.fault("progress did not increase"),
                 }
@@ -1024,7 +1040,11 @@ impl ServerSession {
     /// Answers a request from [`ServerEvent::Request`].
     ///
     /// Answering a request the client already cancelled is accepted and sends nothing.
-    pub fn respond(&mut self, id: &RequestId, result: impl Into<ServerResult>) -> Result<(), UsageError> {
+    pub fn respond(
+        &mut self,
+        id: &RequestId,
+        result: impl Into<ServerResult>,
+    ) -> Result<(), UsageError> {
         let mut result = result.into();
         let Some(entry) = self.incoming.get(id) else {
             return self.unknown(id);
@@ -1116,17 +1136,17 @@ impl ServerSession {
             .incoming
             .get_mut(id)
             .ok_or_else(|| UsageError::UnknownRequest(id.clone()))?;
-        let token = entry
-            .progress_token
-            .clone()
-            .ok_or(UsageError::NotAllowed("the client did not ask for progress".into()))?;
+        let token = entry.progress_token.clone().ok_or(UsageError::NotAllowed(
+            "the client did not ask for progress".into(),
+        ))?;
         check_increasing(&mut entry.last_progress, progress)?;
         let params = ProgressNotificationParams {
+            meta: None,
             progress_token: token,
             progress,
             total,
             message,
-            ..Default::default()
+            extra: Default::default(),
         };
         self.outbox
             .notification(Route::Request(id.clone()), method::PROGRESS, Some(&params))
@@ -1160,7 +1180,8 @@ impl ServerSession {
             level,
             logger: logger.map(str::to_owned),
             data,
-            ..Default::default()
+            meta: None,
+            extra: Default::default(),
         };
         self.outbox
             .notification(Route::Request(id.clone()), method::MESSAGE, Some(&params))?;
@@ -1169,8 +1190,17 @@ impl ServerSession {
 
     /// Sends a session-wide log message to a legacy client (the 2026-07-28 era has no such
     /// channel: use [`log_for`](Self::log_for)). Returns whether it was sent.
-    pub fn log(&mut self, level: LoggingLevel, logger: Option<&str>, data: Value) -> Result<bool, UsageError> {
-        let Some(l) = self.legacy.as_ref().filter(|l| l.phase != Phase::AwaitingInitialize) else {
+    pub fn log(
+        &mut self,
+        level: LoggingLevel,
+        logger: Option<&str>,
+        data: Value,
+    ) -> Result<bool, UsageError> {
+        let Some(l) = self
+            .legacy
+            .as_ref()
+            .filter(|l| l.phase != Phase::AwaitingInitialize)
+        else {
             return Ok(false);
         };
         if self.config.capabilities.logging.is_none() || l.log_level.is_some_and(|t| level < t) {
@@ -1180,7 +1210,8 @@ impl ServerSession {
             level,
             logger: logger.map(str::to_owned),
             data,
-            ..Default::default()
+            meta: None,
+            extra: Default::default(),
         };
         self.outbox
             .notification(Route::Session, method::MESSAGE, Some(&params))?;
@@ -1191,20 +1222,53 @@ impl ServerSession {
 
     /// Tells clients the tool list changed (legacy session and matching listen streams).
     pub fn notify_tools_list_changed(&mut self) {
-        let legacy_ok = self.config.capabilities.tools.as_ref().and_then(|t| t.list_changed) == Some(true);
-        self.broadcast(method::TOOLS_LIST_CHANGED, legacy_ok, |f| f.tools_list_changed == Some(true), None);
+        let legacy_ok = self
+            .config
+            .capabilities
+            .tools
+            .as_ref()
+            .and_then(|t| t.list_changed)
+            == Some(true);
+        self.broadcast(
+            method::TOOLS_LIST_CHANGED,
+            legacy_ok,
+            |f| f.tools_list_changed == Some(true),
+            None,
+        );
     }
 
     /// Tells clients the prompt list changed.
     pub fn notify_prompts_list_changed(&mut self) {
-        let legacy_ok = self.config.capabilities.prompts.as_ref().and_then(|t| t.list_changed) == Some(true);
-        self.broadcast(method::PROMPTS_LIST_CHANGED, legacy_ok, |f| f.prompts_list_changed == Some(true), None);
+        let legacy_ok = self
+            .config
+            .capabilities
+            .prompts
+            .as_ref()
+            .and_then(|t| t.list_changed)
+            == Some(true);
+        self.broadcast(
+            method::PROMPTS_LIST_CHANGED,
+            legacy_ok,
+            |f| f.prompts_list_changed == Some(true),
+            None,
+        );
     }
 
     /// Tells clients the resource list changed.
     pub fn notify_resources_list_changed(&mut self) {
-        let legacy_ok = self.config.capabilities.resources.as_ref().and_then(|t| t.list_changed) == Some(true);
-        self.broadcast(method::RESOURCES_LIST_CHANGED, legacy_ok, |f| f.resources_list_changed == Some(true), None);
+        let legacy_ok = self
+            .config
+            .capabilities
+            .resources
+            .as_ref()
+            .and_then(|t| t.list_changed)
+            == Some(true);
+        self.broadcast(
+            method::RESOURCES_LIST_CHANGED,
+            legacy_ok,
+            |f| f.resources_list_changed == Some(true),
+            None,
+        );
     }
 
     /// Tells subscribers that a resource changed.
@@ -1213,7 +1277,11 @@ impl ServerSession {
         self.broadcast(
             method::RESOURCES_UPDATED,
             legacy_ok,
-            |f| f.resource_subscriptions.as_ref().is_some_and(|u| u.iter().any(|x| x == uri)),
+            |f| {
+                f.resource_subscriptions
+                    .as_ref()
+                    .is_some_and(|u| u.iter().any(|x| x == uri))
+            },
             Some(uri),
         );
     }
@@ -1233,13 +1301,23 @@ impl ServerSession {
                     ..Default::default()
                 })
                 .unwrap_or(Value::Null),
-                None => serde_json::to_value(RequestParams { meta, ..Default::default() })
-                    .unwrap_or(Value::Null),
+                None => serde_json::to_value(RequestParams {
+                    meta,
+                    ..Default::default()
+                })
+                .unwrap_or(Value::Null),
             }
         };
-        if legacy_ok && self.legacy.as_ref().is_some_and(|l| l.phase != Phase::AwaitingInitialize) {
+        if legacy_ok
+            && self
+                .legacy
+                .as_ref()
+                .is_some_and(|l| l.phase != Phase::AwaitingInitialize)
+        {
             let p = params_for(None);
-            let _ = self.outbox.notification(Route::Session, method_name, Some(&p));
+            let _ = self
+                .outbox
+                .notification(Route::Session, method_name, Some(&p));
         }
         let targets: Vec<RequestId> = self
             .subscriptions
@@ -1255,7 +1333,12 @@ impl ServerSession {
         }
     }
 
-    fn open_subscription(&mut self, id: RequestId, requested: SubscriptionFilter, incoming: Incoming) {
+    fn open_subscription(
+        &mut self,
+        id: RequestId,
+        requested: SubscriptionFilter,
+        incoming: Incoming,
+    ) {
         if self.subscriptions.len() >= self.config.max_subscriptions {
             let e = ErrorObject::internal("too many subscriptions");
             return self.reply_error(&id, e);
@@ -1272,13 +1355,26 @@ impl ServerSession {
                 return self.reply_error(&id, missing_task_extension());
             }
         }
-        let list_changed = |c: Option<bool>, asked: Option<bool>| (asked == Some(true) && c == Some(true)).then_some(true);
+        let list_changed = |c: Option<bool>, asked: Option<bool>| {
+            (asked == Some(true) && c == Some(true)).then_some(true)
+        };
         let resources_subscribe = caps.resources.as_ref().and_then(|r| r.subscribe) == Some(true);
         let granted = SubscriptionFilter {
-            tools_list_changed: list_changed(caps.tools.as_ref().and_then(|t| t.list_changed), requested.tools_list_changed),
-            prompts_list_changed: list_changed(caps.prompts.as_ref().and_then(|t| t.list_changed), requested.prompts_list_changed),
-            resources_list_changed: list_changed(caps.resources.as_ref().and_then(|t| t.list_changed), requested.resources_list_changed),
-            resource_subscriptions: requested.resource_subscriptions.filter(|_| resources_subscribe),
+            tools_list_changed: list_changed(
+                caps.tools.as_ref().and_then(|t| t.list_changed),
+                requested.tools_list_changed,
+            ),
+            prompts_list_changed: list_changed(
+                caps.prompts.as_ref().and_then(|t| t.list_changed),
+                requested.prompts_list_changed,
+            ),
+            resources_list_changed: list_changed(
+                caps.resources.as_ref().and_then(|t| t.list_changed),
+                requested.resources_list_changed,
+            ),
+            resource_subscriptions: requested
+                .resource_subscriptions
+                .filter(|_| resources_subscribe),
             task_ids: requested.task_ids,
             ..Default::default()
         };
@@ -1293,8 +1389,16 @@ impl ServerSession {
             Some(&ack),
         );
         self.incoming.insert(id.clone(), incoming);
-        self.subscriptions.insert(id.clone(), Subscription { filter: granted.clone() });
-        self.events.push_back(ServerEvent::SubscriptionOpened { id, filter: granted });
+        self.subscriptions.insert(
+            id.clone(),
+            Subscription {
+                filter: granted.clone(),
+            },
+        );
+        self.events.push_back(ServerEvent::SubscriptionOpened {
+            id,
+            filter: granted,
+        });
     }
 
     /// Ends a listen stream gracefully with its result.
@@ -1308,8 +1412,10 @@ impl ServerSession {
             ..Default::default()
         });
         self.stamp(&mut result);
-        self.outbox.response(Route::Request(id.clone()), id, &result)?;
-        self.events.push_back(ServerEvent::SubscriptionClosed { id: id.clone() });
+        self.outbox
+            .response(Route::Request(id.clone()), id, &result)?;
+        self.events
+            .push_back(ServerEvent::SubscriptionClosed { id: id.clone() });
         Ok(())
     }
 
@@ -1337,14 +1443,24 @@ impl ServerSession {
         let id = self.outgoing.next_id();
         let method_name = method_static(request.method());
         let route = related.cloned().map_or(Route::Session, Route::Request);
-        self.outbox.request(route, &id, request.method(), Some(&request))?;
-        self.outgoing
-            .insert(now, id.clone(), method_name, Some(self.config.request_timeout), false);
+        self.outbox
+            .request(route, &id, request.method(), Some(&request))?;
+        self.outgoing.insert(
+            now,
+            id.clone(),
+            method_name,
+            Some(self.config.request_timeout),
+            false,
+        );
         Ok(id)
     }
 
     /// Gives up on one of our requests: sends `notifications/cancelled` and forgets it.
-    pub fn cancel_request(&mut self, id: &RequestId, reason: Option<String>) -> Result<(), UsageError> {
+    pub fn cancel_request(
+        &mut self,
+        id: &RequestId,
+        reason: Option<String>,
+    ) -> Result<(), UsageError> {
         self.outgoing
             .close(id)
             .ok_or_else(|| UsageError::UnknownRequest(id.clone()))?;
@@ -1373,7 +1489,9 @@ impl ServerSession {
             .get(id)
             .ok_or_else(|| UsageError::UnknownRequest(id.clone()))?;
         if entry.kind != Kind::CallTool {
-            return Err(UsageError::NotAllowed("only tools/call can become a task".into()));
+            return Err(UsageError::NotAllowed(
+                "only tools/call can become a task".into(),
+            ));
         }
         let era = entry.era;
         if era == Era::Modern {
@@ -1383,31 +1501,38 @@ impl ServerSession {
                 .and_then(|c| c.extensions.as_ref())
                 .is_some_and(|e| e.contains_key(tasks_ext::EXTENSION_ID));
             if !declared {
-                return Err(UsageError::MissingCapability("extensions.io.modelcontextprotocol/tasks"));
+                return Err(UsageError::MissingCapability(
+                    "extensions.io.modelcontextprotocol/tasks",
+                ));
             }
         }
         let task = self
             .tasks
-            .create(now, method::TOOLS_CALL, requested_ttl, self.entropy.as_mut())
+            .create(
+                now,
+                method::TOOLS_CALL,
+                requested_ttl,
+                self.entropy.as_mut(),
+            )
             .map_err(|_| UsageError::Limit("max_tasks"))?
             .clone();
         let mut result = match era {
-            Era::Legacy => ServerResult::CreateTask(tasks::CreateTaskResult {
-                task: self.legacy_task(&task),
-                ..Default::default()
-            }),
-            Era::Modern => ServerResult::CreateTaskExt(tasks_ext::CreateTaskResult {
-                task: self.ext_task(&task),
-                ..Default::default()
-            }),
+            Era::Legacy => {
+                ServerResult::CreateTask(tasks::CreateTaskResult::new(self.legacy_task(&task)))
+            }
+            Era::Modern => {
+                ServerResult::CreateTaskExt(tasks_ext::CreateTaskResult::new(self.ext_task(&task)))
+            }
         };
         if era == Era::Modern {
             self.stamp(&mut result);
         }
-        self.outbox.response(Route::Request(id.clone()), id, &result)?;
+        self.outbox
+            .response(Route::Request(id.clone()), id, &result)?;
         if let Some(entry) = self.incoming.remove(id) {
             if let (Era::Legacy, Some(tok)) = (era, entry.progress_token) {
-                self.task_progress.insert(task.id.clone(), (tok, entry.last_progress));
+                self.task_progress
+                    .insert(task.id.clone(), (tok, entry.last_progress));
             }
         }
         Ok(task.id)
@@ -1424,7 +1549,9 @@ impl ServerSession {
         let (token, last) = self
             .task_progress
             .get_mut(task_id)
-            .ok_or(UsageError::NotAllowed("no progress token for this task".into()))?;
+            .ok_or(UsageError::NotAllowed(
+                "no progress token for this task".into(),
+            ))?;
         check_increasing(last, progress)?;
         let mut meta = Meta::new();
         meta.insert(meta_keys::RELATED_TASK, json!({ "taskId": task_id }));
@@ -1434,9 +1561,10 @@ impl ServerSession {
             progress,
             total,
             message,
-            ..Default::default()
+            extra: Default::default(),
         };
-        self.outbox.notification(Route::Session, method::PROGRESS, Some(&params))
+        self.outbox
+            .notification(Route::Session, method::PROGRESS, Some(&params))
     }
 
     /// Changes a task's status (e.g. a status message while working).
@@ -1447,7 +1575,10 @@ impl ServerSession {
         status: tasks::TaskStatus,
         message: Option<String>,
     ) -> Result<(), UsageError> {
-        let tr = self.tasks.transition(now, task_id, status, message).map_err(task_usage)?;
+        let tr = self
+            .tasks
+            .transition(now, task_id, status, message)
+            .map_err(task_usage)?;
         self.after_transition(tr);
         Ok(())
     }
@@ -1461,8 +1592,12 @@ impl ServerSession {
         input_requests: crate::schema::mrtr::InputRequests,
         message: Option<String>,
     ) -> Result<(), UsageError> {
-        let v = serde_json::to_value(&input_requests).map_err(|e| UsageError::Encode(e.to_string()))?;
-        let tr = self.tasks.require_input(now, task_id, v, message).map_err(task_usage)?;
+        let v =
+            serde_json::to_value(&input_requests).map_err(|e| UsageError::Encode(e.to_string()))?;
+        let tr = self
+            .tasks
+            .require_input(now, task_id, v, message)
+            .map_err(task_usage)?;
         self.after_transition(tr);
         Ok(())
     }
@@ -1475,36 +1610,60 @@ impl ServerSession {
         outcome: Result<ServerResult, ErrorObject>,
     ) -> Result<(), UsageError> {
         let outcome = match outcome {
-            Ok(r) => TaskOutcome::Result(serde_json::to_value(&r).map_err(|e| UsageError::Encode(e.to_string()))?),
+            Ok(r) => TaskOutcome::Result(
+                serde_json::to_value(&r).map_err(|e| UsageError::Encode(e.to_string()))?,
+            ),
             Err(e) => TaskOutcome::Error(e),
         };
-        let tr = self.tasks.finish(now, task_id, outcome).map_err(task_usage)?;
+        let tr = self
+            .tasks
+            .finish(now, task_id, outcome)
+            .map_err(task_usage)?;
         self.after_transition(tr);
         Ok(())
     }
 
     fn after_transition(&mut self, tr: TaskTransition) {
-        let Some(task) = self.tasks.get(&tr.task_id).cloned() else { return };
+        let Some(task) = self.tasks.get(&tr.task_id).cloned() else {
+            return;
+        };
         // Legacy status notification on the session channel.
-        if self.legacy.as_ref().is_some_and(|l| l.phase != Phase::AwaitingInitialize)
+        if self
+            .legacy
+            .as_ref()
+            .is_some_and(|l| l.phase != Phase::AwaitingInitialize)
             && task.method == method::TOOLS_CALL
         {
             let p = serde_json::to_value(self.legacy_task(&task)).unwrap_or(Value::Null);
-            let _ = self.outbox.notification(Route::Session, method::TASKS_STATUS, Some(&p));
+            let _ = self
+                .outbox
+                .notification(Route::Session, method::TASKS_STATUS, Some(&p));
         }
         // Extension notification on listen streams that asked for this task.
         let targets: Vec<RequestId> = self
             .subscriptions
             .iter()
-            .filter(|(_, s)| s.filter.task_ids.as_ref().is_some_and(|t| t.iter().any(|x| *x == task.id)))
+            .filter(|(_, s)| {
+                s.filter
+                    .task_ids
+                    .as_ref()
+                    .is_some_and(|t| t.iter().any(|x| *x == task.id))
+            })
             .map(|(id, _)| id.clone())
             .collect();
         for sub in targets {
             let mut p = self.ext_detailed(&task);
             if let Value::Object(o) = &mut p {
-                o.insert("_meta".into(), serde_json::to_value(subscription_meta(&sub)).unwrap_or(Value::Null));
+                o.insert(
+                    "_meta".into(),
+                    serde_json::to_value(subscription_meta(&sub)).unwrap_or(Value::Null),
+                );
             }
-            let _ = self.outbox.notification(Route::Request(sub.clone()), method::TASKS_NOTIFICATION, Some(&p));
+            let _ = self.outbox.notification(
+                Route::Request(sub.clone()),
+                method::TASKS_NOTIFICATION,
+                Some(&p),
+            );
         }
         if tr.to.is_terminal() {
             self.task_progress.remove(&task.id);
@@ -1519,29 +1678,31 @@ impl ServerSession {
     }
 
     fn legacy_task(&self, t: &TaskEntry) -> tasks::Task {
-        tasks::Task {
-            task_id: t.id.clone(),
-            status: t.status,
-            status_message: t.status_message.clone(),
-            created_at: self.tasks.clock().iso8601(t.created),
-            last_updated_at: self.tasks.clock().iso8601(t.updated),
-            ttl: Some(t.ttl.map(|d| d.as_millis() as u64)),
-            poll_interval: Some(t.poll_interval.as_millis() as u64),
-            ..Default::default()
-        }
+        let clock = self.tasks.clock();
+        let mut task = tasks::Task::new(
+            t.id.clone(),
+            t.status,
+            clock.iso8601(t.created),
+            clock.iso8601(t.updated),
+            t.ttl.map(|d| d.as_millis() as u64),
+        );
+        task.status_message = t.status_message.clone();
+        task.poll_interval = Some(t.poll_interval.as_millis() as u64);
+        task
     }
 
     fn ext_task(&self, t: &TaskEntry) -> tasks_ext::Task {
-        tasks_ext::Task {
-            task_id: t.id.clone(),
-            status: t.status,
-            status_message: t.status_message.clone(),
-            created_at: self.tasks.clock().iso8601(t.created),
-            last_updated_at: self.tasks.clock().iso8601(t.updated),
-            ttl_ms: Some(t.ttl.map(|d| d.as_millis() as u64)),
-            poll_interval_ms: Some(t.poll_interval.as_millis() as u64),
-            ..Default::default()
-        }
+        let clock = self.tasks.clock();
+        let mut task = tasks_ext::Task::new(
+            t.id.clone(),
+            t.status,
+            clock.iso8601(t.created),
+            clock.iso8601(t.updated),
+            t.ttl.map(|d| d.as_millis() as u64),
+        );
+        task.status_message = t.status_message.clone();
+        task.poll_interval_ms = Some(t.poll_interval.as_millis() as u64);
+        task
     }
 
     /// The extension's `DetailedTask` as JSON: the task plus input requests, result or error.
@@ -1556,7 +1717,10 @@ impl ServerSession {
                     o.insert("result".into(), r.clone());
                 }
                 Some(TaskOutcome::Error(e)) => {
-                    o.insert("error".into(), serde_json::to_value(e).unwrap_or(Value::Null));
+                    o.insert(
+                        "error".into(),
+                        serde_json::to_value(e).unwrap_or(Value::Null),
+                    );
                 }
                 None => {}
             }
@@ -1572,14 +1736,17 @@ impl ServerSession {
         let route = Route::Request(id.clone());
         match era {
             Era::Legacy => {
-                let r = tasks::GetTaskResult::from_task(self.legacy_task(&task));
+                let r = tasks::GetTaskResult::from(self.legacy_task(&task));
                 let _ = self.outbox.response(route, id, &r);
             }
             Era::Modern => {
                 let mut v = self.ext_detailed(&task);
                 if let Value::Object(o) = &mut v {
                     o.insert("resultType".into(), "complete".into());
-                    o.insert("_meta".into(), json!({ meta_keys::SERVER_INFO: self.server_info_value }));
+                    o.insert(
+                        "_meta".into(),
+                        json!({ meta_keys::SERVER_INFO: self.server_info_value }),
+                    );
                 }
                 let _ = self.outbox.response(route, id, &v);
             }
@@ -1598,7 +1765,10 @@ impl ServerSession {
             ));
             return self.reply_error(id, e);
         }
-        let Ok(tr) = self.tasks.transition(now, task_id, tasks::TaskStatus::Cancelled, None) else {
+        let Ok(tr) = self
+            .tasks
+            .transition(now, task_id, tasks::TaskStatus::Cancelled, None)
+        else {
             return self.reply_error(id, ErrorObject::internal("task could not be cancelled"));
         };
         let route = Route::Request(id.clone());
@@ -1606,7 +1776,7 @@ impl ServerSession {
             Era::Legacy => {
                 let task = self.tasks.get(task_id).cloned();
                 if let Some(task) = task {
-                    let r = tasks::GetTaskResult::from_task(self.legacy_task(&task));
+                    let r = tasks::GetTaskResult::from(self.legacy_task(&task));
                     let _ = self.outbox.response(route, id, &r);
                 }
             }
@@ -1728,7 +1898,10 @@ fn check_increasing(last: &mut Option<f64>, value: f64) -> Result<(), UsageError
     Ok(())
 }
 
-fn check_input_capability(caps: Option<&ClientCapabilities>, r: &InputRequest) -> Result<(), UsageError> {
+fn check_input_capability(
+    caps: Option<&ClientCapabilities>,
+    r: &InputRequest,
+) -> Result<(), UsageError> {
     let caps = caps.ok_or(UsageError::MissingCapability("clientCapabilities"))?;
     match r {
         InputRequest::Elicit(p) => check_elicit(caps, p),
