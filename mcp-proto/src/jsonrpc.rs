@@ -228,10 +228,7 @@ impl<'de> Deserialize<'de> for WireId {
                 Ok(WireId::Invalid)
             }
             fn visit_map<A: de::MapAccess<'de>>(self, mut a: A) -> Result<WireId, A::Error> {
-                while a
-                    .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
-                    .is_some()
-                {}
+                while a.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
                 Ok(WireId::Invalid)
             }
         }
@@ -372,11 +369,9 @@ impl<'a> RawMessage<'a> {
                     params: env.params,
                 }),
                 Some(WireId::Null) => Err(bad(None, "request id must not be null", true)),
-                Some(WireId::Invalid) => Err(bad(
-                    None,
-                    "request id must be a string or an integer",
-                    true,
-                )),
+                Some(WireId::Invalid) => {
+                    Err(bad(None, "request id must be a string or an integer", true))
+                }
             };
         }
         match (env.result, env.error) {
@@ -436,7 +431,13 @@ mod tests {
     #[test]
     fn classifies_each_shape() {
         let m = RawMessage::parse(r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).unwrap();
-        assert!(matches!(m, RawMessage::Request { id: RequestId::Number(1), .. }));
+        assert!(matches!(
+            m,
+            RawMessage::Request {
+                id: RequestId::Number(1),
+                ..
+            }
+        ));
         let m = RawMessage::parse(r#"{"jsonrpc":"2.0","method":"x","params":{}}"#).unwrap();
         assert!(matches!(m, RawMessage::Notification { .. }));
         let m = RawMessage::parse(r#"{"jsonrpc":"2.0","id":"a","result":{}}"#).unwrap();
@@ -459,8 +460,8 @@ mod tests {
         assert_eq!(e.id, Some(RequestId::Number(3)));
         let e = RawMessage::parse(r#"{"jsonrpc":"2.0","id":1.5,"method":"ping"}"#).unwrap_err();
         assert_eq!(e.error.code, code::INVALID_REQUEST);
-        let e = RawMessage::parse(r#"{"jsonrpc":"2.0","id":1,"method":"p","params":3}"#)
-            .unwrap_err();
+        let e =
+            RawMessage::parse(r#"{"jsonrpc":"2.0","id":1,"method":"p","params":3}"#).unwrap_err();
         assert_eq!(e.error.code, code::INVALID_REQUEST);
         let e = RawMessage::parse(r#"[1,2]"#).unwrap_err();
         assert_eq!(e.error.code, code::INVALID_REQUEST);
