@@ -23,7 +23,12 @@ fn one(out: Vec<Value>) -> Value {
 fn invalid_json_is_a_parse_error_with_null_id() {
     let mut raw = Raw::new(server_config());
     raw.initialize("2025-11-25");
-    for bad in [&b"{not json\n"[..], b"{\"jsonrpc\":\"2.0\",\"id\":1,\n", b"nul\n", b"\"just a string\"\n"] {
+    for bad in [
+        &b"{not json\n"[..],
+        b"{\"jsonrpc\":\"2.0\",\"id\":1,\n",
+        b"nul\n",
+        b"\"just a string\"\n",
+    ] {
         let r = one(raw.feed(bad));
         assert!(r["id"].is_null(), "{r}");
         let c = r["error"]["code"].as_i64().unwrap();
@@ -48,7 +53,11 @@ fn oversized_frames_are_refused_and_skipped_without_buffering() {
     let mut cfg = server_config();
     cfg.max_frame_len = 1024;
     let mut raw = Raw::new(cfg);
-    let mut big = format!("{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{{\"pad\":\"{}\"}}}}", "x".repeat(5000)).into_bytes();
+    let mut big = format!(
+        "{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\",\"params\":{{\"pad\":\"{}\"}}}}",
+        "x".repeat(5000)
+    )
+    .into_bytes();
     big.push(b'\n');
     // Arrives in small pieces; the session must not hold more than the limit.
     let mut buf = bytes::BytesMut::new();
@@ -67,7 +76,13 @@ fn oversized_frames_are_refused_and_skipped_without_buffering() {
 #[test]
 fn null_and_invalid_ids_are_invalid_requests() {
     let mut raw = Raw::new(server_config());
-    for id in [json!(null), json!(1.5), json!({"a":1}), json!([1]), json!(true)] {
+    for id in [
+        json!(null),
+        json!(1.5),
+        json!({"a":1}),
+        json!([1]),
+        json!(true),
+    ] {
         let r = one(raw.send(json!({"jsonrpc":"2.0","id":id,"method":"ping"})));
         assert_eq!(r["error"]["code"], code::INVALID_REQUEST, "{id}");
         assert!(r["id"].is_null());
@@ -89,7 +104,12 @@ fn duplicate_in_flight_id_is_refused_without_disturbing_the_original() {
     let r = one(raw.send(req));
     assert_eq!(r["error"]["code"], code::INVALID_REQUEST);
     assert_eq!(raw.server.in_flight(), 1);
-    raw.server.respond(&7.into(), mcp_proto::schema::tools::CallToolResult::text("ok")).unwrap();
+    raw.server
+        .respond(
+            &7.into(),
+            mcp_proto::schema::tools::CallToolResult::text("ok"),
+        )
+        .unwrap();
     let r = one(raw.drain());
     assert_eq!(r["result"]["content"][0]["text"], "ok");
 }
@@ -99,10 +119,22 @@ fn responses_to_nothing_are_faults_not_replies() {
     let mut raw = Raw::new(server_config());
     raw.initialize("2025-11-25");
     raw.events.clear();
-    assert!(raw.send(json!({"jsonrpc":"2.0","id":123,"result":{}})).is_empty());
-    assert!(raw.send(json!({"jsonrpc":"2.0","id":124,"error":{"code":-1,"message":"x"}})).is_empty());
-    assert!(raw.send(json!({"jsonrpc":"2.0","id":125,"error":"not an object"})).is_empty());
-    assert_eq!(raw.events.iter().filter(|e| matches!(e, ServerEvent::PeerFault(_))).count(), 3);
+    assert!(raw
+        .send(json!({"jsonrpc":"2.0","id":123,"result":{}}))
+        .is_empty());
+    assert!(raw
+        .send(json!({"jsonrpc":"2.0","id":124,"error":{"code":-1,"message":"x"}}))
+        .is_empty());
+    assert!(raw
+        .send(json!({"jsonrpc":"2.0","id":125,"error":"not an object"}))
+        .is_empty());
+    assert_eq!(
+        raw.events
+            .iter()
+            .filter(|e| matches!(e, ServerEvent::PeerFault(_)))
+            .count(),
+        3
+    );
     still_usable(&mut raw);
 }
 
@@ -116,7 +148,10 @@ fn deep_nesting_is_refused_without_a_stack_overflow() {
     s.push_str(&"]".repeat(depth));
     s.push_str("}}}\n");
     let r = one(raw.feed(s.as_bytes()));
-    assert!(r["error"]["code"] == code::PARSE_ERROR || r["error"]["code"] == code::INVALID_REQUEST, "{r}");
+    assert!(
+        r["error"]["code"] == code::PARSE_ERROR || r["error"]["code"] == code::INVALID_REQUEST,
+        "{r}"
+    );
     still_usable(&mut raw);
 }
 
@@ -124,7 +159,8 @@ fn deep_nesting_is_refused_without_a_stack_overflow() {
 fn bad_params_are_invalid_params_with_the_id() {
     let mut raw = Raw::new(server_config());
     raw.initialize("2025-11-25");
-    let r = one(raw.send(json!({"jsonrpc":"2.0","id":"x","method":"tools/call","params":{"name": 5}})));
+    let r =
+        one(raw.send(json!({"jsonrpc":"2.0","id":"x","method":"tools/call","params":{"name": 5}})));
     assert_eq!(r["error"]["code"], code::INVALID_PARAMS);
     assert_eq!(r["id"], "x");
     let r = one(raw.send(json!({"jsonrpc":"2.0","id":"y","method":"tools/call"})));
@@ -137,9 +173,17 @@ fn malformed_notifications_get_no_reply() {
     let mut raw = Raw::new(server_config());
     raw.initialize("2025-11-25");
     assert!(raw.send(json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":{"no":1}}})).is_empty());
-    assert!(raw.send(json!({"jsonrpc":"2.0","method":"notifications/progress","params":{}})).is_empty());
-    assert!(raw.send(json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":999}})).is_empty());
-    assert!(raw.send(json!({"jsonrpc":"2.0","method":"notifications/whatever"})).is_empty());
+    assert!(raw
+        .send(json!({"jsonrpc":"2.0","method":"notifications/progress","params":{}}))
+        .is_empty());
+    assert!(raw
+        .send(
+            json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":999}})
+        )
+        .is_empty());
+    assert!(raw
+        .send(json!({"jsonrpc":"2.0","method":"notifications/whatever"}))
+        .is_empty());
     still_usable(&mut raw);
 }
 
@@ -150,8 +194,12 @@ fn batches_only_on_2025_03_26() {
     let out = raw.feed(b"[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"},{\"jsonrpc\":\"2.0\",\"method\":\"notifications/whatever\"},{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}]\n");
     let ids: Vec<_> = out.iter().map(|v| v["id"].clone()).collect();
     assert_eq!(ids, vec![json!(1), json!(2)]);
-    assert_eq!(one(raw.feed(b"[]\n"))["error"]["code"], code::INVALID_REQUEST);
-    let out = raw.feed(b"[{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"initialize\",\"params\":{}}]\n");
+    assert_eq!(
+        one(raw.feed(b"[]\n"))["error"]["code"],
+        code::INVALID_REQUEST
+    );
+    let out =
+        raw.feed(b"[{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"initialize\",\"params\":{}}]\n");
     assert_eq!(one(out)["error"]["code"], code::INVALID_REQUEST);
 
     let mut raw = Raw::new(server_config());
@@ -168,13 +216,23 @@ fn in_flight_limit_is_enforced_and_recovers() {
     let mut raw = Raw::new(cfg);
     raw.initialize("2025-11-25");
     for id in 0..2 {
-        assert!(raw.send(json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":{"name":"x"}})).is_empty());
+        assert!(raw
+            .send(json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":{"name":"x"}}))
+            .is_empty());
     }
-    let r = one(raw.send(json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"x"}})));
+    let r =
+        one(raw.send(json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"x"}})));
     assert_eq!(r["error"]["code"], code::INTERNAL_ERROR);
-    raw.server.respond(&0.into(), mcp_proto::schema::tools::CallToolResult::text("a")).unwrap();
+    raw.server
+        .respond(
+            &0.into(),
+            mcp_proto::schema::tools::CallToolResult::text("a"),
+        )
+        .unwrap();
     raw.drain();
-    assert!(raw.send(json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"x"}})).is_empty());
+    assert!(raw
+        .send(json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"x"}}))
+        .is_empty());
 }
 
 #[test]
@@ -182,11 +240,16 @@ fn garbage_from_the_server_is_a_client_fault_not_a_crash() {
     let mut p = Pair::new(client_config(), server_config());
     p.connect();
     let now = p.now;
-    let mut buf = bytes::BytesMut::from(&b"hello I am not json\n\xff\xfe\n{\"jsonrpc\":\"2.0\",\"id\":42,\"result\":{}}\n[]\n"[..]);
+    let mut buf = bytes::BytesMut::from(
+        &b"hello I am not json\n\xff\xfe\n{\"jsonrpc\":\"2.0\",\"id\":42,\"result\":{}}\n[]\n"[..],
+    );
     p.client.handle_bytes(now, &mut buf);
     let mut faults = 0;
     while let Some(e) = p.client.poll_event() {
-        assert!(matches!(e, mcp_proto::session::ClientEvent::PeerFault(_)), "{e:?}");
+        assert!(
+            matches!(e, mcp_proto::session::ClientEvent::PeerFault(_)),
+            "{e:?}"
+        );
         faults += 1;
     }
     assert!(faults >= 3);

@@ -6,17 +6,24 @@ use std::time::Duration;
 
 use mcp_proto::jsonrpc::{code, ErrorObject, RequestId};
 use mcp_proto::schema::elicitation::ElicitRequestParams;
-use mcp_proto::schema::messages::{ClientRequest, ClientResult, ServerNotification, ServerRequest, ServerResult};
+use mcp_proto::schema::messages::{
+    ClientRequest, ClientResult, ServerNotification, ServerRequest, ServerResult,
+};
 use mcp_proto::schema::mrtr::InputRequiredResult;
 use mcp_proto::schema::subscriptions::{SubscriptionFilter, SubscriptionsListenRequestParams};
 use mcp_proto::schema::tools::{CallToolRequestParams, CallToolResult};
 use mcp_proto::schema::{Era, PaginatedRequestParams, RequestParams};
-use mcp_proto::session::{ClientEvent, EraPreference, RequestError, RequestOptions, ServerEvent, Timeout, UsageError};
+use mcp_proto::session::{
+    ClientEvent, EraPreference, RequestError, RequestOptions, ServerEvent, Timeout, UsageError,
+};
 use serde_json::json;
 use support::*;
 
 fn call(name: &str) -> ClientRequest {
-    ClientRequest::CallTool(CallToolRequestParams { name: name.into(), ..Default::default() })
+    ClientRequest::CallTool(CallToolRequestParams {
+        name: name.into(),
+        ..Default::default()
+    })
 }
 
 fn pair(era: EraPreference) -> Pair {
@@ -70,7 +77,9 @@ fn tool_call_round_trip_in_both_eras_and_all_splits() {
             p.connect();
             let id = send(&mut p, call("echo"), RequestOptions::default());
             let sid = served(&mut p);
-            p.server.respond(&sid, CallToolResult::text("pong")).unwrap();
+            p.server
+                .respond(&sid, CallToolResult::text("pong"))
+                .unwrap();
             p.drive();
             let r = responses(&mut p);
             assert_eq!(r.len(), 1);
@@ -80,7 +89,10 @@ fn tool_call_round_trip_in_both_eras_and_all_splits() {
                 other => panic!("{other:?}"),
             }
             // Answering twice is misuse.
-            assert_eq!(p.server.respond(&sid, CallToolResult::text("x")), Err(UsageError::UnknownRequest(sid)));
+            assert_eq!(
+                p.server.respond(&sid, CallToolResult::text("x")),
+                Err(UsageError::UnknownRequest(sid))
+            );
         }
     }
 }
@@ -90,8 +102,14 @@ fn modern_requests_carry_meta_and_legacy_ones_do_not() {
     let mut p = pair(EraPreference::Auto);
     send(&mut p, call("echo"), RequestOptions::default());
     let last = p.c2s_log.last().unwrap();
-    assert_eq!(last["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"], "2026-07-28");
-    assert!(last["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"]["elicitation"].is_object());
+    assert_eq!(
+        last["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"],
+        "2026-07-28"
+    );
+    assert!(
+        last["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"]["elicitation"]
+            .is_object()
+    );
     let mut p = pair(EraPreference::Legacy);
     send(&mut p, call("echo"), RequestOptions::default());
     assert!(p.c2s_log.last().unwrap()["params"].get("_meta").is_none());
@@ -102,10 +120,14 @@ fn errors_reach_the_caller() {
     let mut p = pair(EraPreference::Auto);
     let id = send(&mut p, call("nope"), RequestOptions::default());
     let sid = served(&mut p);
-    p.server.respond_error(&sid, ErrorObject::invalid_params("unknown tool nope")).unwrap();
+    p.server
+        .respond_error(&sid, ErrorObject::invalid_params("unknown tool nope"))
+        .unwrap();
     p.drive();
     let r = responses(&mut p);
-    assert!(matches!(&r[..], [(rid, Err(RequestError::Rpc(e)))] if *rid == id && e.code == code::INVALID_PARAMS));
+    assert!(
+        matches!(&r[..], [(rid, Err(RequestError::Rpc(e)))] if *rid == id && e.code == code::INVALID_PARAMS)
+    );
 }
 
 #[test]
@@ -119,7 +141,9 @@ fn client_cancel_reaches_server_and_late_answers_vanish() {
         assert!(p.server_events.iter().any(|e| matches!(e, ServerEvent::Cancelled { id: c, reason: Some(r) } if *c == sid && r == "user")));
         // The race: the handler finishes anyway. Accepted, nothing sent.
         let before = p.s2c_log.len();
-        p.server.respond(&sid, CallToolResult::text("late")).unwrap();
+        p.server
+            .respond(&sid, CallToolResult::text("late"))
+            .unwrap();
         p.drive();
         assert_eq!(p.s2c_log.len(), before);
         assert!(responses(&mut p).is_empty());
@@ -137,7 +161,9 @@ fn late_answer_after_client_cancel_is_dropped_quietly() {
     p.client.cancel(&id, None).unwrap();
     p.drive();
     p.drop_c2s = false;
-    p.server.respond(&sid, CallToolResult::text("late")).unwrap();
+    p.server
+        .respond(&sid, CallToolResult::text("late"))
+        .unwrap();
     p.drive();
     let ev = p.take_client_events();
     assert!(ev.is_empty(), "{ev:?}");
@@ -150,13 +176,19 @@ fn initialize_cannot_be_cancelled() {
     let mut p = Pair::new(cc, server_config());
     p.client.connect(p.now).unwrap();
     let init_id = RequestId::Number(0);
-    assert!(matches!(p.client.cancel(&init_id, None), Err(UsageError::NotAllowed(_))));
+    assert!(matches!(
+        p.client.cancel(&init_id, None),
+        Err(UsageError::NotAllowed(_))
+    ));
 }
 
 #[test]
 fn timeouts_fire_once_and_send_a_cancel() {
     let mut p = pair(EraPreference::Legacy);
-    let opts = RequestOptions { timeout: Some(Some(Timeout::fixed(Duration::from_secs(10)))), progress: false };
+    let opts = RequestOptions {
+        timeout: Some(Some(Timeout::fixed(Duration::from_secs(10)))),
+        progress: false,
+    };
     let id = send(&mut p, call("slow"), opts);
     let sid = served(&mut p);
     p.advance(Duration::from_secs(9));
@@ -164,8 +196,14 @@ fn timeouts_fire_once_and_send_a_cancel() {
     p.advance(Duration::from_secs(1));
     let r = responses(&mut p);
     assert!(matches!(&r[..], [(rid, Err(RequestError::Timeout))] if *rid == id));
-    assert_eq!(p.c2s_log.last().unwrap()["method"], "notifications/cancelled");
-    assert!(p.server_events.iter().any(|e| matches!(e, ServerEvent::Cancelled { id, .. } if *id == sid)));
+    assert_eq!(
+        p.c2s_log.last().unwrap()["method"],
+        "notifications/cancelled"
+    );
+    assert!(p
+        .server_events
+        .iter()
+        .any(|e| matches!(e, ServerEvent::Cancelled { id, .. } if *id == sid)));
     p.advance(Duration::from_secs(100));
     assert!(responses(&mut p).is_empty());
     assert_eq!(p.client.poll_timeout(), None);
@@ -174,37 +212,80 @@ fn timeouts_fire_once_and_send_a_cancel() {
 #[test]
 fn progress_extends_the_idle_timeout_up_to_the_hard_cap() {
     let mut p = pair(EraPreference::Auto);
-    let t = Timeout { idle: Duration::from_secs(10), max_total: Some(Duration::from_secs(25)), reset_on_progress: true };
-    let id = send(&mut p, call("long"), RequestOptions { timeout: Some(Some(t)), progress: true });
+    let t = Timeout {
+        idle: Duration::from_secs(10),
+        max_total: Some(Duration::from_secs(25)),
+        reset_on_progress: true,
+    };
+    let id = send(
+        &mut p,
+        call("long"),
+        RequestOptions {
+            timeout: Some(Some(t)),
+            progress: true,
+        },
+    );
     let sid = served(&mut p);
     for step in 1..=3 {
         p.advance(Duration::from_secs(8));
-        p.server.notify_progress(&sid, step as f64, Some(10.0), None).unwrap();
+        p.server
+            .notify_progress(&sid, step as f64, Some(10.0), None)
+            .unwrap();
         p.drive();
     }
     let ev = p.take_client_events();
-    let prog: Vec<f64> = ev.iter().filter_map(|e| match e { ClientEvent::Progress { id: pid, params } if *pid == id => Some(params.progress), _ => None }).collect();
+    let prog: Vec<f64> = ev
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::Progress { id: pid, params } if *pid == id => Some(params.progress),
+            _ => None,
+        })
+        .collect();
     assert_eq!(prog, vec![1.0, 2.0, 3.0]);
     // 24 s elapsed; the idle clock says 34 s but the cap is 25 s.
     p.advance(Duration::from_secs(1));
     let r = responses(&mut p);
-    assert!(matches!(&r[..], [(rid, Err(RequestError::Timeout))] if *rid == id), "{r:?}");
+    assert!(
+        matches!(&r[..], [(rid, Err(RequestError::Timeout))] if *rid == id),
+        "{r:?}"
+    );
 }
 
 #[test]
 fn progress_rules_are_enforced_on_the_server() {
     let mut p = pair(EraPreference::Auto);
-    send(&mut p, call("a"), RequestOptions { timeout: None, progress: true });
+    send(
+        &mut p,
+        call("a"),
+        RequestOptions {
+            timeout: None,
+            progress: true,
+        },
+    );
     let sid = served(&mut p);
     p.server.notify_progress(&sid, 5.0, None, None).unwrap();
-    assert!(matches!(p.server.notify_progress(&sid, 5.0, None, None), Err(UsageError::ProgressNotIncreasing { .. })));
-    assert!(matches!(p.server.notify_progress(&sid, f64::NAN, None, None), Err(UsageError::ProgressNotIncreasing { .. })));
-    p.server.respond(&sid, CallToolResult::text("done")).unwrap();
-    assert!(matches!(p.server.notify_progress(&sid, 6.0, None, None), Err(UsageError::UnknownRequest(_))));
+    assert!(matches!(
+        p.server.notify_progress(&sid, 5.0, None, None),
+        Err(UsageError::ProgressNotIncreasing { .. })
+    ));
+    assert!(matches!(
+        p.server.notify_progress(&sid, f64::NAN, None, None),
+        Err(UsageError::ProgressNotIncreasing { .. })
+    ));
+    p.server
+        .respond(&sid, CallToolResult::text("done"))
+        .unwrap();
+    assert!(matches!(
+        p.server.notify_progress(&sid, 6.0, None, None),
+        Err(UsageError::UnknownRequest(_))
+    ));
     // Without a token there is no progress.
     send(&mut p, call("b"), RequestOptions::default());
     let sid = served(&mut p);
-    assert!(matches!(p.server.notify_progress(&sid, 1.0, None, None), Err(UsageError::NotAllowed(_))));
+    assert!(matches!(
+        p.server.notify_progress(&sid, 1.0, None, None),
+        Err(UsageError::NotAllowed(_))
+    ));
 }
 
 #[test]
@@ -215,19 +296,42 @@ fn legacy_server_asks_the_client() {
     let elicit: ElicitRequestParams = serde_json::from_value(json!({
         "message": "name?", "requestedSchema": {"type":"object","properties":{"name":{"type":"string"}}}
     })).unwrap();
-    let ask = p.server.send_request(p.now, ServerRequest::Elicit(elicit), Some(&sid)).unwrap();
+    let ask = p
+        .server
+        .send_request(p.now, ServerRequest::Elicit(elicit), Some(&sid))
+        .unwrap();
     p.drive();
     let ev = p.take_client_events();
-    let Some(ClientEvent::Request { id: cid, request: ServerRequest::Elicit(_) }) = ev.into_iter().next() else { panic!() };
-    let answer: mcp_proto::schema::elicitation::ElicitResult = serde_json::from_value(json!({"action":"accept","content":{"name":"Ada"}})).unwrap();
-    p.client.respond(&cid, ClientResult::Elicit(answer)).unwrap();
+    let Some(ClientEvent::Request {
+        id: cid,
+        request: ServerRequest::Elicit(_),
+    }) = ev.into_iter().next()
+    else {
+        panic!()
+    };
+    let answer: mcp_proto::schema::elicitation::ElicitResult =
+        serde_json::from_value(json!({"action":"accept","content":{"name":"Ada"}})).unwrap();
+    p.client
+        .respond(&cid, ClientResult::Elicit(answer))
+        .unwrap();
     p.drive();
     let got = p.take_server_events();
-    assert!(matches!(&got[..], [ServerEvent::Response { id, result: Ok(ClientResult::Elicit(e)) }] if *id == ask && serde_json::to_value(e.content.as_ref().unwrap()).unwrap()["name"] == "Ada"), "{got:?}");
+    assert!(
+        matches!(&got[..], [ServerEvent::Response { id, result: Ok(ClientResult::Elicit(e)) }] if *id == ask && serde_json::to_value(e.content.as_ref().unwrap()).unwrap()["name"] == "Ada"),
+        "{got:?}"
+    );
     // Ping both ways is answered by the sessions.
-    p.server.send_request(p.now, ServerRequest::Ping(RequestParams::default()), None).unwrap();
+    p.server
+        .send_request(p.now, ServerRequest::Ping(RequestParams::default()), None)
+        .unwrap();
     p.drive();
-    assert!(p.take_server_events().iter().any(|e| matches!(e, ServerEvent::Response { result: Ok(ClientResult::Empty(_)), .. })));
+    assert!(p.take_server_events().iter().any(|e| matches!(
+        e,
+        ServerEvent::Response {
+            result: Ok(ClientResult::Empty(_)),
+            ..
+        }
+    )));
 }
 
 #[test]
@@ -239,7 +343,8 @@ fn server_asks_need_declared_capabilities() {
     p.connect();
     let params = serde_json::from_value(json!({"messages": [], "maxTokens": 10})).unwrap();
     assert_eq!(
-        p.server.send_request(p.now, ServerRequest::CreateMessage(params), None),
+        p.server
+            .send_request(p.now, ServerRequest::CreateMessage(params), None),
         Err(UsageError::MissingCapability("sampling"))
     );
     // A server that asks anyway gets -32601 from the client.
@@ -249,9 +354,18 @@ fn server_asks_need_declared_capabilities() {
     assert_eq!(v["id"], 99);
     assert_eq!(v["error"]["code"], code::METHOD_NOT_FOUND);
     // A declared capability reaches the application instead.
-    p.client.handle_message(p.now, br#"{"jsonrpc":"2.0","id":100,"method":"roots/list"}"#);
+    p.client.handle_message(
+        p.now,
+        br#"{"jsonrpc":"2.0","id":100,"method":"roots/list"}"#,
+    );
     assert!(p.client.poll_transmit().is_none());
-    assert!(matches!(p.client.poll_event(), Some(ClientEvent::Request { request: ServerRequest::ListRoots(_), .. })));
+    assert!(matches!(
+        p.client.poll_event(),
+        Some(ClientEvent::Request {
+            request: ServerRequest::ListRoots(_),
+            ..
+        })
+    ));
 }
 
 #[test]
@@ -261,9 +375,17 @@ fn modern_server_asks_through_input_required() {
     let sid = served(&mut p);
     // Legacy-style server requests are refused in this era.
     let ping = ServerRequest::Ping(RequestParams::default());
-    assert!(matches!(p.server.send_request(p.now, ping, Some(&sid)), Err(UsageError::NotAllowed(_))));
-    let elicit: ElicitRequestParams = serde_json::from_value(json!({"message": "ok?", "requestedSchema": {"type":"object","properties":{}}})).unwrap();
-    let ir = InputRequiredResult::new().with_request("confirm", elicit).with_state("opaque-state");
+    assert!(matches!(
+        p.server.send_request(p.now, ping, Some(&sid)),
+        Err(UsageError::NotAllowed(_))
+    ));
+    let elicit: ElicitRequestParams = serde_json::from_value(
+        json!({"message": "ok?", "requestedSchema": {"type":"object","properties":{}}}),
+    )
+    .unwrap();
+    let ir = InputRequiredResult::new()
+        .with_request("confirm", elicit)
+        .with_state("opaque-state");
     p.server.respond(&sid, ir).unwrap();
     p.drive();
     let r = responses(&mut p);
@@ -273,7 +395,10 @@ fn modern_server_asks_through_input_required() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(p.s2c_log.last().unwrap()["result"]["resultType"], "input_required");
+    assert_eq!(
+        p.s2c_log.last().unwrap()["result"]["resultType"],
+        "input_required"
+    );
 }
 
 #[test]
@@ -285,23 +410,44 @@ fn input_required_is_checked_against_method_and_capabilities() {
     p.connect();
     send(&mut p, call("ask"), RequestOptions::default());
     let sid = served(&mut p);
-    let elicit: ElicitRequestParams = serde_json::from_value(json!({"message": "?", "requestedSchema": {"type":"object","properties":{}}})).unwrap();
+    let elicit: ElicitRequestParams = serde_json::from_value(
+        json!({"message": "?", "requestedSchema": {"type":"object","properties":{}}}),
+    )
+    .unwrap();
     let ir = InputRequiredResult::new().with_request("k", elicit);
-    assert_eq!(p.server.respond(&sid, ir), Err(UsageError::MissingCapability("elicitation")));
-    assert!(matches!(p.server.respond(&sid, InputRequiredResult::new()), Err(UsageError::NotAllowed(_))));
-    send(&mut p, ClientRequest::ListTools(PaginatedRequestParams::default()), RequestOptions::default());
+    assert_eq!(
+        p.server.respond(&sid, ir),
+        Err(UsageError::MissingCapability("elicitation"))
+    );
+    assert!(matches!(
+        p.server.respond(&sid, InputRequiredResult::new()),
+        Err(UsageError::NotAllowed(_))
+    ));
+    send(
+        &mut p,
+        ClientRequest::ListTools(PaginatedRequestParams::default()),
+        RequestOptions::default(),
+    );
     let lid = served(&mut p);
     let ir = InputRequiredResult::new().with_state("s");
-    assert!(matches!(p.server.respond(&lid, ir), Err(UsageError::NotAllowed(_))));
+    assert!(matches!(
+        p.server.respond(&lid, ir),
+        Err(UsageError::NotAllowed(_))
+    ));
 }
 
 #[test]
 fn empty_string_cursor_is_a_cursor() {
     let mut p = pair(EraPreference::Auto);
-    let req = ClientRequest::ListTools(PaginatedRequestParams { cursor: Some(String::new()), ..Default::default() });
+    let req = ClientRequest::ListTools(PaginatedRequestParams {
+        cursor: Some(String::new()),
+        ..Default::default()
+    });
     send(&mut p, req, RequestOptions::default());
     let ev = p.take_server_events();
-    assert!(matches!(&ev[..], [ServerEvent::Request { request: ClientRequest::ListTools(PaginatedRequestParams { cursor: Some(c), .. }), .. }] if c.is_empty()));
+    assert!(
+        matches!(&ev[..], [ServerEvent::Request { request: ClientRequest::ListTools(PaginatedRequestParams { cursor: Some(c), .. }), .. }] if c.is_empty())
+    );
 }
 
 #[test]
@@ -312,11 +458,17 @@ fn listen_streams_acknowledge_filter_and_close() {
         resource_subscriptions: Some(vec!["file:///a".into()]),
         ..Default::default()
     };
-    let listen = ClientRequest::Listen(SubscriptionsListenRequestParams { notifications: filter, ..Default::default() });
+    let listen = ClientRequest::Listen(SubscriptionsListenRequestParams {
+        notifications: filter,
+        ..Default::default()
+    });
     let lid = send(&mut p, listen, RequestOptions::default());
     let ack = p.s2c_log.last().unwrap().clone();
     assert_eq!(ack["method"], "notifications/subscriptions/acknowledged");
-    assert_eq!(ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], serde_json::to_value(&lid).unwrap());
+    assert_eq!(
+        ack["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+        serde_json::to_value(&lid).unwrap()
+    );
     assert_eq!(ack["params"]["notifications"]["toolsListChanged"], true);
     p.take_client_events();
     p.server.notify_tools_list_changed();
@@ -325,11 +477,24 @@ fn listen_streams_acknowledge_filter_and_close() {
     p.server.notify_resource_updated("file:///b"); // not subscribed
     p.drive();
     let ev = p.take_client_events();
-    let got: Vec<_> = ev.iter().filter_map(|e| match e {
-        ClientEvent::Notification { notification, subscription: Some(s) } if *s == lid => Some(notification.method().to_owned()),
-        _ => None,
-    }).collect();
-    assert_eq!(got, vec!["notifications/tools/list_changed", "notifications/resources/updated"], "{ev:?}");
+    let got: Vec<_> = ev
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::Notification {
+                notification,
+                subscription: Some(s),
+            } if *s == lid => Some(notification.method().to_owned()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            "notifications/tools/list_changed",
+            "notifications/resources/updated"
+        ],
+        "{ev:?}"
+    );
     // The listen request has no timeout and stays open.
     assert_eq!(p.client.poll_timeout(), None);
     let sub = p.server.subscriptions().next().unwrap().clone();
@@ -343,11 +508,20 @@ fn listen_streams_acknowledge_filter_and_close() {
 #[test]
 fn client_cancel_ends_a_listen_stream() {
     let mut p = pair(EraPreference::Modern);
-    let listen = ClientRequest::Listen(SubscriptionsListenRequestParams { notifications: SubscriptionFilter { tools_list_changed: Some(true), ..Default::default() }, ..Default::default() });
+    let listen = ClientRequest::Listen(SubscriptionsListenRequestParams {
+        notifications: SubscriptionFilter {
+            tools_list_changed: Some(true),
+            ..Default::default()
+        },
+        ..Default::default()
+    });
     let lid = send(&mut p, listen, RequestOptions::default());
     p.client.cancel(&lid, None).unwrap();
     p.drive();
-    assert!(p.server_events.iter().any(|e| matches!(e, ServerEvent::SubscriptionClosed { .. })));
+    assert!(p
+        .server_events
+        .iter()
+        .any(|e| matches!(e, ServerEvent::SubscriptionClosed { .. })));
     assert_eq!(p.server.subscriptions().count(), 0);
     let before = p.s2c_log.len();
     p.server.notify_tools_list_changed();
@@ -358,19 +532,32 @@ fn client_cancel_ends_a_listen_stream() {
 #[test]
 fn legacy_list_changed_and_resource_subscriptions() {
     let mut p = pair(EraPreference::Legacy);
-    let sub = ClientRequest::Subscribe(serde_json::from_value(json!({"uri": "file:///a"})).unwrap());
+    let sub =
+        ClientRequest::Subscribe(serde_json::from_value(json!({"uri": "file:///a"})).unwrap());
     send(&mut p, sub, RequestOptions::default());
-    assert!(p.server_events.iter().any(|e| matches!(e, ServerEvent::ResourceSubscribed { uri } if uri == "file:///a")));
+    assert!(p
+        .server_events
+        .iter()
+        .any(|e| matches!(e, ServerEvent::ResourceSubscribed { uri } if uri == "file:///a")));
     p.take_client_events();
     p.server.notify_resource_updated("file:///a");
     p.server.notify_resource_updated("file:///other");
     p.server.notify_tools_list_changed();
     p.drive();
-    let methods: Vec<_> = p.take_client_events().into_iter().filter_map(|e| match e {
-        ClientEvent::Notification { notification, subscription: None } => Some(notification),
-        _ => None,
-    }).collect();
-    assert!(matches!(&methods[..], [ServerNotification::ResourceUpdated(u), ServerNotification::ToolListChanged(_)] if u.uri == "file:///a"));
+    let methods: Vec<_> = p
+        .take_client_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            ClientEvent::Notification {
+                notification,
+                subscription: None,
+            } => Some(notification),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        matches!(&methods[..], [ServerNotification::ResourceUpdated(u), ServerNotification::ToolListChanged(_)] if u.uri == "file:///a")
+    );
 }
 
 #[test]
@@ -378,21 +565,45 @@ fn logging_follows_the_level_rules() {
     use mcp_proto::schema::LoggingLevel;
     // Legacy: setLevel filters session logs.
     let mut p = pair(EraPreference::Legacy);
-    send(&mut p, ClientRequest::SetLevel(serde_json::from_value(json!({"level": "warning"})).unwrap()), RequestOptions::default());
-    assert_eq!(p.server.log(LoggingLevel::Info, None, json!("quiet")), Ok(false));
-    assert_eq!(p.server.log(LoggingLevel::Error, Some("db"), json!("loud")), Ok(true));
+    send(
+        &mut p,
+        ClientRequest::SetLevel(serde_json::from_value(json!({"level": "warning"})).unwrap()),
+        RequestOptions::default(),
+    );
+    assert_eq!(
+        p.server.log(LoggingLevel::Info, None, json!("quiet")),
+        Ok(false)
+    );
+    assert_eq!(
+        p.server.log(LoggingLevel::Error, Some("db"), json!("loud")),
+        Ok(true)
+    );
     // Modern: only requests that opted in with logLevel get messages.
     let mut p = pair(EraPreference::Modern);
     send(&mut p, call("x"), RequestOptions::default());
     let sid = served(&mut p);
-    assert_eq!(p.server.log_for(&sid, LoggingLevel::Emergency, None, json!("no opt-in")), Ok(false));
+    assert_eq!(
+        p.server
+            .log_for(&sid, LoggingLevel::Emergency, None, json!("no opt-in")),
+        Ok(false)
+    );
     let mut raw = Raw::new(server_config());
     let mut meta = modern_meta();
     meta["io.modelcontextprotocol/logLevel"] = json!("info");
-    raw.send(json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"_meta": meta, "name": "x"}}));
+    raw.send(
+        json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"_meta": meta, "name": "x"}}),
+    );
     let id = RequestId::Number(1);
-    assert_eq!(raw.server.log_for(&id, LoggingLevel::Debug, None, json!("below")), Ok(false));
-    assert_eq!(raw.server.log_for(&id, LoggingLevel::Info, None, json!("at")), Ok(true));
+    assert_eq!(
+        raw.server
+            .log_for(&id, LoggingLevel::Debug, None, json!("below")),
+        Ok(false)
+    );
+    assert_eq!(
+        raw.server
+            .log_for(&id, LoggingLevel::Info, None, json!("at")),
+        Ok(true)
+    );
     let out = raw.drain();
     assert_eq!(out[0]["method"], "notifications/message");
     assert!(raw.server.client_capabilities(&id).is_some());
@@ -408,7 +619,8 @@ fn close_answers_everything_in_flight() {
     p.drive();
     let r = responses(&mut p);
     assert_eq!(r.len(), 2);
-    assert!(r.iter().all(|(id, res)| (*id == a || *id == b) && matches!(res, Err(RequestError::Rpc(e)) if e.code == code::INTERNAL_ERROR)));
+    assert!(r.iter().all(|(id, res)| (*id == a || *id == b)
+        && matches!(res, Err(RequestError::Rpc(e)) if e.code == code::INTERNAL_ERROR)));
     let c = send(&mut p, call("c"), RequestOptions::default());
     p.client.close();
     p.drive();

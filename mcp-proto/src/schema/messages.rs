@@ -94,7 +94,9 @@ pub(crate) fn parse_params<T: DeserializeOwned>(
     serde_json::from_str(text).map_err(|e| match e.classify() {
         // The envelope already proved the JSON well-formed: a syntax error here is the
         // nesting limit, which is a parse failure rather than a params problem.
-        serde_json::error::Category::Syntax => ErrorObject::parse_error(format!("parse error: {e}")),
+        serde_json::error::Category::Syntax => {
+            ErrorObject::parse_error(format!("parse error: {e}"))
+        }
         _ => ErrorObject::invalid_params(format!("invalid params: {e}")),
     })
 }

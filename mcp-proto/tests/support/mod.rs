@@ -21,8 +21,14 @@ pub fn full_server_caps() -> ServerCapabilities {
     let mut ext = serde_json::Map::new();
     ext.insert("io.modelcontextprotocol/tasks".into(), json!({}));
     ServerCapabilities {
-        tools: Some(ToolsCapability { list_changed: Some(true), ..Default::default() }),
-        prompts: Some(PromptsCapability { list_changed: Some(true), ..Default::default() }),
+        tools: Some(ToolsCapability {
+            list_changed: Some(true),
+            ..Default::default()
+        }),
+        prompts: Some(PromptsCapability {
+            list_changed: Some(true),
+            ..Default::default()
+        }),
         resources: Some(ResourcesCapability {
             subscribe: Some(true),
             list_changed: Some(true),
@@ -34,7 +40,10 @@ pub fn full_server_caps() -> ServerCapabilities {
             list: Some(Default::default()),
             cancel: Some(Default::default()),
             requests: Some(ServerTaskRequests {
-                tools: Some(ToolsTaskRequests { call: Some(Default::default()), ..Default::default() }),
+                tools: Some(ToolsTaskRequests {
+                    call: Some(Default::default()),
+                    ..Default::default()
+                }),
                 ..Default::default()
             }),
             ..Default::default()
@@ -48,7 +57,10 @@ pub fn full_client_caps() -> ClientCapabilities {
     let mut ext = serde_json::Map::new();
     ext.insert("io.modelcontextprotocol/tasks".into(), json!({}));
     ClientCapabilities {
-        roots: Some(RootsCapability { list_changed: Some(true), ..Default::default() }),
+        roots: Some(RootsCapability {
+            list_changed: Some(true),
+            ..Default::default()
+        }),
         sampling: Some(SamplingCapability::default()),
         elicitation: Some(ElicitationCapability {
             form: Some(Default::default()),
@@ -61,7 +73,10 @@ pub fn full_client_caps() -> ClientCapabilities {
 }
 
 pub fn server_config() -> ServerConfig {
-    ServerConfig::new(Implementation::new("test-server", "1.0.0"), full_server_caps())
+    ServerConfig::new(
+        Implementation::new("test-server", "1.0.0"),
+        full_server_caps(),
+    )
 }
 
 pub fn client_config() -> ClientConfig {
@@ -71,7 +86,12 @@ pub fn client_config() -> ClientConfig {
 }
 
 pub fn new_server(config: ServerConfig, now: Instant) -> ServerSession {
-    ServerSession::new(config, now, SystemTime::UNIX_EPOCH, Box::new(SeededEntropy::new(7)))
+    ServerSession::new(
+        config,
+        now,
+        SystemTime::UNIX_EPOCH,
+        Box::new(SeededEntropy::new(7)),
+    )
 }
 
 /// Client and server wired back to back, with every frame cut into pieces of the sizes in
@@ -129,14 +149,16 @@ impl Pair {
         let mut moved = false;
         let mut out_c = BytesMut::new();
         while let Some(t) = self.client.poll_transmit() {
-            self.c2s_log.push(serde_json::from_slice(&t.frame).expect("client sent invalid JSON"));
+            self.c2s_log
+                .push(serde_json::from_slice(&t.frame).expect("client sent invalid JSON"));
             if !self.drop_c2s {
                 out_c.extend_from_slice(&t.frame);
             }
             moved = true;
         }
         while let Some(t) = self.server.poll_transmit() {
-            self.s2c_log.push(serde_json::from_slice(&t.frame).expect("server sent invalid JSON"));
+            self.s2c_log
+                .push(serde_json::from_slice(&t.frame).expect("server sent invalid JSON"));
             if !self.drop_s2c {
                 self.s2c.extend_from_slice(&t.frame);
             }
@@ -220,7 +242,11 @@ pub struct Raw {
 impl Raw {
     pub fn new(config: ServerConfig) -> Raw {
         let now = Instant::now();
-        Raw { now, server: new_server(config, now), events: Vec::new() }
+        Raw {
+            now,
+            server: new_server(config, now),
+            events: Vec::new(),
+        }
     }
 
     /// Feeds bytes (framing included) and returns every frame written back.
@@ -251,10 +277,12 @@ impl Raw {
 
     /// Performs a legacy handshake at `version`.
     pub fn initialize(&mut self, version: &str) -> Value {
-        let out = self.send(json!({"jsonrpc":"2.0","id":"init","method":"initialize","params":{
+        let out = self.send(
+            json!({"jsonrpc":"2.0","id":"init","method":"initialize","params":{
             "protocolVersion": version,
             "capabilities": {"sampling": {}, "elicitation": {}, "roots": {"listChanged": true}},
-            "clientInfo": {"name": "raw", "version": "0"}}}));
+            "clientInfo": {"name": "raw", "version": "0"}}}),
+        );
         let more = self.send(json!({"jsonrpc":"2.0","method":"notifications/initialized"}));
         assert!(more.is_empty());
         out.into_iter().next().expect("initialize answered")
