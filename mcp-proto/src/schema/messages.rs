@@ -170,6 +170,9 @@ macro_rules! message_enum {
         }
     ) => {
         $(#[$doc])*
+        // Params are moved once per message; boxing the large ones would cost an allocation
+        // on every decode to save a memcpy.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Debug, Clone, PartialEq)]
         pub enum $name {
             $( $(#[$vdoc])* $variant($ty), )*

@@ -187,8 +187,8 @@ impl<M> Outbound<M> {
             return ProgressCheck::Unknown;
         };
         if let Some(last) = p.last_progress {
-            // NaN compares false and is rejected here too.
-            if !(value > last) {
+            // NaN is unordered and rejected here too.
+            if value.partial_cmp(&last) != Some(std::cmp::Ordering::Greater) {
                 return ProgressCheck::NotIncreasing(id);
             }
         } else if value.is_nan() {
