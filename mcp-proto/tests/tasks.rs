@@ -372,3 +372,85 @@ fn extension_methods_need_the_declared_capability() {
     );
     assert_eq!(out[0]["error"]["code"], code::INVALID_PARAMS);
 }
+
+#[test]
+fn client_watch_polls_at_the_server_interval_until_terminal() {
+    use mcp_proto::schema::messages::ClientRequest;
+    use mcp_proto::schema::tools::CallToolRequestParams;
+    use mcp_proto::session::{ClientEvent, EraPreference, RequestOptions};
+    for era in [EraPreference::Legacy, EraPreference::Modern] {
+        let mut cc = client_config();
+        cc.era = era;
+        let mut p = Pair::new(cc, server_config());
+        p.connect();
+        let call = ClientRequest::CallTool(CallToolRequestParams {
+            name: "slow".into(),
+            task: Some(Default::default()),
+            ..Default::default()
+        });
+        p.client
+            .send_request(p.now, call, RequestOptions::default())
+            .unwrap();
+        p.drive();
+        let sid = p
+            .server_events
+            .iter()
+            .find_map(|e| match e {
+                ServerEvent::Request { id, .. } => Some(id.clone()),
+                _ => None,
+            })
+            .unwrap();
+        let task = p.server.create_task(p.now, &sid, None).unwrap();
+        p.drive();
+        p.take_client_events();
+        p.client
+            .watch_task(p.now, &task, Duration::from_secs(5))
+            .unwrap();
+        p.drive();
+        // First poll at once; the next one waits for the server's 1 s pollInterval.
+        let polled = |p: &mut Pair| -> Vec<TaskStatus> {
+            p.take_client_events()
+                .into_iter()
+                .filter_map(|e| match e {
+                    ClientEvent::TaskPolled { status, .. } => Some(status),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(polled(&mut p), vec![TaskStatus::Working]);
+        assert_eq!(
+            p.client.poll_timeout().map(|t| t - p.now),
+            Some(Duration::from_secs(1))
+        );
+        p.advance(Duration::from_millis(999));
+        assert!(polled(&mut p).is_empty());
+        p.advance(Duration::from_millis(1));
+        let n = p.c2s_log.len();
+        let got = polled(&mut p);
+        assert_eq!(
+            got,
+            vec![TaskStatus::Working],
+            "{era:?} {:?}",
+            &p.c2s_log[n.saturating_sub(3)..]
+        );
+        p.server
+            .finish_task(p.now, &task, Ok(CallToolResult::text("done").into()))
+            .unwrap();
+        p.advance(Duration::from_secs(1));
+        let ev = p.take_client_events();
+        let done = ev.iter().find_map(|e| match e {
+            ClientEvent::TaskPolled { status, detail, .. } => Some((*status, detail.clone())),
+            _ => None,
+        });
+        let (status, detail) = done.expect("terminal poll");
+        assert_eq!(status, TaskStatus::Completed, "{era:?}");
+        if era == EraPreference::Modern {
+            let v = serde_json::to_value(&detail).unwrap();
+            assert_eq!(v["result"]["content"][0]["text"], "done");
+        }
+        // The watch ended: no more polls scheduled for it.
+        let before = p.c2s_log.len();
+        p.advance(Duration::from_secs(10));
+        assert_eq!(p.c2s_log.len(), before);
+    }
+}

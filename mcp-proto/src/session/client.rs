@@ -21,6 +21,7 @@ use crate::schema::messages::{
     ServerResult,
 };
 use crate::schema::notifications::{CancelledNotificationParams, ProgressNotificationParams};
+use crate::schema::tasks::{self, TaskStatus};
 use crate::schema::version::{Era, ProtocolVersion};
 
 /// Which era to speak.
@@ -155,8 +156,32 @@ pub enum ClientEvent {
         /// The listen stream it belongs to.
         subscription: Option<RequestId>,
     },
+    /// A watched task was polled (see [`ClientSession::watch_task`]): its latest state.
+    /// After a terminal status the watch ends.
+    TaskPolled {
+        /// The task.
+        task_id: String,
+        /// Its status now.
+        status: TaskStatus,
+        /// The full `tasks/get` result (legacy task or extension detailed task).
+        detail: ServerResult,
+    },
+    /// Polling a watched task failed (unknown task, expired, ...); the watch ended.
+    TaskWatchFailed {
+        /// The task.
+        task_id: String,
+        /// Why.
+        error: RequestError,
+    },
     /// The peer did something wrong that has no reply frame.
     PeerFault(PeerFault),
+}
+
+#[derive(Debug)]
+struct Watch {
+    /// Next poll, or `None` while a `tasks/get` is in flight.
+    next_poll: Option<Instant>,
+    interval: Duration,
 }
 
 /// Per-request options.
@@ -196,6 +221,8 @@ pub struct ClientSession {
     outgoing: Outbound<Cow<'static, str>>,
     queued: VecDeque<(RequestId, ClientRequest, RequestOptions)>,
     incoming: HashMap<RequestId, &'static str>,
+    watches: HashMap<String, Watch>,
+    watch_polls: HashMap<RequestId, String>,
     client_info_value: Value,
     capabilities_value: Value,
 }
@@ -229,6 +256,8 @@ impl ClientSession {
             outgoing: Outbound::new(256),
             queued: VecDeque::new(),
             incoming: HashMap::new(),
+            watches: HashMap::new(),
+            watch_polls: HashMap::new(),
         }
     }
 
@@ -269,7 +298,113 @@ impl ClientSession {
     /// When to call `handle_timeout` next.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.outgoing.next_deadline()
+        let polls = self.watches.values().filter_map(|w| w.next_poll).min();
+        match (self.outgoing.next_deadline(), polls) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Polls a task with `tasks/get` until it is terminal, at the server's `pollInterval`
+    /// (or `fallback` when it gives none). Each answer is a [`ClientEvent::TaskPolled`]; the
+    /// polls are scheduled through [`poll_timeout`](Self::poll_timeout).
+    pub fn watch_task(
+        &mut self,
+        now: Instant,
+        task_id: &str,
+        fallback: Duration,
+    ) -> Result<(), UsageError> {
+        if !self.is_ready() {
+            return Err(UsageError::NotAllowed("not connected".into()));
+        }
+        self.watches.insert(
+            task_id.to_owned(),
+            Watch {
+                next_poll: Some(now),
+                interval: fallback,
+            },
+        );
+        self.run_watches(now);
+        Ok(())
+    }
+
+    /// Stops polling a task.
+    pub fn unwatch_task(&mut self, task_id: &str) {
+        self.watches.remove(task_id);
+        self.watch_polls.retain(|_, t| t != task_id);
+    }
+
+    fn run_watches(&mut self, now: Instant) {
+        let due: Vec<String> = self
+            .watches
+            .iter()
+            .filter(|(_, w)| w.next_poll.is_some_and(|t| t <= now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for task_id in due {
+            let req = ClientRequest::GetTask(tasks::GetTaskRequestParams::new(task_id.clone()));
+            match self.send_request(now, req, RequestOptions::default()) {
+                Ok(id) => {
+                    if let Some(w) = self.watches.get_mut(&task_id) {
+                        w.next_poll = None;
+                    }
+                    self.watch_polls.insert(id, task_id);
+                }
+                Err(e) => {
+                    self.watches.remove(&task_id);
+                    self.events.push_back(ClientEvent::TaskWatchFailed {
+                        task_id,
+                        error: RequestError::Malformed(e.to_string()),
+                    });
+                }
+            }
+        }
+    }
+
+    /// Turns the answer to a watch poll into a `TaskPolled` event and schedules the next poll.
+    fn on_watch_result(
+        &mut self,
+        now: Instant,
+        task_id: String,
+        result: Result<ServerResult, RequestError>,
+    ) {
+        let Some(watch) = self.watches.get_mut(&task_id) else {
+            return;
+        };
+        let (status, interval) = match &result {
+            Ok(ServerResult::GetTask(t)) => (t.task.status, t.task.poll_interval),
+            Ok(ServerResult::GetTaskExt(t)) => (t.task.task.status, t.task.task.poll_interval_ms),
+            Ok(_) => {
+                self.watches.remove(&task_id);
+                let error = RequestError::Malformed("tasks/get returned no task".into());
+                return self
+                    .events
+                    .push_back(ClientEvent::TaskWatchFailed { task_id, error });
+            }
+            Err(e) => {
+                let error = e.clone();
+                self.watches.remove(&task_id);
+                return self
+                    .events
+                    .push_back(ClientEvent::TaskWatchFailed { task_id, error });
+            }
+        };
+        if status.is_terminal() {
+            self.watches.remove(&task_id);
+        } else {
+            let every = interval
+                .map(Duration::from_millis)
+                .unwrap_or(watch.interval);
+            // Never poll in a tight loop, whatever the server suggests.
+            watch.next_poll = Some(now + every.max(Duration::from_millis(10)));
+        }
+        if let Ok(detail) = result {
+            self.events.push_back(ClientEvent::TaskPolled {
+                task_id,
+                status,
+                detail,
+            });
+        }
     }
 
     // ----- commands ------------------------------------------------------------------------
@@ -481,6 +616,8 @@ impl ClientSession {
             }
         }
         self.incoming.clear();
+        self.watches.clear();
+        self.watch_polls.clear();
         self.state = State::Closed;
     }
 
@@ -588,6 +725,10 @@ impl ClientSession {
                         self.outbox
                             .notification(Route::Session, method::CANCELLED, Some(&params));
                     let _ = p;
+                    if let Some(task_id) = self.watch_polls.remove(&id) {
+                        self.on_watch_result(now, task_id, Err(RequestError::Timeout));
+                        continue;
+                    }
                     self.events.push_back(ClientEvent::Response {
                         id,
                         result: Err(RequestError::Timeout),
@@ -595,6 +736,7 @@ impl ClientSession {
                 }
             }
         }
+        self.run_watches(now);
     }
 
     fn fail(&mut self, e: ConnectError) {
@@ -632,6 +774,9 @@ impl ClientSession {
             Ok(raw) => ServerResult::decode(&p.method, era, raw).map_err(RequestError::Malformed),
             Err(e) => Err(RequestError::Rpc(e)),
         };
+        if let Some(task_id) = self.watch_polls.remove(&id) {
+            return self.on_watch_result(now, task_id, result);
+        }
         self.events.push_back(ClientEvent::Response { id, result });
     }
 
