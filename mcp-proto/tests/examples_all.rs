@@ -67,7 +67,10 @@ fn envelope(folder: &str, text: &str) -> Value {
     match RawMessage::parse(text).unwrap_or_else(|e| panic!("{folder}: {e:?}")) {
         RawMessage::Request { id, method, params } => {
             let req = ClientRequest::decode(&method, params).unwrap();
-            assert!(!matches!(req, ClientRequest::Custom(_)), "{folder}: {method} not modelled");
+            assert!(
+                !matches!(req, ClientRequest::Custom(_)),
+                "{folder}: {method} not modelled"
+            );
             let mut v = json!({"jsonrpc": "2.0", "id": id, "method": req.method()});
             if original.get("params").is_some() {
                 v["params"] = serde_json::to_value(&req).unwrap();
@@ -76,7 +79,10 @@ fn envelope(folder: &str, text: &str) -> Value {
         }
         RawMessage::Notification { method, params } => {
             let n = ServerNotification::decode(&method, params).unwrap();
-            assert!(!matches!(n, ServerNotification::Custom(_)), "{folder}: {method} not modelled");
+            assert!(
+                !matches!(n, ServerNotification::Custom(_)),
+                "{folder}: {method} not modelled"
+            );
             let mut v = json!({"jsonrpc": "2.0", "method": n.method()});
             if original.get("params").is_some() {
                 v["params"] = serde_json::to_value(&n).unwrap();
@@ -85,7 +91,10 @@ fn envelope(folder: &str, text: &str) -> Value {
         }
         RawMessage::Response { id, result } => {
             let r = ServerResult::decode(method_of_response(folder), Era::Modern, result).unwrap();
-            assert!(!matches!(r, ServerResult::Other(_)), "{folder}: result not typed");
+            assert!(
+                !matches!(r, ServerResult::Other(_)),
+                "{folder}: result not typed"
+            );
             json!({"jsonrpc": "2.0", "id": id, "result": r})
         }
         RawMessage::Error { id, error } => json!({"jsonrpc": "2.0", "id": id, "error": error}),
@@ -161,7 +170,10 @@ fn every_example_round_trips() {
     let mut folders = 0;
     let mut files = 0;
     let mut untested = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(examples_dir()).unwrap().flatten().collect();
+    let mut entries: Vec<_> = std::fs::read_dir(examples_dir())
+        .unwrap()
+        .flatten()
+        .collect();
     entries.sort_by_key(|e| e.file_name());
     for entry in entries {
         let folder = entry.file_name().to_string_lossy().into_owned();
@@ -180,7 +192,12 @@ fn every_example_round_trips() {
                     }
                 }
             };
-            assert_eq!(again, original, "{folder}/{}", file.file_name().to_string_lossy());
+            assert_eq!(
+                again,
+                original,
+                "{folder}/{}",
+                file.file_name().to_string_lossy()
+            );
             in_folder += 1;
         }
         if in_folder > 0 {
@@ -188,6 +205,12 @@ fn every_example_round_trips() {
             files += in_folder;
         }
     }
-    assert!(untested.is_empty(), "example folders without a decoder: {untested:?}");
-    assert!(folders >= 88 && files >= 129, "only {folders} folders / {files} files checked");
+    assert!(
+        untested.is_empty(),
+        "example folders without a decoder: {untested:?}"
+    );
+    assert!(
+        folders >= 88 && files >= 129,
+        "only {folders} folders / {files} files checked"
+    );
 }
