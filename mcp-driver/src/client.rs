@@ -1,0 +1,521 @@
+//! The client handle: typed requests as futures (cancelled when dropped), server asks
+//! answered by a [`ClientHandler`].
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use futures_lite::io::{AsyncRead, AsyncWrite};
+use mcp_proto::jsonrpc::{ErrorObject, RequestId};
+use mcp_proto::schema::completion::{CompleteRequestParams, CompleteResult};
+use mcp_proto::schema::elicitation::{ElicitRequestParams, ElicitResult};
+use mcp_proto::schema::messages::{
+    ClientRequest, ClientResult, ServerNotification, ServerRequest, ServerResult,
+};
+use mcp_proto::schema::notifications::ProgressNotificationParams;
+use mcp_proto::schema::prompts::{
+    GetPromptRequestParams, GetPromptResult, ListPromptsResult, Prompt,
+};
+use mcp_proto::schema::resources::{
+    ListResourceTemplatesResult, ListResourcesResult, ReadResourceRequestParams,
+    ReadResourceResult, ResourceTemplate,
+};
+use mcp_proto::schema::roots::ListRootsResult;
+use mcp_proto::schema::sampling::{CreateMessageRequestParams, CreateMessageResult};
+use mcp_proto::schema::tools::{CallToolRequestParams, CallToolResult, ListToolsResult, Tool};
+use mcp_proto::schema::{PaginatedRequestParams, Resource};
+use mcp_proto::session::{
+    ClientConfig, ClientEvent, ClientSession, ConnectError, RequestError, RequestOptions,
+    ServerDescription,
+};
+use serde_json::{Map, Value};
+
+use crate::oneshot;
+use crate::pump::{lock, Connection, Shared, Side};
+use crate::runtime::{BoxFuture, Runtime};
+
+/// Answers what a server asks of the client. Every method has a refusing default, so a
+/// client implements only what it declared in its capabilities.
+pub trait ClientHandler: Send + Sync + 'static {
+    /// `sampling/createMessage`.
+    fn create_message(
+        &self,
+        _params: CreateMessageRequestParams,
+    ) -> BoxFuture<'static, Result<CreateMessageResult, ErrorObject>> {
+        Box::pin(async { Err(ErrorObject::method_not_found("sampling/createMessage")) })
+    }
+
+    /// `elicitation/create`.
+    fn elicit(
+        &self,
+        _params: ElicitRequestParams,
+    ) -> BoxFuture<'static, Result<ElicitResult, ErrorObject>> {
+        Box::pin(async { Err(ErrorObject::method_not_found("elicitation/create")) })
+    }
+
+    /// `roots/list`.
+    fn list_roots(&self) -> BoxFuture<'static, Result<ListRootsResult, ErrorObject>> {
+        Box::pin(async { Err(ErrorObject::method_not_found("roots/list")) })
+    }
+
+    /// A notification from the server (list changes, resource updates, logs, listen streams).
+    fn on_notification(&self, _notification: ServerNotification, _subscription: Option<RequestId>) {
+    }
+}
+
+/// A handler that refuses every ask and ignores notifications.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoHandler;
+
+impl ClientHandler for NoHandler {}
+
+type ProgressFn = Box<dyn FnMut(ProgressNotificationParams) + Send>;
+type ClientShared = Shared<ClientSession, ClientSide>;
+
+pub(crate) struct ClientSide {
+    handler: Arc<dyn ClientHandler>,
+    waiters: HashMap<RequestId, oneshot::Sender<Result<ServerResult, RequestError>>>,
+    progress: HashMap<RequestId, ProgressFn>,
+    ready: Option<oneshot::Sender<Result<ServerDescription, ConnectError>>>,
+}
+
+impl<R: Runtime> Side<R> for ClientSide {
+    type Session = ClientSession;
+
+    fn on_events(shared: &mut ClientShared, this: &Arc<Mutex<ClientShared>>, rt: &R) {
+        while let Some(ev) = shared.session.poll_event() {
+            match ev {
+                ClientEvent::Ready(desc) => {
+                    if let Some(tx) = shared.side.ready.take() {
+                        tx.send(Ok(desc));
+                    }
+                }
+                ClientEvent::ConnectFailed(e) => {
+                    if let Some(tx) = shared.side.ready.take() {
+                        tx.send(Err(e));
+                    }
+                }
+                ClientEvent::Response { id, result } => {
+                    shared.side.progress.remove(&id);
+                    if let Some(tx) = shared.side.waiters.remove(&id) {
+                        tx.send(result);
+                    }
+                }
+                ClientEvent::Progress { id, params } => {
+                    if let Some(f) = shared.side.progress.get_mut(&id) {
+                        f(params);
+                    }
+                }
+                ClientEvent::Request { id, request } => {
+                    let handler = shared.side.handler.clone();
+                    let this = this.clone();
+                    rt.spawn(Box::pin(async move {
+                        let answer = answer_ask(handler.as_ref(), request).await;
+                        let mut g = lock(&this);
+                        let _ = match answer {
+                            Ok(r) => g.session.respond(&id, r),
+                            Err(e) => g.session.respond_error(&id, e),
+                        };
+                        g.wake();
+                    }));
+                }
+                ClientEvent::Notification {
+                    notification,
+                    subscription,
+                } => shared
+                    .side
+                    .handler
+                    .on_notification(notification, subscription),
+                _ => {}
+            }
+        }
+    }
+
+    fn on_closed(shared: &mut ClientShared, reason: &str) {
+        if let Some(tx) = shared.side.ready.take() {
+            tx.send(Err(ConnectError::Malformed(format!(
+                "connection ended: {reason}"
+            ))));
+        }
+        for (_, tx) in shared.side.waiters.drain() {
+            tx.send(Err(RequestError::Closed));
+        }
+    }
+}
+
+async fn answer_ask(
+    handler: &dyn ClientHandler,
+    request: ServerRequest,
+) -> Result<ClientResult, ErrorObject> {
+    match request {
+        ServerRequest::CreateMessage(p) => handler
+            .create_message(p)
+            .await
+            .map(ClientResult::CreateMessage),
+        ServerRequest::Elicit(p) => handler.elicit(p).await.map(ClientResult::Elicit),
+        ServerRequest::ListRoots(_) => handler.list_roots().await.map(ClientResult::ListRoots),
+        other => Err(ErrorObject::method_not_found(other.method())),
+    }
+}
+
+/// Why a typed call failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CallError {
+    /// The request failed (peer error, timeout, closed, malformed).
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    /// The request could not be sent (capability missing, wrong era, closed).
+    #[error(transparent)]
+    Usage(#[from] mcp_proto::session::UsageError),
+    /// The server needs input first (2026-07-28 MRTR); answer and retry.
+    #[error("the server needs input before it can answer")]
+    InputRequired(Box<mcp_proto::schema::mrtr::InputRequiredResult>),
+    /// The server answered with a result of another kind.
+    #[error("unexpected result kind")]
+    Unexpected,
+}
+
+/// A connected client. Cheap to clone; every clone talks over the same connection.
+#[derive(Clone)]
+pub struct Client {
+    shared: Arc<Mutex<ClientShared>>,
+    server: Arc<ServerDescription>,
+    now: Arc<dyn Fn() -> std::time::Instant + Send + Sync>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("server", &self.server)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Cancels a request whose future was dropped before its answer.
+struct Pending<'a> {
+    id: Option<RequestId>,
+    shared: &'a Arc<Mutex<ClientShared>>,
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            let mut g = lock(self.shared);
+            g.side.waiters.remove(&id);
+            g.side.progress.remove(&id);
+            let _ = g.session.cancel(&id, Some("request dropped".into()));
+            g.wake();
+        }
+    }
+}
+
+impl Client {
+    /// What the server is: era, version, identity, capabilities, instructions.
+    pub fn server(&self) -> &ServerDescription {
+        &self.server
+    }
+
+    /// Sends any request and waits for its result. Dropping the future cancels the request.
+    pub async fn request(&self, request: ClientRequest) -> Result<ServerResult, CallError> {
+        self.request_with(request, RequestOptions::default(), None)
+            .await
+    }
+
+    /// Like [`request`](Self::request), with options and a progress callback (progress is
+    /// requested when a callback is given).
+    pub async fn request_with(
+        &self,
+        request: ClientRequest,
+        mut options: RequestOptions,
+        on_progress: Option<ProgressFn>,
+    ) -> Result<ServerResult, CallError> {
+        let (tx, rx) = oneshot::channel();
+        let id = {
+            let mut g = lock(&self.shared);
+            if g.closed {
+                return Err(CallError::Request(RequestError::Closed));
+            }
+            options.progress |= on_progress.is_some();
+            let id = g.session.send_request((self.now)(), request, options)?;
+            g.side.waiters.insert(id.clone(), tx);
+            if let Some(f) = on_progress {
+                g.side.progress.insert(id.clone(), f);
+            }
+            g.wake();
+            id
+        };
+        let mut pending = Pending {
+            id: Some(id),
+            shared: &self.shared,
+        };
+        let out = rx.await;
+        pending.id = None;
+        match out {
+            Some(Ok(ServerResult::InputRequired(ir))) => {
+                Err(CallError::InputRequired(Box::new(ir)))
+            }
+            Some(r) => r.map_err(CallError::Request),
+            None => Err(CallError::Request(RequestError::Closed)),
+        }
+    }
+
+    /// One page of tools.
+    pub async fn list_tools(&self, cursor: Option<String>) -> Result<ListToolsResult, CallError> {
+        match self.request(ClientRequest::ListTools(page(cursor))).await? {
+            ServerResult::ListTools(r) => Ok(r),
+            _ => Err(CallError::Unexpected),
+        }
+    }
+
+    /// Every tool, following `nextCursor` (an empty string is a cursor, not the end).
+    pub async fn list_all_tools(&self) -> Result<Vec<Tool>, CallError> {
+        let mut all = Vec::new();
+        let mut cursor = None;
+        loop {
+            let r = self.list_tools(cursor).await?;
+            all.extend(r.tools);
+            match r.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// Calls a tool with JSON arguments.
+    pub async fn call_tool(
+        &self,
+        name: &str,
+        arguments: Value,
+    ) -> Result<CallToolResult, CallError> {
+        self.call_tool_with(name, arguments, None).await
+    }
+
+    /// Calls a tool, reporting progress to `on_progress`.
+    pub async fn call_tool_with(
+        &self,
+        name: &str,
+        arguments: Value,
+        on_progress: Option<ProgressFn>,
+    ) -> Result<CallToolResult, CallError> {
+        let arguments = match arguments {
+            Value::Object(m) => Some(m),
+            Value::Null => None,
+            other => {
+                let mut m = Map::new();
+                m.insert("value".into(), other);
+                Some(m)
+            }
+        };
+        let params = CallToolRequestParams {
+            name: name.to_owned(),
+            arguments,
+            ..Default::default()
+        };
+        match self
+            .request_with(
+                ClientRequest::CallTool(params),
+                RequestOptions::default(),
+                on_progress,
+            )
+            .await?
+        {
+            ServerResult::CallTool(r) => Ok(r),
+            _ => Err(CallError::Unexpected),
+        }
+    }
+
+    /// One page of resources.
+    pub async fn list_resources(
+        &self,
+        cursor: Option<String>,
+    ) -> Result<ListResourcesResult, CallError> {
+        match self
+            .request(ClientRequest::ListResources(page(cursor)))
+            .await?
+        {
+            ServerResult::ListResources(r) => Ok(r),
+            _ => Err(CallError::Unexpected),
+        }
+    }
+
+    /// Every resource.
+    pub async fn list_all_resources(&self) -> Result<Vec<Resource>, CallError> {
+        let mut all = Vec::new();
+        let mut cursor = None;
+        loop {
+            let r = self.list_resources(cursor).await?;
+            all.extend(r.resources);
+            match r.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// One page of resource templates.
+    pub async fn list_resource_templates(
+        &self,
+        cursor: Option<String>,
+    ) -> Result<ListResourceTemplatesResult, CallError> {
+        match self
+            .request(ClientRequest::ListResourceTemplates(page(cursor)))
+            .await?
+        {
+            ServerResult::ListResourceTemplates(r) => Ok(r),
+            _ => Err(CallError::Unexpected),
+        }
+    }
+
+    /// Every resource template.
+    pub async fn list_all_resource_templates(&self) -> Result<Vec<ResourceTemplate>, CallError> {
+        let mut all = Vec::new();
+        let mut cursor = None;
+        loop {
+            let r = self.list_resource_templates(cursor).await?;
+            all.extend(r.resource_templates);
+            match r.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// Reads a resource.
+    pub async fn read_resource(&self, uri: &str) -> Result<ReadResourceResult, CallError> {
+        let params = ReadResourceRequestParams {
+            uri: uri.to_owned(),
+            ..Default::default()
+        };
+        match self.request(ClientRequest::ReadResource(params)).await? {
+            ServerResult::ReadResource(r) => Ok(r),
+            _ => Err(CallError::Unexpected),
+        }
+    }
+
+    /// One page of prompts.
+    pub async fn list_prompts(
+        &self,
+        cursor: Option<String>,
+    ) -> Result<ListPromptsResult, CallError> {
+        match self
+            .request(ClientRequest::ListPrompts(page(cursor)))
+            .await?
+        {
+            ServerResult::ListPrompts(r) => Ok(r),
+            _ => Err(CallError::Unexpected),
+        }
+    }
+
+    /// Every prompt.
+    pub async fn list_all_prompts(&self) -> Result<Vec<Prompt>, CallError> {
+        let mut all = Vec::new();
+        let mut cursor = None;
+        loop {
+            let r = self.list_prompts(cursor).await?;
+            all.extend(r.prompts);
+            match r.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// Gets a prompt with string arguments.
+    pub async fn get_prompt(
+        &self,
+        name: &str,
+        arguments: &[(&str, &str)],
+    ) -> Result<GetPromptResult, CallError> {
+        let params = GetPromptRequestParams {
+            name: name.to_owned(),
+            arguments: (!arguments.is_empty()).then(|| {
+                arguments
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect()
+            }),
+            ..Default::default()
+        };
+        match self.request(ClientRequest::GetPrompt(params)).await? {
+            ServerResult::GetPrompt(r) => Ok(r),
+            _ => Err(CallError::Unexpected),
+        }
+    }
+
+    /// Asks for completions of an argument.
+    pub async fn complete(
+        &self,
+        params: CompleteRequestParams,
+    ) -> Result<CompleteResult, CallError> {
+        match self.request(ClientRequest::Complete(params)).await? {
+            ServerResult::Complete(r) => Ok(r),
+            _ => Err(CallError::Unexpected),
+        }
+    }
+
+    /// Ends the connection: pending requests fail with `Closed`.
+    pub fn close(&self) {
+        let mut g = lock(&self.shared);
+        g.shutdown = true;
+        g.wake();
+    }
+
+    /// Whether the connection has ended.
+    pub fn is_closed(&self) -> bool {
+        lock(&self.shared).closed
+    }
+}
+
+fn page(cursor: Option<String>) -> PaginatedRequestParams {
+    PaginatedRequestParams {
+        cursor,
+        ..Default::default()
+    }
+}
+
+/// Connects over a byte stream: spawns the connection on `rt`, performs the handshake (era
+/// detection included) and returns the client once the server is ready.
+pub async fn connect<R, Rd, Wr>(
+    rt: R,
+    config: ClientConfig,
+    handler: Arc<dyn ClientHandler>,
+    reader: Rd,
+    writer: Wr,
+) -> Result<Client, ConnectError>
+where
+    R: Runtime,
+    Rd: AsyncRead + Unpin + Send + 'static,
+    Wr: AsyncWrite + Unpin + Send + 'static,
+{
+    let now = rt.now();
+    let mut session = ClientSession::new(config, now);
+    session
+        .connect(now)
+        .map_err(|e| ConnectError::Malformed(e.to_string()))?;
+    let (tx, rx) = oneshot::channel();
+    let side = ClientSide {
+        handler,
+        waiters: HashMap::new(),
+        progress: HashMap::new(),
+        ready: Some(tx),
+    };
+    let shared = Arc::new(Mutex::new(Shared::new(session, side)));
+    let conn: Connection<R, ClientSide, Rd, Wr> =
+        Connection::new(rt.clone(), shared.clone(), reader, writer);
+    rt.spawn(Box::pin(async move {
+        let _ = conn.await;
+    }));
+    let server = match rx.await {
+        Some(r) => r?,
+        None => {
+            return Err(ConnectError::Malformed(
+                "connection ended during the handshake".into(),
+            ))
+        }
+    };
+    let clock = rt.clone();
+    Ok(Client {
+        shared,
+        server: Arc::new(server),
+        now: Arc::new(move || clock.now()),
+    })
+}

@@ -1,0 +1,18 @@
+//! The runtime-agnostic driver for [`mcp_proto`] sessions, written once for every runtime.
+//!
+//! A runtime crate (`mcp-tokio`, `mcp-smol`) supplies a [`Runtime`] (clock, timer, spawn) and
+//! byte streams; this crate runs one connection future per connection (the quinn pattern:
+//! shared session state behind a mutex plus a stored waker), spawns one task per incoming
+//! request, and gives handlers and clients typed, cancellable futures.
+
+mod client;
+mod oneshot;
+mod pump;
+mod runtime;
+mod server;
+
+pub use client::{connect, CallError, Client, ClientHandler, NoHandler};
+pub use runtime::{BoxFuture, OsEntropy, Runtime};
+pub use server::{serve, AskError, Handler, HandlerResult, RequestCx, ServerHandle, Service};
+
+pub use mcp_proto;

@@ -1,0 +1,288 @@
+//! The connection future: moves bytes between a byte stream and a session, runs its timers,
+//! and lets the side (server or client) react to events. One per connection, written once
+//! for every runtime.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use futures_lite::io::{AsyncRead, AsyncWrite};
+use mcp_proto::session::{ClientSession, ServerSession, Transmit};
+
+use crate::runtime::{BoxFuture, Runtime};
+
+/// Read granularity; frames larger than this arrive over several reads. Small, because the
+/// read region is zeroed before each read (safe code cannot read into uninitialised memory).
+const READ_CHUNK: usize = 8 * 1024;
+
+/// What the pump needs from either session type.
+pub(crate) trait Endpoint: Send + 'static {
+    fn handle_bytes(&mut self, now: Instant, buf: &mut BytesMut);
+    fn handle_eof(&mut self, now: Instant, buf: &mut BytesMut);
+    fn poll_transmit(&mut self) -> Option<Transmit>;
+    fn poll_timeout(&self) -> Option<Instant>;
+    fn handle_timeout(&mut self, now: Instant);
+    fn close(&mut self);
+}
+
+macro_rules! endpoint {
+    ($t:ty) => {
+        impl Endpoint for $t {
+            fn handle_bytes(&mut self, now: Instant, buf: &mut BytesMut) {
+                <$t>::handle_bytes(self, now, buf)
+            }
+            fn handle_eof(&mut self, now: Instant, buf: &mut BytesMut) {
+                <$t>::handle_eof(self, now, buf)
+            }
+            fn poll_transmit(&mut self) -> Option<Transmit> {
+                <$t>::poll_transmit(self)
+            }
+            fn poll_timeout(&self) -> Option<Instant> {
+                <$t>::poll_timeout(self)
+            }
+            fn handle_timeout(&mut self, now: Instant) {
+                <$t>::handle_timeout(self, now)
+            }
+            fn close(&mut self) {
+                <$t>::close(self)
+            }
+        }
+    };
+}
+endpoint!(ServerSession);
+endpoint!(ClientSession);
+
+/// State shared between the connection future and the handles that issue commands.
+pub(crate) struct Shared<S, X> {
+    pub session: S,
+    /// Side-specific bookkeeping (handler tasks, waiters ...).
+    pub side: X,
+    /// Wakes the connection future after a command.
+    driver: Option<Waker>,
+    /// Set once the connection is over; commands then fail fast.
+    pub closed: bool,
+    /// Why it ended, for handles that ask.
+    pub close_reason: Option<String>,
+    /// Asked to shut down (flush, then stop).
+    pub shutdown: bool,
+}
+
+impl<S, X> Shared<S, X> {
+    pub fn new(session: S, side: X) -> Self {
+        Shared {
+            session,
+            side,
+            driver: None,
+            closed: false,
+            close_reason: None,
+            shutdown: false,
+        }
+    }
+
+    /// Wakes the connection future so it drains what a command produced.
+    pub fn wake(&mut self) {
+        if let Some(w) = self.driver.take() {
+            w.wake();
+        }
+    }
+}
+
+/// Locks, recovering from a poisoned lock: a panicking handler must not take the
+/// connection down with it.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// How a side reacts to its session's events.
+pub(crate) trait Side<R: Runtime>: Sized + Send + 'static {
+    type Session: Endpoint;
+    /// Drains `poll_event` and acts (spawn handlers, complete waiters). Called with the lock
+    /// held; `this` lets it hand clones of the shared state to spawned tasks.
+    fn on_events(
+        shared: &mut Shared<Self::Session, Self>,
+        this: &Arc<Mutex<Shared<Self::Session, Self>>>,
+        rt: &R,
+    );
+    /// The connection ended (EOF, IO error or shutdown).
+    fn on_closed(shared: &mut Shared<Self::Session, Self>, reason: &str);
+}
+
+/// The connection future.
+pub(crate) struct Connection<R: Runtime, X: Side<R>, Rd, Wr> {
+    rt: R,
+    shared: Arc<Mutex<Shared<X::Session, X>>>,
+    reader: Rd,
+    writer: Wr,
+    read_buf: BytesMut,
+    eof: bool,
+    out: VecDeque<Bytes>,
+    sleep: Option<(Instant, BoxFuture<'static, ()>)>,
+}
+
+impl<R, X, Rd, Wr> Connection<R, X, Rd, Wr>
+where
+    R: Runtime,
+    X: Side<R>,
+    Rd: AsyncRead + Unpin + Send + 'static,
+    Wr: AsyncWrite + Unpin + Send + 'static,
+{
+    pub fn new(rt: R, shared: Arc<Mutex<Shared<X::Session, X>>>, reader: Rd, writer: Wr) -> Self {
+        Connection {
+            rt,
+            shared,
+            reader,
+            writer,
+            read_buf: BytesMut::with_capacity(READ_CHUNK),
+            eof: false,
+            out: VecDeque::new(),
+            sleep: None,
+        }
+    }
+
+    fn finish(&mut self, reason: &str) {
+        let mut g = lock(&self.shared);
+        if !g.closed {
+            g.session.close();
+            g.closed = true;
+            g.close_reason = Some(reason.to_owned());
+            X::on_events(&mut g, &self.shared, &self.rt);
+            X::on_closed(&mut g, reason);
+        }
+    }
+
+    /// Writes queued frames; `Ready(Ok)` once all are written and flushed.
+    fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while let Some(front) = self.out.front_mut() {
+            match Pin::new(&mut self.writer).poll_write(cx, front) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => {
+                    let _ = front.split_to(n.min(front.len()));
+                    if front.is_empty() {
+                        self.out.pop_front();
+                    }
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Pin::new(&mut self.writer).poll_flush(cx)
+    }
+}
+
+// No field is ever pinned in place: the streams are `Unpin` and the timer is boxed.
+impl<R: Runtime, X: Side<R>, Rd, Wr> Unpin for Connection<R, X, Rd, Wr> {}
+
+impl<R, X, Rd, Wr> Future for Connection<R, X, Rd, Wr>
+where
+    R: Runtime,
+    X: Side<R>,
+    Rd: AsyncRead + Unpin + Send + 'static,
+    Wr: AsyncWrite + Unpin + Send + 'static,
+{
+    type Output = Result<(), io::Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        loop {
+            // Input.
+            let mut progressed = false;
+            if !this.eof {
+                let start = this.read_buf.len();
+                this.read_buf.resize(start + READ_CHUNK, 0);
+                let polled = Pin::new(&mut this.reader).poll_read(cx, &mut this.read_buf[start..]);
+                let got = match &polled {
+                    Poll::Ready(Ok(n)) => *n,
+                    _ => 0,
+                };
+                this.read_buf.truncate(start + got);
+                match polled {
+                    Poll::Ready(Ok(0)) => {
+                        this.eof = true;
+                        let now = this.rt.now();
+                        let mut g = lock(&this.shared);
+                        g.session.handle_eof(now, &mut this.read_buf);
+                        progressed = true;
+                    }
+                    Poll::Ready(Ok(_)) => {
+                        let now = this.rt.now();
+                        let mut g = lock(&this.shared);
+                        g.session.handle_bytes(now, &mut this.read_buf);
+                        progressed = true;
+                    }
+                    Poll::Ready(Err(e)) if e.kind() == io::ErrorKind::Interrupted => {
+                        progressed = true
+                    }
+                    Poll::Ready(Err(e)) => {
+                        this.finish(&format!("read failed: {e}"));
+                        return Poll::Ready(Err(e));
+                    }
+                    Poll::Pending => {}
+                }
+            }
+            // Timers, events, output.
+            let (deadline, shutdown) = {
+                let now = this.rt.now();
+                let mut g = lock(&this.shared);
+                if g.session.poll_timeout().is_some_and(|t| t <= now) {
+                    g.session.handle_timeout(now);
+                }
+                X::on_events(&mut g, &this.shared, &this.rt);
+                while let Some(t) = g.session.poll_transmit() {
+                    this.out.push_back(t.frame);
+                }
+                g.driver = Some(cx.waker().clone());
+                (g.session.poll_timeout(), g.shutdown)
+            };
+            match this.poll_write_out(cx) {
+                Poll::Ready(Ok(())) => {}
+                Poll::Ready(Err(e)) => {
+                    this.finish(&format!("write failed: {e}"));
+                    return Poll::Ready(Err(e));
+                }
+                Poll::Pending => {}
+            }
+            if (this.eof || shutdown) && this.out.is_empty() {
+                this.finish(if this.eof {
+                    "peer closed the connection"
+                } else {
+                    "shut down"
+                });
+                // Whatever closing produced (error answers, cancels) is best-effort.
+                {
+                    let mut g = lock(&this.shared);
+                    while let Some(t) = g.session.poll_transmit() {
+                        this.out.push_back(t.frame);
+                    }
+                }
+                if !this.eof {
+                    let _ = this.poll_write_out(cx);
+                }
+                let _ = Pin::new(&mut this.writer).poll_close(cx);
+                return Poll::Ready(Ok(()));
+            }
+            // Timer.
+            match deadline {
+                Some(d) => {
+                    if this.sleep.as_ref().is_none_or(|(at, _)| *at != d) {
+                        this.sleep = Some((d, this.rt.sleep_until(d)));
+                    }
+                    if let Some((_, s)) = this.sleep.as_mut() {
+                        if s.as_mut().poll(cx).is_ready() {
+                            this.sleep = None;
+                            progressed = true;
+                        }
+                    }
+                }
+                None => this.sleep = None,
+            }
+            if !progressed {
+                return Poll::Pending;
+            }
+        }
+    }
+}

@@ -1,0 +1,461 @@
+//! Serving a connection: each request runs as its own task with a [`RequestCx`] for
+//! cancellation, progress, logging and asking the client.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use futures_lite::io::{AsyncRead, AsyncWrite};
+use mcp_proto::jsonrpc::{ErrorObject, RequestId};
+use mcp_proto::schema::elicitation::{ElicitRequestParams, ElicitResult};
+use mcp_proto::schema::lifecycle::ClientCapabilities;
+use mcp_proto::schema::messages::{ClientRequest, ClientResult, ServerRequest, ServerResult};
+use mcp_proto::schema::roots::ListRootsResult;
+use mcp_proto::schema::sampling::{CreateMessageRequestParams, CreateMessageResult};
+use mcp_proto::schema::{Era, LoggingLevel, RequestParams};
+use mcp_proto::session::{
+    RequestContext, RequestError, ServerConfig, ServerEvent, ServerSession, UsageError,
+};
+use serde_json::Value;
+
+use crate::oneshot;
+use crate::pump::{lock, Connection, Shared, Side};
+use crate::runtime::{BoxFuture, OsEntropy, Runtime};
+
+/// What a request handler returns.
+pub type HandlerResult = Result<ServerResult, ErrorObject>;
+
+/// Application logic behind a server: gets every request the session does not answer itself.
+pub trait Handler: Send + Sync + 'static {
+    /// Serves one request. Runs as its own task; dropped if the client cancels.
+    fn handle(&self, request: ClientRequest, cx: RequestCx) -> BoxFuture<'static, HandlerResult>;
+
+    /// Called once a legacy client finished its handshake.
+    fn on_initialized(&self, _client: &mcp_proto::schema::Implementation) {}
+}
+
+type ServerShared = Shared<ServerSession, ServerSide>;
+
+/// Bookkeeping of the server side of a connection.
+pub(crate) struct ServerSide {
+    handler: Arc<dyn Handler>,
+    running: HashMap<RequestId, Arc<CancelFlag>>,
+    asks: HashMap<RequestId, oneshot::Sender<Result<ClientResult, RequestError>>>,
+}
+
+/// Set when the client cancels a request.
+#[derive(Default)]
+struct CancelFlag {
+    set: AtomicBool,
+    wakers: Mutex<Vec<Waker>>,
+}
+
+impl CancelFlag {
+    fn cancel(&self) {
+        self.set.store(true, Ordering::SeqCst);
+        for w in lock(&self.wakers).drain(..) {
+            w.wake();
+        }
+    }
+
+    /// Registers interest; true if already cancelled.
+    fn register(&self, waker: &Waker) -> bool {
+        let mut ws = lock(&self.wakers);
+        if !ws.iter().any(|w| w.will_wake(waker)) {
+            ws.push(waker.clone());
+        }
+        self.set.load(Ordering::SeqCst)
+    }
+}
+
+/// Why an ask to the client failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AskError {
+    /// The client did not declare the capability, or the era does not allow this ask.
+    #[error(transparent)]
+    Refused(#[from] UsageError),
+    /// The client answered with an error, timed out, or went away.
+    #[error(transparent)]
+    Failed(#[from] RequestError),
+    /// The client answered with a result of the wrong kind.
+    #[error("unexpected answer from client")]
+    Unexpected,
+}
+
+/// A handler's view of its request and connection.
+#[derive(Clone)]
+pub struct RequestCx {
+    id: RequestId,
+    context: RequestContext,
+    cancel: Arc<CancelFlag>,
+    shared: Arc<Mutex<ServerShared>>,
+    now: Arc<dyn Fn() -> std::time::Instant + Send + Sync>,
+}
+
+impl std::fmt::Debug for RequestCx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestCx")
+            .field("id", &self.id)
+            .field("context", &self.context)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RequestCx {
+    /// The request's id.
+    pub fn id(&self) -> &RequestId {
+        &self.id
+    }
+
+    /// Era, version, progress token, log level, client identity.
+    pub fn context(&self) -> &RequestContext {
+        &self.context
+    }
+
+    /// The era of this request.
+    pub fn era(&self) -> Era {
+        self.context.era
+    }
+
+    /// The capabilities that apply to this request.
+    pub fn client_capabilities(&self) -> Option<ClientCapabilities> {
+        lock(&self.shared)
+            .session
+            .client_capabilities(&self.id)
+            .cloned()
+    }
+
+    /// Whether the client cancelled this request.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.set.load(Ordering::SeqCst)
+    }
+
+    /// Completes when the client cancels this request.
+    pub fn cancelled(&self) -> impl Future<Output = ()> + Send + 'static {
+        Cancelled(self.cancel.clone())
+    }
+
+    /// Reports progress, if the client asked for it (otherwise does nothing). Values must
+    /// increase.
+    pub fn progress(
+        &self,
+        progress: f64,
+        total: Option<f64>,
+        message: Option<String>,
+    ) -> Result<(), UsageError> {
+        if self.context.progress_token.is_none() {
+            return Ok(());
+        }
+        let mut g = lock(&self.shared);
+        let r = g
+            .session
+            .notify_progress(&self.id, progress, total, message);
+        g.wake();
+        r
+    }
+
+    /// Sends a log message tied to this request (when the client's level allows it).
+    pub fn log(
+        &self,
+        level: LoggingLevel,
+        logger: Option<&str>,
+        data: Value,
+    ) -> Result<bool, UsageError> {
+        let mut g = lock(&self.shared);
+        let r = g.session.log_for(&self.id, level, logger, data);
+        g.wake();
+        r
+    }
+
+    /// Sends a request to the client and waits for its answer (legacy sessions).
+    pub async fn request(&self, request: ServerRequest) -> Result<ClientResult, AskError> {
+        let (tx, rx) = oneshot::channel();
+        let ask_id = {
+            let mut g = lock(&self.shared);
+            if g.closed {
+                return Err(AskError::Failed(RequestError::Closed));
+            }
+            let now = (self.now)();
+            let id = g.session.send_request(now, request, Some(&self.id))?;
+            g.side.asks.insert(id.clone(), tx);
+            g.wake();
+            id
+        };
+        let guard = AskGuard {
+            id: Some(ask_id),
+            shared: &self.shared,
+        };
+        let out = rx.await;
+        guard.disarm();
+        match out {
+            Some(r) => r.map_err(AskError::Failed),
+            None => Err(AskError::Failed(RequestError::Closed)),
+        }
+    }
+
+    /// Asks the client's model for a completion (`sampling/createMessage`).
+    pub async fn sample(
+        &self,
+        params: CreateMessageRequestParams,
+    ) -> Result<CreateMessageResult, AskError> {
+        match self.request(ServerRequest::CreateMessage(params)).await? {
+            ClientResult::CreateMessage(r) => Ok(r),
+            _ => Err(AskError::Unexpected),
+        }
+    }
+
+    /// Asks the user for input (`elicitation/create`, form or URL mode).
+    pub async fn elicit(&self, params: ElicitRequestParams) -> Result<ElicitResult, AskError> {
+        match self.request(ServerRequest::Elicit(params)).await? {
+            ClientResult::Elicit(r) => Ok(r),
+            _ => Err(AskError::Unexpected),
+        }
+    }
+
+    /// Asks the client for its roots (`roots/list`).
+    pub async fn list_roots(&self) -> Result<ListRootsResult, AskError> {
+        match self
+            .request(ServerRequest::ListRoots(RequestParams::default()))
+            .await?
+        {
+            ClientResult::ListRoots(r) => Ok(r),
+            _ => Err(AskError::Unexpected),
+        }
+    }
+}
+
+/// Cancels an ask whose future was dropped before the answer came.
+struct AskGuard<'a> {
+    id: Option<RequestId>,
+    shared: &'a Arc<Mutex<ServerShared>>,
+}
+
+impl AskGuard<'_> {
+    fn disarm(mut self) {
+        self.id = None;
+    }
+}
+
+impl Drop for AskGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id.take() {
+            let mut g = lock(self.shared);
+            g.side.asks.remove(&id);
+            let _ = g
+                .session
+                .cancel_request(&id, Some("no longer needed".into()));
+            g.wake();
+        }
+    }
+}
+
+struct Cancelled(Arc<CancelFlag>);
+
+impl Future for Cancelled {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0.register(cx.waker()) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+}
+
+/// Runs a handler future until it finishes or its request is cancelled (then drops it).
+struct Abortable {
+    inner: BoxFuture<'static, HandlerResult>,
+    cancel: Arc<CancelFlag>,
+}
+
+impl Future for Abortable {
+    type Output = Option<HandlerResult>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if self.cancel.register(cx.waker()) {
+            return Poll::Ready(None);
+        }
+        self.inner.as_mut().poll(cx).map(Some)
+    }
+}
+
+impl<R: Runtime> Side<R> for ServerSide {
+    type Session = ServerSession;
+
+    fn on_events(shared: &mut ServerShared, this: &Arc<Mutex<ServerShared>>, rt: &R) {
+        while let Some(ev) = shared.session.poll_event() {
+            match ev {
+                ServerEvent::Request {
+                    id,
+                    request,
+                    context,
+                } => {
+                    let cancel = Arc::new(CancelFlag::default());
+                    shared.side.running.insert(id.clone(), cancel.clone());
+                    let clock = rt.clone();
+                    let cx = RequestCx {
+                        id: id.clone(),
+                        context,
+                        cancel: cancel.clone(),
+                        shared: this.clone(),
+                        now: Arc::new(move || clock.now()),
+                    };
+                    let fut = Abortable {
+                        inner: shared.side.handler.handle(request, cx),
+                        cancel,
+                    };
+                    let this = this.clone();
+                    rt.spawn(Box::pin(async move {
+                        let outcome = fut.await;
+                        let mut g = lock(&this);
+                        g.side.running.remove(&id);
+                        if let Some(outcome) = outcome {
+                            // Refusals here (e.g. a cancel raced the answer) need no action.
+                            let _ = match outcome {
+                                Ok(result) => g.session.respond(&id, result),
+                                Err(error) => g.session.respond_error(&id, error),
+                            };
+                        }
+                        g.wake();
+                    }));
+                }
+                ServerEvent::Cancelled { id, .. } => {
+                    if let Some(flag) = shared.side.running.remove(&id) {
+                        flag.cancel();
+                    }
+                }
+                ServerEvent::Response { id, result } => {
+                    if let Some(tx) = shared.side.asks.remove(&id) {
+                        tx.send(result);
+                    }
+                }
+                ServerEvent::Initialized { client_info, .. } => {
+                    shared.side.handler.on_initialized(&client_info);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn on_closed(shared: &mut ServerShared, _reason: &str) {
+        for (_, flag) in shared.side.running.drain() {
+            flag.cancel();
+        }
+        for (_, tx) in shared.side.asks.drain() {
+            tx.send(Err(RequestError::Closed));
+        }
+    }
+}
+
+/// Controls a served connection from outside its handlers.
+#[derive(Clone)]
+pub struct ServerHandle {
+    shared: Arc<Mutex<ServerShared>>,
+}
+
+impl std::fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle").finish_non_exhaustive()
+    }
+}
+
+impl ServerHandle {
+    /// Runs `f` on the session and wakes the connection to send what it produced.
+    pub fn with_session<T>(&self, f: impl FnOnce(&mut ServerSession) -> T) -> T {
+        let mut g = lock(&self.shared);
+        let out = f(&mut g.session);
+        g.wake();
+        out
+    }
+
+    /// Tells the client the tool list changed.
+    pub fn notify_tools_list_changed(&self) {
+        self.with_session(ServerSession::notify_tools_list_changed)
+    }
+
+    /// Tells the client the prompt list changed.
+    pub fn notify_prompts_list_changed(&self) {
+        self.with_session(ServerSession::notify_prompts_list_changed)
+    }
+
+    /// Tells the client the resource list changed.
+    pub fn notify_resources_list_changed(&self) {
+        self.with_session(ServerSession::notify_resources_list_changed)
+    }
+
+    /// Tells subscribers a resource changed.
+    pub fn notify_resource_updated(&self, uri: &str) {
+        self.with_session(|s| s.notify_resource_updated(uri))
+    }
+
+    /// Stops serving: answers what is in flight, flushes, ends the connection future.
+    pub fn shutdown(&self) {
+        let mut g = lock(&self.shared);
+        g.shutdown = true;
+        g.wake();
+    }
+
+    /// Whether the connection has ended.
+    pub fn is_closed(&self) -> bool {
+        lock(&self.shared).closed
+    }
+}
+
+/// A server ready to serve connections: its configuration and its handler. Cheap to clone;
+/// every connection gets its own session.
+#[derive(Clone)]
+pub struct Service {
+    /// Identity, capabilities, limits.
+    pub config: ServerConfig,
+    /// The application logic.
+    pub handler: Arc<dyn Handler>,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Service {
+    /// A service from a config and a handler.
+    pub fn new(config: ServerConfig, handler: impl Handler) -> Self {
+        Service {
+            config,
+            handler: Arc::new(handler),
+        }
+    }
+}
+
+/// Serves one connection over a byte stream (stdio, TCP, a pipe). Returns the handle and the
+/// connection future; the future completes when the peer disconnects or `shutdown` is called.
+pub fn serve<R, Rd, Wr>(
+    rt: R,
+    service: Service,
+    reader: Rd,
+    writer: Wr,
+) -> (
+    ServerHandle,
+    impl Future<Output = std::io::Result<()>> + Send + 'static,
+)
+where
+    R: Runtime,
+    Rd: AsyncRead + Unpin + Send + 'static,
+    Wr: AsyncWrite + Unpin + Send + 'static,
+{
+    let now = rt.now();
+    let session = ServerSession::new(service.config, now, rt.wall(), Box::new(OsEntropy));
+    let side = ServerSide {
+        handler: service.handler,
+        running: HashMap::new(),
+        asks: HashMap::new(),
+    };
+    let shared = Arc::new(Mutex::new(Shared::new(session, side)));
+    let conn: Connection<R, ServerSide, Rd, Wr> =
+        Connection::new(rt, shared.clone(), reader, writer);
+    (ServerHandle { shared }, conn)
+}

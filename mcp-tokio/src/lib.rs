@@ -1,0 +1,210 @@
+//! MCP on tokio: the [`Runtime`] impl and the entry points that hand tokio byte streams to
+//! the shared driver (stdio, child processes, any `AsyncRead`/`AsyncWrite`).
+
+use std::future::Future;
+use std::io;
+use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mcp_driver::mcp_proto::session::{ClientConfig, ConnectError};
+use mcp_driver::{BoxFuture, Client, ClientHandler, Runtime, ServerHandle, Service};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, BufReader};
+use tokio::process::{Child, Command};
+use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
+
+pub use mcp_driver;
+pub use mcp_driver::mcp_proto;
+
+/// The tokio [`Runtime`]: tokio's clock, timer and spawner. Needs a tokio runtime with the
+/// time driver enabled.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioRuntime;
+
+impl Runtime for TokioRuntime {
+    fn now(&self) -> Instant {
+        tokio::time::Instant::now().into_std()
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<'static, ()> {
+        Box::pin(tokio::time::sleep_until(deadline.into()))
+    }
+
+    fn spawn(&self, future: BoxFuture<'static, ()>) {
+        tokio::spawn(future);
+    }
+}
+
+/// Serves one connection over any tokio byte stream; returns a handle and the connection
+/// future (spawn it or await it).
+pub fn serve_with_handle<R, W>(
+    service: Service,
+    reader: R,
+    writer: W,
+) -> (
+    ServerHandle,
+    impl Future<Output = io::Result<()>> + Send + 'static,
+)
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    mcp_driver::serve(
+        TokioRuntime,
+        service,
+        reader.compat(),
+        writer.compat_write(),
+    )
+}
+
+/// Serves one connection over any tokio byte stream until the peer disconnects.
+pub async fn serve<R, W>(service: Service, reader: R, writer: W) -> io::Result<()>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    serve_with_handle(service, reader, writer).1.await
+}
+
+/// Serves on stdin/stdout until stdin closes. Log to stderr: stdout carries only MCP.
+pub async fn serve_stdio(service: Service) -> io::Result<()> {
+    serve(service, tokio::io::stdin(), tokio::io::stdout()).await
+}
+
+/// Connects a client over any tokio byte stream.
+pub async fn connect<R, W>(
+    config: ClientConfig,
+    handler: Arc<dyn ClientHandler>,
+    reader: R,
+    writer: W,
+) -> Result<Client, ConnectError>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    mcp_driver::connect(
+        TokioRuntime,
+        config,
+        handler,
+        reader.compat(),
+        writer.compat_write(),
+    )
+    .await
+}
+
+/// What to do with a child server's stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Stderr {
+    /// Pass it through to our stderr.
+    #[default]
+    Inherit,
+    /// Discard it.
+    Null,
+    /// Forward each line to our stderr prefixed with the program name (a task reads it so
+    /// a chatty server never blocks on a full pipe).
+    Prefixed,
+}
+
+/// Why a child server could not be started or connected.
+#[derive(Debug, thiserror::Error)]
+pub enum ChildError {
+    /// The process could not be spawned.
+    #[error("could not start the server: {0}")]
+    Spawn(io::Error),
+    /// The handshake failed (the server crashed, wrote garbage, or refused).
+    #[error("could not connect to the server: {0}")]
+    Connect(ConnectError),
+}
+
+/// A server running as a child process, with a connected client.
+///
+/// Dropping it kills the process. [`shutdown`](Self::shutdown) ends it gracefully: close its
+/// stdin, wait, then SIGTERM, then SIGKILL.
+#[derive(Debug)]
+pub struct ChildServer {
+    child: Child,
+    client: Client,
+}
+
+impl ChildServer {
+    /// The client talking to the child.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The child's process id, while it runs.
+    pub fn id(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Ends the child: closes its stdin and waits up to `grace`, then sends SIGTERM and waits
+    /// up to `grace` again, then kills it.
+    pub async fn shutdown(mut self, grace: Duration) -> io::Result<ExitStatus> {
+        self.client.close();
+        if let Ok(status) = tokio::time::timeout(grace, self.child.wait()).await {
+            return status;
+        }
+        #[cfg(unix)]
+        if let Some(pid) = self.child.id() {
+            // The pid cannot have been reused: the child is not reaped while we hold it.
+            terminate(pid);
+            if let Ok(status) = tokio::time::timeout(grace, self.child.wait()).await {
+                return status;
+            }
+        }
+        self.child.kill().await?;
+        self.child.wait().await
+    }
+}
+
+#[cfg(unix)]
+fn terminate(pid: u32) {
+    if let Ok(pid) = libc::pid_t::try_from(pid) {
+        // `kill` has no memory-safety preconditions; it is `unsafe` only by FFI convention.
+        #[allow(unsafe_code)]
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+    }
+}
+
+/// Spawns `command` as an MCP server on stdio and connects to it.
+pub async fn connect_child(
+    mut command: Command,
+    config: ClientConfig,
+    handler: Arc<dyn ClientHandler>,
+    stderr: Stderr,
+) -> Result<ChildServer, ChildError> {
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(match stderr {
+            Stderr::Inherit => Stdio::inherit(),
+            Stderr::Null => Stdio::null(),
+            Stderr::Prefixed => Stdio::piped(),
+        })
+        .kill_on_drop(true);
+    let name = command
+        .as_std()
+        .get_program()
+        .to_string_lossy()
+        .into_owned();
+    let mut child = command.spawn().map_err(ChildError::Spawn)?;
+    let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err(ChildError::Spawn(io::Error::other(
+            "child has no stdio pipes",
+        )));
+    };
+    if let Some(err) = child.stderr.take() {
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(err).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                eprintln!("[{name}] {line}");
+            }
+        });
+    }
+    let client = connect(config, handler, stdout, stdin)
+        .await
+        .map_err(ChildError::Connect)?;
+    Ok(ChildServer { child, client })
+}
