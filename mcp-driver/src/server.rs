@@ -35,6 +35,10 @@ pub trait Handler: Send + Sync + 'static {
 
     /// Called once a legacy client finished its handshake.
     fn on_initialized(&self, _client: &mcp_proto::schema::Implementation) {}
+
+    /// Called when a connection starts serving, with its handle (keep it to send list-changed
+    /// or resource-updated notifications later; it does not keep the connection alive).
+    fn on_connection(&self, _handle: ServerHandle) {}
 }
 
 type ServerShared = Shared<ServerSession, ServerSide>;
