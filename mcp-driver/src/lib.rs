@@ -13,6 +13,8 @@ mod server;
 
 pub use client::{connect, CallError, Client, ClientHandler, NoHandler};
 pub use runtime::{BoxFuture, OsEntropy, Runtime};
-pub use server::{serve, AskError, Handler, HandlerResult, RequestCx, ServerHandle, Service};
+pub use server::{
+    serve, AskError, Handler, HandlerResult, RequestCx, ServerHandle, Service, WeakServerHandle,
+};
 
 pub use mcp_proto;

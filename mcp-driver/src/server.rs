@@ -405,6 +405,37 @@ impl ServerHandle {
     pub fn is_closed(&self) -> bool {
         lock(&self.shared).closed
     }
+
+    /// A handle that does not keep the connection's state alive: registries of connections
+    /// should hold these, so finished connections are freed.
+    pub fn downgrade(&self) -> WeakServerHandle {
+        WeakServerHandle {
+            shared: Arc::downgrade(&self.shared),
+        }
+    }
+}
+
+/// A [`ServerHandle`] that lets its connection be freed once it ends.
+#[derive(Clone)]
+pub struct WeakServerHandle {
+    shared: std::sync::Weak<Mutex<ServerShared>>,
+}
+
+impl std::fmt::Debug for WeakServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WeakServerHandle").finish_non_exhaustive()
+    }
+}
+
+impl WeakServerHandle {
+    /// The handle, while the connection is still open.
+    pub fn upgrade(&self) -> Option<ServerHandle> {
+        let shared = self.shared.upgrade()?;
+        if lock(&shared).closed {
+            return None;
+        }
+        Some(ServerHandle { shared })
+    }
 }
 
 /// A server ready to serve connections: its configuration and its handler. Cheap to clone;
