@@ -11,6 +11,7 @@ use mcp_proto::schema::elicitation::{ElicitRequestParams, ElicitResult};
 use mcp_proto::schema::messages::{
     ClientRequest, ClientResult, ServerNotification, ServerRequest, ServerResult,
 };
+use mcp_proto::schema::mrtr::{InputRequest, InputResponse, InputResponses};
 use mcp_proto::schema::notifications::ProgressNotificationParams;
 use mcp_proto::schema::prompts::{
     GetPromptRequestParams, GetPromptResult, ListPromptsResult, Prompt,
@@ -68,7 +69,12 @@ pub struct NoHandler;
 
 impl ClientHandler for NoHandler {}
 
-type ProgressFn = Box<dyn FnMut(ProgressNotificationParams) + Send>;
+/// A progress callback.
+pub type ProgressFn = Box<dyn FnMut(ProgressNotificationParams) + Send>;
+
+/// Most `input_required` rounds one call may take before giving up (a server that keeps
+/// asking must not loop a client forever).
+const MAX_INPUT_ROUNDS: usize = 16;
 type ClientShared = Shared<ClientSession, ClientSide>;
 
 pub(crate) struct ClientSide {
@@ -169,6 +175,9 @@ pub enum CallError {
     /// The server needs input first (2026-07-28 MRTR); answer and retry.
     #[error("the server needs input before it can answer")]
     InputRequired(Box<mcp_proto::schema::mrtr::InputRequiredResult>),
+    /// Answering the server's ask failed in our own [`ClientHandler`].
+    #[error("answering the server's request failed: {0}")]
+    AskFailed(ErrorObject),
     /// The server answered with a result of another kind.
     #[error("unexpected result kind")]
     Unexpected,
@@ -178,6 +187,7 @@ pub enum CallError {
 #[derive(Clone)]
 pub struct Client {
     shared: Arc<Mutex<ClientShared>>,
+    handler: Arc<dyn ClientHandler>,
     server: Arc<ServerDescription>,
     now: Arc<dyn Fn() -> std::time::Instant + Send + Sync>,
 }
@@ -222,7 +232,57 @@ impl Client {
 
     /// Like [`request`](Self::request), with options and a progress callback (progress is
     /// requested when a callback is given).
+    ///
+    /// A 2026-07-28 `input_required` answer is handled here: each input request goes to the
+    /// [`ClientHandler`] and the request is retried with the answers and the server's
+    /// `requestState` (echoed untouched), under a new id.
     pub async fn request_with(
+        &self,
+        mut request: ClientRequest,
+        options: RequestOptions,
+        on_progress: Option<ProgressFn>,
+    ) -> Result<ServerResult, CallError> {
+        let progress = on_progress.map(|f| Arc::new(Mutex::new(f)));
+        for _ in 0..MAX_INPUT_ROUNDS {
+            let forward: Option<ProgressFn> = progress.clone().map(|p| {
+                Box::new(move |n: ProgressNotificationParams| (lock(&p))(n)) as ProgressFn
+            });
+            let ir = match self.send_once(request.clone(), options, forward).await {
+                Err(CallError::InputRequired(ir)) => ir,
+                other => return other,
+            };
+            let mut answers = InputResponses::new();
+            for (key, ask) in ir.input_requests.clone().unwrap_or_default() {
+                let as_request = match ask {
+                    InputRequest::Elicit(p) => ServerRequest::Elicit(p),
+                    InputRequest::CreateMessage(p) => ServerRequest::CreateMessage(p),
+                    InputRequest::ListRoots(p) => ServerRequest::ListRoots(p.unwrap_or_default()),
+                    _ => return Err(CallError::InputRequired(ir)),
+                };
+                let answer = match answer_ask(self.handler.as_ref(), as_request).await {
+                    Ok(ClientResult::Elicit(r)) => InputResponse::from(r),
+                    Ok(ClientResult::CreateMessage(r)) => InputResponse::from(r),
+                    Ok(ClientResult::ListRoots(r)) => InputResponse::from(r),
+                    Ok(_) => return Err(CallError::Unexpected),
+                    Err(e) => return Err(CallError::AskFailed(e)),
+                };
+                answers.insert(key, answer);
+            }
+            let (responses, state) = match &mut request {
+                ClientRequest::CallTool(p) => (&mut p.input_responses, &mut p.request_state),
+                ClientRequest::GetPrompt(p) => (&mut p.input_responses, &mut p.request_state),
+                ClientRequest::ReadResource(p) => (&mut p.input_responses, &mut p.request_state),
+                _ => return Err(CallError::InputRequired(ir)),
+            };
+            *responses = (!answers.is_empty()).then_some(answers);
+            *state = ir.request_state.clone();
+        }
+        Err(CallError::Request(RequestError::Malformed(format!(
+            "server still needs input after {MAX_INPUT_ROUNDS} rounds"
+        ))))
+    }
+
+    async fn send_once(
         &self,
         request: ClientRequest,
         mut options: RequestOptions,
@@ -513,7 +573,9 @@ where
         }
     };
     let clock = rt.clone();
+    let handler = lock(&shared).side.handler.clone();
     Ok(Client {
+        handler,
         shared,
         server: Arc::new(server),
         now: Arc::new(move || clock.now()),

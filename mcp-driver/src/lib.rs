@@ -6,12 +6,14 @@
 //! request, and gives handlers and clients typed, cancellable futures.
 
 mod client;
+mod mrtr;
 mod oneshot;
 mod pump;
 mod runtime;
 mod server;
 
-pub use client::{connect, CallError, Client, ClientHandler, NoHandler};
+pub use client::{connect, CallError, Client, ClientHandler, NoHandler, ProgressFn};
+pub use mrtr::StateKey;
 pub use runtime::{BoxFuture, OsEntropy, Runtime};
 pub use server::{
     serve, AskError, Handler, HandlerResult, RequestCx, ServerHandle, Service, WeakServerHandle,

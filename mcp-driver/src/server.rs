@@ -13,6 +13,7 @@ use mcp_proto::jsonrpc::{ErrorObject, RequestId};
 use mcp_proto::schema::elicitation::{ElicitRequestParams, ElicitResult};
 use mcp_proto::schema::lifecycle::ClientCapabilities;
 use mcp_proto::schema::messages::{ClientRequest, ClientResult, ServerRequest, ServerResult};
+use mcp_proto::schema::mrtr::{InputRequest, InputRequiredResult, InputResponse, InputResponses};
 use mcp_proto::schema::roots::ListRootsResult;
 use mcp_proto::schema::sampling::{CreateMessageRequestParams, CreateMessageResult};
 use mcp_proto::schema::{Era, LoggingLevel, RequestParams};
@@ -21,6 +22,7 @@ use mcp_proto::session::{
 };
 use serde_json::Value;
 
+use crate::mrtr::{BadState, Replay, StateKey};
 use crate::oneshot;
 use crate::pump::{lock, Connection, Shared, Side};
 use crate::runtime::{BoxFuture, OsEntropy, Runtime};
@@ -46,6 +48,7 @@ type ServerShared = Shared<ServerSession, ServerSide>;
 /// Bookkeeping of the server side of a connection.
 pub(crate) struct ServerSide {
     handler: Arc<dyn Handler>,
+    state_key: StateKey,
     running: HashMap<RequestId, Arc<CancelFlag>>,
     asks: HashMap<RequestId, oneshot::Sender<Result<ClientResult, RequestError>>>,
 }
@@ -95,6 +98,7 @@ pub struct RequestCx {
     id: RequestId,
     context: RequestContext,
     cancel: Arc<CancelFlag>,
+    replay: Option<Arc<Replay>>,
     shared: Arc<Mutex<ServerShared>>,
     now: Arc<dyn Fn() -> std::time::Instant + Send + Sync>,
 }
@@ -200,11 +204,18 @@ impl RequestCx {
         }
     }
 
-    /// Asks the client's model for a completion (`sampling/createMessage`).
+    /// Asks the client's model for a completion (`sampling/createMessage`). Works in both
+    /// eras (see [`elicit`](Self::elicit)).
     pub async fn sample(
         &self,
         params: CreateMessageRequestParams,
     ) -> Result<CreateMessageResult, AskError> {
+        if self.context.era == Era::Modern {
+            return match self.ask_input(InputRequest::CreateMessage(params)).await? {
+                InputResponse::CreateMessage(r) => Ok(r),
+                _ => Err(AskError::Unexpected),
+            };
+        }
         match self.request(ServerRequest::CreateMessage(params)).await? {
             ClientResult::CreateMessage(r) => Ok(r),
             _ => Err(AskError::Unexpected),
@@ -212,21 +223,70 @@ impl RequestCx {
     }
 
     /// Asks the user for input (`elicitation/create`, form or URL mode).
+    ///
+    /// On a legacy session this is a server-to-client request. On a 2026-07-28 request it is
+    /// an `input_required` round: the handler stops here, the client answers and retries, and
+    /// the handler runs again from the start with this ask answered. Ask in a deterministic
+    /// order and keep side effects after the asks.
     pub async fn elicit(&self, params: ElicitRequestParams) -> Result<ElicitResult, AskError> {
+        if self.context.era == Era::Modern {
+            return match self.ask_input(InputRequest::Elicit(params)).await? {
+                InputResponse::Elicit(r) => Ok(r),
+                _ => Err(AskError::Unexpected),
+            };
+        }
         match self.request(ServerRequest::Elicit(params)).await? {
             ClientResult::Elicit(r) => Ok(r),
             _ => Err(AskError::Unexpected),
         }
     }
 
-    /// Asks the client for its roots (`roots/list`).
+    /// Asks the client for its roots (`roots/list`). Works in both eras.
     pub async fn list_roots(&self) -> Result<ListRootsResult, AskError> {
+        if self.context.era == Era::Modern {
+            return match self.ask_input(InputRequest::ListRoots(None)).await? {
+                InputResponse::ListRoots(r) => Ok(r),
+                _ => Err(AskError::Unexpected),
+            };
+        }
         match self
             .request(ServerRequest::ListRoots(RequestParams::default()))
             .await?
         {
             ClientResult::ListRoots(r) => Ok(r),
             _ => Err(AskError::Unexpected),
+        }
+    }
+
+    /// One MRTR ask: the recorded answer, or stop the handler so the request is answered
+    /// `input_required`.
+    async fn ask_input(&self, request: InputRequest) -> Result<InputResponse, AskError> {
+        let Some(replay) = &self.replay else {
+            return Err(AskError::Refused(UsageError::NotAllowed(
+                "in 2026-07-28 only tools/call, prompts/get and resources/read can ask the client"
+                    .into(),
+            )));
+        };
+        let caps = self.client_capabilities().unwrap_or_default();
+        let declared = match &request {
+            InputRequest::Elicit(ElicitRequestParams::Form(_)) => caps.supports_elicitation_form(),
+            InputRequest::Elicit(ElicitRequestParams::Url(_)) => caps.supports_elicitation_url(),
+            InputRequest::CreateMessage(_) => caps.sampling.is_some(),
+            InputRequest::ListRoots(_) => caps.roots.is_some(),
+            _ => false,
+        };
+        if !declared {
+            let capability = match request {
+                InputRequest::Elicit(_) => "elicitation",
+                InputRequest::CreateMessage(_) => "sampling",
+                _ => "roots",
+            };
+            return Err(AskError::Refused(UsageError::MissingCapability(capability)));
+        }
+        match replay.ask(request) {
+            Some(answer) => Ok(answer),
+            // The wrapper around the handler sees the pending ask and ends this run.
+            None => std::future::pending().await,
         }
     }
 }
@@ -269,19 +329,62 @@ impl Future for Cancelled {
     }
 }
 
-/// Runs a handler future until it finishes or its request is cancelled (then drops it).
+/// How a handler run ended.
+enum Outcome {
+    Done(HandlerResult),
+    Cancelled,
+    /// A 2026-07-28 ask with no answer yet: answer `input_required`.
+    NeedsInput(String, Box<InputRequest>),
+}
+
+/// Runs a handler future until it finishes, its request is cancelled, or it asks for input
+/// it does not have yet (then drops it).
 struct Abortable {
     inner: BoxFuture<'static, HandlerResult>,
     cancel: Arc<CancelFlag>,
+    replay: Option<Arc<Replay>>,
 }
 
 impl Future for Abortable {
-    type Output = Option<HandlerResult>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    type Output = Outcome;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
         if self.cancel.register(cx.waker()) {
-            return Poll::Ready(None);
+            return Poll::Ready(Outcome::Cancelled);
         }
-        self.inner.as_mut().poll(cx).map(Some)
+        match self.inner.as_mut().poll(cx) {
+            Poll::Ready(r) => Poll::Ready(Outcome::Done(r)),
+            Poll::Pending => match self.replay.as_ref().and_then(|r| r.take_pending()) {
+                Some((key, request)) => Poll::Ready(Outcome::NeedsInput(key, Box::new(request))),
+                None => Poll::Pending,
+            },
+        }
+    }
+}
+
+/// The MRTR target of a 2026-07-28 request that may ask the client, with its retry inputs.
+fn replay_inputs(
+    request: &ClientRequest,
+) -> Option<(&'static str, String, Option<&str>, Option<&InputResponses>)> {
+    match request {
+        ClientRequest::CallTool(p) => Some((
+            "tools/call",
+            p.name.clone(),
+            p.request_state.as_deref(),
+            p.input_responses.as_ref(),
+        )),
+        ClientRequest::GetPrompt(p) => Some((
+            "prompts/get",
+            p.name.clone(),
+            p.request_state.as_deref(),
+            p.input_responses.as_ref(),
+        )),
+        ClientRequest::ReadResource(p) => Some((
+            "resources/read",
+            p.uri.clone(),
+            p.request_state.as_deref(),
+            p.input_responses.as_ref(),
+        )),
+        _ => None,
     }
 }
 
@@ -296,6 +399,27 @@ impl<R: Runtime> Side<R> for ServerSide {
                     request,
                     context,
                 } => {
+                    let replay = match (context.era, replay_inputs(&request)) {
+                        (Era::Modern, Some((method, target, state, responses))) => {
+                            match Replay::new(
+                                &shared.side.state_key,
+                                method,
+                                target,
+                                state,
+                                responses,
+                            ) {
+                                Ok(r) => Some(Arc::new(r)),
+                                Err(BadState) => {
+                                    let e = ErrorObject::invalid_params(
+                                        "invalid or tampered requestState",
+                                    );
+                                    let _ = shared.session.respond_error(&id, e);
+                                    continue;
+                                }
+                            }
+                        }
+                        _ => None,
+                    };
                     let cancel = Arc::new(CancelFlag::default());
                     shared.side.running.insert(id.clone(), cancel.clone());
                     let clock = rt.clone();
@@ -303,25 +427,35 @@ impl<R: Runtime> Side<R> for ServerSide {
                         id: id.clone(),
                         context,
                         cancel: cancel.clone(),
+                        replay: replay.clone(),
                         shared: this.clone(),
                         now: Arc::new(move || clock.now()),
                     };
                     let fut = Abortable {
                         inner: shared.side.handler.handle(request, cx),
                         cancel,
+                        replay: replay.clone(),
                     };
                     let this = this.clone();
+                    let key = shared.side.state_key.clone();
                     rt.spawn(Box::pin(async move {
                         let outcome = fut.await;
                         let mut g = lock(&this);
                         g.side.running.remove(&id);
-                        if let Some(outcome) = outcome {
-                            // Refusals here (e.g. a cancel raced the answer) need no action.
-                            let _ = match outcome {
-                                Ok(result) => g.session.respond(&id, result),
-                                Err(error) => g.session.respond_error(&id, error),
-                            };
-                        }
+                        // Refusals here (e.g. a cancel raced the answer) need no action.
+                        let _ = match outcome {
+                            Outcome::Done(Ok(result)) => g.session.respond(&id, result),
+                            Outcome::Done(Err(error)) => g.session.respond_error(&id, error),
+                            Outcome::NeedsInput(ask, request) => {
+                                let replay = replay.as_deref();
+                                let state =
+                                    replay.map(|r| key.seal(r.method, &r.target, r.answers()));
+                                let mut ir = InputRequiredResult::new().with_request(ask, *request);
+                                ir.request_state = state;
+                                g.session.respond(&id, ir)
+                            }
+                            Outcome::Cancelled => Ok(()),
+                        };
                         g.wake();
                     }));
                 }
@@ -446,6 +580,8 @@ pub struct Service {
     pub config: ServerConfig,
     /// The application logic.
     pub handler: Arc<dyn Handler>,
+    /// Seals 2026-07-28 `requestState`; share one key across instances behind a balancer.
+    pub state_key: StateKey,
 }
 
 impl std::fmt::Debug for Service {
@@ -462,6 +598,7 @@ impl Service {
         Service {
             config,
             handler: Arc::new(handler),
+            state_key: StateKey::random(),
         }
     }
 }
@@ -486,6 +623,7 @@ where
     let session = ServerSession::new(service.config, now, rt.wall(), Box::new(OsEntropy));
     let side = ServerSide {
         handler: service.handler,
+        state_key: service.state_key,
         running: HashMap::new(),
         asks: HashMap::new(),
     };

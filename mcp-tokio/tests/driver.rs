@@ -10,6 +10,9 @@ use mcp_tokio::mcp_driver::{
 use mcp_tokio::mcp_proto::jsonrpc::ErrorObject;
 use mcp_tokio::mcp_proto::schema::lifecycle::{ServerCapabilities, ToolsCapability};
 use mcp_tokio::mcp_proto::schema::messages::ClientRequest;
+use mcp_tokio::mcp_proto::schema::elicitation::{ElicitRequestParams, ElicitResult};
+use mcp_tokio::mcp_proto::schema::lifecycle::{ClientCapabilities, ElicitationCapability, RootsCapability};
+use mcp_tokio::mcp_proto::schema::roots::ListRootsResult;
 use mcp_tokio::mcp_proto::schema::tools::CallToolResult;
 use mcp_tokio::mcp_proto::schema::{Era, Implementation};
 use mcp_tokio::mcp_proto::session::{ClientConfig, EraPreference, RequestError, ServerConfig};
@@ -45,6 +48,17 @@ impl Handler for Echo {
                     started.notify_one();
                     std::future::pending::<()>().await;
                     Ok(CallToolResult::text("never sent").into())
+                }
+                ClientRequest::CallTool(p) if p.name == "ask" => {
+                    // Two asks in a row: in 2026-07-28 this takes two input_required rounds.
+                    let form = |m: &str| -> ElicitRequestParams {
+                        serde_json::from_value(json!({"message": m, "requestedSchema": {"type":"object","properties":{"v":{"type":"string"}}}})).unwrap()
+                    };
+                    let a = cx.elicit(form("first?")).await.map_err(|e| ErrorObject::internal(e.to_string()))?;
+                    let b = cx.elicit(form("second?")).await.map_err(|e| ErrorObject::internal(e.to_string()))?;
+                    let roots = cx.list_roots().await.map_err(|e| ErrorObject::internal(e.to_string()))?;
+                    let v = |r: &ElicitResult| serde_json::to_value(r.content.as_ref().unwrap()).unwrap()["v"].as_str().unwrap().to_owned();
+                    Ok(CallToolResult::text(format!("{}+{}+{}", v(&a), v(&b), roots.roots.len())).into())
                 }
                 other => Err(ErrorObject::method_not_found(other.method())),
             }
@@ -205,4 +219,60 @@ async fn server_errors_and_disconnects_reach_the_caller() {
         client.call_tool("echo", json!({})).await,
         Err(CallError::Request(RequestError::Closed))
     ));
+}
+
+/// Answers elicitations with a counter and lists one root.
+struct Answers(std::sync::atomic::AtomicUsize);
+
+impl mcp_tokio::mcp_driver::ClientHandler for Answers {
+    fn elicit(&self, _p: ElicitRequestParams) -> BoxFuture<'static, Result<ElicitResult, ErrorObject>> {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async move { Ok(serde_json::from_value(json!({"action":"accept","content":{"v": format!("a{n}")}})).unwrap()) })
+    }
+    fn list_roots(&self) -> BoxFuture<'static, Result<ListRootsResult, ErrorObject>> {
+        Box::pin(async { Ok(serde_json::from_value(json!({"roots":[{"uri":"file:///tmp"}]})).unwrap()) })
+    }
+}
+
+#[tokio::test]
+async fn the_same_handler_asks_in_both_eras() {
+    for era in [EraPreference::Legacy, EraPreference::Modern] {
+        let (svc, _, _) = service();
+        let (a, b) = tokio::io::duplex(64 * 1024);
+        let (ar, aw) = tokio::io::split(a);
+        let (br, bw) = tokio::io::split(b);
+        tokio::spawn(mcp_tokio::serve(svc, ar, aw));
+        let mut cfg = ClientConfig::new(Implementation::new("c", "1"));
+        cfg.era = era;
+        cfg.capabilities = ClientCapabilities {
+            elicitation: Some(ElicitationCapability::default()),
+            roots: Some(RootsCapability::default()),
+            ..Default::default()
+        };
+        let handler = Arc::new(Answers(Default::default()));
+        let client = mcp_tokio::connect(cfg, handler.clone(), br, bw).await.unwrap();
+        let r = client.call_tool("ask", json!({})).await.unwrap();
+        assert_eq!(r.content[0].as_text(), Some("a0+a1+1"), "{era:?}");
+        // Each question was put to the user exactly once, even though the modern handler replays.
+        assert_eq!(handler.0.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+}
+
+#[tokio::test]
+async fn tampered_request_state_is_refused() {
+    let (svc, _, _) = service();
+    let (a, b) = tokio::io::duplex(64 * 1024);
+    let (ar, aw) = tokio::io::split(a);
+    let (br, bw) = tokio::io::split(b);
+    tokio::spawn(mcp_tokio::serve(svc, ar, aw));
+    let mut cfg = ClientConfig::new(Implementation::new("c", "1"));
+    cfg.capabilities.elicitation = Some(ElicitationCapability::default());
+    let client = mcp_tokio::connect(cfg, Arc::new(NoHandler), br, bw).await.unwrap();
+    let req = |state: &str| {
+        ClientRequest::CallTool(serde_json::from_value(json!({"name": "ask", "requestState": state})).unwrap())
+    };
+    for forged in ["", "e30.AAAA", "not-even-close"] {
+        let err = client.request(req(forged)).await.unwrap_err();
+        assert!(matches!(&err, CallError::Request(RequestError::Rpc(e)) if e.code == -32602), "{err:?}");
+    }
 }
