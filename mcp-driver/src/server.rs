@@ -330,11 +330,12 @@ impl Future for Cancelled {
 }
 
 /// How a handler run ended.
+#[allow(clippy::large_enum_variant)] // one per request, moved once
 enum Outcome {
     Done(HandlerResult),
     Cancelled,
     /// A 2026-07-28 ask with no answer yet: answer `input_required`.
-    NeedsInput(String, Box<InputRequest>),
+    NeedsInput(String, InputRequest),
 }
 
 /// Runs a handler future until it finishes, its request is cancelled, or it asks for input
@@ -354,7 +355,7 @@ impl Future for Abortable {
         match self.inner.as_mut().poll(cx) {
             Poll::Ready(r) => Poll::Ready(Outcome::Done(r)),
             Poll::Pending => match self.replay.as_ref().and_then(|r| r.take_pending()) {
-                Some((key, request)) => Poll::Ready(Outcome::NeedsInput(key, Box::new(request))),
+                Some((key, request)) => Poll::Ready(Outcome::NeedsInput(key, request)),
                 None => Poll::Pending,
             },
         }
@@ -450,7 +451,7 @@ impl<R: Runtime> Side<R> for ServerSide {
                                 let replay = replay.as_deref();
                                 let state =
                                     replay.map(|r| key.seal(r.method, &r.target, r.answers()));
-                                let mut ir = InputRequiredResult::new().with_request(ask, *request);
+                                let mut ir = InputRequiredResult::new().with_request(ask, request);
                                 ir.request_state = state;
                                 g.session.respond(&id, ir)
                             }
