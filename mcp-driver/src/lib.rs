@@ -8,6 +8,7 @@
 mod client;
 mod mrtr;
 mod oneshot;
+pub mod process;
 mod pump;
 mod runtime;
 mod server;

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mcp_driver::mcp_proto::session::{ClientConfig, ConnectError};
+use mcp_driver::process::{shutdown_child, ChildProcess};
+pub use mcp_driver::process::{ChildError, Stderr};
 use mcp_driver::{BoxFuture, Client, ClientHandler, Runtime, ServerHandle, Service};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, BufReader};
 use tokio::process::{Child, Command};
@@ -92,30 +94,6 @@ where
     .await
 }
 
-/// What to do with a child server's stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Stderr {
-    /// Pass it through to our stderr.
-    #[default]
-    Inherit,
-    /// Discard it.
-    Null,
-    /// Forward each line to our stderr prefixed with the program name (a task reads it so
-    /// a chatty server never blocks on a full pipe).
-    Prefixed,
-}
-
-/// Why a child server could not be started or connected.
-#[derive(Debug, thiserror::Error)]
-pub enum ChildError {
-    /// The process could not be spawned.
-    #[error("could not start the server: {0}")]
-    Spawn(io::Error),
-    /// The handshake failed (the server crashed, wrote garbage, or refused).
-    #[error("could not connect to the server: {0}")]
-    Connect(ConnectError),
-}
-
 /// A server running as a child process, with a connected client.
 ///
 /// Dropping it kills the process. [`shutdown`](Self::shutdown) ends it gracefully: close its
@@ -124,6 +102,21 @@ pub enum ChildError {
 pub struct ChildServer {
     child: Child,
     client: Client,
+}
+
+struct TokioChild<'a>(&'a mut Child);
+
+impl ChildProcess for TokioChild<'_> {
+    async fn wait_for(&mut self, grace: Duration) -> Option<io::Result<ExitStatus>> {
+        tokio::time::timeout(grace, self.0.wait()).await.ok()
+    }
+    fn pid(&self) -> Option<u32> {
+        self.0.id()
+    }
+    async fn kill_and_wait(&mut self) -> io::Result<ExitStatus> {
+        self.0.kill().await?;
+        self.0.wait().await
+    }
 }
 
 impl ChildServer {
@@ -141,30 +134,7 @@ impl ChildServer {
     /// up to `grace` again, then kills it.
     pub async fn shutdown(mut self, grace: Duration) -> io::Result<ExitStatus> {
         self.client.close();
-        if let Ok(status) = tokio::time::timeout(grace, self.child.wait()).await {
-            return status;
-        }
-        #[cfg(unix)]
-        if let Some(pid) = self.child.id() {
-            // The pid cannot have been reused: the child is not reaped while we hold it.
-            terminate(pid);
-            if let Ok(status) = tokio::time::timeout(grace, self.child.wait()).await {
-                return status;
-            }
-        }
-        self.child.kill().await?;
-        self.child.wait().await
-    }
-}
-
-#[cfg(unix)]
-fn terminate(pid: u32) {
-    if let Ok(pid) = libc::pid_t::try_from(pid) {
-        // `kill` has no memory-safety preconditions; it is `unsafe` only by FFI convention.
-        #[allow(unsafe_code)]
-        unsafe {
-            libc::kill(pid, libc::SIGTERM);
-        }
+        shutdown_child(&mut TokioChild(&mut self.child), grace).await
     }
 }
 

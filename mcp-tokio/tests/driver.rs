@@ -8,10 +8,12 @@ use mcp_tokio::mcp_driver::{
 };
 
 use mcp_tokio::mcp_proto::jsonrpc::ErrorObject;
+use mcp_tokio::mcp_proto::schema::elicitation::{ElicitRequestParams, ElicitResult};
+use mcp_tokio::mcp_proto::schema::lifecycle::{
+    ClientCapabilities, ElicitationCapability, RootsCapability,
+};
 use mcp_tokio::mcp_proto::schema::lifecycle::{ServerCapabilities, ToolsCapability};
 use mcp_tokio::mcp_proto::schema::messages::ClientRequest;
-use mcp_tokio::mcp_proto::schema::elicitation::{ElicitRequestParams, ElicitResult};
-use mcp_tokio::mcp_proto::schema::lifecycle::{ClientCapabilities, ElicitationCapability, RootsCapability};
 use mcp_tokio::mcp_proto::schema::roots::ListRootsResult;
 use mcp_tokio::mcp_proto::schema::tools::CallToolResult;
 use mcp_tokio::mcp_proto::schema::{Era, Implementation};
@@ -54,11 +56,28 @@ impl Handler for Echo {
                     let form = |m: &str| -> ElicitRequestParams {
                         serde_json::from_value(json!({"message": m, "requestedSchema": {"type":"object","properties":{"v":{"type":"string"}}}})).unwrap()
                     };
-                    let a = cx.elicit(form("first?")).await.map_err(|e| ErrorObject::internal(e.to_string()))?;
-                    let b = cx.elicit(form("second?")).await.map_err(|e| ErrorObject::internal(e.to_string()))?;
-                    let roots = cx.list_roots().await.map_err(|e| ErrorObject::internal(e.to_string()))?;
-                    let v = |r: &ElicitResult| serde_json::to_value(r.content.as_ref().unwrap()).unwrap()["v"].as_str().unwrap().to_owned();
-                    Ok(CallToolResult::text(format!("{}+{}+{}", v(&a), v(&b), roots.roots.len())).into())
+                    let a = cx
+                        .elicit(form("first?"))
+                        .await
+                        .map_err(|e| ErrorObject::internal(e.to_string()))?;
+                    let b = cx
+                        .elicit(form("second?"))
+                        .await
+                        .map_err(|e| ErrorObject::internal(e.to_string()))?;
+                    let roots = cx
+                        .list_roots()
+                        .await
+                        .map_err(|e| ErrorObject::internal(e.to_string()))?;
+                    let v = |r: &ElicitResult| {
+                        serde_json::to_value(r.content.as_ref().unwrap()).unwrap()["v"]
+                            .as_str()
+                            .unwrap()
+                            .to_owned()
+                    };
+                    Ok(
+                        CallToolResult::text(format!("{}+{}+{}", v(&a), v(&b), roots.roots.len()))
+                            .into(),
+                    )
                 }
                 other => Err(ErrorObject::method_not_found(other.method())),
             }
@@ -225,12 +244,22 @@ async fn server_errors_and_disconnects_reach_the_caller() {
 struct Answers(std::sync::atomic::AtomicUsize);
 
 impl mcp_tokio::mcp_driver::ClientHandler for Answers {
-    fn elicit(&self, _p: ElicitRequestParams) -> BoxFuture<'static, Result<ElicitResult, ErrorObject>> {
+    fn elicit(
+        &self,
+        _p: ElicitRequestParams,
+    ) -> BoxFuture<'static, Result<ElicitResult, ErrorObject>> {
         let n = self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        Box::pin(async move { Ok(serde_json::from_value(json!({"action":"accept","content":{"v": format!("a{n}")}})).unwrap()) })
+        Box::pin(async move {
+            Ok(
+                serde_json::from_value(json!({"action":"accept","content":{"v": format!("a{n}")}}))
+                    .unwrap(),
+            )
+        })
     }
     fn list_roots(&self) -> BoxFuture<'static, Result<ListRootsResult, ErrorObject>> {
-        Box::pin(async { Ok(serde_json::from_value(json!({"roots":[{"uri":"file:///tmp"}]})).unwrap()) })
+        Box::pin(async {
+            Ok(serde_json::from_value(json!({"roots":[{"uri":"file:///tmp"}]})).unwrap())
+        })
     }
 }
 
@@ -250,7 +279,9 @@ async fn the_same_handler_asks_in_both_eras() {
             ..Default::default()
         };
         let handler = Arc::new(Answers(Default::default()));
-        let client = mcp_tokio::connect(cfg, handler.clone(), br, bw).await.unwrap();
+        let client = mcp_tokio::connect(cfg, handler.clone(), br, bw)
+            .await
+            .unwrap();
         let r = client.call_tool("ask", json!({})).await.unwrap();
         assert_eq!(r.content[0].as_text(), Some("a0+a1+1"), "{era:?}");
         // Each question was put to the user exactly once, even though the modern handler replays.
@@ -267,12 +298,19 @@ async fn tampered_request_state_is_refused() {
     tokio::spawn(mcp_tokio::serve(svc, ar, aw));
     let mut cfg = ClientConfig::new(Implementation::new("c", "1"));
     cfg.capabilities.elicitation = Some(ElicitationCapability::default());
-    let client = mcp_tokio::connect(cfg, Arc::new(NoHandler), br, bw).await.unwrap();
+    let client = mcp_tokio::connect(cfg, Arc::new(NoHandler), br, bw)
+        .await
+        .unwrap();
     let req = |state: &str| {
-        ClientRequest::CallTool(serde_json::from_value(json!({"name": "ask", "requestState": state})).unwrap())
+        ClientRequest::CallTool(
+            serde_json::from_value(json!({"name": "ask", "requestState": state})).unwrap(),
+        )
     };
     for forged in ["", "e30.AAAA", "not-even-close"] {
         let err = client.request(req(forged)).await.unwrap_err();
-        assert!(matches!(&err, CallError::Request(RequestError::Rpc(e)) if e.code == -32602), "{err:?}");
+        assert!(
+            matches!(&err, CallError::Request(RequestError::Rpc(e)) if e.code == -32602),
+            "{err:?}"
+        );
     }
 }

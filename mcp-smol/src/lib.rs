@@ -1,0 +1,173 @@
+//! MCP on smol: the [`Runtime`] impl and the entry points that hand smol byte streams to the
+//! shared driver (stdio, child processes, any `AsyncRead`/`AsyncWrite`).
+//!
+//! smol's streams already speak the futures-io traits the driver uses, so this crate is
+//! glue only. Futures returned here run on any executor; the runtime spawns request tasks on
+//! smol's global executor.
+
+use std::future::Future;
+use std::io;
+use std::process::ExitStatus;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mcp_driver::mcp_proto::session::{ClientConfig, ConnectError};
+use mcp_driver::process::{shutdown_child, ChildProcess};
+pub use mcp_driver::process::{ChildError, Stderr};
+use mcp_driver::{BoxFuture, Client, ClientHandler, Runtime, ServerHandle, Service};
+use smol::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, BufReader};
+use smol::process::{Child, Command, Stdio};
+use smol::Timer;
+
+pub use mcp_driver;
+pub use mcp_driver::mcp_proto;
+
+/// The smol [`Runtime`]: `Instant` clock, `async-io` timers, the global executor.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SmolRuntime;
+
+impl Runtime for SmolRuntime {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            Timer::at(deadline).await;
+        })
+    }
+
+    fn spawn(&self, future: BoxFuture<'static, ()>) {
+        smol::spawn(future).detach();
+    }
+}
+
+/// Serves one connection over any byte stream; returns a handle and the connection future.
+pub fn serve_with_handle<R, W>(
+    service: Service,
+    reader: R,
+    writer: W,
+) -> (
+    ServerHandle,
+    impl Future<Output = io::Result<()>> + Send + 'static,
+)
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    mcp_driver::serve(SmolRuntime, service, reader, writer)
+}
+
+/// Serves one connection over any byte stream until the peer disconnects.
+pub async fn serve<R, W>(service: Service, reader: R, writer: W) -> io::Result<()>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    serve_with_handle(service, reader, writer).1.await
+}
+
+/// Serves on stdin/stdout until stdin closes. Log to stderr: stdout carries only MCP.
+pub async fn serve_stdio(service: Service) -> io::Result<()> {
+    let stdin = smol::Unblock::new(std::io::stdin());
+    let stdout = smol::Unblock::new(std::io::stdout());
+    serve(service, stdin, stdout).await
+}
+
+/// Connects a client over any byte stream.
+pub async fn connect<R, W>(
+    config: ClientConfig,
+    handler: Arc<dyn ClientHandler>,
+    reader: R,
+    writer: W,
+) -> Result<Client, ConnectError>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    mcp_driver::connect(SmolRuntime, config, handler, reader, writer).await
+}
+
+/// A server running as a child process, with a connected client. Dropping it kills the
+/// process; [`shutdown`](Self::shutdown) closes stdin, waits, sends SIGTERM, then kills.
+#[derive(Debug)]
+pub struct ChildServer {
+    child: Child,
+    client: Client,
+}
+
+struct SmolChild<'a>(&'a mut Child);
+
+impl ChildProcess for SmolChild<'_> {
+    async fn wait_for(&mut self, grace: Duration) -> Option<io::Result<ExitStatus>> {
+        let status = async { Some(self.0.status().await) };
+        let timeout = async {
+            Timer::after(grace).await;
+            None
+        };
+        smol::future::or(status, timeout).await
+    }
+    fn pid(&self) -> Option<u32> {
+        Some(self.0.id())
+    }
+    async fn kill_and_wait(&mut self) -> io::Result<ExitStatus> {
+        self.0.kill()?;
+        self.0.status().await
+    }
+}
+
+impl ChildServer {
+    /// The client talking to the child.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The child's process id.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Ends the child gracefully, escalating after `grace` at each step.
+    pub async fn shutdown(mut self, grace: Duration) -> io::Result<ExitStatus> {
+        self.client.close();
+        shutdown_child(&mut SmolChild(&mut self.child), grace).await
+    }
+}
+
+/// Spawns `command` as an MCP server on stdio and connects to it.
+pub async fn connect_child(
+    mut command: Command,
+    config: ClientConfig,
+    handler: Arc<dyn ClientHandler>,
+    stderr: Stderr,
+) -> Result<ChildServer, ChildError> {
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(match stderr {
+            Stderr::Inherit => Stdio::inherit(),
+            Stderr::Null => Stdio::null(),
+            Stderr::Prefixed => Stdio::piped(),
+        })
+        .kill_on_drop(true);
+    let name = format!("{:?}", command.get_program());
+    let mut child = command.spawn().map_err(ChildError::Spawn)?;
+    let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err(ChildError::Spawn(io::Error::other(
+            "child has no stdio pipes",
+        )));
+    };
+    if let Some(err) = child.stderr.take() {
+        smol::spawn(async move {
+            let mut lines = BufReader::new(err).lines();
+            while let Some(Ok(line)) = smol::stream::StreamExt::next(&mut lines).await {
+                eprintln!("[{name}] {line}");
+            }
+        })
+        .detach();
+    }
+    let client = connect(config, handler, stdout, stdin)
+        .await
+        .map_err(ChildError::Connect)?;
+    Ok(ChildServer { child, client })
+}
