@@ -1,0 +1,3 @@
+//! The shared behavioural suite on smol.
+
+mcp_testsuite::suite!(mcp_smol::SmolRuntime, smol::block_on);

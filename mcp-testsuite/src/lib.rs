@@ -1,0 +1,398 @@
+//! The behavioural suite, written once and run by every runtime crate.
+//!
+//! Each case is an async fn generic over [`Runtime`]; [`suite!`] expands to one `#[test]` per
+//! case for a given runtime and `block_on`. Runtime crates call it from their own tests, so
+//! tokio, smol and async-std run the same cases and report the same count.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+
+use mcp_driver::mcp_proto::jsonrpc::ErrorObject;
+use mcp_driver::mcp_proto::schema::elicitation::{ElicitRequestParams, ElicitResult};
+use mcp_driver::mcp_proto::schema::lifecycle::{
+    ClientCapabilities, ElicitationCapability, RootsCapability, ServerCapabilities, ToolsCapability,
+};
+use mcp_driver::mcp_proto::schema::messages::ClientRequest;
+use mcp_driver::mcp_proto::schema::roots::ListRootsResult;
+use mcp_driver::mcp_proto::schema::tools::CallToolResult;
+use mcp_driver::mcp_proto::schema::{Era, Implementation};
+use mcp_driver::mcp_proto::session::{ClientConfig, EraPreference, RequestError, ServerConfig};
+use mcp_driver::{
+    BoxFuture, CallError, Client, ClientHandler, Handler, HandlerResult, NoHandler, RequestCx,
+    Runtime, Service,
+};
+use serde_json::json;
+
+pub mod pipe;
+
+/// Expands to one `#[test]` per suite case. `$rt` is an expression giving the runtime and
+/// `$block_on` a function running a future to completion on it.
+#[macro_export]
+macro_rules! suite {
+    ($rt:expr, $block_on:path) => {
+        $crate::suite!(@cases $rt, $block_on;
+            calls_round_trip_in_both_eras,
+            concurrent_calls_all_complete,
+            progress_reaches_the_callback,
+            dropping_a_call_cancels_it_on_the_server,
+            errors_and_disconnects_reach_the_caller,
+            the_same_handler_asks_in_both_eras,
+            tampered_request_state_is_refused,
+            server_shutdown_fails_pending_calls,
+        );
+    };
+    (@cases $rt:expr, $block_on:path; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $block_on($crate::$case($rt));
+            }
+        )*
+    };
+}
+
+/// A runtime-neutral one-shot signal.
+#[derive(Clone, Default)]
+pub struct Signal(Arc<Mutex<(bool, Vec<Waker>)>>);
+
+impl Signal {
+    /// Sets the signal and wakes waiters.
+    pub fn set(&self) {
+        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        g.0 = true;
+        for w in g.1.drain(..) {
+            w.wake();
+        }
+    }
+
+    /// Completes once set.
+    pub fn wait(&self) -> impl Future<Output = ()> + '_ {
+        futures_lite::future::poll_fn(move |cx: &mut Context<'_>| {
+            let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            if g.0 {
+                Poll::Ready(())
+            } else {
+                g.1.push(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+    }
+}
+
+/// Sets a signal when dropped (observes a handler being dropped on cancel).
+struct SetOnDrop(Signal);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.set();
+    }
+}
+
+/// The handler every case serves: a few tools exercising the driver.
+#[derive(Clone, Default)]
+pub struct Fixture {
+    /// Set when `hang` starts.
+    pub started: Signal,
+    /// Set when `hang` is dropped.
+    pub dropped: Signal,
+}
+
+fn internal(e: impl std::fmt::Display) -> ErrorObject {
+    ErrorObject::internal(e.to_string())
+}
+
+impl Handler for Fixture {
+    fn handle(&self, request: ClientRequest, cx: RequestCx) -> BoxFuture<'static, HandlerResult> {
+        let me = self.clone();
+        Box::pin(async move {
+            let ClientRequest::CallTool(p) = request else {
+                return Err(ErrorObject::method_not_found(request.method()));
+            };
+            match p.name.as_str() {
+                "echo" => {
+                    let text = p
+                        .arguments
+                        .and_then(|a| a.get("text").cloned())
+                        .unwrap_or_default();
+                    Ok(CallToolResult::text(text.as_str().unwrap_or_default()).into())
+                }
+                "progress" => {
+                    for i in 1..=3 {
+                        cx.progress(i as f64, Some(3.0), None).map_err(internal)?;
+                    }
+                    Ok(CallToolResult::text("done").into())
+                }
+                "hang" => {
+                    let _dropped = SetOnDrop(me.dropped.clone());
+                    me.started.set();
+                    std::future::pending::<()>().await;
+                    Ok(CallToolResult::text("never").into())
+                }
+                "ask" => {
+                    let form = |m: &str| -> ElicitRequestParams {
+                        serde_json::from_value(json!({
+                            "message": m,
+                            "requestedSchema": {"type": "object", "properties": {"v": {"type": "string"}}}
+                        }))
+                        .unwrap_or_else(|_| unreachable!("a valid literal"))
+                    };
+                    let a = cx.elicit(form("first?")).await.map_err(internal)?;
+                    let b = cx.elicit(form("second?")).await.map_err(internal)?;
+                    let roots = cx.list_roots().await.map_err(internal)?;
+                    let v = |r: &ElicitResult| {
+                        r.content
+                            .as_ref()
+                            .and_then(|c| serde_json::to_value(c).ok())
+                            .and_then(|c| c["v"].as_str().map(str::to_owned))
+                            .unwrap_or_default()
+                    };
+                    Ok(
+                        CallToolResult::text(format!("{}+{}+{}", v(&a), v(&b), roots.roots.len()))
+                            .into(),
+                    )
+                }
+                other => Err(ErrorObject::invalid_params(format!("unknown tool {other}"))),
+            }
+        })
+    }
+}
+
+/// Answers elicitations with a counter and lists one root.
+#[derive(Default)]
+pub struct Answers(pub AtomicUsize);
+
+impl ClientHandler for Answers {
+    fn elicit(
+        &self,
+        _p: ElicitRequestParams,
+    ) -> BoxFuture<'static, Result<ElicitResult, ErrorObject>> {
+        let n = self.0.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move {
+            serde_json::from_value(json!({"action": "accept", "content": {"v": format!("a{n}")}}))
+                .map_err(internal)
+        })
+    }
+
+    fn list_roots(&self) -> BoxFuture<'static, Result<ListRootsResult, ErrorObject>> {
+        Box::pin(async {
+            serde_json::from_value(json!({"roots": [{"uri": "file:///tmp"}]})).map_err(internal)
+        })
+    }
+}
+
+/// A connected client and server over an in-memory pipe.
+pub struct Setup {
+    /// The client.
+    pub client: Client,
+    /// The server's handler (signals).
+    pub fixture: Fixture,
+    /// The server connection's handle.
+    pub server: mcp_driver::ServerHandle,
+}
+
+/// Serves the fixture and connects a client with `era` and `capabilities`.
+pub async fn setup<R: Runtime>(
+    rt: R,
+    era: EraPreference,
+    capabilities: ClientCapabilities,
+    handler: Arc<dyn ClientHandler>,
+) -> Setup {
+    let fixture = Fixture::default();
+    let caps = ServerCapabilities {
+        tools: Some(ToolsCapability::default()),
+        ..Default::default()
+    };
+    let service = Service::new(
+        ServerConfig::new(Implementation::new("suite", "1"), caps),
+        fixture.clone(),
+    );
+    let (cr, cw, sr, sw) = pipe::duplex();
+    let (server, conn) = mcp_driver::serve(rt.clone(), service, sr, sw);
+    rt.spawn(Box::pin(async move {
+        let _ = conn.await;
+    }));
+    let mut cfg = ClientConfig::new(Implementation::new("suite-client", "1"));
+    cfg.era = era;
+    cfg.capabilities = capabilities;
+    let client = mcp_driver::connect(rt, cfg, handler, cr, cw)
+        .await
+        .unwrap_or_else(|e| panic!("connect failed: {e}"));
+    Setup {
+        client,
+        fixture,
+        server,
+    }
+}
+
+async fn plain<R: Runtime>(rt: R, era: EraPreference) -> Setup {
+    setup(rt, era, ClientCapabilities::default(), Arc::new(NoHandler)).await
+}
+
+fn expected_era(era: EraPreference) -> Era {
+    if era == EraPreference::Legacy {
+        Era::Legacy
+    } else {
+        Era::Modern
+    }
+}
+
+/// A tool call round-trips in both eras.
+pub async fn calls_round_trip_in_both_eras<R: Runtime>(rt: R) {
+    for era in [EraPreference::Auto, EraPreference::Legacy] {
+        let s = plain(rt.clone(), era).await;
+        assert_eq!(s.client.server().era, expected_era(era));
+        let r = s
+            .client
+            .call_tool("echo", json!({"text": "hi"}))
+            .await
+            .unwrap();
+        assert_eq!(r.content[0].as_text(), Some("hi"));
+    }
+}
+
+/// Many calls in flight at once each get their own answer.
+pub async fn concurrent_calls_all_complete<R: Runtime>(rt: R) {
+    let s = plain(rt, EraPreference::Auto).await;
+    let calls: Vec<_> = (0..64)
+        .map(|i| {
+            let c = s.client.clone();
+            async move { c.call_tool("echo", json!({"text": i.to_string()})).await }
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (i, call) in calls.into_iter().enumerate() {
+        let r = call.await.unwrap();
+        out.push(r.content[0].as_text().map(str::to_owned));
+        assert_eq!(out[i].as_deref(), Some(i.to_string().as_str()));
+    }
+}
+
+/// Progress notifications reach the per-call callback in order.
+pub async fn progress_reaches_the_callback<R: Runtime>(rt: R) {
+    let s = plain(rt, EraPreference::Auto).await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let r = s
+        .client
+        .call_tool_with(
+            "progress",
+            json!({}),
+            Some(Box::new(move |p| {
+                sink.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(p.progress)
+            })),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.content[0].as_text(), Some("done"));
+    assert_eq!(
+        *seen.lock().unwrap_or_else(|e| e.into_inner()),
+        vec![1.0, 2.0, 3.0]
+    );
+}
+
+/// Dropping a call's future cancels it; the server drops the handler; the connection lives.
+pub async fn dropping_a_call_cancels_it_on_the_server<R: Runtime>(rt: R) {
+    for era in [EraPreference::Auto, EraPreference::Legacy] {
+        let s = plain(rt.clone(), era).await;
+        {
+            let call = s.client.call_tool("hang", json!({}));
+            let started = s.fixture.started.wait();
+            // Poll the call until the handler has started, then drop it.
+            futures_lite::future::or(async { call.await.map(|_| ()) }, async {
+                started.await;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        }
+        s.fixture.dropped.wait().await;
+        let r = s
+            .client
+            .call_tool("echo", json!({"text": "after"}))
+            .await
+            .unwrap();
+        assert_eq!(r.content[0].as_text(), Some("after"));
+    }
+}
+
+/// Peer errors arrive typed; a client that closes mid-call ends the call with `Closed`.
+pub async fn errors_and_disconnects_reach_the_caller<R: Runtime>(rt: R) {
+    let s = plain(rt, EraPreference::Auto).await;
+    let err = s.client.call_tool("nope", json!({})).await.unwrap_err();
+    assert!(
+        matches!(&err, CallError::Request(RequestError::Rpc(e)) if e.code == -32602),
+        "{err:?}"
+    );
+    let call = s.client.call_tool("hang", json!({}));
+    let closer = async {
+        s.fixture.started.wait().await;
+        s.client.close();
+        std::future::pending::<Result<CallToolResult, CallError>>().await
+    };
+    let r = futures_lite::future::or(call, closer).await;
+    assert!(
+        matches!(r, Err(CallError::Request(RequestError::Closed))),
+        "{r:?}"
+    );
+    let again = s.client.call_tool("echo", json!({})).await;
+    assert!(
+        matches!(again, Err(CallError::Request(RequestError::Closed))),
+        "{again:?}"
+    );
+}
+
+/// One handler asks the client the same way in both eras (legacy requests, MRTR rounds).
+pub async fn the_same_handler_asks_in_both_eras<R: Runtime>(rt: R) {
+    for era in [EraPreference::Legacy, EraPreference::Modern] {
+        let answers = Arc::new(Answers::default());
+        let caps = ClientCapabilities {
+            elicitation: Some(ElicitationCapability::default()),
+            roots: Some(RootsCapability::default()),
+            ..Default::default()
+        };
+        let s = setup(rt.clone(), era, caps, answers.clone()).await;
+        let r = s.client.call_tool("ask", json!({})).await.unwrap();
+        assert_eq!(r.content[0].as_text(), Some("a0+a1+1"), "{era:?}");
+        // Each question reached the user once, although the 2026 handler replays.
+        assert_eq!(answers.0.load(Ordering::SeqCst), 2);
+    }
+}
+
+/// A forged `requestState` is refused with -32602.
+pub async fn tampered_request_state_is_refused<R: Runtime>(rt: R) {
+    let caps = ClientCapabilities {
+        elicitation: Some(ElicitationCapability::default()),
+        ..Default::default()
+    };
+    let s = setup(rt, EraPreference::Modern, caps, Arc::new(NoHandler)).await;
+    for forged in ["", "e30.AAAA", "not-even-close"] {
+        let params =
+            serde_json::from_value(json!({"name": "ask", "requestState": forged})).unwrap();
+        let err = s
+            .client
+            .request(ClientRequest::CallTool(params))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, CallError::Request(RequestError::Rpc(e)) if e.code == -32602),
+            "{err:?}"
+        );
+    }
+}
+
+/// Shutting the server down answers in-flight calls instead of leaving them hanging.
+pub async fn server_shutdown_fails_pending_calls<R: Runtime>(rt: R) {
+    let s = plain(rt, EraPreference::Legacy).await;
+    let call = s.client.call_tool("hang", json!({}));
+    let stopper = async {
+        s.fixture.started.wait().await;
+        s.server.shutdown();
+        std::future::pending::<Result<CallToolResult, CallError>>().await
+    };
+    let r = futures_lite::future::or(call, stopper).await;
+    assert!(r.is_err(), "{r:?}");
+}
