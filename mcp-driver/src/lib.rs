@@ -5,6 +5,7 @@
 //! shared session state behind a mutex plus a stored waker), spawns one task per incoming
 //! request, and gives handlers and clients typed, cancellable futures.
 
+mod builder;
 mod client;
 mod mrtr;
 mod oneshot;
@@ -13,6 +14,11 @@ mod pump;
 mod runtime;
 mod server;
 
+pub use builder::{
+    Args, ArgumentsInfo, FromRequest, HandlerFn, IntoPromptResult, IntoResourceContents,
+    IntoToolResult, Json, Rejection, RequestParts, RpcError, Server, ServerBuilder, ServerControl,
+    State, ToolError, Uri, UriVars,
+};
 pub use client::{connect, CallError, Client, ClientHandler, NoHandler, ProgressFn};
 pub use mrtr::StateKey;
 pub use runtime::{BoxFuture, OsEntropy, Runtime};
@@ -21,3 +27,5 @@ pub use server::{
 };
 
 pub use mcp_proto;
+pub use schemars;
+pub use serde;
