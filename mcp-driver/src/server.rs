@@ -628,8 +628,11 @@ where
         running: HashMap::new(),
         asks: HashMap::new(),
     };
+    let handler = side.handler.clone();
     let shared = Arc::new(Mutex::new(Shared::new(session, side)));
     let conn: Connection<R, ServerSide, Rd, Wr> =
         Connection::new(rt, shared.clone(), reader, writer);
-    (ServerHandle { shared }, conn)
+    let handle = ServerHandle { shared };
+    handler.on_connection(handle.clone());
+    (handle, conn)
 }

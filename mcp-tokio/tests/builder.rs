@@ -101,9 +101,7 @@ async fn connect(service: Service, era: EraPreference) -> Peer {
     let (a, b) = tokio::io::duplex(64 * 1024);
     let (ar, aw) = tokio::io::split(a);
     let (br, bw) = tokio::io::split(b);
-    let (handle, conn) = mcp_tokio::serve_with_handle(service.clone(), ar, aw);
-    // `mcp_driver::serve` does not hand the handle to the handler yet; do it here.
-    service.handler.on_connection(handle);
+    let (_handle, conn) = mcp_tokio::serve_with_handle(service, ar, aw);
     tokio::spawn(conn);
     let (tx, notifications) = mpsc::unbounded_channel();
     let mut cfg = ClientConfig::new(Implementation::new("test-client", "1"));
