@@ -306,3 +306,43 @@ fn handshake_survives_every_byte_split() {
         assert!(pair.client.is_ready(), "chunk {chunk}");
     }
 }
+
+#[test]
+fn modern_cacheable_results_always_carry_caching_hints() {
+    let mut raw = Raw::new(server_config());
+    raw.send(
+        json!({"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta": modern_meta()}}),
+    );
+    raw.server
+        .respond(
+            &1.into(),
+            mcp_proto::schema::tools::ListToolsResult::default(),
+        )
+        .unwrap();
+    let out = raw.drain();
+    assert_eq!(out[0]["result"]["ttlMs"], 0);
+    assert_eq!(out[0]["result"]["cacheScope"], "private");
+    // Hints the application chose are kept; legacy results get none.
+    raw.send(
+        json!({"jsonrpc":"2.0","id":2,"method":"tools/list","params":{"_meta": modern_meta()}}),
+    );
+    let r = mcp_proto::schema::tools::ListToolsResult {
+        ttl_ms: Some(60_000),
+        cache_scope: Some(mcp_proto::schema::CacheScope::Public),
+        ..Default::default()
+    };
+    raw.server.respond(&2.into(), r).unwrap();
+    let out = raw.drain();
+    assert_eq!(out[0]["result"]["ttlMs"], 60_000);
+    assert_eq!(out[0]["result"]["cacheScope"], "public");
+    raw.initialize("2025-11-25");
+    raw.send(json!({"jsonrpc":"2.0","id":3,"method":"tools/list"}));
+    raw.server
+        .respond(
+            &3.into(),
+            mcp_proto::schema::tools::ListToolsResult::default(),
+        )
+        .unwrap();
+    let out = raw.drain();
+    assert!(out[0]["result"].get("ttlMs").is_none());
+}

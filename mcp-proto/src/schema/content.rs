@@ -84,6 +84,40 @@ pub enum ResourceContents {
     Blob(BlobResourceContents),
 }
 
+impl ResourceContents {
+    /// Text contents of `uri`.
+    pub fn text(uri: impl Into<String>, mime_type: Option<&str>, text: impl Into<String>) -> Self {
+        ResourceContents::Text(TextResourceContents {
+            uri: uri.into(),
+            mime_type: mime_type.map(str::to_owned),
+            text: text.into(),
+            ..Default::default()
+        })
+    }
+
+    /// Binary contents of `uri`, already base64-encoded.
+    pub fn blob(
+        uri: impl Into<String>,
+        mime_type: Option<&str>,
+        base64: impl Into<String>,
+    ) -> Self {
+        ResourceContents::Blob(BlobResourceContents {
+            uri: uri.into(),
+            mime_type: mime_type.map(str::to_owned),
+            blob: base64.into(),
+            ..Default::default()
+        })
+    }
+
+    /// The URI.
+    pub fn uri(&self) -> &str {
+        match self {
+            ResourceContents::Text(t) => &t.uri,
+            ResourceContents::Blob(b) => &b.uri,
+        }
+    }
+}
+
 /// Text resource contents.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -231,6 +265,16 @@ impl ContentBlock {
             data: data.into(),
             mime_type: mime_type.into(),
             ..Default::default()
+        })
+    }
+
+    /// An embedded resource block.
+    pub fn resource(contents: ResourceContents) -> Self {
+        ContentBlock::Resource(EmbeddedResource {
+            resource: contents,
+            annotations: None,
+            meta: None,
+            extra: Default::default(),
         })
     }
 

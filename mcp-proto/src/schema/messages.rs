@@ -9,7 +9,9 @@ use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::common::{EmptyResult, Meta, PaginatedRequestParams, RequestParams, ResultType};
+use super::common::{
+    CacheScope, EmptyResult, Meta, PaginatedRequestParams, RequestParams, ResultType,
+};
 use super::completion::{CompleteRequestParams, CompleteResult};
 use super::elicitation::{
     ElicitRequestParams, ElicitResult, ElicitationCompleteNotificationParams,
@@ -538,6 +540,23 @@ impl ServerResult {
                     }
                 }
             }
+        }
+        // Cacheable results must carry caching hints (SEP-2549); absent ones default to the
+        // most conservative: not cacheable, and private.
+        macro_rules! cache_hints {
+            ($r:expr) => {{
+                $r.ttl_ms.get_or_insert(0);
+                $r.cache_scope.get_or_insert(CacheScope::Private);
+            }};
+        }
+        match self {
+            ServerResult::ListTools(r) => cache_hints!(r),
+            ServerResult::ListPrompts(r) => cache_hints!(r),
+            ServerResult::ListResources(r) => cache_hints!(r),
+            ServerResult::ListResourceTemplates(r) => cache_hints!(r),
+            ServerResult::ReadResource(r) => cache_hints!(r),
+            ServerResult::Discover(r) => cache_hints!(r),
+            _ => {}
         }
         let c = ResultType::Complete;
         match self {
