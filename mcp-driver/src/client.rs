@@ -8,6 +8,7 @@ use futures_lite::io::{AsyncRead, AsyncWrite};
 use mcp_proto::jsonrpc::{ErrorObject, RequestId};
 use mcp_proto::schema::completion::{CompleteRequestParams, CompleteResult};
 use mcp_proto::schema::elicitation::{ElicitRequestParams, ElicitResult};
+use mcp_proto::schema::lifecycle::DiscoverResult;
 use mcp_proto::schema::messages::{
     ClientRequest, ClientResult, ServerNotification, ServerRequest, ServerResult,
 };
@@ -22,6 +23,7 @@ use mcp_proto::schema::resources::{
 };
 use mcp_proto::schema::roots::ListRootsResult;
 use mcp_proto::schema::sampling::{CreateMessageRequestParams, CreateMessageResult};
+use mcp_proto::schema::subscriptions::{SubscriptionFilter, SubscriptionsListenRequestParams};
 use mcp_proto::schema::tools::{CallToolRequestParams, CallToolResult, ListToolsResult, Tool};
 use mcp_proto::schema::{PaginatedRequestParams, Resource};
 use mcp_proto::session::{
@@ -32,6 +34,7 @@ use serde_json::{Map, Value};
 
 use crate::oneshot;
 use crate::pump::{lock, Connection, Shared, Side};
+use crate::queue;
 use crate::runtime::{BoxFuture, Runtime};
 
 /// Answers what a server asks of the client. Every method has a refusing default, so a
@@ -79,6 +82,7 @@ type ClientShared = Shared<ClientSession, ClientSide>;
 
 pub(crate) struct ClientSide {
     handler: Arc<dyn ClientHandler>,
+    listens: HashMap<RequestId, queue::Producer<ServerNotification>>,
     waiters: HashMap<RequestId, oneshot::Sender<Result<ServerResult, RequestError>>>,
     progress: HashMap<RequestId, ProgressFn>,
     ready: Option<oneshot::Sender<Result<ServerDescription, ConnectError>>>,
@@ -102,6 +106,8 @@ impl<R: Runtime> Side<R> for ClientSide {
                 }
                 ClientEvent::Response { id, result } => {
                     shared.side.progress.remove(&id);
+                    // A listen stream's response is its end.
+                    shared.side.listens.remove(&id);
                     if let Some(tx) = shared.side.waiters.remove(&id) {
                         tx.send(result);
                     }
@@ -127,10 +133,16 @@ impl<R: Runtime> Side<R> for ClientSide {
                 ClientEvent::Notification {
                     notification,
                     subscription,
-                } => shared
-                    .side
-                    .handler
-                    .on_notification(notification, subscription),
+                } => match subscription
+                    .as_ref()
+                    .and_then(|id| shared.side.listens.get(id))
+                {
+                    Some(q) => q.push(notification),
+                    None => shared
+                        .side
+                        .handler
+                        .on_notification(notification, subscription),
+                },
                 _ => {}
             }
         }
@@ -145,6 +157,7 @@ impl<R: Runtime> Side<R> for ClientSide {
         for (_, tx) in shared.side.waiters.drain() {
             tx.send(Err(RequestError::Closed));
         }
+        shared.side.listens.clear();
     }
 }
 
@@ -512,6 +525,45 @@ impl Client {
         }
     }
 
+    /// Opens a 2026-07-28 `subscriptions/listen` stream. The returned [`Subscription`] yields
+    /// its notifications (the acknowledgement first) until the server closes it; dropping it
+    /// cancels the stream. Legacy servers deliver list changes to
+    /// [`ClientHandler::on_notification`] instead.
+    pub fn listen(&self, filter: SubscriptionFilter) -> Result<Subscription, CallError> {
+        let (tx, rx) = queue::queue();
+        let mut g = lock(&self.shared);
+        if g.closed {
+            return Err(CallError::Request(RequestError::Closed));
+        }
+        let params = SubscriptionsListenRequestParams {
+            notifications: filter,
+            ..Default::default()
+        };
+        let id = g.session.send_request(
+            (self.now)(),
+            ClientRequest::Listen(params),
+            RequestOptions::default(),
+        )?;
+        g.side.listens.insert(id.clone(), tx);
+        g.wake();
+        Ok(Subscription {
+            id,
+            rx,
+            shared: self.shared.clone(),
+        })
+    }
+
+    /// Asks a 2026-07-28 server to describe itself again (`server/discover`).
+    pub async fn discover(&self) -> Result<DiscoverResult, CallError> {
+        match self
+            .request(ClientRequest::Discover(Default::default()))
+            .await?
+        {
+            ServerResult::Discover(r) => Ok(r),
+            _ => Err(CallError::Unexpected),
+        }
+    }
+
     /// Ends the connection: pending requests fail with `Closed`.
     pub fn close(&self) {
         let mut g = lock(&self.shared);
@@ -554,6 +606,7 @@ where
     let (tx, rx) = oneshot::channel();
     let side = ClientSide {
         handler,
+        listens: HashMap::new(),
         waiters: HashMap::new(),
         progress: HashMap::new(),
         ready: Some(tx),
@@ -580,4 +633,46 @@ where
         server: Arc::new(server),
         now: Arc::new(move || clock.now()),
     })
+}
+
+/// An open `subscriptions/listen` stream.
+pub struct Subscription {
+    id: RequestId,
+    rx: queue::Consumer<ServerNotification>,
+    shared: Arc<Mutex<ClientShared>>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Subscription {
+    /// The subscription id (the listen request's id).
+    pub fn id(&self) -> &RequestId {
+        &self.id
+    }
+
+    /// The next notification; `None` once the stream ended (server close or disconnect).
+    pub async fn next(&mut self) -> Option<ServerNotification> {
+        futures_lite::future::poll_fn(|cx| self.rx.poll_next(cx)).await
+    }
+
+    /// Notifications dropped because the application read too slowly (the queue is bounded).
+    pub fn dropped(&self) -> u64 {
+        self.rx.dropped()
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut g = lock(&self.shared);
+        if g.side.listens.remove(&self.id).is_some() {
+            let _ = g.session.cancel(&self.id, None);
+            g.wake();
+        }
+    }
 }

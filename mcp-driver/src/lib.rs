@@ -11,6 +11,7 @@ mod mrtr;
 mod oneshot;
 pub mod process;
 mod pump;
+mod queue;
 mod runtime;
 mod server;
 
@@ -19,7 +20,7 @@ pub use builder::{
     IntoToolResult, Json, Rejection, RequestParts, RpcError, Server, ServerBuilder, ServerControl,
     State, ToolError, Uri, UriVars,
 };
-pub use client::{connect, CallError, Client, ClientHandler, NoHandler, ProgressFn};
+pub use client::{connect, CallError, Client, ClientHandler, NoHandler, ProgressFn, Subscription};
 pub use mrtr::StateKey;
 pub use runtime::{BoxFuture, OsEntropy, Runtime};
 pub use server::{

@@ -16,6 +16,7 @@ use mcp_driver::mcp_proto::schema::lifecycle::{
 };
 use mcp_driver::mcp_proto::schema::messages::ClientRequest;
 use mcp_driver::mcp_proto::schema::roots::ListRootsResult;
+use mcp_driver::mcp_proto::schema::subscriptions::SubscriptionFilter;
 use mcp_driver::mcp_proto::schema::tools::CallToolResult;
 use mcp_driver::mcp_proto::schema::{Era, Implementation};
 use mcp_driver::mcp_proto::session::{ClientConfig, EraPreference, RequestError, ServerConfig};
@@ -41,6 +42,8 @@ macro_rules! suite {
             the_same_handler_asks_in_both_eras,
             tampered_request_state_is_refused,
             server_shutdown_fails_pending_calls,
+            client_disconnect_drops_server_handlers,
+            listen_streams_deliver_and_end,
         );
     };
     (@cases $rt:expr, $block_on:path; $($case:ident),* $(,)?) => {
@@ -201,7 +204,10 @@ pub async fn setup<R: Runtime>(
 ) -> Setup {
     let fixture = Fixture::default();
     let caps = ServerCapabilities {
-        tools: Some(ToolsCapability::default()),
+        tools: Some(ToolsCapability {
+            list_changed: Some(true),
+            ..Default::default()
+        }),
         ..Default::default()
     };
     let service = Service::new(
@@ -395,4 +401,41 @@ pub async fn server_shutdown_fails_pending_calls<R: Runtime>(rt: R) {
     };
     let r = futures_lite::future::or(call, stopper).await;
     assert!(r.is_err(), "{r:?}");
+}
+
+/// When the client goes away mid-call, the server drops the handler instead of running on.
+pub async fn client_disconnect_drops_server_handlers<R: Runtime>(rt: R) {
+    for era in [EraPreference::Auto, EraPreference::Legacy] {
+        let s = plain(rt.clone(), era).await;
+        let call = s.client.call_tool("hang", json!({}));
+        let closer = async {
+            s.fixture.started.wait().await;
+            s.client.close();
+            std::future::pending::<Result<CallToolResult, CallError>>().await
+        };
+        let _ = futures_lite::future::or(call, closer).await;
+        s.fixture.dropped.wait().await;
+    }
+}
+
+/// A 2026-07-28 listen stream: acknowledged first, then the asked-for notifications, and it
+/// ends when the server closes it.
+pub async fn listen_streams_deliver_and_end<R: Runtime>(rt: R) {
+    let s = plain(rt, EraPreference::Modern).await;
+    let filter = SubscriptionFilter {
+        tools_list_changed: Some(true),
+        ..Default::default()
+    };
+    let mut sub = s.client.listen(filter).unwrap();
+    let ack = sub.next().await.unwrap();
+    assert_eq!(ack.method(), "notifications/subscriptions/acknowledged");
+    s.server.notify_tools_list_changed();
+    let n = sub.next().await.unwrap();
+    assert_eq!(n.method(), "notifications/tools/list_changed");
+    let id = sub.id().clone();
+    s.server
+        .with_session(|session| session.close_subscription(&id))
+        .unwrap();
+    assert!(sub.next().await.is_none());
+    assert_eq!(sub.dropped(), 0);
 }
