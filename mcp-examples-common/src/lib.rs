@@ -1,0 +1,26 @@
+//! What the runtime examples share, so each runtime's example reads as glue.
+//!
+//! - [`everything_service`]: the `everything` demo server, which offers every MCP feature
+//!   (tools, resources, templates, subscriptions, prompts, completions, logging, asks to
+//!   the client). The tokio and smol `everything` examples serve it on stdio.
+//! - [`tour`]: the quickstart's client side. Given a connected [`Client`](mcp_driver::Client)
+//!   and a [`Host`] answering the server's asks, it walks through every feature and prints
+//!   what it sees.
+//! - [`parse_everything_args`], [`parse_quickstart_args`] and [`example_binary`]: the small
+//!   command-line plumbing the examples have in common.
+//!
+//! This crate is not published; it exists for the examples only.
+
+mod cli;
+mod client;
+mod server;
+
+pub use cli::{
+    everything_usage, exit_with_usage, parse_everything_args, parse_quickstart_args,
+    quickstart_usage, ArgsError, QuickstartOptions, ServeCommand,
+};
+pub use client::{client_config, example_binary, tour, Host, TourError};
+pub use server::{
+    everything_service, BYTES, BYTES_URI, COUNTER_PERIOD, COUNTER_URI, GREETING_TEMPLATE,
+    README_TEXT, README_URI,
+};

@@ -1,0 +1,272 @@
+//! Interop: the official Python SDK's client (PyPI `mcp`, pinned by `scripts/install-peers`)
+//! against our `everything` example server over stdio, in both eras.
+//!
+//! `tests/interop/python_client.py` does the talking and prints a JSON summary of what the
+//! server answered; this test runs it once per era and checks the summary. The server is
+//! the `everything` example binary, which `cargo test -p mcp-tokio` builds next to the test
+//! binaries (`target/<profile>/examples/`).
+//!
+//! Without the peer (`.tools/py`, or `MCP_PYTHON` pointing to a Python with `mcp`) or the
+//! example binary, the test says so and passes, unless `MCP_REQUIRE_INTEROP=1` (CI sets it),
+//! where either missing is a failure.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::process::Command;
+
+/// Bounds one run of the Python client (it bounds its own steps too).
+const RUN_LIMIT: Duration = Duration::from_secs(120);
+
+/// `Some(path)` if `path` exists; otherwise says why the test cannot run, and fails under
+/// `MCP_REQUIRE_INTEROP`.
+fn required(path: PathBuf, what: &str, hint: &str) -> Option<PathBuf> {
+    if path.is_file() {
+        return Some(path);
+    }
+    let msg = format!("{what} not found at {}; {hint}", path.display());
+    if std::env::var_os("MCP_REQUIRE_INTEROP").is_some() {
+        panic!("{msg}");
+    }
+    eprintln!("skipped: {msg}");
+    None
+}
+
+fn python() -> Option<PathBuf> {
+    let path = std::env::var_os("MCP_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/py/bin/python")
+        });
+    required(path, "the Python SDK's venv", "run scripts/install-peers")
+}
+
+/// The `everything` example: test binaries live in `target/<profile>/deps/`, examples in
+/// `target/<profile>/examples/`.
+fn everything() -> Option<PathBuf> {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<test>");
+    let path = profile_dir
+        .join("examples")
+        .join(format!("everything{}", std::env::consts::EXE_SUFFIX));
+    required(
+        path,
+        "the everything example",
+        "run the tests with `cargo test -p mcp-tokio`, which builds it, or `cargo build -p mcp-tokio --example everything`",
+    )
+}
+
+/// Runs the Python client in `mode` against `server`; returns its summary.
+async fn run_python(python: &Path, server: &Path, mode: &str) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/python_client.py");
+    let child = Command::new(python)
+        .arg(&script)
+        .arg(server)
+        .arg(mode)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python starts");
+    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("the Python client ({mode}) did not finish in {RUN_LIMIT:?}"))
+        .expect("python ran");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the Python client ({mode}) failed: {}\n{stderr}",
+        out.status
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "the Python client ({mode}) printed no JSON summary ({e}):\n{}\n{stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// The `text` of a prompt message's content.
+fn message_text(m: &Value) -> &str {
+    m["content"]["text"].as_str().unwrap_or_default()
+}
+
+/// What both eras must show.
+fn check_summary(s: &Value, mode: &str) {
+    let ctx = || format!("{mode}: {s:#}");
+    assert_eq!(s["server_info"]["name"], "everything", "{}", ctx());
+    assert!(
+        s["instructions"]
+            .as_str()
+            .is_some_and(|i| i.contains("demo server")),
+        "{}",
+        ctx()
+    );
+    assert_eq!(
+        s["capabilities"],
+        json!(["completions", "logging", "prompts", "resources", "tools"]),
+        "{}",
+        ctx()
+    );
+    assert_eq!(
+        s["tools"],
+        json!([
+            "echo",
+            "add",
+            "long_running",
+            "sample",
+            "elicit",
+            "roots",
+            "fail",
+            "log"
+        ]),
+        "{}",
+        ctx()
+    );
+
+    // Tools: text, structured output (checked by the SDK against the outputSchema too).
+    assert_eq!(
+        s["echo"],
+        json!({"text": "hello from python", "is_error": false})
+    );
+    assert_eq!(s["add"]["structured"], json!({"sum": 42}), "{}", ctx());
+    assert_eq!(s["add"]["is_error"], false);
+    let schema = &s["add_output_schema"];
+    assert_eq!(schema["type"], "object");
+    assert_eq!(schema["properties"]["sum"]["type"], "integer");
+
+    // Progress, then a call given up on: the session carries on.
+    assert_eq!(
+        s["progress"],
+        json!([
+            [1.0, 3.0, "step 1 of 3"],
+            [2.0, 3.0, "step 2 of 3"],
+            [3.0, 3.0, "step 3 of 3"]
+        ]),
+        "{}",
+        ctx()
+    );
+    assert_eq!(s["long_running"], "done: 3 steps of 20 ms");
+    assert_eq!(s["cancelled_call"], true, "{}", ctx());
+    assert_eq!(s["after_cancel"], "still here");
+
+    // The server's asks, answered by the SDK's callbacks (server→client requests in the
+    // legacy era, input_required rounds in 2026-07-28).
+    assert_eq!(
+        s["asks"],
+        json!([
+            {"sampling": "hi from rust", "max_tokens": 33},
+            {"elicitation": "Tell the everything server about yourself", "fields": ["likes_rust", "name"]},
+            {"roots": true}
+        ]),
+        "{}",
+        ctx()
+    );
+    assert_eq!(
+        s["sample"]["text"],
+        "python-canned-model replied: a canned reply from python"
+    );
+    assert_eq!(
+        s["elicit"]["text"],
+        "Hello, Grace Hopper! Maybe Rust will grow on you."
+    );
+    assert!(
+        s["roots"]["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("file:///tmp/python-root (python-root)")),
+        "{}",
+        ctx()
+    );
+    assert_eq!(
+        s["fail"],
+        json!({"text": "this tool always fails", "is_error": true})
+    );
+
+    // Logging at level info: debug is filtered out.
+    let levels: Vec<&str> = s["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["level"].as_str())
+        .collect();
+    assert_eq!(levels, ["info", "warning", "error"], "{}", ctx());
+    assert!(s["log"].as_str().unwrap().starts_with("sent 3 of 4"));
+
+    // Resources: text, binary, a template instance, a subscription.
+    assert_eq!(
+        s["resources"],
+        json!([
+            "everything://static/readme",
+            "everything://static/bytes",
+            "everything://counter"
+        ])
+    );
+    assert_eq!(s["templates"], json!(["everything://greeting/{name}"]));
+    let reads = &s["reads"];
+    assert!(reads["everything://static/readme"]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("This server demonstrates every feature"));
+    assert_eq!(
+        reads["everything://static/bytes"],
+        json!({
+            "uri": "everything://static/bytes",
+            "mimeType": "application/octet-stream",
+            "blob": "AAECf4D+/01DUA=="
+        })
+    );
+    assert_eq!(
+        reads["everything://greeting/Grace"]["text"],
+        "Hello, Grace!"
+    );
+    assert_eq!(s["updates"][0], "everything://counter", "{}", ctx());
+
+    // Prompts: without arguments, with typed arguments, with an embedded resource.
+    assert_eq!(
+        s["prompts"],
+        json!({"simple": [], "greeting": ["name", "style"], "with_resource": []})
+    );
+    let messages = &s["prompt_messages"];
+    assert_eq!(
+        message_text(&messages["greeting"][0]),
+        "Write a formal greeting for Grace."
+    );
+    assert_eq!(messages["greeting"][1]["role"], "assistant");
+    assert!(message_text(&messages["simple"][0]).contains("Model Context Protocol"));
+    let embedded = &messages["with_resource"][0]["content"];
+    assert_eq!(embedded["type"], "resource");
+    assert_eq!(embedded["resource"]["uri"], "everything://static/readme");
+
+    // Completions.
+    assert_eq!(s["complete_style"], json!(["pirate"]));
+    assert_eq!(s["complete_name"], json!(["Grace"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_client_against_our_everything_server() {
+    let (Some(python), Some(server)) = (python(), everything()) else {
+        return;
+    };
+
+    // `mode="legacy"`: the initialize handshake at the SDK's newest handshake version.
+    let legacy = run_python(&python, &server, "legacy").await;
+    check_summary(&legacy, "legacy");
+    assert_eq!(legacy["protocol_version"], "2025-11-25");
+    assert_eq!(legacy["subscribed_via"], "resources/subscribe");
+
+    // `mode="auto"`: server/discover succeeds, so the SDK speaks 2026-07-28.
+    let modern = run_python(&python, &server, "auto").await;
+    check_summary(&modern, "auto");
+    assert_eq!(modern["protocol_version"], "2026-07-28");
+    assert_eq!(modern["subscribed_via"], "subscriptions/listen");
+    assert_eq!(
+        modern["listen_honored"],
+        json!({"resourceSubscriptions": ["everything://counter"]})
+    );
+}
