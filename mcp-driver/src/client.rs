@@ -9,6 +9,7 @@ use mcp_proto::jsonrpc::{ErrorObject, RequestId};
 use mcp_proto::schema::completion::{CompleteRequestParams, CompleteResult};
 use mcp_proto::schema::elicitation::{ElicitRequestParams, ElicitResult};
 use mcp_proto::schema::lifecycle::DiscoverResult;
+use mcp_proto::schema::logging::SetLevelRequestParams;
 use mcp_proto::schema::messages::{
     ClientRequest, ClientResult, ServerNotification, ServerRequest, ServerResult,
 };
@@ -21,10 +22,12 @@ use mcp_proto::schema::resources::{
     ListResourceTemplatesResult, ListResourcesResult, ReadResourceRequestParams,
     ReadResourceResult, ResourceTemplate,
 };
+use mcp_proto::schema::resources::{SubscribeRequestParams, UnsubscribeRequestParams};
 use mcp_proto::schema::roots::ListRootsResult;
 use mcp_proto::schema::sampling::{CreateMessageRequestParams, CreateMessageResult};
 use mcp_proto::schema::subscriptions::{SubscriptionFilter, SubscriptionsListenRequestParams};
 use mcp_proto::schema::tools::{CallToolRequestParams, CallToolResult, ListToolsResult, Tool};
+use mcp_proto::schema::LoggingLevel;
 use mcp_proto::schema::{PaginatedRequestParams, Resource};
 use mcp_proto::session::{
     ClientConfig, ClientEvent, ClientSession, ConnectError, RequestError, RequestOptions,
@@ -551,6 +554,42 @@ impl Client {
             rx,
             shared: self.shared.clone(),
         })
+    }
+
+    /// Subscribes to a resource's updates on a legacy session (`resources/subscribe`); they
+    /// arrive at [`ClientHandler::on_notification`]. 2026-07-28 uses [`listen`](Self::listen).
+    pub async fn subscribe_resource(&self, uri: &str) -> Result<(), CallError> {
+        let params = SubscribeRequestParams {
+            uri: uri.to_owned(),
+            ..Default::default()
+        };
+        self.request(ClientRequest::Subscribe(params))
+            .await
+            .map(|_| ())
+    }
+
+    /// Ends a legacy resource subscription (`resources/unsubscribe`).
+    pub async fn unsubscribe_resource(&self, uri: &str) -> Result<(), CallError> {
+        let params = UnsubscribeRequestParams {
+            uri: uri.to_owned(),
+            ..Default::default()
+        };
+        self.request(ClientRequest::Unsubscribe(params))
+            .await
+            .map(|_| ())
+    }
+
+    /// Sets the legacy session's log level (`logging/setLevel`). For 2026-07-28 set
+    /// `ClientConfig::log_level` instead: the level travels with each request.
+    pub async fn set_log_level(&self, level: LoggingLevel) -> Result<(), CallError> {
+        let params = SetLevelRequestParams {
+            level,
+            meta: None,
+            extra: Default::default(),
+        };
+        self.request(ClientRequest::SetLevel(params))
+            .await
+            .map(|_| ())
     }
 
     /// Asks a 2026-07-28 server to describe itself again (`server/discover`).

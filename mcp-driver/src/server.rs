@@ -141,7 +141,9 @@ impl RequestCx {
         self.cancel.set.load(Ordering::SeqCst)
     }
 
-    /// Completes when the client cancels this request.
+    /// Completes when the client cancels this request. The handler gets one more poll after
+    /// the cancel (so a `select` on this future can run immediate cleanup) and is then
+    /// dropped; longer work it spawned should watch this future itself.
     pub fn cancelled(&self) -> impl Future<Output = ()> + Send + 'static {
         Cancelled(self.cancel.clone())
     }
@@ -350,6 +352,9 @@ impl Future for Abortable {
     type Output = Outcome;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
         if self.cancel.register(cx.waker()) {
+            // One last poll lets a handler's own `cx.cancelled()` branch run its immediate
+            // cleanup; whatever it returns is discarded, and the handler is then dropped.
+            let _ = self.inner.as_mut().poll(cx);
             return Poll::Ready(Outcome::Cancelled);
         }
         match self.inner.as_mut().poll(cx) {

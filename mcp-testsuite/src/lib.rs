@@ -44,6 +44,7 @@ macro_rules! suite {
             server_shutdown_fails_pending_calls,
             client_disconnect_drops_server_handlers,
             listen_streams_deliver_and_end,
+            handlers_see_their_own_cancellation,
         );
     };
     (@cases $rt:expr, $block_on:path; $($case:ident),* $(,)?) => {
@@ -100,6 +101,8 @@ pub struct Fixture {
     pub started: Signal,
     /// Set when `hang` is dropped.
     pub dropped: Signal,
+    /// Set by `watchful`'s own cancellation branch.
+    pub saw_cancel: Signal,
 }
 
 fn internal(e: impl std::fmt::Display) -> ErrorObject {
@@ -132,6 +135,13 @@ impl Handler for Fixture {
                     me.started.set();
                     std::future::pending::<()>().await;
                     Ok(CallToolResult::text("never").into())
+                }
+                "watchful" => {
+                    me.started.set();
+                    let work = std::future::pending::<()>();
+                    futures_lite::future::or(work, cx.cancelled()).await;
+                    me.saw_cancel.set();
+                    Ok(CallToolResult::text("cancelled").into())
                 }
                 "ask" => {
                     let form = |m: &str| -> ElicitRequestParams {
@@ -438,4 +448,22 @@ pub async fn listen_streams_deliver_and_end<R: Runtime>(rt: R) {
         .unwrap();
     assert!(sub.next().await.is_none());
     assert_eq!(sub.dropped(), 0);
+}
+
+/// A handler awaiting `cx.cancelled()` runs its cancellation branch before being dropped.
+pub async fn handlers_see_their_own_cancellation<R: Runtime>(rt: R) {
+    for era in [EraPreference::Auto, EraPreference::Legacy] {
+        let s = plain(rt.clone(), era).await;
+        {
+            let call = s.client.call_tool("watchful", json!({}));
+            let started = s.fixture.started.wait();
+            futures_lite::future::or(async { call.await.map(|_| ()) }, async {
+                started.await;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        }
+        s.fixture.saw_cancel.wait().await;
+    }
 }

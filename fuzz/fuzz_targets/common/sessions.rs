@@ -6,7 +6,7 @@ use std::time::{Duration, Instant, SystemTime};
 use bytes::BytesMut;
 use mcp_proto::entropy::SeededEntropy;
 use mcp_proto::jsonrpc::RequestId;
-use mcp_proto::schema::messages::{ClientRequest, ServerNotification};
+use mcp_proto::schema::messages::ClientRequest;
 use mcp_proto::session::{
     ClientEvent, ClientSession, RequestOptions, ServerConfig, ServerEvent, ServerSession, Transmit,
     UsageError,
@@ -388,15 +388,11 @@ fn client_step(
     out.events.extend(o.events);
 }
 
-/// The request a client event ends, if any: a `Response`, or the server's cancellation of a
-/// listen stream, which the session reports as a `Notification` on that stream instead.
+/// The request a client event ends, if any: every ending (result, error, timeout, close,
+/// a server's teardown of a listen stream) is exactly one `Response`.
 pub fn request_outcome(e: &ClientEvent) -> Option<&RequestId> {
     match e {
         ClientEvent::Response { id, .. } => Some(id),
-        ClientEvent::Notification {
-            notification: ServerNotification::Cancelled(_),
-            subscription: Some(id),
-        } => Some(id),
         _ => None,
     }
 }

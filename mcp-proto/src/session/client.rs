@@ -59,6 +59,9 @@ pub struct ClientConfig {
     pub max_queued: usize,
     /// Most server requests in flight (legacy asks).
     pub max_in_flight: usize,
+    /// Log messages wanted with each 2026-07-28 request (`_meta` `logLevel`); `None` opts out.
+    /// Legacy sessions use `logging/setLevel` instead.
+    pub log_level: Option<crate::schema::LoggingLevel>,
 }
 
 impl ClientConfig {
@@ -75,6 +78,7 @@ impl ClientConfig {
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             max_queued: 1024,
             max_in_flight: 256,
+            log_level: None,
         }
     }
 }
@@ -436,6 +440,11 @@ impl ClientSession {
             self.capabilities_value.clone(),
         );
         m.insert(meta_keys::CLIENT_INFO, self.client_info_value.clone());
+        if let Some(level) = self.config.log_level {
+            if let Ok(v) = serde_json::to_value(level) {
+                m.insert(meta_keys::LOG_LEVEL, v);
+            }
+        }
     }
 
     fn send_probe(&mut self, now: Instant) -> Result<(), UsageError> {
@@ -605,7 +614,10 @@ impl ClientSession {
     /// Ends the session: every pending request fails with `Closed`.
     pub fn close(&mut self) {
         self.queued.clear();
-        for (id, p) in self.outgoing.drain() {
+        let mut drained = self.outgoing.drain();
+        // Sorted so that what a close emits does not depend on hash order.
+        drained.sort_by(|a, b| a.0.cmp(&b.0));
+        for (id, p) in drained {
             if p.method == "queued"
                 || !matches!(self.state, State::Probing(_) | State::Initializing(_))
             {
@@ -960,11 +972,11 @@ impl ClientSession {
                     .get(&id)
                     .is_some_and(|q| q.method == method::SUBSCRIPTIONS_LISTEN)
                 {
-                    // A server tearing down a listen stream.
+                    // A server tearing down a listen stream: that is the request's outcome.
                     self.outgoing.remove(&id);
-                    self.events.push_back(ClientEvent::Notification {
-                        notification: ServerNotification::Cancelled(p),
-                        subscription: Some(id),
+                    self.events.push_back(ClientEvent::Response {
+                        id,
+                        result: Err(RequestError::CancelledByPeer(p.reason)),
                     });
                 }
             }

@@ -93,6 +93,9 @@ pub enum RequestError {
     /// The result did not have the shape the method requires.
     #[error("malformed result: {0}")]
     Malformed(String),
+    /// The peer ended it (a server tearing down a listen stream with `notifications/cancelled`).
+    #[error("cancelled by the peer{}", .0.as_deref().map(|r| format!(": {r}")).unwrap_or_default())]
+    CancelledByPeer(Option<String>),
     /// The session closed first.
     #[error("session closed")]
     Closed,

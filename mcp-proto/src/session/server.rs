@@ -540,7 +540,9 @@ impl ServerSession {
         if self.closed {
             return;
         }
-        let ids: Vec<RequestId> = self.incoming.keys().cloned().collect();
+        // Sorted so that what a close emits does not depend on hash order.
+        let mut ids: Vec<RequestId> = self.incoming.keys().cloned().collect();
+        ids.sort();
         for id in ids {
             if self.subscriptions.contains_key(&id) {
                 let _ = self.close_subscription(&id);
@@ -548,7 +550,9 @@ impl ServerSession {
                 let _ = self.respond_error(&id, ErrorObject::internal("server shutting down"));
             }
         }
-        for (id, _) in self.outgoing.drain() {
+        let mut drained = self.outgoing.drain();
+        drained.sort_by(|a, b| a.0.cmp(&b.0));
+        for (id, _) in drained {
             self.events.push_back(ServerEvent::Response {
                 id,
                 result: Err(RequestError::Closed),

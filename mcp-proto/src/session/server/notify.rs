@@ -106,12 +106,14 @@ impl ServerSession {
                 .outbox
                 .notification(Route::Session, method_name, Some(&p));
         }
-        let targets: Vec<RequestId> = self
+        let mut targets: Vec<RequestId> = self
             .subscriptions
             .iter()
             .filter(|(_, s)| wants(&s.filter))
             .map(|(id, _)| id.clone())
-            .collect();
+            .collect::<Vec<_>>();
+        // Sorted so the order of notifications does not depend on hash order.
+        targets.sort();
         for id in targets {
             let p = params_for(Some(subscription_meta(&id)));
             let _ = self

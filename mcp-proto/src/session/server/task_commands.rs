@@ -174,7 +174,7 @@ impl ServerSession {
                 .notification(Route::Session, method::TASKS_STATUS, Some(&p));
         }
         // Extension notification on listen streams that asked for this task.
-        let targets: Vec<RequestId> = self
+        let mut targets: Vec<RequestId> = self
             .subscriptions
             .iter()
             .filter(|(_, s)| {
@@ -184,7 +184,9 @@ impl ServerSession {
                     .is_some_and(|t| t.contains(&task.id))
             })
             .map(|(id, _)| id.clone())
-            .collect();
+            .collect::<Vec<_>>();
+        // Sorted so the order of notifications does not depend on hash order.
+        targets.sort();
         for sub in targets {
             let mut p = self.ext_detailed(&task);
             if let Value::Object(o) = &mut p {
