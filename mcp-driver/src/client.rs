@@ -94,7 +94,12 @@ pub(crate) struct ClientSide {
 impl<R: Runtime> Side<R> for ClientSide {
     type Session = ClientSession;
 
-    fn on_events(shared: &mut ClientShared, this: &Arc<Mutex<ClientShared>>, rt: &R) {
+    fn on_events(
+        shared: &mut ClientShared,
+        this: &Arc<Mutex<ClientShared>>,
+        _rt: &R,
+        tasks: &mut Vec<BoxFuture<'static, ()>>,
+    ) {
         while let Some(ev) = shared.session.poll_event() {
             match ev {
                 ClientEvent::Ready(desc) => {
@@ -123,7 +128,7 @@ impl<R: Runtime> Side<R> for ClientSide {
                 ClientEvent::Request { id, request } => {
                     let handler = shared.side.handler.clone();
                     let this = this.clone();
-                    rt.spawn(Box::pin(async move {
+                    tasks.push(Box::pin(async move {
                         let answer = answer_ask(handler.as_ref(), request).await;
                         let mut g = lock(&this);
                         let _ = match answer {

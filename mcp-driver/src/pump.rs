@@ -101,12 +101,14 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// How a side reacts to its session's events.
 pub(crate) trait Side<R: Runtime>: Sized + Send + 'static {
     type Session: Endpoint;
-    /// Drains `poll_event` and acts (spawn handlers, complete waiters). Called with the lock
-    /// held; `this` lets it hand clones of the shared state to spawned tasks.
+    /// Drains `poll_event` and acts (complete waiters, start handlers). Called with the lock
+    /// held, so work that may take the lock (handlers) is pushed to `tasks` instead of run:
+    /// the connection polls each once after releasing the lock and spawns what is not done.
     fn on_events(
         shared: &mut Shared<Self::Session, Self>,
         this: &Arc<Mutex<Shared<Self::Session, Self>>>,
         rt: &R,
+        tasks: &mut Vec<BoxFuture<'static, ()>>,
     );
     /// The connection ended (EOF, IO error or shutdown).
     fn on_closed(shared: &mut Shared<Self::Session, Self>, reason: &str);
@@ -122,6 +124,7 @@ pub(crate) struct Connection<R: Runtime, X: Side<R>, Rd, Wr> {
     eof: bool,
     out: VecDeque<Bytes>,
     sleep: Option<(Instant, BoxFuture<'static, ()>)>,
+    tasks: Vec<BoxFuture<'static, ()>>,
 }
 
 impl<R, X, Rd, Wr> Connection<R, X, Rd, Wr>
@@ -141,6 +144,7 @@ where
             eof: false,
             out: VecDeque::new(),
             sleep: None,
+            tasks: Vec::new(),
         }
     }
 
@@ -150,8 +154,13 @@ where
             g.session.close();
             g.closed = true;
             g.close_reason = Some(reason.to_owned());
-            X::on_events(&mut g, &self.shared, &self.rt);
+            let mut tasks = Vec::new();
+            X::on_events(&mut g, &self.shared, &self.rt, &mut tasks);
             X::on_closed(&mut g, reason);
+            drop(g);
+            for t in tasks {
+                self.rt.spawn(t);
+            }
         }
     }
 
@@ -231,13 +240,26 @@ where
                 if g.session.poll_timeout().is_some_and(|t| t <= now) {
                     g.session.handle_timeout(now);
                 }
-                X::on_events(&mut g, &this.shared, &this.rt);
+                X::on_events(&mut g, &this.shared, &this.rt, &mut this.tasks);
                 while let Some(t) = g.session.poll_transmit() {
                     this.out.push_back(t.frame);
                 }
                 g.driver = Some(cx.waker().clone());
                 (g.session.poll_timeout(), g.shutdown)
             };
+            // New request tasks get one poll right here, outside the lock: a handler that
+            // answers at once (most do) costs no spawn and no task hop.
+            for mut task in this.tasks.drain(..) {
+                if task.as_mut().poll(cx).is_ready() {
+                    progressed = true;
+                } else {
+                    this.rt.spawn(task);
+                }
+            }
+            if progressed {
+                // Answers produced inline are drained by the next turn of the loop.
+                continue;
+            }
             match this.poll_write_out(cx) {
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(e)) => {

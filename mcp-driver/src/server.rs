@@ -397,7 +397,12 @@ fn replay_inputs(
 impl<R: Runtime> Side<R> for ServerSide {
     type Session = ServerSession;
 
-    fn on_events(shared: &mut ServerShared, this: &Arc<Mutex<ServerShared>>, rt: &R) {
+    fn on_events(
+        shared: &mut ServerShared,
+        this: &Arc<Mutex<ServerShared>>,
+        rt: &R,
+        tasks: &mut Vec<BoxFuture<'static, ()>>,
+    ) {
         while let Some(ev) = shared.session.poll_event() {
             match ev {
                 ServerEvent::Request {
@@ -444,7 +449,7 @@ impl<R: Runtime> Side<R> for ServerSide {
                     };
                     let this = this.clone();
                     let key = shared.side.state_key.clone();
-                    rt.spawn(Box::pin(async move {
+                    tasks.push(Box::pin(async move {
                         let outcome = fut.await;
                         let mut g = lock(&this);
                         g.side.running.remove(&id);
