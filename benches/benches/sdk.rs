@@ -149,6 +149,18 @@ async fn ours_in_process() -> Conn {
     Conn::Ours(c, None)
 }
 
+async fn ours_linked() -> Conn {
+    let (c, _server) = mcp_tokio::mcp_driver::connect_in_process(
+        mcp_tokio::TokioRuntime,
+        our_service(),
+        ClientConfig::new(Implementation::new("bench", "1")),
+        Arc::new(NoHandler),
+    )
+    .await
+    .expect("ours: link");
+    Conn::Ours(c, None)
+}
+
 async fn rmcp_in_process() -> Conn {
     let (a, b) = tokio::io::duplex(256 * 1024);
     tokio::spawn(async move {
@@ -304,46 +316,74 @@ fn main() {
     let small = "0123456789abcdef"; // 16 bytes
     let large = "x".repeat(64 * 1024);
     let (n_small, n_large, n_first) = if quick { (20, 5, 2) } else { (2000, 200, 15) };
+    // MCP_BENCH_ONLY=inproc|stdio|first runs one group.
+    let only = std::env::var("MCP_BENCH_ONLY").unwrap_or_default();
+    let run = |group: &str| only.is_empty() || only == group;
     rt.block_on(async {
-        compare(
-            "in-process, 16 B",
-            ours_in_process,
-            rmcp_in_process,
-            small,
-            n_small,
-        )
-        .await;
-        compare(
-            "in-process, 64 KiB",
-            ours_in_process,
-            rmcp_in_process,
-            &large,
-            n_large,
-        )
-        .await;
-        compare(
-            "stdio child process, 16 B",
-            ours_child,
-            rmcp_child,
-            small,
-            n_small / 2,
-        )
-        .await;
-        compare(
-            "stdio child process, 64 KiB",
-            ours_child,
-            rmcp_child,
-            &large,
-            n_large / 2,
-        )
-        .await;
-        let o = first_response(ours_child, n_first).await;
-        let r = first_response(rmcp_child, n_first).await;
-        report(
-            "time to first response (spawn+handshake+call)",
-            o / 1e6,
-            r / 1e6,
-            "ms   ",
-        );
+        if run("inproc") {
+            // In process, each SDK's own way: ours links the sessions directly
+            // (`connect_in_process`), rmcp runs over a tokio duplex pipe. Ours over the same
+            // pipe is shown too.
+            compare(
+                "in-process, 16 B",
+                ours_linked,
+                rmcp_in_process,
+                small,
+                n_small,
+            )
+            .await;
+            compare(
+                "in-process, 64 KiB",
+                ours_linked,
+                rmcp_in_process,
+                &large,
+                n_large,
+            )
+            .await;
+            compare(
+                "duplex pipe (both), 16 B",
+                ours_in_process,
+                rmcp_in_process,
+                small,
+                n_small,
+            )
+            .await;
+            compare(
+                "duplex pipe (both), 64 KiB",
+                ours_in_process,
+                rmcp_in_process,
+                &large,
+                n_large,
+            )
+            .await;
+        }
+        if run("stdio") {
+            compare(
+                "stdio child process, 16 B",
+                ours_child,
+                rmcp_child,
+                small,
+                n_small / 2,
+            )
+            .await;
+            compare(
+                "stdio child process, 64 KiB",
+                ours_child,
+                rmcp_child,
+                &large,
+                n_large / 2,
+            )
+            .await;
+        }
+        if run("first") {
+            let o = first_response(ours_child, n_first).await;
+            let r = first_response(rmcp_child, n_first).await;
+            report(
+                "time to first response (spawn+handshake+call)",
+                o / 1e6,
+                r / 1e6,
+                "ms   ",
+            );
+        }
     });
 }

@@ -81,7 +81,7 @@ pub type ProgressFn = Box<dyn FnMut(ProgressNotificationParams) + Send>;
 /// Most `input_required` rounds one call may take before giving up (a server that keeps
 /// asking must not loop a client forever).
 const MAX_INPUT_ROUNDS: usize = 16;
-type ClientShared = Shared<ClientSession, ClientSide>;
+pub(crate) type ClientShared = Shared<ClientSession, ClientSide>;
 
 pub(crate) struct ClientSide {
     handler: Arc<dyn ClientHandler>,
@@ -647,6 +647,23 @@ where
     session
         .connect(now)
         .map_err(|e| ConnectError::Malformed(e.to_string()))?;
+    let (shared, rx) = new_shared(session, handler);
+    let conn: Connection<R, ClientSide, Rd, Wr> =
+        Connection::new(rt.clone(), shared.clone(), reader, writer);
+    rt.spawn(Box::pin(async move {
+        let _ = conn.await;
+    }));
+    finish_connect(rt, shared, rx).await
+}
+
+/// Shared state of a new client connection, and the handshake's outcome to await.
+pub(crate) fn new_shared(
+    session: ClientSession,
+    handler: Arc<dyn ClientHandler>,
+) -> (
+    Arc<Mutex<ClientShared>>,
+    oneshot::Receiver<Result<ServerDescription, ConnectError>>,
+) {
     let (tx, rx) = oneshot::channel();
     let side = ClientSide {
         handler,
@@ -655,13 +672,16 @@ where
         progress: HashMap::new(),
         ready: Some(tx),
     };
-    let shared = Arc::new(Mutex::new(Shared::new(session, side)));
-    let conn: Connection<R, ClientSide, Rd, Wr> =
-        Connection::new(rt.clone(), shared.clone(), reader, writer);
-    rt.spawn(Box::pin(async move {
-        let _ = conn.await;
-    }));
-    let server = match rx.await {
+    (Arc::new(Mutex::new(Shared::new(session, side))), rx)
+}
+
+/// Waits for the handshake and builds the handle.
+pub(crate) async fn finish_connect<R: Runtime>(
+    rt: R,
+    shared: Arc<Mutex<ClientShared>>,
+    ready: oneshot::Receiver<Result<ServerDescription, ConnectError>>,
+) -> Result<Client, ConnectError> {
+    let server = match ready.await {
         Some(r) => r?,
         None => {
             return Err(ConnectError::Malformed(

@@ -7,6 +7,7 @@
 
 mod builder;
 mod client;
+mod linked;
 mod mrtr;
 mod oneshot;
 pub mod process;
@@ -21,6 +22,7 @@ pub use builder::{
     State, ToolError, Uri, UriVars,
 };
 pub use client::{connect, CallError, Client, ClientHandler, NoHandler, ProgressFn, Subscription};
+pub use linked::connect_in_process;
 pub use mrtr::StateKey;
 pub use runtime::{BoxFuture, OsEntropy, Runtime};
 pub use server::{

@@ -84,6 +84,13 @@ impl<S, X> Shared<S, X> {
         }
     }
 
+    /// Registers the waker of the future that drives this connection.
+    pub fn set_driver(&mut self, waker: &Waker) {
+        if !self.driver.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            self.driver = Some(waker.clone());
+        }
+    }
+
     /// Wakes the connection future so it drains what a command produced.
     pub fn wake(&mut self) {
         if let Some(w) = self.driver.take() {
@@ -251,14 +258,11 @@ where
             // answers at once (most do) costs no spawn and no task hop.
             for mut task in this.tasks.drain(..) {
                 if task.as_mut().poll(cx).is_ready() {
+                    // Its answer is drained on the next turn of the loop.
                     progressed = true;
                 } else {
                     this.rt.spawn(task);
                 }
-            }
-            if progressed {
-                // Answers produced inline are drained by the next turn of the loop.
-                continue;
             }
             match this.poll_write_out(cx) {
                 Poll::Ready(Ok(())) => {}

@@ -43,7 +43,7 @@ pub trait Handler: Send + Sync + 'static {
     fn on_connection(&self, _handle: ServerHandle) {}
 }
 
-type ServerShared = Shared<ServerSession, ServerSide>;
+pub(crate) type ServerShared = Shared<ServerSession, ServerSide>;
 
 /// Bookkeeping of the server side of a connection.
 pub(crate) struct ServerSide {
@@ -630,6 +630,16 @@ where
     Rd: AsyncRead + Unpin + Send + 'static,
     Wr: AsyncWrite + Unpin + Send + 'static,
 {
+    let (handle, shared) = new_shared(&rt, service);
+    let conn: Connection<R, ServerSide, Rd, Wr> = Connection::new(rt, shared, reader, writer);
+    (handle, conn)
+}
+
+/// Shared state of a new server connection (announced to the handler).
+pub(crate) fn new_shared<R: Runtime>(
+    rt: &R,
+    service: Service,
+) -> (ServerHandle, Arc<Mutex<ServerShared>>) {
     let now = rt.now();
     let session = ServerSession::new(service.config, now, rt.wall(), Box::new(OsEntropy));
     let side = ServerSide {
@@ -640,9 +650,9 @@ where
     };
     let handler = side.handler.clone();
     let shared = Arc::new(Mutex::new(Shared::new(session, side)));
-    let conn: Connection<R, ServerSide, Rd, Wr> =
-        Connection::new(rt, shared.clone(), reader, writer);
-    let handle = ServerHandle { shared };
+    let handle = ServerHandle {
+        shared: shared.clone(),
+    };
     handler.on_connection(handle.clone());
-    (handle, conn)
+    (handle, shared)
 }

@@ -48,12 +48,25 @@ macro_rules! suite {
         );
     };
     (@cases $rt:expr, $block_on:path; $($case:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $case() {
-                $block_on($crate::$case($rt));
-            }
-        )*
+        fn __suite_run<F: ::std::future::Future>(f: impl FnOnce() -> F) -> F::Output {
+            $block_on(f())
+        }
+        mod over_pipe {
+            $(
+                #[test]
+                fn $case() {
+                    super::__suite_run(|| $crate::$case($rt, $crate::Link::Pipe));
+                }
+            )*
+        }
+        mod in_process {
+            $(
+                #[test]
+                fn $case() {
+                    super::__suite_run(|| $crate::$case($rt, $crate::Link::InProcess));
+                }
+            )*
+        }
     };
 }
 
@@ -195,7 +208,16 @@ impl ClientHandler for Answers {
     }
 }
 
-/// A connected client and server over an in-memory pipe.
+/// How the suite links client and server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// Bytes over an in-memory pipe, through the stream pump (as stdio or TCP would).
+    Pipe,
+    /// [`mcp_driver::connect_in_process`]: sessions linked with no bytes in between.
+    InProcess,
+}
+
+/// A connected client and server.
 pub struct Setup {
     /// The client.
     pub client: Client,
@@ -208,6 +230,7 @@ pub struct Setup {
 /// Serves the fixture and connects a client with `era` and `capabilities`.
 pub async fn setup<R: Runtime>(
     rt: R,
+    link: Link,
     era: EraPreference,
     capabilities: ClientCapabilities,
     handler: Arc<dyn ClientHandler>,
@@ -224,17 +247,26 @@ pub async fn setup<R: Runtime>(
         ServerConfig::new(Implementation::new("suite", "1"), caps),
         fixture.clone(),
     );
-    let (cr, cw, sr, sw) = pipe::duplex();
-    let (server, conn) = mcp_driver::serve(rt.clone(), service, sr, sw);
-    rt.spawn(Box::pin(async move {
-        let _ = conn.await;
-    }));
     let mut cfg = ClientConfig::new(Implementation::new("suite-client", "1"));
     cfg.era = era;
     cfg.capabilities = capabilities;
-    let client = mcp_driver::connect(rt, cfg, handler, cr, cw)
-        .await
-        .unwrap_or_else(|e| panic!("connect failed: {e}"));
+    let (client, server) = match link {
+        Link::Pipe => {
+            let (cr, cw, sr, sw) = pipe::duplex();
+            let (server, conn) = mcp_driver::serve(rt.clone(), service, sr, sw);
+            rt.spawn(Box::pin(async move {
+                let _ = conn.await;
+            }));
+            (mcp_driver::connect(rt, cfg, handler, cr, cw).await, server)
+        }
+        Link::InProcess => {
+            let (c, s) = mcp_driver::connect_in_process(rt, service, cfg, handler)
+                .await
+                .unwrap_or_else(|e| panic!("connect failed: {e}"));
+            (Ok(c), s)
+        }
+    };
+    let client = client.unwrap_or_else(|e| panic!("connect failed: {e}"));
     Setup {
         client,
         fixture,
@@ -242,8 +274,15 @@ pub async fn setup<R: Runtime>(
     }
 }
 
-async fn plain<R: Runtime>(rt: R, era: EraPreference) -> Setup {
-    setup(rt, era, ClientCapabilities::default(), Arc::new(NoHandler)).await
+async fn plain<R: Runtime>(rt: R, link: Link, era: EraPreference) -> Setup {
+    setup(
+        rt,
+        link,
+        era,
+        ClientCapabilities::default(),
+        Arc::new(NoHandler),
+    )
+    .await
 }
 
 fn expected_era(era: EraPreference) -> Era {
@@ -255,9 +294,9 @@ fn expected_era(era: EraPreference) -> Era {
 }
 
 /// A tool call round-trips in both eras.
-pub async fn calls_round_trip_in_both_eras<R: Runtime>(rt: R) {
+pub async fn calls_round_trip_in_both_eras<R: Runtime>(rt: R, link: Link) {
     for era in [EraPreference::Auto, EraPreference::Legacy] {
-        let s = plain(rt.clone(), era).await;
+        let s = plain(rt.clone(), link, era).await;
         assert_eq!(s.client.server().era, expected_era(era));
         let r = s
             .client
@@ -269,8 +308,8 @@ pub async fn calls_round_trip_in_both_eras<R: Runtime>(rt: R) {
 }
 
 /// Many calls in flight at once each get their own answer.
-pub async fn concurrent_calls_all_complete<R: Runtime>(rt: R) {
-    let s = plain(rt, EraPreference::Auto).await;
+pub async fn concurrent_calls_all_complete<R: Runtime>(rt: R, link: Link) {
+    let s = plain(rt, link, EraPreference::Auto).await;
     let calls: Vec<_> = (0..64)
         .map(|i| {
             let c = s.client.clone();
@@ -286,8 +325,8 @@ pub async fn concurrent_calls_all_complete<R: Runtime>(rt: R) {
 }
 
 /// Progress notifications reach the per-call callback in order.
-pub async fn progress_reaches_the_callback<R: Runtime>(rt: R) {
-    let s = plain(rt, EraPreference::Auto).await;
+pub async fn progress_reaches_the_callback<R: Runtime>(rt: R, link: Link) {
+    let s = plain(rt, link, EraPreference::Auto).await;
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = seen.clone();
     let r = s
@@ -311,9 +350,9 @@ pub async fn progress_reaches_the_callback<R: Runtime>(rt: R) {
 }
 
 /// Dropping a call's future cancels it; the server drops the handler; the connection lives.
-pub async fn dropping_a_call_cancels_it_on_the_server<R: Runtime>(rt: R) {
+pub async fn dropping_a_call_cancels_it_on_the_server<R: Runtime>(rt: R, link: Link) {
     for era in [EraPreference::Auto, EraPreference::Legacy] {
-        let s = plain(rt.clone(), era).await;
+        let s = plain(rt.clone(), link, era).await;
         {
             let call = s.client.call_tool("hang", json!({}));
             let started = s.fixture.started.wait();
@@ -336,8 +375,8 @@ pub async fn dropping_a_call_cancels_it_on_the_server<R: Runtime>(rt: R) {
 }
 
 /// Peer errors arrive typed; a client that closes mid-call ends the call with `Closed`.
-pub async fn errors_and_disconnects_reach_the_caller<R: Runtime>(rt: R) {
-    let s = plain(rt, EraPreference::Auto).await;
+pub async fn errors_and_disconnects_reach_the_caller<R: Runtime>(rt: R, link: Link) {
+    let s = plain(rt, link, EraPreference::Auto).await;
     let err = s.client.call_tool("nope", json!({})).await.unwrap_err();
     assert!(
         matches!(&err, CallError::Request(RequestError::Rpc(e)) if e.code == -32602),
@@ -362,7 +401,7 @@ pub async fn errors_and_disconnects_reach_the_caller<R: Runtime>(rt: R) {
 }
 
 /// One handler asks the client the same way in both eras (legacy requests, MRTR rounds).
-pub async fn the_same_handler_asks_in_both_eras<R: Runtime>(rt: R) {
+pub async fn the_same_handler_asks_in_both_eras<R: Runtime>(rt: R, link: Link) {
     for era in [EraPreference::Legacy, EraPreference::Modern] {
         let answers = Arc::new(Answers::default());
         let caps = ClientCapabilities {
@@ -370,7 +409,7 @@ pub async fn the_same_handler_asks_in_both_eras<R: Runtime>(rt: R) {
             roots: Some(RootsCapability::default()),
             ..Default::default()
         };
-        let s = setup(rt.clone(), era, caps, answers.clone()).await;
+        let s = setup(rt.clone(), link, era, caps, answers.clone()).await;
         let r = s.client.call_tool("ask", json!({})).await.unwrap();
         assert_eq!(r.content[0].as_text(), Some("a0+a1+1"), "{era:?}");
         // Each question reached the user once, although the 2026 handler replays.
@@ -379,12 +418,12 @@ pub async fn the_same_handler_asks_in_both_eras<R: Runtime>(rt: R) {
 }
 
 /// A forged `requestState` is refused with -32602.
-pub async fn tampered_request_state_is_refused<R: Runtime>(rt: R) {
+pub async fn tampered_request_state_is_refused<R: Runtime>(rt: R, link: Link) {
     let caps = ClientCapabilities {
         elicitation: Some(ElicitationCapability::default()),
         ..Default::default()
     };
-    let s = setup(rt, EraPreference::Modern, caps, Arc::new(NoHandler)).await;
+    let s = setup(rt, link, EraPreference::Modern, caps, Arc::new(NoHandler)).await;
     for forged in ["", "e30.AAAA", "not-even-close"] {
         let params =
             serde_json::from_value(json!({"name": "ask", "requestState": forged})).unwrap();
@@ -401,8 +440,8 @@ pub async fn tampered_request_state_is_refused<R: Runtime>(rt: R) {
 }
 
 /// Shutting the server down answers in-flight calls instead of leaving them hanging.
-pub async fn server_shutdown_fails_pending_calls<R: Runtime>(rt: R) {
-    let s = plain(rt, EraPreference::Legacy).await;
+pub async fn server_shutdown_fails_pending_calls<R: Runtime>(rt: R, link: Link) {
+    let s = plain(rt, link, EraPreference::Legacy).await;
     let call = s.client.call_tool("hang", json!({}));
     let stopper = async {
         s.fixture.started.wait().await;
@@ -414,9 +453,9 @@ pub async fn server_shutdown_fails_pending_calls<R: Runtime>(rt: R) {
 }
 
 /// When the client goes away mid-call, the server drops the handler instead of running on.
-pub async fn client_disconnect_drops_server_handlers<R: Runtime>(rt: R) {
+pub async fn client_disconnect_drops_server_handlers<R: Runtime>(rt: R, link: Link) {
     for era in [EraPreference::Auto, EraPreference::Legacy] {
-        let s = plain(rt.clone(), era).await;
+        let s = plain(rt.clone(), link, era).await;
         let call = s.client.call_tool("hang", json!({}));
         let closer = async {
             s.fixture.started.wait().await;
@@ -430,8 +469,8 @@ pub async fn client_disconnect_drops_server_handlers<R: Runtime>(rt: R) {
 
 /// A 2026-07-28 listen stream: acknowledged first, then the asked-for notifications, and it
 /// ends when the server closes it.
-pub async fn listen_streams_deliver_and_end<R: Runtime>(rt: R) {
-    let s = plain(rt, EraPreference::Modern).await;
+pub async fn listen_streams_deliver_and_end<R: Runtime>(rt: R, link: Link) {
+    let s = plain(rt, link, EraPreference::Modern).await;
     let filter = SubscriptionFilter {
         tools_list_changed: Some(true),
         ..Default::default()
@@ -451,9 +490,9 @@ pub async fn listen_streams_deliver_and_end<R: Runtime>(rt: R) {
 }
 
 /// A handler awaiting `cx.cancelled()` runs its cancellation branch before being dropped.
-pub async fn handlers_see_their_own_cancellation<R: Runtime>(rt: R) {
+pub async fn handlers_see_their_own_cancellation<R: Runtime>(rt: R, link: Link) {
     for era in [EraPreference::Auto, EraPreference::Legacy] {
-        let s = plain(rt.clone(), era).await;
+        let s = plain(rt.clone(), link, era).await;
         {
             let call = s.client.call_tool("watchful", json!({}));
             let started = s.fixture.started.wait();
