@@ -278,11 +278,22 @@ where
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio");
+    // MCP_BENCH_THREADS=1 uses a current-thread runtime (no cross-thread wakeups).
+    let threads: usize = std::env::var("MCP_BENCH_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(2);
+    let rt = if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    }
+    .expect("tokio");
     match std::env::var("MCP_BENCH_SERVE").as_deref() {
         Ok("ours") => {
             let _ = rt.block_on(mcp_tokio::serve_stdio(our_service()));

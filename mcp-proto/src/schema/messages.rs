@@ -5,7 +5,7 @@
 //! variants). Methods this crate does not know decode as `Custom` so extensions pass through.
 
 use serde::de::DeserializeOwned;
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -452,16 +452,18 @@ delegate_serialize!(ClientResult {
     Other
 });
 
+fn from_tree<T: DeserializeOwned>(tree: Value) -> Result<T, String> {
+    serde_json::from_value(tree).map_err(|e| e.to_string())
+}
+
 fn parse_result<T: DeserializeOwned>(raw: &RawValue) -> Result<T, String> {
     serde_json::from_str(raw.get()).map_err(|e| e.to_string())
 }
 
-/// The two keys that tell result shapes of `tools/call` and friends apart.
+/// The key that tells a task-augmented client result apart.
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ShapeProbe {
-    #[serde(default)]
-    result_type: Option<ResultType>,
     #[serde(default)]
     task: Option<serde::de::IgnoredAny>,
 }
@@ -470,26 +472,34 @@ impl ServerResult {
     /// Decodes the result of a request we sent with `method`, in `era`.
     pub fn decode(method: &str, era: Era, raw: &RawValue) -> Result<ServerResult, String> {
         use crate::schema::messages::method as m;
-        let probe = || parse_result::<ShapeProbe>(raw);
-        // Results that may come back as input-required or as a task.
+        // Results that may come back as input-required or as a task: read the tree once,
+        // look at its shape, then take the typed value out of it (no second parse).
         if matches!(method, m::TOOLS_CALL | m::PROMPTS_GET | m::RESOURCES_READ) {
-            let p = probe()?;
-            match p.result_type {
-                Some(ResultType::InputRequired) => {
-                    return parse_result(raw).map(ServerResult::InputRequired)
-                }
+            let tree: Value = parse_result(raw)?;
+            let result_type = tree
+                .get("resultType")
+                .map(|t| ResultType::deserialize(t).map_err(|e| e.to_string()))
+                .transpose()?;
+            let is_legacy_task = tree.get("task").is_some();
+            let typed = |tree: Value| -> Result<ServerResult, String> {
+                Ok(match method {
+                    m::TOOLS_CALL => ServerResult::CallTool(from_tree(tree)?),
+                    m::PROMPTS_GET => ServerResult::GetPrompt(from_tree(tree)?),
+                    _ => ServerResult::ReadResource(from_tree(tree)?),
+                })
+            };
+            return match result_type {
+                Some(ResultType::InputRequired) => from_tree(tree).map(ServerResult::InputRequired),
                 Some(ResultType::Task) if method == m::TOOLS_CALL => {
-                    return parse_result(raw).map(ServerResult::CreateTaskExt)
+                    from_tree(tree).map(ServerResult::CreateTaskExt)
                 }
-                Some(ResultType::Task) => {
-                    return Err(format!("a task result is not valid for {method}"))
+                Some(ResultType::Task) => Err(format!("a task result is not valid for {method}")),
+                Some(ResultType::Other(t)) => Err(format!("unknown resultType {t:?}")),
+                _ if is_legacy_task && method == m::TOOLS_CALL && era == Era::Legacy => {
+                    from_tree(tree).map(ServerResult::CreateTask)
                 }
-                Some(ResultType::Other(t)) => return Err(format!("unknown resultType {t:?}")),
-                _ => {}
-            }
-            if p.task.is_some() && method == m::TOOLS_CALL && era == Era::Legacy {
-                return parse_result(raw).map(ServerResult::CreateTask);
-            }
+                _ => typed(tree),
+            };
         }
         Ok(match method {
             m::INITIALIZE => ServerResult::Initialize(parse_result(raw)?),
