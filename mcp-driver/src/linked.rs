@@ -11,10 +11,10 @@ use std::time::Instant;
 use bytes::Bytes;
 use mcp_proto::session::{ClientConfig, ClientSession, ConnectError};
 
-use crate::client::{self, Client, ClientHandler, ClientShared, ClientSide};
-use crate::pump::{lock, Endpoint, Side};
+use crate::client::{self, Client, ClientHandler, ClientShared};
+use crate::pump::{close_side, lock, Endpoint, Shared, Side};
 use crate::runtime::{BoxFuture, Runtime};
-use crate::server::{self, ServerHandle, ServerShared, ServerSide, Service};
+use crate::server::{self, ServerHandle, ServerShared, Service};
 
 /// Serves `service` to a client in the same process and returns both ends. The link runs on
 /// `rt` until either side closes.
@@ -69,18 +69,15 @@ impl<R: Runtime> Future for Link<R> {
         loop {
             let now = this.rt.now();
             let mut moved = false;
-            // Client side: timers, events, frames out.
-            let (client_deadline, client_done) = {
-                let mut g = lock(&this.client);
-                if g.session.poll_timeout().is_some_and(|t| t <= now) {
-                    g.session.handle_timeout(now);
-                }
-                <ClientSide as Side<R>>::on_events(&mut g, &this.client, &this.rt, &mut this.tasks);
-                this.frames
-                    .extend(std::iter::from_fn(|| g.session.poll_transmit()).map(|t| t.frame));
-                g.set_driver(cx.waker());
-                (g.session.poll_timeout(), g.shutdown || g.closed)
-            };
+            // Each side: timers, events, frames out; the frames go straight into the other.
+            let (client_deadline, client_done) = step(
+                &this.client,
+                &this.rt,
+                now,
+                cx,
+                &mut this.tasks,
+                &mut this.frames,
+            );
             if !this.frames.is_empty() {
                 moved = true;
                 let mut g = lock(&this.server);
@@ -88,18 +85,14 @@ impl<R: Runtime> Future for Link<R> {
                     g.session.handle_message(now, message(&f));
                 }
             }
-            // Server side.
-            let (server_deadline, server_done) = {
-                let mut g = lock(&this.server);
-                if g.session.poll_timeout().is_some_and(|t| t <= now) {
-                    g.session.handle_timeout(now);
-                }
-                <ServerSide as Side<R>>::on_events(&mut g, &this.server, &this.rt, &mut this.tasks);
-                this.frames
-                    .extend(std::iter::from_fn(|| g.session.poll_transmit()).map(|t| t.frame));
-                g.set_driver(cx.waker());
-                (g.session.poll_timeout(), g.shutdown || g.closed)
-            };
+            let (server_deadline, server_done) = step(
+                &this.server,
+                &this.rt,
+                now,
+                cx,
+                &mut this.tasks,
+                &mut this.frames,
+            );
             if !this.frames.is_empty() {
                 moved = true;
                 let mut g = lock(&this.client);
@@ -121,8 +114,8 @@ impl<R: Runtime> Future for Link<R> {
                 } else {
                     "server shut down"
                 };
-                close_client(&this.client, &this.rt, reason);
-                close_server(&this.server, &this.rt, reason);
+                close_side(&this.client, &this.rt, reason);
+                close_side(&this.server, &this.rt, reason);
                 return Poll::Ready(());
             }
             if moved {
@@ -151,32 +144,22 @@ impl<R: Runtime> Future for Link<R> {
     }
 }
 
-fn close_client<R: Runtime>(shared: &Arc<Mutex<ClientShared>>, rt: &R, reason: &str) {
-    let mut tasks = Vec::new();
+/// One side's turn: fire due timers, handle events (new tasks go to `tasks`), collect the
+/// frames it wants sent. Returns its next deadline and whether it is finished.
+fn step<R: Runtime, X: Side<R>>(
+    shared: &Arc<Mutex<Shared<X::Session, X>>>,
+    rt: &R,
+    now: Instant,
+    cx: &Context<'_>,
+    tasks: &mut Vec<BoxFuture<'static, ()>>,
+    frames: &mut Vec<Bytes>,
+) -> (Option<Instant>, bool) {
     let mut g = lock(shared);
-    if g.closed {
-        return;
+    if g.session.poll_timeout().is_some_and(|t| t <= now) {
+        g.session.handle_timeout(now);
     }
-    Endpoint::close(&mut g.session);
-    g.closed = true;
-    g.close_reason = Some(reason.to_owned());
-    <ClientSide as Side<R>>::on_events(&mut g, shared, rt, &mut tasks);
-    <ClientSide as Side<R>>::on_closed(&mut g, reason);
-    drop(g);
-    tasks.into_iter().for_each(|t| rt.spawn(t));
-}
-
-fn close_server<R: Runtime>(shared: &Arc<Mutex<ServerShared>>, rt: &R, reason: &str) {
-    let mut tasks = Vec::new();
-    let mut g = lock(shared);
-    if g.closed {
-        return;
-    }
-    Endpoint::close(&mut g.session);
-    g.closed = true;
-    g.close_reason = Some(reason.to_owned());
-    <ServerSide as Side<R>>::on_events(&mut g, shared, rt, &mut tasks);
-    <ServerSide as Side<R>>::on_closed(&mut g, reason);
-    drop(g);
-    tasks.into_iter().for_each(|t| rt.spawn(t));
+    X::on_events(&mut g, shared, rt, tasks);
+    frames.extend(std::iter::from_fn(|| g.session.poll_transmit()).map(|t| t.frame));
+    g.set_driver(cx.waker());
+    (g.session.poll_timeout(), g.shutdown || g.closed)
 }

@@ -156,19 +156,7 @@ where
     }
 
     fn finish(&mut self, reason: &str) {
-        let mut g = lock(&self.shared);
-        if !g.closed {
-            g.session.close();
-            g.closed = true;
-            g.close_reason = Some(reason.to_owned());
-            let mut tasks = Vec::new();
-            X::on_events(&mut g, &self.shared, &self.rt, &mut tasks);
-            X::on_closed(&mut g, reason);
-            drop(g);
-            for t in tasks {
-                self.rt.spawn(t);
-            }
-        }
+        close_side(&self.shared, &self.rt, reason);
     }
 
     /// Writes queued frames; `Ready(Ok)` once all are written and flushed.
@@ -311,4 +299,24 @@ where
             }
         }
     }
+}
+
+/// Ends one side: its session closes, pending work is answered or failed.
+pub(crate) fn close_side<R: Runtime, X: Side<R>>(
+    shared: &Arc<Mutex<Shared<X::Session, X>>>,
+    rt: &R,
+    reason: &str,
+) {
+    let mut tasks = Vec::new();
+    let mut g = lock(shared);
+    if g.closed {
+        return;
+    }
+    g.session.close();
+    g.closed = true;
+    g.close_reason = Some(reason.to_owned());
+    X::on_events(&mut g, shared, rt, &mut tasks);
+    X::on_closed(&mut g, reason);
+    drop(g);
+    tasks.into_iter().for_each(|t| rt.spawn(t));
 }
