@@ -16,11 +16,13 @@ use mcp_driver::process::{shutdown_child, ChildProcess};
 pub use mcp_driver::process::{ChildError, Stderr};
 use mcp_driver::{BoxFuture, Client, ClientHandler, Runtime, ServerHandle, Service};
 use smol::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, BufReader};
-use smol::process::{Child, Command, Stdio};
+use smol::process::{Child, Stdio};
 use smol::Timer;
 
 pub use mcp_driver;
 pub use mcp_driver::mcp_proto;
+/// The command type [`connect_child`] takes (smol's, from `async-process`).
+pub use smol::process::Command;
 
 /// The smol [`Runtime`]: `Instant` clock, `async-io` timers, the global executor.
 #[derive(Debug, Clone, Copy, Default)]

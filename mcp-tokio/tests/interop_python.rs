@@ -43,9 +43,9 @@ fn python() -> Option<PathBuf> {
     required(path, "the Python SDK's venv", "run scripts/install-peers")
 }
 
-/// The `everything` example: test binaries live in `target/<profile>/deps/`, examples in
-/// `target/<profile>/examples/`.
-fn everything() -> Option<PathBuf> {
+/// An example binary of the workspace: test binaries live in `target/<profile>/deps/`,
+/// examples in `target/<profile>/examples/`.
+fn example(name: &str, package: &str) -> Option<PathBuf> {
     let exe = std::env::current_exe().expect("the test binary's path");
     let profile_dir = exe
         .parent()
@@ -53,11 +53,11 @@ fn everything() -> Option<PathBuf> {
         .expect("target/<profile>/deps/<test>");
     let path = profile_dir
         .join("examples")
-        .join(format!("everything{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     required(
         path,
-        "the everything example",
-        "run the tests with `cargo test -p mcp-tokio`, which builds it, or `cargo build -p mcp-tokio --example everything`",
+        &format!("the {name} example"),
+        &format!("run the tests with `cargo test --workspace`, which builds it, or `cargo build -p {package} --example {name}`"),
     )
 }
 
@@ -248,20 +248,16 @@ fn check_summary(s: &Value, mode: &str) {
     assert_eq!(s["complete_name"], json!(["Grace"]));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn python_sdk_client_against_our_everything_server() {
-    let (Some(python), Some(server)) = (python(), everything()) else {
-        return;
-    };
-
+/// Both eras against one server binary.
+async fn both_eras(server: &Path, python: &Path) {
     // `mode="legacy"`: the initialize handshake at the SDK's newest handshake version.
-    let legacy = run_python(&python, &server, "legacy").await;
+    let legacy = run_python(python, server, "legacy").await;
     check_summary(&legacy, "legacy");
     assert_eq!(legacy["protocol_version"], "2025-11-25");
     assert_eq!(legacy["subscribed_via"], "resources/subscribe");
 
     // `mode="auto"`: server/discover succeeds, so the SDK speaks 2026-07-28.
-    let modern = run_python(&python, &server, "auto").await;
+    let modern = run_python(python, server, "auto").await;
     check_summary(&modern, "auto");
     assert_eq!(modern["protocol_version"], "2026-07-28");
     assert_eq!(modern["subscribed_via"], "subscriptions/listen");
@@ -269,4 +265,21 @@ async fn python_sdk_client_against_our_everything_server() {
         modern["listen_honored"],
         json!({"resourceSubscriptions": ["everything://counter"]})
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_client_against_our_everything_server() {
+    let (Some(python), Some(server)) = (python(), example("everything", "mcp-tokio")) else {
+        return;
+    };
+    both_eras(&server, &python).await;
+}
+
+/// The same server defined once, built on smol: the runtime must not change what a peer sees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_client_against_the_smol_everything_server() {
+    let (Some(python), Some(server)) = (python(), example("everything_smol", "mcp-smol")) else {
+        return;
+    };
+    both_eras(&server, &python).await;
 }

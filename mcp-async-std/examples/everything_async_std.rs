@@ -1,0 +1,40 @@
+//! A server with one of every MCP feature, on async-std (through the mcp-smol paths).
+//!
+//! ```text
+//! cargo run -p mcp-async-std --example everything_async_std -- stdio
+//! ```
+//!
+//! The server itself is defined once, in `mcp_examples_common::everything_service`, for
+//! every runtime; this file is the async-std glue. stdout carries MCP only: diagnostics go to
+//! stderr.
+
+use std::process::ExitCode;
+
+use mcp_async_std::AsyncStdRuntime;
+use mcp_examples_common::{everything_service, everything_usage, exit_with_usage, ServeCommand};
+
+fn main() -> ExitCode {
+    let command = match mcp_examples_common::parse_everything_args(std::env::args().skip(1)) {
+        Ok(command) => command,
+        Err(e) => exit_with_usage(&everything_usage("everything_async_std"), e),
+    };
+    let served = async_std::task::block_on(async {
+        let (service, _control) = everything_service(AsyncStdRuntime);
+        match command {
+            ServeCommand::Stdio => {
+                eprintln!("everything_async_std: serving one client on stdio");
+                mcp_async_std::serve_stdio(service).await
+            }
+        }
+    });
+    match served {
+        Ok(()) => {
+            eprintln!("everything_async_std: the client went away; exiting");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("everything_async_std: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
