@@ -91,6 +91,16 @@ fn args(payload: &str) -> Map<String, Value> {
 
 // ----- clients ----------------------------------------------------------------------------
 
+/// Our client's config; `MCP_BENCH_ERA=legacy` forces the initialize handshake (2025-11-25)
+/// instead of 2026-07-28, whose per-request `_meta` costs a little on every call.
+fn client_config() -> ClientConfig {
+    let mut c = ClientConfig::new(Implementation::new("bench", "1"));
+    if std::env::var("MCP_BENCH_ERA").as_deref() == Ok("legacy") {
+        c.era = mcp_tokio::mcp_proto::session::EraPreference::Legacy;
+    }
+    c
+}
+
 enum Conn {
     Ours(
         mcp_tokio::mcp_driver::Client,
@@ -138,14 +148,9 @@ async fn ours_in_process() -> Conn {
     let (ar, aw) = tokio::io::split(a);
     let (br, bw) = tokio::io::split(b);
     tokio::spawn(mcp_tokio::serve(our_service(), ar, aw));
-    let c = mcp_tokio::connect(
-        ClientConfig::new(Implementation::new("bench", "1")),
-        Arc::new(NoHandler),
-        br,
-        bw,
-    )
-    .await
-    .expect("ours: connect");
+    let c = mcp_tokio::connect(client_config(), Arc::new(NoHandler), br, bw)
+        .await
+        .expect("ours: connect");
     Conn::Ours(c, None)
 }
 
@@ -153,7 +158,7 @@ async fn ours_linked() -> Conn {
     let (c, _server) = mcp_tokio::mcp_driver::connect_in_process(
         mcp_tokio::TokioRuntime,
         our_service(),
-        ClientConfig::new(Implementation::new("bench", "1")),
+        client_config(),
         Arc::new(NoHandler),
     )
     .await
@@ -180,7 +185,7 @@ fn self_command(which: &str) -> tokio::process::Command {
 async fn ours_child() -> Conn {
     let child = mcp_tokio::connect_child(
         self_command("ours"),
-        ClientConfig::new(Implementation::new("bench", "1")),
+        client_config(),
         Arc::new(NoHandler),
         mcp_tokio::Stderr::Null,
     )

@@ -70,10 +70,35 @@ where
 }
 
 /// Serves on stdin/stdout until stdin closes. Log to stderr: stdout carries only MCP.
+///
+/// When stdin and stdout are pipes (as when a client spawns the server) they are driven by
+/// the reactor directly, in non-blocking mode, instead of through smol's blocking thread
+/// pool. Don't read std's stdin meanwhile.
 pub async fn serve_stdio(service: Service) -> io::Result<()> {
+    #[cfg(unix)]
+    if let Some((reader, writer)) = stdio_pipes() {
+        return serve(service, reader, writer).await;
+    }
     let stdin = smol::Unblock::new(std::io::stdin());
     let stdout = smol::Unblock::new(std::io::stdout());
     serve(service, stdin, stdout).await
+}
+
+/// stdin and stdout as reactor-driven pipes, if both are pipes.
+#[cfg(unix)]
+fn stdio_pipes() -> Option<(smol::Async<std::fs::File>, smol::Async<std::fs::File>)> {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::FileTypeExt;
+    let input = std::fs::File::from(std::io::stdin().as_fd().try_clone_to_owned().ok()?);
+    let output = std::fs::File::from(std::io::stdout().as_fd().try_clone_to_owned().ok()?);
+    let is_pipe = |f: &std::fs::File| f.metadata().is_ok_and(|m| m.file_type().is_fifo());
+    if !is_pipe(&input) || !is_pipe(&output) {
+        return None;
+    }
+    Some((
+        smol::Async::new(input).ok()?,
+        smol::Async::new(output).ok()?,
+    ))
 }
 
 /// Connects a client over any byte stream.

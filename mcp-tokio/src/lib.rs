@@ -69,8 +69,30 @@ where
 }
 
 /// Serves on stdin/stdout until stdin closes. Log to stderr: stdout carries only MCP.
+///
+/// When stdin and stdout are pipes (as when a client spawns the server) they are driven by
+/// the reactor directly, in non-blocking mode; tokio's own stdin/stdout go through a thread
+/// pool, which costs a thread hop per read and write. Don't read std's stdin meanwhile.
 pub async fn serve_stdio(service: Service) -> io::Result<()> {
+    #[cfg(unix)]
+    if let Some((reader, writer)) = stdio_pipes() {
+        return serve(service, reader, writer).await;
+    }
     serve(service, tokio::io::stdin(), tokio::io::stdout()).await
+}
+
+/// stdin and stdout as reactor-driven pipes, if both are pipes.
+#[cfg(unix)]
+fn stdio_pipes() -> Option<(
+    tokio::net::unix::pipe::Receiver,
+    tokio::net::unix::pipe::Sender,
+)> {
+    use std::os::fd::AsFd;
+    let input = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
+    let output = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
+    let reader = tokio::net::unix::pipe::Receiver::from_file(std::fs::File::from(input)).ok()?;
+    let writer = tokio::net::unix::pipe::Sender::from_file(std::fs::File::from(output)).ok()?;
+    Some((reader, writer))
 }
 
 /// Connects a client over any tokio byte stream.
