@@ -208,6 +208,8 @@ pub enum CallError {
 #[derive(Clone)]
 pub struct Client {
     shared: Arc<Mutex<ClientShared>>,
+    /// Drives the connection inline after a request is queued (in-process links).
+    kick: Option<Arc<dyn Fn() -> bool + Send + Sync>>,
     handler: Arc<dyn ClientHandler>,
     server: Arc<ServerDescription>,
     now: Arc<dyn Fn() -> std::time::Instant + Send + Sync>,
@@ -240,6 +242,10 @@ impl Drop for Pending<'_> {
 }
 
 impl Client {
+    pub(crate) fn set_kick(&mut self, kick: Arc<dyn Fn() -> bool + Send + Sync>) {
+        self.kick = Some(kick);
+    }
+
     /// What the server is: era, version, identity, capabilities, instructions.
     pub fn server(&self) -> &ServerDescription {
         &self.server
@@ -321,9 +327,17 @@ impl Client {
             if let Some(f) = on_progress {
                 g.side.progress.insert(id.clone(), f);
             }
-            g.wake();
+            if self.kick.is_none() {
+                g.wake();
+            }
             id
         };
+        // In-process links: move the request now; if the link is busy, wake its task instead.
+        if let Some(kick) = &self.kick {
+            if !kick() {
+                lock(&self.shared).wake();
+            }
+        }
         let mut pending = Pending {
             id: Some(id),
             shared: &self.shared,
@@ -643,17 +657,23 @@ where
     Wr: AsyncWrite + Unpin + Send + 'static,
 {
     let now = rt.now();
+    // Requests written by callers themselves carry deadlines at least this far out.
+    let horizon = config.request_timeout.idle;
     let mut session = ClientSession::new(config, now);
     session
         .connect(now)
         .map_err(|e| ConnectError::Malformed(e.to_string()))?;
     let (shared, rx) = new_shared(session, handler);
     let conn: Connection<R, ClientSide, Rd, Wr> =
-        Connection::new(rt.clone(), shared.clone(), reader, writer);
+        Connection::new(rt.clone(), shared.clone(), reader, writer).with_idle_horizon(horizon);
+    let kick = conn.kick();
     rt.spawn(Box::pin(async move {
         let _ = conn.await;
     }));
-    finish_connect(rt, shared, rx).await
+    let mut client = finish_connect(rt, shared, rx).await?;
+    // Callers write their own requests when the writer is free: no hop to the connection.
+    client.set_kick(Arc::new(kick));
+    Ok(client)
 }
 
 /// Shared state of a new client connection, and the handshake's outcome to await.
@@ -693,6 +713,7 @@ pub(crate) async fn finish_connect<R: Runtime>(
     let handler = lock(&shared).side.handler.clone();
     Ok(Client {
         handler,
+        kick: None,
         shared,
         server: Arc::new(server),
         now: Arc::new(move || clock.now()),

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -26,22 +26,51 @@ pub async fn connect_in_process<R: Runtime>(
 ) -> Result<(Client, ServerHandle), ConnectError> {
     let (handle, server) = server::new_shared(&rt, service);
     let now = rt.now();
+    let horizon = config.request_timeout.idle;
     let mut session = ClientSession::new(config, now);
     session
         .connect(now)
         .map_err(|e| ConnectError::Malformed(e.to_string()))?;
     let (client, ready) = client::new_shared(session, handler);
-    let link = Link {
+    let link = Arc::new(Mutex::new(Link {
         rt: rt.clone(),
         client: client.clone(),
         server,
         tasks: Vec::new(),
         frames: Vec::new(),
         sleep: None,
-    };
-    rt.spawn(Box::pin(link));
-    let client = client::finish_connect(rt, client, ready).await?;
+        finished: false,
+        horizon,
+    }));
+    rt.spawn(Box::pin(LinkTask(link.clone())));
+    let mut client = client::finish_connect(rt, client, ready).await?;
+    // A caller that just sent a request moves it through both sessions itself: a handler
+    // that answers at once is done before the caller even waits, with no task hop. If the
+    // link is busy (its task is turning, or a handler is calling back in), the task does it.
+    let weak = Arc::downgrade(&link);
+    client.set_kick(Arc::new(move || {
+        let Some(link) = weak.upgrade() else {
+            return false;
+        };
+        let Ok(mut l) = link.try_lock() else {
+            return false;
+        };
+        let _ = l.turn(None);
+        // The task's timer must cover any deadline the inline turn created.
+        l.timer_covers_deadlines()
+    }));
     Ok((client, handle))
+}
+
+/// The link's task: turns whenever either session has something to move.
+struct LinkTask<R: Runtime>(Arc<Mutex<Link<R>>>);
+
+impl<R: Runtime> Future for LinkTask<R> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        lock(&self.0).turn(Some(cx))
+    }
 }
 
 struct Link<R: Runtime> {
@@ -51,30 +80,54 @@ struct Link<R: Runtime> {
     tasks: Vec<BoxFuture<'static, ()>>,
     frames: Vec<Bytes>,
     sleep: Option<(Instant, BoxFuture<'static, ()>)>,
+    finished: bool,
+    /// The client's default request timeout (see the timer in `turn`).
+    horizon: std::time::Duration,
 }
-
-// Nothing is pinned in place: the timer is boxed.
-impl<R: Runtime> Unpin for Link<R> {}
 
 /// Frames carry their stdio newline; a whole message is everything before it.
 fn message(frame: &Bytes) -> &[u8] {
     frame.strip_suffix(b"\n").unwrap_or(frame)
 }
 
-impl<R: Runtime> Future for Link<R> {
-    type Output = ();
+impl<R: Runtime> Link<R> {
+    /// Whether the task's armed timer fires no later than every session deadline.
+    fn timer_covers_deadlines(&self) -> bool {
+        let due = [
+            lock(&self.client).session.poll_timeout(),
+            lock(&self.server).session.poll_timeout(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        match (due, &self.sleep) {
+            (None, _) => true,
+            (Some(d), Some((at, _))) => *at <= d,
+            (Some(_), None) => false,
+        }
+    }
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = &mut *self;
+    /// Moves frames both ways until nothing moves. `cx` is the link task's context; `None`
+    /// when a caller drives the link inline (then no waker or timer is registered: the task
+    /// keeps those).
+    fn turn(&mut self, mut cx: Option<&mut Context<'_>>) -> Poll<()> {
+        if self.finished {
+            return Poll::Ready(());
+        }
+        let this = self;
+        let noop = Waker::noop();
+        lock(&this.client).begin_turn();
+        lock(&this.server).begin_turn();
         loop {
             let now = this.rt.now();
             let mut moved = false;
             // Each side: timers, events, frames out; the frames go straight into the other.
+            let waker = cx.as_ref().map(|c| c.waker());
             let (client_deadline, client_done) = step(
                 &this.client,
                 &this.rt,
                 now,
-                cx,
+                waker,
                 &mut this.tasks,
                 &mut this.frames,
             );
@@ -89,7 +142,7 @@ impl<R: Runtime> Future for Link<R> {
                 &this.server,
                 &this.rt,
                 now,
-                cx,
+                waker,
                 &mut this.tasks,
                 &mut this.frames,
             );
@@ -102,7 +155,13 @@ impl<R: Runtime> Future for Link<R> {
             }
             // New tasks (handlers, answers to asks) get one inline poll, outside the locks.
             for mut task in this.tasks.drain(..) {
-                if task.as_mut().poll(cx).is_ready() {
+                // Inline, a task that would wait is spawned: the spawn polls it again with a
+                // real waker.
+                let polled = match cx.as_deref_mut() {
+                    Some(cx) => task.as_mut().poll(cx),
+                    None => task.as_mut().poll(&mut Context::from_waker(noop)),
+                };
+                if polled.is_ready() {
                     moved = true;
                 } else {
                     this.rt.spawn(task);
@@ -114,20 +173,36 @@ impl<R: Runtime> Future for Link<R> {
                 } else {
                     "server shut down"
                 };
+                lock(&this.client).end_turn();
+                lock(&this.server).end_turn();
                 close_side(&this.client, &this.rt, reason);
                 close_side(&this.server, &this.rt, reason);
+                this.finished = true;
                 return Poll::Ready(());
             }
             if moved {
                 continue;
             }
+            // Quiet: end the turn, unless something woke either side during it.
+            let again = lock(&this.client).end_turn() | lock(&this.server).end_turn();
+            if again {
+                lock(&this.client).begin_turn();
+                lock(&this.server).begin_turn();
+                continue;
+            }
+            let Some(cx) = cx.as_deref_mut() else {
+                return Poll::Pending;
+            };
             let deadline = match (client_deadline, server_deadline) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),
             };
+            // While idle the timer still fires `horizon` ahead, so requests driven inline
+            // (deadlines at least that far out) need no wake; firing early is harmless.
+            let deadline = deadline.or_else(|| Some(this.rt.now() + this.horizon));
             match deadline {
                 Some(d) => {
-                    if this.sleep.as_ref().is_none_or(|(at, _)| *at != d) {
+                    if this.sleep.as_ref().is_none_or(|(at, _)| *at > d) {
                         this.sleep = Some((d, this.rt.sleep_until(d)));
                     }
                     if let Some((_, s)) = this.sleep.as_mut() {
@@ -150,7 +225,7 @@ fn step<R: Runtime, X: Side<R>>(
     shared: &Arc<Mutex<Shared<X::Session, X>>>,
     rt: &R,
     now: Instant,
-    cx: &Context<'_>,
+    waker: Option<&Waker>,
     tasks: &mut Vec<BoxFuture<'static, ()>>,
     frames: &mut Vec<Bytes>,
 ) -> (Option<Instant>, bool) {
@@ -160,6 +235,8 @@ fn step<R: Runtime, X: Side<R>>(
     }
     X::on_events(&mut g, shared, rt, tasks);
     frames.extend(std::iter::from_fn(|| g.session.poll_transmit()).map(|t| t.frame));
-    g.set_driver(cx.waker());
+    if let Some(w) = waker {
+        g.set_driver(w);
+    }
     (g.session.poll_timeout(), g.shutdown || g.closed)
 }

@@ -70,6 +70,14 @@ pub(crate) struct Shared<S, X> {
     pub close_reason: Option<String>,
     /// Asked to shut down (flush, then stop).
     pub shutdown: bool,
+    /// A driver is turning this connection right now: wakes are noted, not sent, and the
+    /// turn looks again before it ends (saves a cross-thread wake per inline answer).
+    in_turn: bool,
+    /// A wake arrived during a turn.
+    woken_in_turn: bool,
+    /// When the connection future's timer fires next (so a caller that writes its own
+    /// request knows whether the future must learn of an earlier deadline).
+    armed: Option<Instant>,
 }
 
 impl<S, X> Shared<S, X> {
@@ -81,7 +89,21 @@ impl<S, X> Shared<S, X> {
             closed: false,
             close_reason: None,
             shutdown: false,
+            in_turn: false,
+            woken_in_turn: false,
+            armed: None,
         }
+    }
+
+    /// Marks the start of a turn by an inline driver.
+    pub fn begin_turn(&mut self) {
+        self.in_turn = true;
+    }
+
+    /// Ends a turn; `true` if something woke the connection meanwhile (look again).
+    pub fn end_turn(&mut self) -> bool {
+        self.in_turn = false;
+        std::mem::take(&mut self.woken_in_turn)
     }
 
     /// Registers the waker of the future that drives this connection.
@@ -93,6 +115,10 @@ impl<S, X> Shared<S, X> {
 
     /// Wakes the connection future so it drains what a command produced.
     pub fn wake(&mut self) {
+        if self.in_turn {
+            self.woken_in_turn = true;
+            return;
+        }
         if let Some(w) = self.driver.take() {
             w.wake();
         }
@@ -121,44 +147,15 @@ pub(crate) trait Side<R: Runtime>: Sized + Send + 'static {
     fn on_closed(shared: &mut Shared<Self::Session, Self>, reason: &str);
 }
 
-/// The connection future.
-pub(crate) struct Connection<R: Runtime, X: Side<R>, Rd, Wr> {
-    rt: R,
-    shared: Arc<Mutex<Shared<X::Session, X>>>,
-    reader: Rd,
+/// The writing half of a connection, shared so a caller can write its own request
+/// (see [`Connection::kick`]). Lock order: this, then the session's `Shared`; the connection
+/// future never holds `Shared` while taking this.
+pub(crate) struct Outgoing<Wr> {
     writer: Wr,
-    read_buf: BytesMut,
-    eof: bool,
     out: VecDeque<Bytes>,
-    sleep: Option<(Instant, BoxFuture<'static, ()>)>,
-    tasks: Vec<BoxFuture<'static, ()>>,
 }
 
-impl<R, X, Rd, Wr> Connection<R, X, Rd, Wr>
-where
-    R: Runtime,
-    X: Side<R>,
-    Rd: AsyncRead + Unpin + Send + 'static,
-    Wr: AsyncWrite + Unpin + Send + 'static,
-{
-    pub fn new(rt: R, shared: Arc<Mutex<Shared<X::Session, X>>>, reader: Rd, writer: Wr) -> Self {
-        Connection {
-            rt,
-            shared,
-            reader,
-            writer,
-            read_buf: BytesMut::with_capacity(READ_CHUNK),
-            eof: false,
-            out: VecDeque::new(),
-            sleep: None,
-            tasks: Vec::new(),
-        }
-    }
-
-    fn finish(&mut self, reason: &str) {
-        close_side(&self.shared, &self.rt, reason);
-    }
-
+impl<Wr: AsyncWrite + Unpin> Outgoing<Wr> {
     /// Writes queued frames; `Ready(Ok)` once all are written and flushed.
     fn poll_write_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while let Some(front) = self.out.front_mut() {
@@ -175,6 +172,96 @@ where
             }
         }
         Pin::new(&mut self.writer).poll_flush(cx)
+    }
+}
+
+/// The connection future.
+pub(crate) struct Connection<R: Runtime, X: Side<R>, Rd, Wr> {
+    rt: R,
+    shared: Arc<Mutex<Shared<X::Session, X>>>,
+    reader: Rd,
+    outgoing: Arc<Mutex<Outgoing<Wr>>>,
+    read_buf: BytesMut,
+    eof: bool,
+    frames: Vec<Bytes>,
+    sleep: Option<(Instant, BoxFuture<'static, ()>)>,
+    tasks: Vec<BoxFuture<'static, ()>>,
+    /// While idle, the timer still fires this often (see [`Connection::kick`]).
+    idle_horizon: Option<std::time::Duration>,
+}
+
+impl<R, X, Rd, Wr> Connection<R, X, Rd, Wr>
+where
+    R: Runtime,
+    X: Side<R>,
+    Rd: AsyncRead + Unpin + Send + 'static,
+    Wr: AsyncWrite + Unpin + Send + 'static,
+{
+    pub fn new(rt: R, shared: Arc<Mutex<Shared<X::Session, X>>>, reader: Rd, writer: Wr) -> Self {
+        Connection {
+            rt,
+            shared,
+            reader,
+            outgoing: Arc::new(Mutex::new(Outgoing {
+                writer,
+                out: VecDeque::new(),
+            })),
+            read_buf: BytesMut::with_capacity(READ_CHUNK),
+            eof: false,
+            frames: Vec::new(),
+            sleep: None,
+            tasks: Vec::new(),
+            idle_horizon: None,
+        }
+    }
+
+    /// Keeps the timer armed at most `horizon` ahead even with nothing due, so requests that
+    /// callers write themselves (with deadlines at least `horizon` away) need no wake.
+    pub fn with_idle_horizon(mut self, horizon: std::time::Duration) -> Self {
+        self.idle_horizon = Some(horizon);
+        self
+    }
+
+    /// Lets the party that queued a frame write it at once, from its own task, instead of
+    /// waking the connection future (a cross-thread hop on a multi-threaded runtime).
+    /// Returns `false` when it could not finish (busy, or the writer would block): then the
+    /// caller must wake the connection future, which retries with its own waker.
+    pub fn kick(&self) -> impl Fn() -> bool + Send + Sync + 'static
+    where
+        X::Session: Send,
+    {
+        let outgoing = Arc::downgrade(&self.outgoing);
+        let shared = Arc::downgrade(&self.shared);
+        move || {
+            let (Some(outgoing), Some(shared)) = (outgoing.upgrade(), shared.upgrade()) else {
+                return false;
+            };
+            let Ok(mut o) = outgoing.try_lock() else {
+                return false;
+            };
+            {
+                let mut g = lock(&shared);
+                if g.closed || g.shutdown {
+                    return false;
+                }
+                while let Some(t) = g.session.poll_transmit() {
+                    o.out.push_back(t.frame);
+                }
+                // The future's timer must cover the new request's deadline.
+                let due = g.session.poll_timeout();
+                if due.is_some_and(|d| g.armed.is_none_or(|a| d < a)) {
+                    return false;
+                }
+            }
+            // A write that would block registers nothing here; the connection future does
+            // that when woken.
+            let mut noop = Context::from_waker(Waker::noop());
+            matches!(o.poll_write_out(&mut noop), Poll::Ready(Ok(())))
+        }
+    }
+
+    fn finish(&mut self, reason: &str) {
+        close_side(&self.shared, &self.rt, reason);
     }
 }
 
@@ -236,9 +323,8 @@ where
                     g.session.handle_timeout(now);
                 }
                 X::on_events(&mut g, &this.shared, &this.rt, &mut this.tasks);
-                while let Some(t) = g.session.poll_transmit() {
-                    this.out.push_back(t.frame);
-                }
+                this.frames
+                    .extend(std::iter::from_fn(|| g.session.poll_transmit()).map(|t| t.frame));
                 g.driver = Some(cx.waker().clone());
                 (g.session.poll_timeout(), g.shutdown)
             };
@@ -252,7 +338,12 @@ where
                     this.rt.spawn(task);
                 }
             }
-            match this.poll_write_out(cx) {
+            let mut o = lock(&this.outgoing);
+            o.out.extend(this.frames.drain(..));
+            let written = o.poll_write_out(cx);
+            let out_empty = o.out.is_empty();
+            drop(o);
+            match written {
                 Poll::Ready(Ok(())) => {}
                 Poll::Ready(Err(e)) => {
                     this.finish(&format!("write failed: {e}"));
@@ -260,7 +351,7 @@ where
                 }
                 Poll::Pending => {}
             }
-            if (this.eof || shutdown) && this.out.is_empty() {
+            if (this.eof || shutdown) && out_empty {
                 this.finish(if this.eof {
                     "peer closed the connection"
                 } else {
@@ -269,20 +360,23 @@ where
                 // Whatever closing produced (error answers, cancels) is best-effort.
                 {
                     let mut g = lock(&this.shared);
-                    while let Some(t) = g.session.poll_transmit() {
-                        this.out.push_back(t.frame);
-                    }
+                    this.frames
+                        .extend(std::iter::from_fn(|| g.session.poll_transmit()).map(|t| t.frame));
                 }
+                let mut o = lock(&this.outgoing);
+                o.out.extend(this.frames.drain(..));
                 if !this.eof {
-                    let _ = this.poll_write_out(cx);
+                    let _ = o.poll_write_out(cx);
                 }
-                let _ = Pin::new(&mut this.writer).poll_close(cx);
+                let _ = Pin::new(&mut o.writer).poll_close(cx);
                 return Poll::Ready(Ok(()));
             }
-            // Timer.
-            match deadline {
+            // Timer. Firing early is harmless (nothing is due, it re-arms), so an armed timer
+            // is kept whenever it is not later than needed.
+            let want = deadline.or_else(|| idle_deadline(this.idle_horizon, this.rt.now()));
+            match want {
                 Some(d) => {
-                    if this.sleep.as_ref().is_none_or(|(at, _)| *at != d) {
+                    if this.sleep.as_ref().is_none_or(|(at, _)| *at > d) {
                         this.sleep = Some((d, this.rt.sleep_until(d)));
                     }
                     if let Some((_, s)) = this.sleep.as_mut() {
@@ -294,11 +388,16 @@ where
                 }
                 None => this.sleep = None,
             }
+            lock(&this.shared).armed = this.sleep.as_ref().map(|(at, _)| *at);
             if !progressed {
                 return Poll::Pending;
             }
         }
     }
+}
+
+fn idle_deadline(horizon: Option<std::time::Duration>, now: Instant) -> Option<Instant> {
+    horizon.map(|h| now + h)
 }
 
 /// Ends one side: its session closes, pending work is answered or failed.

@@ -19,7 +19,9 @@ use mcp_driver::mcp_proto::schema::roots::ListRootsResult;
 use mcp_driver::mcp_proto::schema::subscriptions::SubscriptionFilter;
 use mcp_driver::mcp_proto::schema::tools::CallToolResult;
 use mcp_driver::mcp_proto::schema::{Era, Implementation};
-use mcp_driver::mcp_proto::session::{ClientConfig, EraPreference, RequestError, ServerConfig};
+use mcp_driver::mcp_proto::session::{
+    ClientConfig, EraPreference, RequestError, RequestOptions, ServerConfig, Timeout,
+};
 use mcp_driver::{
     BoxFuture, CallError, Client, ClientHandler, Handler, HandlerResult, NoHandler, RequestCx,
     Runtime, Service,
@@ -45,6 +47,7 @@ macro_rules! suite {
             client_disconnect_drops_server_handlers,
             listen_streams_deliver_and_end,
             handlers_see_their_own_cancellation,
+            request_timeouts_fire,
         );
     };
     (@cases $rt:expr, $block_on:path; $($case:ident),* $(,)?) => {
@@ -505,4 +508,25 @@ pub async fn handlers_see_their_own_cancellation<R: Runtime>(rt: R, link: Link) 
         }
         s.fixture.saw_cancel.wait().await;
     }
+}
+
+/// A call whose answer never comes ends with `Timeout` at its deadline (the deadline reaches
+/// the connection's timer even when the caller wrote the request itself).
+pub async fn request_timeouts_fire<R: Runtime>(rt: R, link: Link) {
+    let s = plain(rt, link, EraPreference::Auto).await;
+    let params = serde_json::from_value(json!({"name": "hang"})).unwrap();
+    let options = RequestOptions {
+        timeout: Some(Some(Timeout::fixed(std::time::Duration::from_millis(150)))),
+        progress: false,
+    };
+    let r = s
+        .client
+        .request_with(ClientRequest::CallTool(params), options, None)
+        .await;
+    assert!(
+        matches!(r, Err(CallError::Request(RequestError::Timeout))),
+        "{r:?}"
+    );
+    // The server was told: its handler is dropped.
+    s.fixture.dropped.wait().await;
 }
