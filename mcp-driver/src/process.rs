@@ -20,6 +20,17 @@ pub enum Stderr {
     Prefixed,
 }
 
+impl Stderr {
+    /// How the child's stderr is set up for this choice.
+    pub fn stdio(self) -> std::process::Stdio {
+        match self {
+            Stderr::Inherit => std::process::Stdio::inherit(),
+            Stderr::Null => std::process::Stdio::null(),
+            Stderr::Prefixed => std::process::Stdio::piped(),
+        }
+    }
+}
+
 /// Why a child server could not be started or connected.
 #[derive(Debug, thiserror::Error)]
 pub enum ChildError {

@@ -12,7 +12,7 @@ use mcp_proto::schema::messages::{
 use mcp_proto::schema::mrtr::InputRequiredResult;
 use mcp_proto::schema::subscriptions::{SubscriptionFilter, SubscriptionsListenRequestParams};
 use mcp_proto::schema::tools::{CallToolRequestParams, CallToolResult};
-use mcp_proto::schema::{Era, PaginatedRequestParams, RequestParams};
+use mcp_proto::schema::{PaginatedRequestParams, RequestParams};
 use mcp_proto::session::{
     ClientEvent, EraPreference, RequestError, RequestOptions, ServerEvent, Timeout, UsageError,
 };
@@ -607,7 +607,6 @@ fn logging_follows_the_level_rules() {
     let out = raw.drain();
     assert_eq!(out[0]["method"], "notifications/message");
     assert!(raw.server.client_capabilities(&id).is_some());
-    assert_eq!(Era::Modern, Era::Modern);
 }
 
 #[test]

@@ -171,11 +171,7 @@ pub async fn connect_child(
     command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(match stderr {
-            Stderr::Inherit => Stdio::inherit(),
-            Stderr::Null => Stdio::null(),
-            Stderr::Prefixed => Stdio::piped(),
-        })
+        .stderr(stderr.stdio())
         .kill_on_drop(true);
     let name = format!("{:?}", command.get_program());
     let mut child = command.spawn().map_err(ChildError::Spawn)?;
