@@ -7,6 +7,7 @@
 
 mod builder;
 mod client;
+pub mod http;
 mod linked;
 mod mrtr;
 mod oneshot;
@@ -26,7 +27,8 @@ pub use linked::connect_in_process;
 pub use mrtr::StateKey;
 pub use runtime::{BoxFuture, OsEntropy, Runtime};
 pub use server::{
-    serve, AskError, Handler, HandlerResult, RequestCx, ServerHandle, Service, WeakServerHandle,
+    serve, Ask, AskError, Handler, HandlerResult, RequestCx, ServerHandle, Service,
+    WeakServerHandle,
 };
 
 pub use mcp_proto;

@@ -51,6 +51,15 @@ pub(crate) struct ServerSide {
     state_key: StateKey,
     running: HashMap<RequestId, Arc<CancelFlag>>,
     asks: HashMap<RequestId, oneshot::Sender<Result<ClientResult, RequestError>>>,
+    /// Response streams, when the session is served over HTTP.
+    pub(crate) http: Option<crate::http::server::HttpLink>,
+}
+
+impl ServerSide {
+    /// Handler tasks still running.
+    pub(crate) fn running(&self) -> usize {
+        self.running.len()
+    }
 }
 
 /// Set when the client cancels a request.
@@ -212,8 +221,56 @@ impl RequestCx {
         &self,
         params: CreateMessageRequestParams,
     ) -> Result<CreateMessageResult, AskError> {
+        self.sample_keyed(None, params).await
+    }
+
+    /// Asks the user for input (`elicitation/create`, form or URL mode).
+    ///
+    /// On a legacy session this is a server-to-client request. On a 2026-07-28 request it is
+    /// an `input_required` round: the handler stops here, the client answers and retries, and
+    /// the handler runs again from the start with this ask answered. Ask in a deterministic
+    /// order and keep side effects after the asks. Asks awaited together (joined) go to the
+    /// client in one round; to choose the key an ask has in that round, see
+    /// [`ask`](Self::ask).
+    pub async fn elicit(&self, params: ElicitRequestParams) -> Result<ElicitResult, AskError> {
+        self.elicit_keyed(None, params).await
+    }
+
+    /// Asks the client for its roots (`roots/list`). Works in both eras.
+    pub async fn list_roots(&self) -> Result<ListRootsResult, AskError> {
+        self.list_roots_keyed(None).await
+    }
+
+    /// An ask with a key of the handler's choosing: on a 2026-07-28 request the ask appears
+    /// under `key` in `inputRequests`, and its answer is looked up under `key` in the retry's
+    /// `inputResponses` (unnamed asks are keyed `ask0`, `ask1`, ... in order). Use distinct
+    /// keys within one request. Legacy sessions ignore the key.
+    ///
+    /// ```
+    /// # use mcp_driver::{AskError, RequestCx};
+    /// # use mcp_driver::mcp_proto::schema::elicitation::{ElicitRequestParams, RequestedSchema};
+    /// # async fn handler(cx: RequestCx) -> Result<(), AskError> {
+    /// let form = ElicitRequestParams::form("What is your name?", RequestedSchema::new());
+    /// let answer = cx.ask("user_name").elicit(form).await?;
+    /// # let _ = answer; Ok(()) }
+    /// ```
+    pub fn ask(&self, key: impl Into<String>) -> Ask<'_> {
+        Ask {
+            cx: self,
+            key: key.into(),
+        }
+    }
+
+    async fn sample_keyed(
+        &self,
+        key: Option<String>,
+        params: CreateMessageRequestParams,
+    ) -> Result<CreateMessageResult, AskError> {
         if self.context.era == Era::Modern {
-            return match self.ask_input(InputRequest::CreateMessage(params)).await? {
+            return match self
+                .ask_input(key, InputRequest::CreateMessage(params))
+                .await?
+            {
                 InputResponse::CreateMessage(r) => Ok(r),
                 _ => Err(AskError::Unexpected),
             };
@@ -224,15 +281,13 @@ impl RequestCx {
         }
     }
 
-    /// Asks the user for input (`elicitation/create`, form or URL mode).
-    ///
-    /// On a legacy session this is a server-to-client request. On a 2026-07-28 request it is
-    /// an `input_required` round: the handler stops here, the client answers and retries, and
-    /// the handler runs again from the start with this ask answered. Ask in a deterministic
-    /// order and keep side effects after the asks.
-    pub async fn elicit(&self, params: ElicitRequestParams) -> Result<ElicitResult, AskError> {
+    async fn elicit_keyed(
+        &self,
+        key: Option<String>,
+        params: ElicitRequestParams,
+    ) -> Result<ElicitResult, AskError> {
         if self.context.era == Era::Modern {
-            return match self.ask_input(InputRequest::Elicit(params)).await? {
+            return match self.ask_input(key, InputRequest::Elicit(params)).await? {
                 InputResponse::Elicit(r) => Ok(r),
                 _ => Err(AskError::Unexpected),
             };
@@ -243,10 +298,9 @@ impl RequestCx {
         }
     }
 
-    /// Asks the client for its roots (`roots/list`). Works in both eras.
-    pub async fn list_roots(&self) -> Result<ListRootsResult, AskError> {
+    async fn list_roots_keyed(&self, key: Option<String>) -> Result<ListRootsResult, AskError> {
         if self.context.era == Era::Modern {
-            return match self.ask_input(InputRequest::ListRoots(None)).await? {
+            return match self.ask_input(key, InputRequest::ListRoots(None)).await? {
                 InputResponse::ListRoots(r) => Ok(r),
                 _ => Err(AskError::Unexpected),
             };
@@ -262,7 +316,11 @@ impl RequestCx {
 
     /// One MRTR ask: the recorded answer, or stop the handler so the request is answered
     /// `input_required`.
-    async fn ask_input(&self, request: InputRequest) -> Result<InputResponse, AskError> {
+    async fn ask_input(
+        &self,
+        key: Option<String>,
+        request: InputRequest,
+    ) -> Result<InputResponse, AskError> {
         let Some(replay) = &self.replay else {
             return Err(AskError::Refused(UsageError::NotAllowed(
                 "in 2026-07-28 only tools/call, prompts/get and resources/read can ask the client"
@@ -285,11 +343,40 @@ impl RequestCx {
             };
             return Err(AskError::Refused(UsageError::MissingCapability(capability)));
         }
-        match replay.ask(request) {
+        match replay.ask(key, request) {
             Some(answer) => Ok(answer),
             // The wrapper around the handler sees the pending ask and ends this run.
             None => std::future::pending().await,
         }
+    }
+}
+
+/// An ask under a key of the handler's choosing, from [`RequestCx::ask`]. Each method makes
+/// the ask exactly as the [`RequestCx`] method of the same name does.
+#[derive(Debug)]
+#[must_use = "an Ask does nothing until one of its methods is awaited"]
+pub struct Ask<'a> {
+    cx: &'a RequestCx,
+    key: String,
+}
+
+impl Ask<'_> {
+    /// [`RequestCx::sample`] under this key.
+    pub async fn sample(
+        self,
+        params: CreateMessageRequestParams,
+    ) -> Result<CreateMessageResult, AskError> {
+        self.cx.sample_keyed(Some(self.key), params).await
+    }
+
+    /// [`RequestCx::elicit`] under this key.
+    pub async fn elicit(self, params: ElicitRequestParams) -> Result<ElicitResult, AskError> {
+        self.cx.elicit_keyed(Some(self.key), params).await
+    }
+
+    /// [`RequestCx::list_roots`] under this key.
+    pub async fn list_roots(self) -> Result<ListRootsResult, AskError> {
+        self.cx.list_roots_keyed(Some(self.key)).await
     }
 }
 
@@ -336,8 +423,8 @@ impl Future for Cancelled {
 enum Outcome {
     Done(HandlerResult),
     Cancelled,
-    /// A 2026-07-28 ask with no answer yet: answer `input_required`.
-    NeedsInput(String, InputRequest),
+    /// 2026-07-28 asks with no answer yet (at least one): answer `input_required`.
+    NeedsInput(Vec<(String, InputRequest)>),
 }
 
 /// Runs a handler future until it finishes, its request is cancelled, or it asks for input
@@ -359,10 +446,18 @@ impl Future for Abortable {
         }
         match self.inner.as_mut().poll(cx) {
             Poll::Ready(r) => Poll::Ready(Outcome::Done(r)),
-            Poll::Pending => match self.replay.as_ref().and_then(|r| r.take_pending()) {
-                Some((key, request)) => Poll::Ready(Outcome::NeedsInput(key, request)),
-                None => Poll::Pending,
-            },
+            Poll::Pending => {
+                let asks = self
+                    .replay
+                    .as_ref()
+                    .map(|r| r.take_pending())
+                    .unwrap_or_default();
+                if asks.is_empty() {
+                    Poll::Pending
+                } else {
+                    Poll::Ready(Outcome::NeedsInput(asks))
+                }
+            }
         }
     }
 }
@@ -457,12 +552,12 @@ impl<R: Runtime> Side<R> for ServerSide {
                         let _ = match outcome {
                             Outcome::Done(Ok(result)) => g.session.respond(&id, result),
                             Outcome::Done(Err(error)) => g.session.respond_error(&id, error),
-                            Outcome::NeedsInput(ask, request) => {
-                                let replay = replay.as_deref();
-                                let state =
-                                    replay.map(|r| key.seal(r.method, &r.target, r.answers()));
-                                let mut ir = InputRequiredResult::new().with_request(ask, request);
-                                ir.request_state = state;
+                            Outcome::NeedsInput(asks) => {
+                                let mut ir = InputRequiredResult::new();
+                                for (ask, request) in asks {
+                                    ir = ir.with_request(ask, request);
+                                }
+                                ir.request_state = replay.as_deref().map(|r| r.seal(&key));
                                 g.session.respond(&id, ir)
                             }
                             Outcome::Cancelled => Ok(()),
@@ -640,19 +735,40 @@ pub(crate) fn new_shared<R: Runtime>(
     rt: &R,
     service: Service,
 ) -> (ServerHandle, Arc<Mutex<ServerShared>>) {
+    new_shared_with(rt, &service, None, true)
+}
+
+/// A handle on an existing connection's state.
+pub(crate) fn handle_of(shared: &Arc<Mutex<ServerShared>>) -> ServerHandle {
+    ServerHandle {
+        shared: shared.clone(),
+    }
+}
+
+/// Like [`new_shared`], optionally serving over HTTP, and announcing the connection to the
+/// handler only when `announce` (a one-request HTTP exchange that can never receive a
+/// notification is not worth registering).
+pub(crate) fn new_shared_with<R: Runtime>(
+    rt: &R,
+    service: &Service,
+    http: Option<crate::http::server::HttpLink>,
+    announce: bool,
+) -> (ServerHandle, Arc<Mutex<ServerShared>>) {
     let now = rt.now();
-    let session = ServerSession::new(service.config, now, rt.wall(), Box::new(OsEntropy));
+    let session = ServerSession::new(service.config.clone(), now, rt.wall(), Box::new(OsEntropy));
     let side = ServerSide {
-        handler: service.handler,
-        state_key: service.state_key,
+        handler: service.handler.clone(),
+        state_key: service.state_key.clone(),
         running: HashMap::new(),
         asks: HashMap::new(),
+        http,
     };
-    let handler = side.handler.clone();
     let shared = Arc::new(Mutex::new(Shared::new(session, side)));
     let handle = ServerHandle {
         shared: shared.clone(),
     };
-    handler.on_connection(handle.clone());
+    if announce {
+        service.handler.on_connection(handle.clone());
+    }
     (handle, shared)
 }

@@ -36,6 +36,11 @@ pub fn exit_with_usage(usage: &str, error: ArgsError) -> ! {
 pub enum ServeCommand {
     /// Serve one client on stdin/stdout.
     Stdio,
+    /// Serve streamable HTTP (both eras) at `/mcp` on this address.
+    Http {
+        /// Where to listen, e.g. `127.0.0.1:3000`.
+        bind: std::net::SocketAddr,
+    },
 }
 
 /// The usage text of the `everything` server named `program`.
@@ -44,7 +49,8 @@ pub fn everything_usage(program: &str) -> String {
         "usage: {program} <command>\n\
          \n\
          commands:\n  \
-         stdio    serve one client on stdin/stdout (diagnostics go to stderr)\n"
+         stdio                 serve one client on stdin/stdout (diagnostics go to stderr)\n  \
+         http --bind ADDR      serve streamable HTTP at http://ADDR/mcp (e.g. 127.0.0.1:3000)\n"
     )
 }
 
@@ -57,6 +63,15 @@ where
     let command = match args.next().as_deref() {
         Some("-h" | "--help") => return Err(ArgsError::Help),
         Some("stdio") => ServeCommand::Stdio,
+        Some("http") => {
+            let bind = match (args.next().as_deref(), args.next()) {
+                (Some("--bind"), Some(addr)) => addr
+                    .parse()
+                    .map_err(|e| ArgsError::Invalid(format!("bad --bind address `{addr}`: {e}")))?,
+                _ => return Err(ArgsError::Invalid("usage: http --bind ADDR".into())),
+            };
+            ServeCommand::Http { bind }
+        }
         Some(other) => return Err(ArgsError::Invalid(format!("unknown command `{other}`"))),
         None => return Err(ArgsError::Invalid("missing command".into())),
     };
@@ -125,7 +140,19 @@ mod tests {
             parse_everything_args(args(&["--help"])),
             Err(ArgsError::Help)
         );
-        for bad in [&[][..], &["http"], &["stdio", "extra"], &["--stdio"]] {
+        assert_eq!(
+            parse_everything_args(args(&["http", "--bind", "127.0.0.1:3000"])),
+            Ok(ServeCommand::Http {
+                bind: "127.0.0.1:3000".parse().unwrap()
+            })
+        );
+        for bad in [
+            &[][..],
+            &["http"],
+            &["http", "--bind", "nowhere"],
+            &["stdio", "extra"],
+            &["--stdio"],
+        ] {
             assert!(
                 matches!(parse_everything_args(args(bad)), Err(ArgsError::Invalid(_))),
                 "{bad:?}"

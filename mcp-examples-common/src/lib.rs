@@ -24,3 +24,15 @@ pub use server::{
     everything_service, BYTES, BYTES_URI, COUNTER_PERIOD, COUNTER_URI, GREETING_TEMPLATE,
     README_TEXT, README_URI,
 };
+
+/// The HTTP configuration of the examples: the protective defaults, plus the bound address
+/// itself as an allowed `Host` when it is not loopback.
+pub fn http_config(bind: std::net::SocketAddr) -> mcp_driver::mcp_proto::http::HttpServerConfig {
+    let mut config = mcp_driver::mcp_proto::http::HttpServerConfig::default();
+    if !bind.ip().is_loopback() {
+        if let Some(hosts) = config.allowed_hosts.as_mut() {
+            hosts.push(bind.ip().to_string());
+        }
+    }
+    config
+}

@@ -4,6 +4,7 @@
 
 pub mod codec;
 pub mod entropy;
+pub mod http;
 pub mod jsonrpc;
 pub mod schema;
 pub mod session;

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo run -p mcp-tokio --example everything -- stdio
+//! cargo run -p mcp-tokio --example everything -- http --bind 127.0.0.1:3000
 //! ```
 //!
 //! The server itself (tools, resources, prompts ...) is defined once, in
@@ -25,6 +26,15 @@ async fn main() -> ExitCode {
             eprintln!("everything: serving one client on stdio");
             mcp_tokio::serve_stdio(service).await
         }
+        ServeCommand::Http { bind } => match tokio::net::TcpListener::bind(bind).await {
+            Ok(listener) => {
+                let addr = listener.local_addr().map_or(bind, |a| a);
+                eprintln!("everything: serving streamable HTTP at http://{addr}/mcp");
+                let config = mcp_examples_common::http_config(addr);
+                mcp_tokio::serve_http(listener, service, config).await
+            }
+            Err(e) => Err(e),
+        },
     };
     match served {
         Ok(()) => {

@@ -7,6 +7,8 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub use mcp_driver::http::server::HttpService;
+pub use mcp_driver::mcp_proto::http::HttpServerConfig;
 use mcp_driver::mcp_proto::session::{ClientConfig, ConnectError};
 use mcp_driver::process::{shutdown_child, ChildProcess};
 pub use mcp_driver::process::{ChildError, Stderr};
@@ -93,6 +95,30 @@ fn stdio_pipes() -> Option<(
     let reader = tokio::net::unix::pipe::Receiver::from_file(std::fs::File::from(input)).ok()?;
     let writer = tokio::net::unix::pipe::Sender::from_file(std::fs::File::from(output)).ok()?;
     Some((reader, writer))
+}
+
+/// Serves streamable HTTP (both eras) on `listener` until accepting fails. Each connection
+/// runs as its own task; the policies (allowed hosts and origins, limits) are in `config`.
+pub async fn serve_http(
+    listener: tokio::net::TcpListener,
+    service: Service,
+    config: HttpServerConfig,
+) -> io::Result<()> {
+    serve_http_with(listener, HttpService::new(TokioRuntime, service, config)).await
+}
+
+/// Like [`serve_http`], with an [`HttpService`] you keep a clone of (to count or close
+/// sessions).
+pub async fn serve_http_with(
+    listener: tokio::net::TcpListener,
+    http: HttpService<TokioRuntime>,
+) -> io::Result<()> {
+    loop {
+        let (stream, _) = listener.accept().await?;
+        // Small request/response exchanges: don't let Nagle hold them back.
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(http.serve_connection(stream.compat()));
+    }
 }
 
 /// Connects a client over any tokio byte stream.

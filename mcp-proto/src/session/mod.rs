@@ -38,6 +38,28 @@ pub struct Transmit {
     pub route: Route,
     /// One JSON-RPC message followed by `\n` (ready for stdio; HTTP bodies may keep or trim it).
     pub frame: Bytes,
+    /// What the frame is, so transports can tell when an exchange ends without parsing it.
+    pub kind: FrameKind,
+}
+
+/// The kind of message a [`Transmit`] carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameKind {
+    /// A request to the peer.
+    Request,
+    /// A notification.
+    Notification,
+    /// A successful response: on [`Route::Request`] it ends that exchange.
+    Result,
+    /// An error response with its code: on [`Route::Request`] it ends that exchange.
+    Error(i64),
+}
+
+impl FrameKind {
+    /// Whether this is a response (the last frame of its exchange).
+    pub fn is_response(self) -> bool {
+        matches!(self, FrameKind::Result | FrameKind::Error(_))
+    }
 }
 
 /// Where a frame goes. On stdio every route is the same pipe; over HTTP each route is a

@@ -9,7 +9,7 @@ use crate::jsonrpc::{
     ErrorObject, OutError, OutNotification, OutRequest, OutResponse, RequestId, JSONRPC_VERSION,
 };
 
-use super::{Route, Transmit, UsageError};
+use super::{FrameKind, Route, Transmit, UsageError};
 
 /// Keeps the unused capacity of this buffer between frames, so steady-state encoding does
 /// not allocate for small messages.
@@ -28,7 +28,12 @@ impl Outbox {
     }
 
     /// Serializes `value` followed by `\n` and queues it on `route`.
-    fn push<T: Serialize>(&mut self, route: Route, value: &T) -> Result<(), UsageError> {
+    fn push<T: Serialize>(
+        &mut self,
+        route: Route,
+        kind: FrameKind,
+        value: &T,
+    ) -> Result<(), UsageError> {
         if self.buf.capacity() < MIN_SPARE {
             self.buf.reserve(MIN_SPARE);
         }
@@ -39,7 +44,7 @@ impl Outbox {
         }
         self.buf.put_u8(b'\n');
         let frame: Bytes = self.buf.split().freeze();
-        self.queue.push_back(Transmit { route, frame });
+        self.queue.push_back(Transmit { route, frame, kind });
         Ok(())
     }
 
@@ -52,6 +57,7 @@ impl Outbox {
     ) -> Result<(), UsageError> {
         self.push(
             route,
+            FrameKind::Request,
             &OutRequest {
                 jsonrpc: JSONRPC_VERSION,
                 id,
@@ -69,6 +75,7 @@ impl Outbox {
     ) -> Result<(), UsageError> {
         self.push(
             route,
+            FrameKind::Notification,
             &OutNotification {
                 jsonrpc: JSONRPC_VERSION,
                 method,
@@ -85,6 +92,7 @@ impl Outbox {
     ) -> Result<(), UsageError> {
         self.push(
             route,
+            FrameKind::Result,
             &OutResponse {
                 jsonrpc: JSONRPC_VERSION,
                 id,
@@ -97,6 +105,7 @@ impl Outbox {
     pub(crate) fn error(&mut self, route: Route, id: Option<&RequestId>, error: &ErrorObject) {
         let _ = self.push(
             route,
+            FrameKind::Error(error.code),
             &OutError {
                 jsonrpc: JSONRPC_VERSION,
                 id,

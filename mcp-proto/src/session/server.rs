@@ -534,6 +534,32 @@ impl ServerSession {
         }
     }
 
+    /// The transport lost the stream this request was answering on, and losing it means
+    /// cancellation (a closed 2026-07-28 HTTP response stream). Handled as if the client had
+    /// sent `notifications/cancelled`: the application gets [`ServerEvent::Cancelled`] (or
+    /// [`ServerEvent::SubscriptionClosed`]) and nothing more is sent for `id`.
+    pub fn abandon(&mut self, now: Instant, id: &RequestId) {
+        let params = CancelledNotificationParams {
+            request_id: Some(id.clone()),
+            reason: Some("response stream closed".into()),
+            ..Default::default()
+        };
+        self.on_client_notification(now, ClientNotification::Cancelled(params));
+    }
+
+    /// Serves legacy requests without a handshake, as if `initialize` had negotiated
+    /// `version` with a client that declared no capabilities: for stateless HTTP servers,
+    /// where every request may reach a fresh session.
+    pub fn assume_initialized(&mut self, version: ProtocolVersion) {
+        self.legacy = Some(Legacy {
+            phase: Phase::Ready,
+            version,
+            client_info: Implementation::default(),
+            capabilities: ClientCapabilities::default(),
+            log_level: None,
+        });
+    }
+
     /// Ends the session: every request still open is answered with an error (or, for
     /// listen streams, closed gracefully) and our own requests fail with `Closed`.
     pub fn close(&mut self) {
@@ -993,6 +1019,10 @@ impl ServerSession {
             Ok(n) => n,
             Err(e) => return self.fault(format!("malformed {method} notification: {}", e.message)),
         };
+        self.on_client_notification(now, n);
+    }
+
+    fn on_client_notification(&mut self, now: Instant, n: ClientNotification) {
         match n {
             ClientNotification::Initialized(_) => match self.legacy.as_mut() {
                 Some(l) if l.phase == Phase::AwaitingInitialized => {

@@ -1,0 +1,673 @@
+//! Response streams of one session: where each outgoing frame goes, how it is framed, what
+//! is kept for resumption.
+//!
+//! A POST that carries a request opens a stream for it. Its head is decided by the first
+//! frame: if that frame is the final response, the answer is a plain JSON body (the cheap,
+//! common case); anything else first turns it into an SSE stream. A legacy session also has
+//! one standalone stream (the GET stream) for messages tied to no request.
+//!
+//! Resumable streams (legacy, with an event store) number their events `<stream>:<seq>`
+//! and start with a priming event, so a client that loses the connection can come back with
+//! `Last-Event-ID` and get everything after it. Frames sent while no client is reading are
+//! stored, never dropped, up to the store's bound.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+
+use crate::codec::sse::{encode_comment, encode_event, SseEventRef};
+use crate::jsonrpc::RequestId;
+use crate::session::{FrameKind, Route, Transmit};
+
+/// Identifies one response stream of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct StreamId(pub u64);
+
+/// The standalone (GET) stream of a legacy session.
+const STANDALONE: StreamId = StreamId(0);
+
+/// Stream limits and timings.
+#[derive(Debug, Clone)]
+pub struct StreamConfig {
+    /// Send a keep-alive comment on an SSE stream quiet for this long (and start SSE on a
+    /// request that has produced nothing for this long, so proxies see bytes).
+    pub keep_alive: Option<Duration>,
+    /// The `retry` the priming event announces (how long clients wait to reconnect).
+    pub retry: Duration,
+    /// Most frames waiting for a slow reader on one stream before the stream is cut (the
+    /// client can resume from the store).
+    pub max_queued: usize,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig {
+            keep_alive: Some(Duration::from_secs(15)),
+            retry: Duration::from_secs(1),
+            max_queued: 1024,
+        }
+    }
+}
+
+/// Keeps SSE events for resumption. One store per session; implement it over shared storage
+/// to let another instance resume a stream.
+pub trait EventStore: Send {
+    /// Keeps event `seq` of `stream` (the JSON-RPC frame it carries).
+    fn store(&mut self, stream: StreamId, seq: u64, frame: Bytes);
+    /// Appends the events of `stream` after `after` to `out`, oldest first.
+    fn replay(&mut self, stream: StreamId, after: u64, out: &mut Vec<(u64, Bytes)>);
+    /// `stream` ended and was fully delivered: its events are no longer needed.
+    fn forget(&mut self, stream: StreamId);
+    /// Events kept.
+    fn len(&self) -> usize;
+    /// Whether nothing is kept.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The default [`EventStore`]: in memory, bounded by event count (oldest dropped first).
+/// A restarted process has lost its events; clients then get a fresh stream.
+#[derive(Debug)]
+pub struct MemoryEventStore {
+    max_events: usize,
+    events: VecDeque<(StreamId, u64, Bytes)>,
+}
+
+impl MemoryEventStore {
+    /// A store keeping at most `max_events`.
+    pub fn new(max_events: usize) -> Self {
+        MemoryEventStore {
+            max_events,
+            events: VecDeque::new(),
+        }
+    }
+}
+
+impl Default for MemoryEventStore {
+    fn default() -> Self {
+        Self::new(1024)
+    }
+}
+
+impl EventStore for MemoryEventStore {
+    fn store(&mut self, stream: StreamId, seq: u64, frame: Bytes) {
+        if self.max_events == 0 {
+            return;
+        }
+        while self.events.len() >= self.max_events {
+            self.events.pop_front();
+        }
+        self.events.push_back((stream, seq, frame));
+    }
+
+    fn replay(&mut self, stream: StreamId, after: u64, out: &mut Vec<(u64, Bytes)>) {
+        out.extend(
+            self.events
+                .iter()
+                .filter(|(s, seq, _)| *s == stream && *seq > after)
+                .map(|(_, seq, f)| (*seq, f.clone())),
+        );
+    }
+
+    fn forget(&mut self, stream: StreamId) {
+        self.events.retain(|(s, _, _)| *s != stream);
+    }
+
+    fn len(&self) -> usize {
+        self.events.len()
+    }
+}
+
+/// How a stream's response starts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Head {
+    /// A complete JSON body with this status.
+    Json {
+        /// HTTP status.
+        status: u16,
+        /// The JSON-RPC response.
+        body: Bytes,
+    },
+    /// `200` with `text/event-stream`; pull the body with [`HttpStreams::poll_chunk`].
+    Sse,
+}
+
+/// The next piece of an SSE body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Chunk {
+    /// Bytes to write.
+    Data(Bytes),
+    /// Nothing yet: wait until a routed frame or a timer names this stream.
+    Pending,
+    /// The body is complete.
+    End,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Undecided,
+    Json,
+    Sse,
+}
+
+#[derive(Debug)]
+struct Stream {
+    /// Requests this stream still owes a response to.
+    open: Vec<RequestId>,
+    mode: Mode,
+    json: Option<(u16, Bytes)>,
+    out: VecDeque<Bytes>,
+    /// A client is reading it now.
+    attached: bool,
+    /// The server ended the body (polling, SEP-1699) although requests are open.
+    cut: bool,
+    /// Next event number.
+    seq: u64,
+    last_write: Instant,
+}
+
+impl Stream {
+    fn new(now: Instant, open: Vec<RequestId>) -> Self {
+        Stream {
+            open,
+            mode: Mode::Undecided,
+            json: None,
+            out: VecDeque::new(),
+            attached: true,
+            cut: false,
+            seq: 0,
+            last_write: now,
+        }
+    }
+
+    fn done(&self) -> bool {
+        self.open.is_empty()
+    }
+}
+
+/// The response streams of one session (see the module docs).
+pub struct HttpStreams {
+    config: StreamConfig,
+    /// Events carry ids and are stored (legacy); otherwise streams cannot be resumed.
+    resumable: bool,
+    /// Announce resumability with a priming event (clients of 2025-11-25 and later).
+    priming: bool,
+    /// Never SSE for requests (legacy JSON-response mode).
+    json_only: bool,
+    /// 2026-07-28: a dropped stream cancels its requests.
+    drop_cancels: bool,
+    store: Box<dyn EventStore>,
+    next: u64,
+    streams: HashMap<StreamId, Stream>,
+    by_request: HashMap<RequestId, StreamId>,
+    /// Session-level frames waiting for a GET stream.
+    backlog: VecDeque<Bytes>,
+    /// Streams that became readable since the last [`Self::take_woken`].
+    woken: Vec<StreamId>,
+    scratch: BytesMut,
+    /// The session ended: every stream ends once drained.
+    closed: bool,
+}
+
+impl std::fmt::Debug for HttpStreams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpStreams")
+            .field("streams", &self.streams.len())
+            .field("stored", &self.store.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpStreams {
+    /// Streams of a legacy session: resumable through `store`, with priming events when
+    /// `priming` (the negotiated version is 2025-11-25 or later).
+    pub fn legacy(
+        config: StreamConfig,
+        store: Box<dyn EventStore>,
+        priming: bool,
+        json_only: bool,
+    ) -> Self {
+        Self::build(config, store, true, priming, json_only, false)
+    }
+
+    /// The stream of one 2026-07-28 request: not resumable; dropping it cancels.
+    pub fn modern(config: StreamConfig) -> Self {
+        Self::build(
+            config,
+            Box::new(MemoryEventStore::new(0)),
+            false,
+            false,
+            false,
+            true,
+        )
+    }
+
+    /// Streams of a legacy request served without a session (stateless mode).
+    pub fn stateless(config: StreamConfig, json_only: bool) -> Self {
+        Self::build(
+            config,
+            Box::new(MemoryEventStore::new(0)),
+            false,
+            false,
+            json_only,
+            false,
+        )
+    }
+
+    fn build(
+        config: StreamConfig,
+        store: Box<dyn EventStore>,
+        resumable: bool,
+        priming: bool,
+        json_only: bool,
+        drop_cancels: bool,
+    ) -> Self {
+        HttpStreams {
+            config,
+            resumable,
+            priming,
+            json_only,
+            drop_cancels,
+            store,
+            next: 1,
+            streams: HashMap::new(),
+            by_request: HashMap::new(),
+            backlog: VecDeque::new(),
+            woken: Vec::new(),
+            scratch: BytesMut::new(),
+            closed: false,
+        }
+    }
+
+    /// Enables or disables priming events (once the session's version is known).
+    pub fn set_priming(&mut self, priming: bool) {
+        self.priming = priming;
+    }
+
+    /// Response streams open now (attached or waiting for resumption).
+    pub fn len(&self) -> usize {
+        self.streams.len()
+    }
+
+    /// Whether no stream is open.
+    pub fn is_empty(&self) -> bool {
+        self.streams.is_empty()
+    }
+
+    /// Events held for resumption.
+    pub fn stored_events(&self) -> usize {
+        self.store.len()
+    }
+
+    /// Whether a client is reading the standalone stream.
+    pub fn has_standalone(&self) -> bool {
+        self.streams.get(&STANDALONE).is_some_and(|s| s.attached)
+    }
+
+    /// Opens the response stream of a POSTed request.
+    pub fn open_request(&mut self, now: Instant, id: RequestId) -> StreamId {
+        let sid = StreamId(self.next);
+        self.next += 1;
+        self.by_request.insert(id.clone(), sid);
+        self.streams.insert(sid, Stream::new(now, vec![id]));
+        sid
+    }
+
+    /// Opens the standalone stream (legacy GET). `None` when a client already reads it.
+    pub fn open_standalone(&mut self, now: Instant) -> Option<StreamId> {
+        if self.has_standalone() {
+            return None;
+        }
+        let mut s = Stream::new(now, Vec::new());
+        s.mode = Mode::Sse;
+        self.streams.insert(STANDALONE, s);
+        self.start_sse(STANDALONE);
+        while let Some(frame) = self.backlog.pop_front() {
+            self.emit(STANDALONE, &frame);
+        }
+        Some(STANDALONE)
+    }
+
+    /// Resumes a stream after `last_event_id` (legacy GET with `Last-Event-ID`): replays
+    /// what was stored after it and continues live. `None` when the id names no stream this
+    /// session still has (or one a client is still reading).
+    pub fn resume(&mut self, now: Instant, last_event_id: &str) -> Option<StreamId> {
+        let (sid, seq) = parse_event_id(last_event_id)?;
+        if sid == STANDALONE && !self.streams.contains_key(&STANDALONE) {
+            let id = self.open_standalone(now)?;
+            return Some(id);
+        }
+        let s = self.streams.get_mut(&sid)?;
+        if s.attached {
+            return None;
+        }
+        s.attached = true;
+        s.cut = false;
+        s.last_write = now;
+        s.out.clear();
+        let mut replay = Vec::new();
+        self.store.replay(sid, seq, &mut replay);
+        for (seq, frame) in replay {
+            let chunk = self.encode(Some((sid, seq)), &frame, None);
+            if let Some(s) = self.streams.get_mut(&sid) {
+                s.out.push_back(chunk);
+            }
+        }
+        Some(sid)
+    }
+
+    /// Routes one frame from the session. Returns the stream it went to (wake its reader).
+    pub fn route(&mut self, now: Instant, t: Transmit) -> Option<StreamId> {
+        let sid = match &t.route {
+            Route::Request(id) => match self.by_request.get(id) {
+                Some(sid) => *sid,
+                None => return None,
+            },
+            Route::Session => return self.route_session(now, t.frame),
+        };
+        let Route::Request(id) = t.route else {
+            return None;
+        };
+        let ends = t.kind.is_response();
+        let status = self.status_of(t.kind);
+        let json_only = self.json_only;
+        let s = self.streams.get_mut(&sid)?;
+        s.last_write = now;
+        if ends {
+            s.open.retain(|r| *r != id);
+            self.by_request.remove(&id);
+        }
+        match s.mode {
+            Mode::Undecided if ends && s.open.is_empty() => {
+                s.mode = Mode::Json;
+                s.json = Some((status, trim(t.frame)));
+            }
+            Mode::Undecided if json_only => {
+                // Requests and notifications have no place in a JSON answer: requests go
+                // to the standalone stream, notifications are dropped (the client chose
+                // not to get them).
+                if t.kind == FrameKind::Request {
+                    return self.route_session(now, t.frame);
+                }
+                return None;
+            }
+            Mode::Json => return None,
+            Mode::Undecided => {
+                s.mode = Mode::Sse;
+                self.start_sse(sid);
+                self.emit(sid, &t.frame);
+            }
+            Mode::Sse => self.emit(sid, &t.frame),
+        }
+        self.after_write(sid);
+        Some(sid)
+    }
+
+    fn route_session(&mut self, _now: Instant, frame: Bytes) -> Option<StreamId> {
+        if self.has_standalone() || (self.resumable && self.streams.contains_key(&STANDALONE)) {
+            self.emit(STANDALONE, &frame);
+            return Some(STANDALONE);
+        }
+        if self.backlog.len() >= self.config.max_queued {
+            self.backlog.pop_front();
+        }
+        self.backlog.push_back(frame);
+        None
+    }
+
+    fn status_of(&self, kind: FrameKind) -> u16 {
+        match kind {
+            FrameKind::Error(code) if self.drop_cancels => super::modern_error_status(code),
+            _ => 200,
+        }
+    }
+
+    /// Starts SSE on `sid`: the priming event (id, empty data, retry) when resumable.
+    fn start_sse(&mut self, sid: StreamId) {
+        if !(self.resumable && self.priming) {
+            return;
+        }
+        let Some(s) = self.streams.get_mut(&sid) else {
+            return;
+        };
+        let seq = s.seq;
+        s.seq += 1;
+        let id = format!("{}:{}", sid.0, seq);
+        let retry = self.config.retry.as_millis() as u64;
+        self.scratch.clear();
+        let _ = encode_event(
+            &mut self.scratch,
+            &SseEventRef::new(b"").id(&id).retry(retry),
+        );
+        let chunk = self.scratch.split().freeze();
+        if s.attached {
+            s.out.push_back(chunk);
+        }
+    }
+
+    /// Frames `frame` as the stream's next event, stores it, queues it for the reader.
+    fn emit(&mut self, sid: StreamId, frame: &Bytes) {
+        let seq = match self.streams.get_mut(&sid) {
+            Some(s) if self.resumable => {
+                let seq = s.seq;
+                s.seq += 1;
+                Some(seq)
+            }
+            Some(_) => None,
+            None => return,
+        };
+        if let Some(seq) = seq {
+            self.store.store(sid, seq, frame.clone());
+        }
+        let attached = self.streams.get(&sid).is_some_and(|s| s.attached && !s.cut);
+        if !attached {
+            return;
+        }
+        let chunk = self.encode(seq.map(|q| (sid, q)), frame, None);
+        let max = self.config.max_queued;
+        if let Some(s) = self.streams.get_mut(&sid) {
+            s.out.push_back(chunk);
+            if s.out.len() > max && self.resumable {
+                // A reader this slow is cut; it resumes from the store.
+                s.out.clear();
+                s.cut = true;
+            }
+        }
+    }
+
+    fn encode(&mut self, id: Option<(StreamId, u64)>, frame: &Bytes, retry: Option<u64>) -> Bytes {
+        let id_text = id.map(|(s, q)| format!("{}:{}", s.0, q));
+        let mut ev = SseEventRef::new(frame).event("message");
+        if let Some(t) = id_text.as_deref() {
+            ev = ev.id(t);
+        }
+        ev.retry = retry;
+        self.scratch.clear();
+        let _ = encode_event(&mut self.scratch, &ev);
+        self.scratch.split().freeze()
+    }
+
+    fn after_write(&mut self, sid: StreamId) {
+        if !self.woken.contains(&sid) {
+            self.woken.push(sid);
+        }
+    }
+
+    /// The streams that got something to read since the last call (wake their readers).
+    pub fn take_woken(&mut self) -> impl Iterator<Item = StreamId> + '_ {
+        self.woken.drain(..)
+    }
+
+    /// How the response of `sid` starts, once decided. `None`: not yet (wait for a wake).
+    pub fn poll_head(&mut self, sid: StreamId) -> Option<Head> {
+        let s = self.streams.get_mut(&sid)?;
+        match s.mode {
+            Mode::Undecided => None,
+            Mode::Sse => Some(Head::Sse),
+            Mode::Json => {
+                let (status, body) = s.json.take()?;
+                self.streams.remove(&sid);
+                Some(Head::Json { status, body })
+            }
+        }
+    }
+
+    /// The next piece of the SSE body of `sid`.
+    pub fn poll_chunk(&mut self, sid: StreamId) -> Chunk {
+        let Some(s) = self.streams.get_mut(&sid) else {
+            return Chunk::End;
+        };
+        if let Some(c) = s.out.pop_front() {
+            return Chunk::Data(c);
+        }
+        if s.cut {
+            // Ended by the server for polling: the stream lives on for resumption.
+            s.attached = false;
+            return Chunk::End;
+        }
+        if self.closed || (sid != STANDALONE && s.done()) {
+            self.streams.remove(&sid);
+            if self.resumable {
+                self.store.forget(sid);
+            }
+            return Chunk::End;
+        }
+        Chunk::Pending
+    }
+
+    /// The reader of `sid` went away before the end. Returns the requests that must be
+    /// cancelled (2026-07-28, where a closed stream is a cancel); legacy streams instead
+    /// keep their events for resumption.
+    pub fn detach(&mut self, sid: StreamId) -> Vec<RequestId> {
+        let Some(s) = self.streams.get_mut(&sid) else {
+            return Vec::new();
+        };
+        s.attached = false;
+        s.out.clear();
+        if sid == STANDALONE {
+            self.streams.remove(&sid);
+            if self.resumable {
+                self.store.forget(sid);
+            }
+            return Vec::new();
+        }
+        if self.drop_cancels || !self.resumable || s.done() {
+            let open = std::mem::take(&mut s.open);
+            self.streams.remove(&sid);
+            for id in &open {
+                self.by_request.remove(id);
+            }
+            if self.resumable {
+                self.store.forget(sid);
+            }
+            return if self.drop_cancels { open } else { Vec::new() };
+        }
+        Vec::new()
+    }
+
+    /// Ends the body of the stream answering `id` while its request goes on (SEP-1699
+    /// polling): the client reconnects with `Last-Event-ID` after the announced `retry`.
+    /// `false` when that stream is not a resumable SSE stream.
+    pub fn close_for_polling(&mut self, id: &RequestId) -> bool {
+        if !(self.resumable && self.priming) {
+            return false;
+        }
+        let Some(sid) = self.by_request.get(id).copied() else {
+            return false;
+        };
+        let Some(s) = self.streams.get_mut(&sid) else {
+            return false;
+        };
+        if s.mode == Mode::Undecided {
+            s.mode = Mode::Sse;
+            self.start_sse(sid);
+        }
+        if let Some(s) = self.streams.get_mut(&sid) {
+            if s.mode != Mode::Sse {
+                return false;
+            }
+            s.cut = true;
+        }
+        self.after_write(sid);
+        true
+    }
+
+    /// The session ended: each stream ends after what it holds (readers are woken).
+    pub fn close(&mut self) {
+        self.closed = true;
+        self.backlog.clear();
+        let ids: Vec<StreamId> = self.streams.keys().copied().collect();
+        for sid in ids {
+            self.after_write(sid);
+        }
+        self.by_request.clear();
+    }
+
+    /// When [`Self::handle_timeout`] wants to run next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
+        let every = self.config.keep_alive?;
+        self.streams
+            .values()
+            .filter(|s| s.attached && !s.cut && s.mode != Mode::Json)
+            .map(|s| s.last_write + every)
+            .min()
+    }
+
+    /// Sends keep-alives on quiet streams (starting SSE on requests still silent).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let Some(every) = self.config.keep_alive else {
+            return;
+        };
+        let due: Vec<StreamId> = self
+            .streams
+            .iter()
+            .filter(|(_, s)| {
+                s.attached && !s.cut && s.mode != Mode::Json && s.last_write + every <= now
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for sid in due {
+            if self
+                .streams
+                .get(&sid)
+                .is_some_and(|s| s.mode == Mode::Undecided)
+            {
+                if self.json_only {
+                    if let Some(s) = self.streams.get_mut(&sid) {
+                        s.last_write = now;
+                    }
+                    continue;
+                }
+                if let Some(s) = self.streams.get_mut(&sid) {
+                    s.mode = Mode::Sse;
+                }
+                self.start_sse(sid);
+            }
+            self.scratch.clear();
+            encode_comment(&mut self.scratch, "");
+            let chunk = self.scratch.split().freeze();
+            if let Some(s) = self.streams.get_mut(&sid) {
+                s.out.push_back(chunk);
+                s.last_write = now;
+            }
+            self.after_write(sid);
+        }
+    }
+}
+
+fn trim(mut frame: Bytes) -> Bytes {
+    if frame.last() == Some(&b'\n') {
+        frame.truncate(frame.len() - 1);
+    }
+    frame
+}
+
+fn parse_event_id(id: &str) -> Option<(StreamId, u64)> {
+    let (s, q) = id.split_once(':')?;
+    Some((StreamId(s.parse().ok()?), q.parse().ok()?))
+}
