@@ -1,10 +1,15 @@
 //! Asking the client in 2026-07-28: multi round-trip requests by replay.
 //!
-//! A handler asks (`cx.elicit(..)`) the same way in both eras. On a 2026-07-28 request the
-//! first unanswered ask stops the handler and the request is answered `input_required` with
-//! that ask and a `requestState` carrying every answer so far. The client answers and
-//! retries; the handler runs again from the top and each ask, in order, now finds its answer.
-//! Handlers must therefore ask in a deterministic order.
+//! A handler asks (`cx.elicit(..)`) the same way in both eras. On a 2026-07-28 request a
+//! handler that waits on an unanswered ask is stopped, and the request is answered
+//! `input_required` with every ask it made that has no answer yet (asks awaited together,
+//! e.g. joined, go out in one round) and a `requestState` carrying the answers used so far.
+//! The client answers and retries; the handler runs again from the top and each ask, in
+//! order, now finds its answer. Handlers must therefore ask in a deterministic order.
+//!
+//! Asks are keyed in `inputRequests`/`inputResponses` by the name the handler gave
+//! (`cx.ask("user_name").elicit(..)`) or else by their position (`ask0`, `ask1`, ...). A
+//! missing answer, or one of the wrong kind, is asked for again rather than failing.
 //!
 //! `requestState` is attacker-controlled input, so it is sealed with HMAC-SHA256 under a
 //! server key and bound to the method and target it was issued for.
@@ -111,10 +116,15 @@ struct Payload {
 pub(crate) struct Replay {
     pub method: &'static str,
     pub target: String,
+    /// Answers from the verified `requestState` and this retry's `inputResponses`.
     answers: BTreeMap<String, InputResponse>,
+    /// The number of the next ask that has no key of its own (`ask0`, `ask1`, ...).
     next: AtomicUsize,
-    /// The first unanswered ask, set when the handler must stop.
-    pending: Mutex<Option<(String, InputRequest)>>,
+    /// The answers this run consumed: what the next `requestState` carries.
+    used: Mutex<BTreeMap<String, InputResponse>>,
+    /// Asks with no answer yet, in the order they were made. Every ask made before the
+    /// handler stops goes into the same `input_required` result.
+    pending: Mutex<Vec<(String, InputRequest)>>,
 }
 
 /// Why a retry's state was refused.
@@ -147,30 +157,128 @@ impl Replay {
             target,
             answers,
             next: AtomicUsize::new(0),
-            pending: Mutex::new(None),
+            used: Mutex::new(BTreeMap::new()),
+            pending: Mutex::new(Vec::new()),
         })
     }
 
-    /// The answer to the next ask, or `None` after recording the ask as pending.
-    pub fn ask(&self, request: InputRequest) -> Option<InputResponse> {
-        let key = format!("ask{}", self.next.fetch_add(1, Ordering::SeqCst));
-        if let Some(a) = self.answers.get(&key) {
-            return Some(a.clone());
+    /// The answer to an ask, or `None` after recording the ask as pending.
+    ///
+    /// The ask is looked up under `key`, or under the next automatic key (`ask0`, `ask1`,
+    /// ... in the order of the asks without a key of their own). An answer of the wrong
+    /// kind (say, a sampling result for an elicitation) counts as no answer: the ask is made
+    /// again rather than failing the request.
+    pub fn ask(&self, key: Option<String>, request: InputRequest) -> Option<InputResponse> {
+        let key = key.unwrap_or_else(|| format!("ask{}", self.next.fetch_add(1, Ordering::SeqCst)));
+        if let Some(answer) = self.answers.get(&key).filter(|a| a.answers(&request)) {
+            lock(&self.used).insert(key, answer.clone());
+            return Some(answer.clone());
         }
-        let mut p = lock(&self.pending);
-        if p.is_none() {
-            *p = Some((key, request));
+        let mut pending = lock(&self.pending);
+        if !pending.iter().any(|(k, _)| *k == key) {
+            pending.push((key, request));
         }
         None
     }
 
-    /// The ask that stopped the handler, if any.
-    pub fn take_pending(&self) -> Option<(String, InputRequest)> {
-        lock(&self.pending).take()
+    /// The asks that stopped the handler (empty if none did), taken.
+    pub fn take_pending(&self) -> Vec<(String, InputRequest)> {
+        std::mem::take(&mut *lock(&self.pending))
     }
 
-    /// Every answer so far, for sealing into the next `requestState`.
-    pub fn answers(&self) -> &BTreeMap<String, InputResponse> {
-        &self.answers
+    /// The `requestState` for the next round: the answers this run consumed, sealed. Answers
+    /// the handler never asked for (stray keys a client sent along) are not carried on.
+    pub fn seal(&self, key: &StateKey) -> String {
+        key.seal(self.method, &self.target, &lock(&self.used))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mcp_proto::schema::elicitation::{ElicitRequestParams, ElicitResult, RequestedSchema};
+    use mcp_proto::schema::roots::ListRootsResult;
+    use serde_json::json;
+
+    use super::*;
+
+    fn form() -> InputRequest {
+        InputRequest::Elicit(ElicitRequestParams::form("?", RequestedSchema::new()))
+    }
+
+    fn accepted() -> InputResponse {
+        InputResponse::Elicit(ElicitResult::accept(Default::default()))
+    }
+
+    fn responses(pairs: &[(&str, InputResponse)]) -> InputResponses {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    }
+
+    fn replay(key: &StateKey, state: Option<&str>, r: Option<&InputResponses>) -> Replay {
+        let new = Replay::new(key, "tools/call", "t".into(), state, r);
+        new.unwrap_or_else(|_| panic!("state refused"))
+    }
+
+    #[test]
+    fn asks_made_together_are_pending_together_under_their_keys() {
+        let key = StateKey::random();
+        let r = replay(&key, None, None);
+        assert!(r.ask(Some("user_name".into()), form()).is_none());
+        assert!(r.ask(None, InputRequest::list_roots()).is_none());
+        assert!(r.ask(None, form()).is_none());
+        let keys: Vec<String> = r.take_pending().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["user_name", "ask0", "ask1"]);
+        assert!(r.take_pending().is_empty());
+    }
+
+    #[test]
+    fn answers_of_the_wrong_kind_are_asked_again() {
+        let key = StateKey::random();
+        let roots = InputResponse::ListRoots(ListRootsResult::new(Vec::new()));
+        let other = InputResponse::Other(json!(12345));
+        let given = responses(&[("a", roots), ("b", other), ("c", accepted())]);
+        let r = replay(&key, None, Some(&given));
+        assert!(r.ask(Some("a".into()), form()).is_none());
+        assert!(r.ask(Some("b".into()), form()).is_none());
+        assert_eq!(r.ask(Some("c".into()), form()), Some(accepted()));
+        let keys: Vec<String> = r.take_pending().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["a", "b"]);
+    }
+
+    #[test]
+    fn the_state_carries_the_answers_used_and_nothing_else() {
+        let key = StateKey::random();
+        let given = responses(&[("step1", accepted()), ("stray", accepted())]);
+        let r = replay(&key, None, Some(&given));
+        assert_eq!(r.ask(Some("step1".into()), form()), Some(accepted()));
+        assert!(r.ask(Some("step2".into()), form()).is_none());
+        let state = r.seal(&key);
+        let opened = key.open(&state, "tools/call", "t").expect("valid state");
+        assert_eq!(opened.keys().collect::<Vec<_>>(), ["step1"]);
+
+        // The next round finds step1 in the state and step2 in the responses.
+        let given = responses(&[("step2", accepted())]);
+        let r = replay(&key, Some(&state), Some(&given));
+        assert!(r.ask(Some("step1".into()), form()).is_some());
+        assert!(r.ask(Some("step2".into()), form()).is_some());
+        assert!(r.take_pending().is_empty());
+    }
+
+    #[test]
+    fn tampered_or_foreign_state_is_refused() {
+        let key = StateKey::random();
+        let r = replay(&key, None, None);
+        let state = r.seal(&key);
+        let refused = |state: &str, target: &str| {
+            Replay::new(&key, "tools/call", target.into(), Some(state), None).is_err()
+        };
+        assert!(!refused(&state, "t"));
+        assert!(refused(&format!("{state}-TAMPERED"), "t"));
+        assert!(refused(&state, "another tool"));
+        assert!(refused("not a state", "t"));
+        let other_key = StateKey::random();
+        assert!(Replay::new(&other_key, "tools/call", "t".into(), Some(&state), None).is_err());
     }
 }
