@@ -139,7 +139,7 @@ impl Inner {
         let entry = entry.ok_or_else(|| unknown("tool", &p.name))?;
         let args = Value::Object(p.arguments.unwrap_or_default());
         let parts = self.parts(cx, Input::Arguments(args));
-        Ok((entry.call)(parts).await.into())
+        Ok((entry.call)(parts).await?.into())
     }
 
     async fn get_prompt(&self, p: GetPromptRequestParams, cx: RequestCx) -> HandlerResult {

@@ -8,46 +8,97 @@ use mcp_proto::jsonrpc::ErrorObject;
 use mcp_proto::schema::content::{
     BlobResourceContents, ContentBlock, ResourceContents, TextResourceContents,
 };
-use mcp_proto::schema::errors::resource_not_found;
+use mcp_proto::schema::errors::{missing_required_client_capability, resource_not_found};
+use mcp_proto::schema::lifecycle::ClientCapabilities;
 use mcp_proto::schema::prompts::{GetPromptResult, PromptMessage};
 use mcp_proto::schema::resources::ReadResourceResult;
 use mcp_proto::schema::tools::CallToolResult;
 use mcp_proto::schema::Era;
+use mcp_proto::session::UsageError;
 use schemars::JsonSchema;
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 
 use super::schema;
+use crate::server::AskError;
 
-/// A tool failure the model gets to see: answered as a `tools/call` result with
-/// `isError: true` and the message as text, not as a JSON-RPC error.
+/// A tool failure. Usually one the model gets to see: answered as a `tools/call` result
+/// with `isError: true` and the message as text, not as a JSON-RPC error.
 ///
 /// Any `std::error::Error` converts into it, so `?` works in tool handlers; for a message of
-/// your own use [`ToolError::new`].
+/// your own use [`ToolError::new`]. Two failures are about the request rather than the tool's
+/// work, and are answered as JSON-RPC errors instead:
+///
+/// - an ask the client cannot take ([`AskError`] for a capability the client did not
+///   declare, e.g. `cx.sample(..).await?` to a client without `sampling`): -32021 with
+///   `data.requiredCapabilities` on a 2026-07-28 request (the spec's
+///   MissingRequiredClientCapability); an `isError` result on a legacy session, which has no
+///   such error;
+/// - [`ToolError::rpc`], an error object of your own.
 pub struct ToolError {
-    message: String,
+    kind: ToolErrorKind,
+}
+
+enum ToolErrorKind {
+    Message(String),
+    Rpc(ErrorObject),
+    MissingCapability {
+        capability: &'static str,
+        message: String,
+    },
 }
 
 impl ToolError {
     /// A failure described by `message`.
     pub fn new(message: impl Into<String>) -> Self {
         ToolError {
-            message: message.into(),
+            kind: ToolErrorKind::Message(message.into()),
         }
     }
 
-    /// The message the model sees.
+    /// Answers the call with the JSON-RPC error `error` instead of a result: for a request
+    /// that is wrong as such (not a failure of the tool's work, which the model should see).
+    pub fn rpc(error: ErrorObject) -> Self {
+        ToolError {
+            kind: ToolErrorKind::Rpc(error),
+        }
+    }
+
+    /// The readable message.
     pub fn message(&self) -> &str {
-        &self.message
+        match &self.kind {
+            ToolErrorKind::Message(m) | ToolErrorKind::MissingCapability { message: m, .. } => m,
+            ToolErrorKind::Rpc(e) => &e.message,
+        }
+    }
+
+    /// What to answer a call of `era` with: a result, or a JSON-RPC error.
+    pub(crate) fn into_answer(self, era: Era) -> Result<CallToolResult, ErrorObject> {
+        match self.kind {
+            ToolErrorKind::Rpc(e) => Err(e),
+            ToolErrorKind::MissingCapability { capability, .. } if era == Era::Modern => {
+                Err(missing_capability_error(capability))
+            }
+            _ => Ok(self.into()),
+        }
     }
 }
 
 impl<E: std::error::Error + Send + Sync + 'static> From<E> for ToolError {
-    /// The error's message followed by those of its sources (`outer: inner`).
+    /// The error's message followed by those of its sources (`outer: inner`); an ask refused
+    /// for want of a client capability is kept as such (see the type's docs).
     fn from(error: E) -> Self {
+        if let Some(capability) = missing_capability(&error) {
+            return ToolError {
+                kind: ToolErrorKind::MissingCapability {
+                    capability,
+                    message: missing_capability_message(capability),
+                },
+            };
+        }
         let mut message = error.to_string();
         let mut source = error.source();
         while let Some(s) = source {
@@ -61,26 +112,64 @@ impl<E: std::error::Error + Send + Sync + 'static> From<E> for ToolError {
 
 impl fmt::Debug for ToolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("ToolError").field(&self.message).finish()
+        match &self.kind {
+            ToolErrorKind::Message(m) => f.debug_tuple("ToolError").field(m).finish(),
+            ToolErrorKind::Rpc(e) => f.debug_tuple("ToolError::Rpc").field(e).finish(),
+            ToolErrorKind::MissingCapability { capability, .. } => f
+                .debug_tuple("ToolError::MissingCapability")
+                .field(capability)
+                .finish(),
+        }
     }
 }
 
 impl fmt::Display for ToolError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(self.message())
     }
 }
 
 impl From<ToolError> for CallToolResult {
+    /// The failure as an `isError` result with its message (whatever its kind).
     fn from(error: ToolError) -> Self {
-        CallToolResult::error_text(error.message)
+        CallToolResult::error_text(error.message().to_owned())
     }
+}
+
+/// The client capability an ask was refused for, if `error` is such a refusal.
+fn missing_capability(error: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    match error.downcast_ref::<AskError>()? {
+        AskError::Refused(UsageError::MissingCapability(c)) => Some(c),
+        _ => None,
+    }
+}
+
+fn missing_capability_message(capability: &str) -> String {
+    format!("the client did not declare the `{capability}` capability this request needs")
+}
+
+/// -32021 for a capability named as a path (`sampling`, `elicitation.form`): its
+/// `requiredCapabilities` hold that path as nested empty objects, `{"sampling": {}}`.
+pub(crate) fn missing_capability_error(capability: &str) -> ErrorObject {
+    let mut required = Value::Object(Map::new());
+    // `clientCapabilities` itself (none declared at all) names no one capability.
+    if capability != "clientCapabilities" {
+        for part in capability.rsplit('.') {
+            let mut outer = Map::new();
+            outer.insert(part.to_owned(), required);
+            required = Value::Object(outer);
+        }
+    }
+    let required: ClientCapabilities = serde_json::from_value(required).unwrap_or_default();
+    missing_required_client_capability(missing_capability_message(capability), required)
 }
 
 /// A prompt or resource failure, answered as a JSON-RPC error.
 ///
 /// Any `std::error::Error` converts into it as an internal error (-32603), except an
-/// [`ErrorObject`], which is sent as it is.
+/// [`ErrorObject`], which is sent as it is, and an [`AskError`] refused for a client
+/// capability the client did not declare, which is -32021 with `data.requiredCapabilities`
+/// on a 2026-07-28 request (an internal error on a legacy session).
 pub struct RpcError {
     kind: RpcErrorKind,
 }
@@ -88,6 +177,7 @@ pub struct RpcError {
 enum RpcErrorKind {
     Object(ErrorObject),
     ResourceNotFound(String),
+    MissingCapability(&'static str),
 }
 
 impl RpcError {
@@ -121,12 +211,21 @@ impl RpcError {
         match self.kind {
             RpcErrorKind::Object(e) => e,
             RpcErrorKind::ResourceNotFound(uri) => resource_not_found(era, uri),
+            RpcErrorKind::MissingCapability(c) => match era {
+                Era::Modern => missing_capability_error(c),
+                Era::Legacy => ErrorObject::internal(missing_capability_message(c)),
+            },
         }
     }
 }
 
 impl<E: std::error::Error + Send + Sync + 'static> From<E> for RpcError {
     fn from(error: E) -> Self {
+        if let Some(capability) = missing_capability(&error) {
+            return RpcError {
+                kind: RpcErrorKind::MissingCapability(capability),
+            };
+        }
         let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(error);
         match boxed.downcast::<ErrorObject>() {
             Ok(object) => RpcError::new(*object),
@@ -143,6 +242,9 @@ impl fmt::Debug for RpcError {
                 .debug_struct("ResourceNotFound")
                 .field("uri", uri)
                 .finish(),
+            RpcErrorKind::MissingCapability(c) => {
+                f.debug_tuple("MissingCapability").field(c).finish()
+            }
         }
     }
 }
@@ -152,6 +254,7 @@ impl fmt::Display for RpcError {
         match &self.kind {
             RpcErrorKind::Object(e) => fmt::Display::fmt(e, f),
             RpcErrorKind::ResourceNotFound(uri) => write!(f, "resource not found: {uri}"),
+            RpcErrorKind::MissingCapability(c) => f.write_str(&missing_capability_message(c)),
         }
     }
 }
@@ -392,5 +495,72 @@ impl IntoResourceContents for Vec<ResourceContents> {
 impl IntoResourceContents for ReadResourceResult {
     fn into_read_result(self, _uri: &str, _mime_type: Option<&str>) -> ReadResourceResult {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mcp_proto::session::RequestError;
+
+    use super::*;
+
+    fn refused(capability: &'static str) -> AskError {
+        AskError::Refused(UsageError::MissingCapability(capability))
+    }
+
+    #[test]
+    fn a_refused_ask_is_32021_in_2026_and_a_result_before() {
+        let e = ToolError::from(refused("sampling"))
+            .into_answer(Era::Modern)
+            .unwrap_err();
+        assert_eq!(e.code, -32021);
+        assert_eq!(
+            e.data,
+            Some(json!({"requiredCapabilities": {"sampling": {}}}))
+        );
+
+        let r = ToolError::from(refused("sampling"))
+            .into_answer(Era::Legacy)
+            .unwrap();
+        assert_eq!(r.is_error, Some(true));
+        let text = r.content[0].as_text().unwrap();
+        assert!(text.contains("`sampling`"), "{text}");
+    }
+
+    #[test]
+    fn nested_capabilities_nest() {
+        let e = missing_capability_error("elicitation.url");
+        assert_eq!(
+            e.data,
+            Some(json!({"requiredCapabilities": {"elicitation": {"url": {}}}}))
+        );
+        let e = missing_capability_error("clientCapabilities");
+        assert_eq!(e.data, Some(json!({"requiredCapabilities": {}})));
+    }
+
+    #[test]
+    fn other_failures_stay_results_unless_rpc() {
+        let failed = AskError::Failed(RequestError::Closed);
+        for era in [Era::Modern, Era::Legacy] {
+            let r = ToolError::from(failed.clone()).into_answer(era).unwrap();
+            assert_eq!(r.is_error, Some(true));
+            let e = ToolError::rpc(ErrorObject::invalid_params("no"))
+                .into_answer(era)
+                .unwrap_err();
+            assert_eq!((e.code, e.message.as_str()), (-32602, "no"));
+        }
+        assert_eq!(ToolError::rpc(ErrorObject::internal("x")).message(), "x");
+    }
+
+    #[test]
+    fn prompts_and_resources_refused_an_ask_answer_by_era() {
+        let modern = RpcError::from(refused("elicitation")).into_error_object(Era::Modern);
+        assert_eq!(modern.code, -32021);
+        assert_eq!(
+            modern.data,
+            Some(json!({"requiredCapabilities": {"elicitation": {}}}))
+        );
+        let legacy = RpcError::from(refused("elicitation")).into_error_object(Era::Legacy);
+        assert_eq!(legacy.code, -32603);
     }
 }

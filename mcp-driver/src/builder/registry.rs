@@ -19,7 +19,10 @@ use super::schema;
 use super::uri_template::UriTemplate;
 use crate::runtime::BoxFuture;
 
-type ToolCall = Box<dyn Fn(RequestParts) -> BoxFuture<'static, CallToolResult> + Send + Sync>;
+/// A tool's answer: its result, or a JSON-RPC error (see [`ToolError`]).
+type ToolCall = Box<
+    dyn Fn(RequestParts) -> BoxFuture<'static, Result<CallToolResult, ErrorObject>> + Send + Sync,
+>;
 type PromptGet = Box<
     dyn Fn(RequestParts) -> BoxFuture<'static, Result<GetPromptResult, RpcError>> + Send + Sync,
 >;
@@ -175,15 +178,18 @@ impl Registry {
         if def.output_schema.is_none() {
             def.output_schema = O::output_schema();
         }
-        let call: ToolCall = Box::new(move |parts| match handler.call(&parts) {
-            Ok(fut) => Box::pin(async move {
-                match fut.await {
-                    Ok(out) => out.into_tool_result(),
-                    Err(e) => e.into(),
-                }
-            }),
-            // Bad arguments are the model's to fix: a result it can read (SEP-1303).
-            Err(rejection) => ready(CallToolResult::error_text(rejection.message())),
+        let call: ToolCall = Box::new(move |parts| {
+            let era = parts.cx.era();
+            match handler.call(&parts) {
+                Ok(fut) => Box::pin(async move {
+                    match fut.await {
+                        Ok(out) => Ok(out.into_tool_result()),
+                        Err(e) => e.into_answer(era),
+                    }
+                }),
+                // Bad arguments are the model's to fix: a result it can read (SEP-1303).
+                Err(rejection) => ready(Ok(CallToolResult::error_text(rejection.message()))),
+            }
         });
         self.tools.insert(def.name.clone(), ToolEntry { def, call });
     }
