@@ -13,6 +13,7 @@
 
 mod cli;
 mod client;
+pub mod conformance;
 mod server;
 
 pub use cli::{
