@@ -38,6 +38,12 @@ pub trait Handler: Send + Sync + 'static {
     /// Called once a legacy client finished its handshake.
     fn on_initialized(&self, _client: &mcp_proto::schema::Implementation) {}
 
+    /// The tool arguments `tool` mirrors into `Mcp-Param-*` headers (its `x-mcp-header`
+    /// annotations), checked against the body on 2026-07-28 HTTP requests.
+    fn header_params(&self, _tool: &str) -> Option<Arc<[mcp_proto::http::HeaderParam]>> {
+        None
+    }
+
     /// Called when a connection starts serving, with its handle (keep it to send list-changed
     /// or resource-updated notifications later; it does not keep the connection alive).
     fn on_connection(&self, _handle: ServerHandle) {}
@@ -143,6 +149,23 @@ impl RequestCx {
             .session
             .client_capabilities(&self.id)
             .cloned()
+    }
+
+    /// Ends this request's HTTP response stream while the request goes on (SEP-1699
+    /// polling, legacy sessions on 2025-11-25 or later): the client reconnects after the
+    /// announced `retry` and resumes with `Last-Event-ID`, missing nothing. Lets servers
+    /// behind proxies with short timeouts free connections during long work. `false` (and
+    /// nothing happens) when the request is not on a resumable SSE stream: stdio,
+    /// 2026-07-28, JSON responses.
+    pub fn close_sse_stream(&self) -> bool {
+        let mut g = lock(&self.shared);
+        let closed = g
+            .side
+            .http
+            .as_mut()
+            .is_some_and(|l| l.streams.close_for_polling(&self.id));
+        g.wake();
+        closed
     }
 
     /// Whether the client cancelled this request.

@@ -275,7 +275,10 @@ pub fn conformance_service<R: Runtime>(rt: R) -> (Service, ServerControl) {
         .tool(
             "test_reconnection",
             "Takes a moment, so the transport can close its stream mid-call (SEP-1699)",
-            |State(timer): State<Timer>| async move {
+            |cx: RequestCx, State(timer): State<Timer>| async move {
+                // Over HTTP the client now reconnects and resumes; the answer waits for it
+                // in the event store.
+                cx.close_sse_stream();
                 timer.sleep(Duration::from_millis(100)).await;
                 Ok("Reconnection test completed")
             },

@@ -233,6 +233,11 @@ impl Handler for Dispatch {
         Box::pin(self.0.clone().serve(request, cx))
     }
 
+    fn header_params(&self, tool: &str) -> Option<Arc<[mcp_proto::http::HeaderParam]>> {
+        let entry = self.0.read().tools.get(tool)?;
+        (!entry.header_params.is_empty()).then(|| entry.header_params.clone())
+    }
+
     fn on_connection(&self, handle: ServerHandle) {
         let mut connections = self.0.connections();
         connections.retain(|w| w.upgrade().is_some());

@@ -35,6 +35,8 @@ pub(crate) type Completer = Arc<dyn Fn(String) -> BoxFuture<'static, Vec<String>
 pub(crate) struct ToolEntry {
     pub(crate) def: Tool,
     pub(crate) call: ToolCall,
+    /// Arguments mirrored into `Mcp-Param-*` headers (`x-mcp-header` in the input schema).
+    pub(crate) header_params: Arc<[mcp_proto::http::HeaderParam]>,
 }
 
 /// A registered prompt.
@@ -191,7 +193,18 @@ impl Registry {
                 Err(rejection) => ready(Ok(CallToolResult::error_text(rejection.message()))),
             }
         });
-        self.tools.insert(def.name.clone(), ToolEntry { def, call });
+        // A schema with broken annotations mirrors nothing; clients drop such tools anyway.
+        let header_params = mcp_proto::http::header_params(&def.input_schema)
+            .unwrap_or_default()
+            .into();
+        self.tools.insert(
+            def.name.clone(),
+            ToolEntry {
+                def,
+                call,
+                header_params,
+            },
+        );
     }
 
     /// Adds or replaces a prompt. Absent `arguments` are derived from the handler's `Args`.

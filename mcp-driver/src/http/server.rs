@@ -379,7 +379,12 @@ async fn handle<R: Runtime>(
         Err(r) => return to_hyper(r, None),
     };
     match exchange {
-        Exchange::Modern { id, listen } => {
+        Exchange::Modern { id, listen, tool } => {
+            if let Some(params) = tool.and_then(|t| app.service.handler.header_params(&t)) {
+                if let Err(r) = check_params(id.as_ref(), &headers, &params, &body) {
+                    return to_hyper(r, None);
+                }
+            }
             let streams = HttpStreams::modern(app.front.config().streams.clone());
             one_shot(&app, streams, None, id, listen, &body).await
         }
@@ -405,6 +410,31 @@ async fn handle<R: Runtime>(
             }
         }
     }
+}
+
+/// Checks `Mcp-Param-*` headers against the call's arguments.
+fn check_params(
+    id: Option<&mcp_proto::jsonrpc::RequestId>,
+    headers: &HyperHeaders<'_>,
+    params: &[mcp_proto::http::HeaderParam],
+    body: &[u8],
+) -> Result<(), Response> {
+    #[derive(serde::Deserialize)]
+    struct Call {
+        params: Option<Args>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Args {
+        arguments: Option<serde_json::Value>,
+    }
+    if params.is_empty() {
+        return Ok(());
+    }
+    let args = serde_json::from_slice::<Call>(body)
+        .ok()
+        .and_then(|c| c.params)
+        .and_then(|p| p.arguments);
+    mcp_proto::http::check_param_headers(id, headers, params, args.as_ref())
 }
 
 fn session_not_found() -> Response {

@@ -23,12 +23,16 @@ pub fn encode(bytes: &[u8]) -> String {
     out
 }
 
-/// Decodes `text`; `None` if it is not valid padded or unpadded base64.
+/// Decodes `text`; `None` unless it is valid padded base64 (the sentinel requires padding).
 pub fn decode(text: &str) -> Option<Vec<u8>> {
-    let text = text.trim_end_matches('=');
-    if text.len() % 4 == 1 {
+    if text.len() % 4 != 0 {
         return None;
     }
+    let body = text.trim_end_matches('=');
+    if text.len() - body.len() > 2 {
+        return None;
+    }
+    let text = body;
     let mut out = Vec::with_capacity(text.len() * 3 / 4);
     let mut acc = 0u32;
     let mut bits = 0;
@@ -97,5 +101,7 @@ mod tests {
             "=?base64?PT9iYXNlNjQ/bGl0ZXJhbD89?="
         );
         assert!(decode("a$b=").is_none());
+        assert!(decode("SGVsbG8").is_none());
+        assert!(decode("SGVsbG8=").is_some());
     }
 }

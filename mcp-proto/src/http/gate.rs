@@ -80,6 +80,8 @@ pub enum Exchange {
         /// It is `subscriptions/listen` (the one request that outlives its answer's start
         /// and receives server notifications later).
         listen: bool,
+        /// The tool of a `tools/call` (whose `Mcp-Param-*` headers the server may check).
+        tool: Option<String>,
     },
     /// A legacy `initialize`: open a session, feed it the body.
     Initialize {
@@ -338,6 +340,10 @@ impl HttpServer {
             return Ok(Exchange::Modern {
                 id: id.cloned(),
                 listen: method_name == "subscriptions/listen",
+                tool: (method_name == "tools/call")
+                    .then(|| probe.as_ref().and_then(|p| p.name))
+                    .flatten()
+                    .and_then(|n| serde_json::from_str(n.get()).ok()),
             });
         }
         if self.config.stateless {
@@ -392,6 +398,15 @@ impl HttpServer {
         headers: &(impl Headers + ?Sized),
         probe: Option<&MetaProbe<'_>>,
     ) -> Result<(), Response> {
+        if REMOVED_IN_MODERN.contains(&method) {
+            // Unknown to this revision, whatever its params say: 404 tells a client it
+            // reached a modern endpoint that lacks the method (not a legacy server).
+            return Err(Response::rpc_error_for(
+                404,
+                id,
+                &ErrorObject::method_not_found(method),
+            ));
+        }
         let meta = probe.and_then(|p| p.meta.as_ref());
         let body_version = meta.and_then(|m| m.version);
         if id.is_some() {
@@ -463,6 +478,17 @@ impl HttpServer {
         }
     }
 }
+
+/// Methods of the initialize-based revisions that 2026-07-28 no longer has.
+const REMOVED_IN_MODERN: &[&str] = &[
+    "initialize",
+    "ping",
+    "logging/setLevel",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "tasks/result",
+    "tasks/list",
+];
 
 fn unsupported_legacy(id: Option<&RequestId>, v: &str) -> Response {
     Response::rpc_error_for(
@@ -562,7 +588,8 @@ mod tests {
             s.classify(Method::Post, &good, body).unwrap(),
             Exchange::Modern {
                 id: Some(RequestId::Number(1)),
-                listen: false
+                listen: false,
+                tool: Some("add".into())
             }
         );
         let encoded = [

@@ -15,11 +15,17 @@
 //!   closing a response stream cancels its request.
 
 pub mod base64;
+mod client;
 mod gate;
+mod params;
 mod sessions;
 mod streams;
 
+pub use client::{
+    ExchangeId, FailureKind, HttpClient, HttpClientConfig, HttpClientEvent, HttpError, HttpRequest,
+};
 pub use gate::{Exchange, HttpServer, HttpServerConfig, Origins};
+pub use params::{check_param_headers, header_params, BadAnnotation, HeaderParam};
 pub use sessions::{SessionFull, SessionTable};
 pub use streams::{Chunk, EventStore, Head, HttpStreams, MemoryEventStore, StreamConfig, StreamId};
 

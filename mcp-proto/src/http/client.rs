@@ -1,0 +1,1831 @@
+//! The streamable HTTP client as data: which HTTP requests a [`ClientSession`]'s frames
+//! become, and what the responses mean.
+//!
+//! [`HttpClient`] sits between a [`ClientSession`] and an HTTP library. It takes the session's
+//! [`Transmit`]s and answers with [`HttpRequest`]s (method, URL, headers, body); the transport
+//! reports each response's head, body bytes and end (or failure), and the client hands back
+//! the JSON-RPC messages to feed into [`ClientSession::handle_message`]. Everything that
+//! depends on time (reconnection delays, backoff) is scheduled through
+//! [`poll_timeout`](HttpClient::poll_timeout); nothing here reads a clock.
+//!
+//! What it does, per era:
+//! - 2026-07-28: every message is a POST with `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`
+//!   and the `Mcp-Param-*` headers that tools declare with `x-mcp-header` (learned from
+//!   `tools/list`; tools with invalid annotations are removed from the list). Cancelling a
+//!   request closes its stream instead of posting `notifications/cancelled`.
+//! - 2025-03-26 … 2025-11-25: the `Mcp-Session-Id` the server assigns, the negotiated
+//!   `MCP-Protocol-Version`, a standalone GET stream for server messages (405: the server has
+//!   none), resumption of a response stream that ends early with GET + `Last-Event-ID` after
+//!   the server's `retry`, re-initialization when the server answers 404 for the session, and
+//!   DELETE on close.
+//! - 2024-11-05 HTTP+SSE: when `initialize` is refused with 400, 404 or 405 and a body that is
+//!   not a modern JSON-RPC error, a GET to the URL waits for the `endpoint` event; messages are
+//!   then posted there and every answer arrives on the GET stream.
+//!
+//! Era detection itself is the session's (`server/discover`, then `initialize`); this layer
+//! turns HTTP refusals of the probe into JSON-RPC errors the session understands, retries a
+//! probe refused as an unsupported version when the server lists ours, and never lets a
+//! refused request hang: every request ends with its response or with a JSON-RPC error whose
+//! `data` carries the [`HttpError`] (see [`HttpError::from_error_object`]).
+//!
+//! Failures back off: a connection that cannot be opened is retried after
+//! `backoff_initial`, doubling up to `backoff_max`, at most `max_attempts` times; a stream
+//! reconnects no sooner than the server's `retry` and gives up after `max_reconnects`
+//! reconnections in a row that brought no message.
+//!
+//! [`ClientSession`]: crate::session::ClientSession
+//! [`ClientSession::handle_message`]: crate::session::ClientSession::handle_message
+//! [`Transmit`]: crate::session::Transmit
+
+mod tool_headers;
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+use super::{base64, header, Headers, Method};
+use crate::codec::{SseDecoder, SseItem};
+use crate::jsonrpc::{code, ErrorObject, RawMessage, RequestId};
+use crate::schema::common::meta_keys;
+use crate::schema::messages::method;
+use crate::session::Transmit;
+use tool_headers::ParamHeader;
+
+/// The modern protocol version, as sent in headers.
+const MODERN: &str = "2026-07-28";
+
+/// Largest error body read from a refusal (only its JSON-RPC error or first words are used).
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// How many characters of a non-JSON error body an [`HttpError::Status`] keeps.
+const ERROR_SNIPPET: usize = 200;
+
+/// Configuration of an [`HttpClient`].
+#[derive(Debug, Clone)]
+pub struct HttpClientConfig {
+    /// The MCP endpoint (`http://host:port/path`).
+    pub url: String,
+    /// Largest JSON body or SSE event accepted; larger ones fail their exchange.
+    pub max_body_len: usize,
+    /// Reconnection delay of a stream whose server sent no `retry`.
+    pub default_retry: Duration,
+    /// First delay after a failed attempt; doubles per failure.
+    pub backoff_initial: Duration,
+    /// Longest delay between attempts.
+    pub backoff_max: Duration,
+    /// Attempts to send one message before it fails (connections refused, 5xx on streams).
+    pub max_attempts: u32,
+    /// Reconnections in a row of one stream that bring no message before it is given up.
+    pub max_reconnects: u32,
+    /// Re-initializations in a row (session expired again before anything succeeded).
+    pub max_reinitializations: u32,
+    /// Open the legacy standalone GET stream after initialization.
+    pub standalone_stream: bool,
+    /// Fall back to the 2024-11-05 HTTP+SSE transport when `initialize` is refused.
+    pub legacy_sse_fallback: bool,
+}
+
+impl HttpClientConfig {
+    /// Defaults for `url`: 4 MiB bodies, 1 s default retry, backoff from 250 ms to 30 s,
+    /// 5 attempts, 10 quiet reconnections, 3 re-initializations.
+    pub fn new(url: impl Into<String>) -> Self {
+        HttpClientConfig {
+            url: url.into(),
+            max_body_len: crate::session::DEFAULT_MAX_FRAME_LEN,
+            default_retry: Duration::from_secs(1),
+            backoff_initial: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(30),
+            max_attempts: 5,
+            max_reconnects: 10,
+            max_reinitializations: 3,
+            standalone_stream: true,
+            legacy_sse_fallback: true,
+        }
+    }
+}
+
+/// Identifies one HTTP exchange (one request and its response) between the client and the
+/// transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ExchangeId(pub u64);
+
+/// An HTTP request to send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HttpRequest {
+    /// Report the response under this id.
+    pub id: ExchangeId,
+    /// POST, GET or DELETE.
+    pub method: Method,
+    /// Absolute URL.
+    pub url: String,
+    /// Headers (lowercase names). The transport adds `host`, framing headers and its own
+    /// (authorization, custom headers) unless already present.
+    pub headers: Vec<(Cow<'static, str>, String)>,
+    /// Body (empty for GET and DELETE).
+    pub body: Bytes,
+    /// Whether the response may stay open indefinitely (an SSE stream the client listens
+    /// on), so transports apply no whole-response timeout.
+    pub long_lived: bool,
+}
+
+impl HttpRequest {
+    /// The value of header `name`, if set.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// How an exchange failed below HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// No connection could be opened: nothing was sent, so the request is safe to repeat.
+    Connect,
+    /// The connection broke after the request was (maybe) sent, or the response was cut.
+    Io,
+}
+
+/// Why a request failed at the HTTP level. Carried in the `data` of the JSON-RPC error the
+/// session receives, so callers can tell a refused token from a dead server.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum HttpError {
+    /// 401: the server wants (other) credentials. `www_authenticate` is the challenge an
+    /// OAuth client needs to find the authorization server and scopes.
+    #[error("unauthorized (HTTP 401)")]
+    Unauthorized {
+        /// The `WWW-Authenticate` header.
+        www_authenticate: Option<String>,
+    },
+    /// 403: the credentials lack a permission (for OAuth: `insufficient_scope`).
+    #[error("forbidden (HTTP 403)")]
+    Forbidden {
+        /// The `WWW-Authenticate` header.
+        www_authenticate: Option<String>,
+    },
+    /// Another refusal without a JSON-RPC error body.
+    #[error("HTTP {status}: {message}")]
+    Status {
+        /// The status code.
+        status: u16,
+        /// The start of the body.
+        message: String,
+    },
+    /// No connection after every attempt.
+    #[error("server unreachable after {attempts} attempts: {reason}")]
+    Unreachable {
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        reason: String,
+    },
+    /// The connection broke during the exchange.
+    #[error("transport failed: {message}")]
+    Transport {
+        /// What broke.
+        message: String,
+    },
+    /// The response stream ended before the response and cannot be resumed.
+    #[error("the response stream ended before the response")]
+    StreamEnded,
+    /// Resuming the response stream failed every time.
+    #[error("resuming the response stream failed {attempts} times")]
+    ResumeFailed {
+        /// Reconnections made.
+        attempts: u32,
+    },
+    /// A body or event larger than the configured limit.
+    #[error("response larger than {limit} bytes")]
+    BodyTooLarge {
+        /// The limit.
+        limit: usize,
+    },
+    /// A response that is not what MCP allows here.
+    #[error("unexpected response: {message}")]
+    BadResponse {
+        /// What was wrong.
+        message: String,
+    },
+    /// The server ended the session and re-initializing failed.
+    #[error("the session expired and could not be re-initialized")]
+    SessionExpired,
+}
+
+/// The `data` key under which a synthesized error carries its [`HttpError`].
+const DATA_KEY: &str = "httpTransport";
+
+impl HttpError {
+    /// The JSON-RPC error a request fails with when this happens to it.
+    pub fn to_error_object(&self) -> ErrorObject {
+        let mut data = serde_json::Map::new();
+        data.insert(
+            DATA_KEY.into(),
+            serde_json::to_value(self).unwrap_or(Value::Null),
+        );
+        ErrorObject {
+            code: code::INTERNAL_ERROR,
+            message: self.to_string(),
+            data: Some(Value::Object(data)),
+        }
+    }
+
+    /// The transport failure behind a request's error, if it was one.
+    pub fn from_error_object(e: &ErrorObject) -> Option<HttpError> {
+        let v = e.data.as_ref()?.get(DATA_KEY)?;
+        HttpError::deserialize(v).ok()
+    }
+}
+
+/// Something the embedder may want to know or log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HttpClientEvent {
+    /// The connection cannot go on (handshake refused, server unreachable, session lost):
+    /// close the session with this reason.
+    Failed(HttpError),
+    /// The server speaks the 2024-11-05 HTTP+SSE transport; messages now go to `endpoint`.
+    LegacySseTransport {
+        /// Where messages are posted.
+        endpoint: String,
+    },
+    /// The server ended the session (404); a new one is being initialized.
+    SessionExpired,
+    /// The new session is ready; held messages were sent.
+    Reinitialized,
+    /// A tool was removed from a `tools/list` result for invalid `x-mcp-header` annotations.
+    ToolRejected {
+        /// The tool.
+        tool: String,
+        /// Why.
+        reason: String,
+    },
+    /// An exchange that no request waits for failed (a notification, an answer to the
+    /// server, the standalone stream).
+    ExchangeFailed {
+        /// The message's method, or the stream's role.
+        what: String,
+        /// Why.
+        error: HttpError,
+    },
+}
+
+/// What an exchange is for.
+#[derive(Debug, Clone)]
+enum Purpose {
+    /// A message POST.
+    Post(Post),
+    /// The legacy standalone GET stream.
+    Standalone,
+    /// Resumption of response streams that ended early; waits for these requests.
+    Resume(Vec<RequestId>),
+    /// The 2024-11-05 GET stream.
+    SseConnect,
+    /// Ending the legacy session.
+    Delete,
+}
+
+#[derive(Debug, Clone)]
+struct Post {
+    /// The request's id when the message is a request.
+    rpc: Option<RequestId>,
+    method: String,
+    frame: Bytes,
+    /// Carries 2026-07-28 `_meta`.
+    modern: bool,
+    internal: Internal,
+    /// Already re-sent once after an unsupported-version refusal.
+    version_retried: bool,
+}
+
+/// Messages this layer sends on its own (re-initialization), whose answers the session
+/// must not see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Internal {
+    No,
+    Reinit,
+    ReinitNotify,
+}
+
+#[derive(Debug)]
+enum BodyState {
+    /// No response head yet.
+    Head,
+    /// Collecting a JSON body; `error` is the status of a refusal.
+    Json {
+        buf: BytesMut,
+        error: Option<u16>,
+    },
+    Sse {
+        dec: SseDecoder,
+        buf: BytesMut,
+    },
+    Discard,
+}
+
+#[derive(Debug)]
+struct Exchange {
+    purpose: Purpose,
+    method: Method,
+    url: String,
+    headers: Vec<(Cow<'static, str>, String)>,
+    body: Bytes,
+    /// Attempts in a row that brought nothing (connection failures, quiet streams).
+    failures: u32,
+    state: BodyState,
+    /// When set, the exchange waits to be (re)sent.
+    due: Option<Instant>,
+    www_authenticate: Option<String>,
+    delivered: bool,
+    last_event_id: String,
+    retry: Option<Duration>,
+}
+
+#[derive(Debug)]
+struct Outstanding {
+    method: String,
+    modern: bool,
+    /// The exchange the response is expected on.
+    exchange: ExchangeId,
+}
+
+/// The transport in use.
+#[derive(Debug, Clone, PartialEq)]
+enum Transport {
+    Streamable,
+    /// 2024-11-05: the endpoint once known.
+    LegacySse(Option<String>),
+}
+
+/// The client side of streamable HTTP (both eras, and the 2024-11-05 fallback) as a state
+/// machine over HTTP exchanges.
+///
+/// Inputs: [`handle_transmit`](Self::handle_transmit) for each frame the session produces,
+/// then per exchange [`handle_response`](Self::handle_response),
+/// [`handle_body`](Self::handle_body) and [`handle_end`](Self::handle_end) or
+/// [`handle_failure`](Self::handle_failure); [`handle_timeout`](Self::handle_timeout) when
+/// [`poll_timeout`](Self::poll_timeout) passes. Outputs, drained after every input in this
+/// order: [`poll_abort`](Self::poll_abort) (stop reading and drop these exchanges),
+/// [`poll_request`](Self::poll_request) (send), [`poll_message`](Self::poll_message) (feed to
+/// the session), [`poll_event`](Self::poll_event).
+#[derive(Debug)]
+pub struct HttpClient {
+    config: HttpClientConfig,
+    next_id: u64,
+    exchanges: BTreeMap<ExchangeId, Exchange>,
+    outstanding: HashMap<RequestId, Outstanding>,
+    requests: VecDeque<HttpRequest>,
+    aborts: VecDeque<ExchangeId>,
+    messages: VecDeque<Bytes>,
+    events: VecDeque<HttpClientEvent>,
+    transport: Transport,
+    session_id: Option<String>,
+    /// Negotiated legacy version.
+    version: Option<String>,
+    /// The `initialize` frame and its id, replayed to re-initialize or on the SSE endpoint.
+    init: Option<(RequestId, Bytes, String)>,
+    initialized_frame: Option<Bytes>,
+    probe: Option<RequestId>,
+    /// Messages held while a new session or the SSE endpoint is being set up.
+    held: Option<Vec<Post>>,
+    reinits: u32,
+    /// The refusal of `initialize` to report if the 2024-11-05 fallback fails.
+    init_refusal: Option<ErrorObject>,
+    /// `x-mcp-header` parameters per tool name, from `tools/list`.
+    tool_headers: HashMap<String, Vec<ParamHeader>>,
+    /// A handshake answer arrived: failures are no longer fatal.
+    connected: bool,
+    /// `server/discover` succeeded: 2026-07-28 is spoken.
+    modern_era: bool,
+    closed: bool,
+}
+
+impl HttpClient {
+    /// A client for `config.url`; nothing is sent until the session's first frame.
+    pub fn new(config: HttpClientConfig) -> Self {
+        HttpClient {
+            config,
+            next_id: 0,
+            exchanges: BTreeMap::new(),
+            outstanding: HashMap::new(),
+            requests: VecDeque::new(),
+            aborts: VecDeque::new(),
+            messages: VecDeque::new(),
+            events: VecDeque::new(),
+            transport: Transport::Streamable,
+            session_id: None,
+            version: None,
+            init: None,
+            initialized_frame: None,
+            probe: None,
+            held: None,
+            reinits: 0,
+            init_refusal: None,
+            tool_headers: HashMap::new(),
+            connected: false,
+            modern_era: false,
+            closed: false,
+        }
+    }
+
+    // ----- getters -------------------------------------------------------------------------
+
+    /// The legacy session id, once the server assigned one.
+    pub fn session_id(&self) -> Option<&str> {
+        self.session_id.as_deref()
+    }
+
+    /// Whether the 2024-11-05 HTTP+SSE transport is in use.
+    pub fn is_legacy_sse(&self) -> bool {
+        matches!(self.transport, Transport::LegacySse(_))
+    }
+
+    /// Exchanges sent or waiting to be sent (after [`close`](Self::close): 0 once the DELETE
+    /// is done).
+    pub fn exchanges(&self) -> usize {
+        self.exchanges.len()
+    }
+
+    // ----- polls ---------------------------------------------------------------------------
+
+    /// Next HTTP request to send. Drain after every input.
+    #[must_use]
+    pub fn poll_request(&mut self) -> Option<HttpRequest> {
+        self.requests.pop_front()
+    }
+
+    /// Next exchange to abandon: stop reading its response and report nothing more for it.
+    #[must_use]
+    pub fn poll_abort(&mut self) -> Option<ExchangeId> {
+        self.aborts.pop_front()
+    }
+
+    /// Next JSON-RPC message for the session's `handle_message`.
+    #[must_use]
+    pub fn poll_message(&mut self) -> Option<Bytes> {
+        self.messages.pop_front()
+    }
+
+    /// Next event.
+    #[must_use]
+    pub fn poll_event(&mut self) -> Option<HttpClientEvent> {
+        self.events.pop_front()
+    }
+
+    /// When to call [`handle_timeout`](Self::handle_timeout) next (a delayed retry or
+    /// reconnection).
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.exchanges.values().filter_map(|e| e.due).min()
+    }
+
+    // ----- input: the session ----------------------------------------------------------------
+
+    /// Turns one of the session's frames into HTTP (or, for a 2026-07-28 cancellation, into
+    /// closing the cancelled request's stream).
+    pub fn handle_transmit(&mut self, now: Instant, transmit: Transmit) {
+        let _ = now;
+        if self.closed {
+            return;
+        }
+        let frame = transmit.frame;
+        let Ok(text) = std::str::from_utf8(&frame) else {
+            return;
+        };
+        let Ok(msg) = RawMessage::parse(text.trim_end()) else {
+            return;
+        };
+        let (rpc, method_name, params) = match &msg {
+            RawMessage::Request { id, method, params } => {
+                (Some(id.clone()), method.to_string(), *params)
+            }
+            RawMessage::Notification { method, params } => (None, method.to_string(), *params),
+            RawMessage::Response { .. } | RawMessage::Error { .. } => {
+                (None, String::from("response"), None)
+            }
+        };
+        let modern = params
+            .and_then(|p| serde_json::from_str::<MetaProbe>(p.get()).ok())
+            .and_then(|p| p.meta)
+            .is_some_and(|m| m.contains_key(meta_keys::PROTOCOL_VERSION));
+
+        if method_name == method::CANCELLED {
+            let target = params
+                .and_then(|p| serde_json::from_str::<CancelProbe>(p.get()).ok())
+                .and_then(|c| c.request_id);
+            if let Some(id) = target {
+                let was_modern = self.outstanding.get(&id).is_some_and(|o| o.modern);
+                self.forget_request(&id);
+                if was_modern || self.modern_era {
+                    // 2026-07-28 over HTTP: closing the stream is the cancellation.
+                    return;
+                }
+            }
+        }
+        let post = Post {
+            rpc: rpc.clone(),
+            method: method_name.clone(),
+            frame: frame.clone(),
+            modern,
+            internal: Internal::No,
+            version_retried: false,
+        };
+        if method_name == method::INITIALIZE {
+            if let Some(id) = &rpc {
+                let version = params
+                    .and_then(|p| serde_json::from_str::<InitProbe>(p.get()).ok())
+                    .map(|p| p.protocol_version)
+                    .unwrap_or_default();
+                self.init = Some((id.clone(), post.frame.clone(), version));
+            }
+            // The probe is over once the session falls back (timed out or refused).
+            if let Some(probe) = self.probe.take() {
+                self.forget_request(&probe);
+            }
+        }
+        if method_name == method::DISCOVER && self.probe.is_none() && !self.connected {
+            self.probe = rpc.clone();
+        }
+        let initialized = method_name == method::INITIALIZED;
+        if initialized {
+            self.initialized_frame = Some(post.frame.clone());
+        }
+        if let Some(held) = &mut self.held {
+            if let Some(id) = &rpc {
+                self.outstanding.insert(
+                    id.clone(),
+                    Outstanding {
+                        method: method_name,
+                        modern,
+                        exchange: ExchangeId(u64::MAX),
+                    },
+                );
+            }
+            held.push(post);
+            return;
+        }
+        self.send_post(post);
+        if initialized {
+            self.open_standalone();
+        }
+    }
+
+    /// Ends the connection: DELETE for a legacy session, every stream closed. Keep driving
+    /// until [`exchanges`](Self::exchanges) is 0 (or give up after a grace period).
+    pub fn close(&mut self, now: Instant) {
+        let _ = now;
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        let ids: Vec<ExchangeId> = self.exchanges.keys().copied().collect();
+        for id in ids {
+            self.abort(id);
+        }
+        self.outstanding.clear();
+        self.held = None;
+        if let (Some(sid), Transport::Streamable) = (&self.session_id, &self.transport) {
+            let mut headers = vec![hdr(header::SESSION_ID, sid.clone())];
+            if let Some(v) = &self.version {
+                headers.push(hdr(header::PROTOCOL_VERSION, v.clone()));
+            }
+            self.start(
+                Purpose::Delete,
+                Method::Delete,
+                self.config.url.clone(),
+                headers,
+                Bytes::new(),
+            );
+        }
+    }
+
+    // ----- input: the transport ---------------------------------------------------------------
+
+    /// The response head of exchange `id`.
+    pub fn handle_response(
+        &mut self,
+        now: Instant,
+        id: ExchangeId,
+        status: u16,
+        headers: &dyn Headers,
+    ) {
+        let legacy_sse = matches!(self.transport, Transport::LegacySse(_));
+        let limit = self.config.max_body_len;
+        let Some(ex) = self.exchanges.get_mut(&id) else {
+            return;
+        };
+        ex.www_authenticate = headers.get_str("www-authenticate").map(str::to_owned);
+        let content_type = headers
+            .get_str(header::CONTENT_TYPE)
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let sse = content_type.starts_with("text/event-stream");
+        let ok = (200..300).contains(&status);
+        let sse_state = || BodyState::Sse {
+            dec: SseDecoder::new(limit),
+            buf: BytesMut::new(),
+        };
+        let json = content_type.starts_with("application/json") || !matches!(status, 202 | 204);
+        let (post_internal, assigns) = match &ex.purpose {
+            Purpose::Post(p) => (Some(p.internal), p.method == method::INITIALIZE),
+            _ => (None, false),
+        };
+        match post_internal {
+            Some(_) if ok => {
+                ex.state = if legacy_sse {
+                    BodyState::Discard
+                } else if sse {
+                    sse_state()
+                } else if json {
+                    BodyState::Json {
+                        buf: BytesMut::new(),
+                        error: None,
+                    }
+                } else {
+                    BodyState::Discard
+                };
+                if assigns && !legacy_sse {
+                    if let Some(sid) = headers.get_str(header::SESSION_ID) {
+                        self.session_id = Some(sid.to_owned());
+                    }
+                }
+            }
+            Some(internal) => {
+                let expired = status == 404
+                    && internal == Internal::No
+                    && ex.headers.iter().any(|(k, _)| k == header::SESSION_ID);
+                if !expired {
+                    ex.state = BodyState::Json {
+                        buf: BytesMut::new(),
+                        error: Some(status),
+                    };
+                    return;
+                }
+                self.aborts.push_back(id);
+                if let Some(Exchange {
+                    purpose: Purpose::Post(post),
+                    ..
+                }) = self.exchanges.remove(&id)
+                {
+                    self.session_expired(now, Some(post));
+                }
+            }
+            None if matches!(ex.purpose, Purpose::Delete) => ex.state = BodyState::Discard,
+            None if ok && sse => ex.state = sse_state(),
+            None => {
+                self.aborts.push_back(id);
+                if let Some(ex) = self.exchanges.remove(&id) {
+                    self.stream_refused(now, ex, status);
+                }
+            }
+        }
+    }
+
+    /// Body bytes of exchange `id`.
+    pub fn handle_body(&mut self, now: Instant, id: ExchangeId, data: &[u8]) {
+        let Some(ex) = self.exchanges.get_mut(&id) else {
+            return;
+        };
+        let mut events = Vec::new();
+        let mut too_large = false;
+        match &mut ex.state {
+            BodyState::Head | BodyState::Discard => {}
+            BodyState::Json { buf, error } => {
+                let limit = if error.is_some() {
+                    MAX_ERROR_BODY.min(self.config.max_body_len)
+                } else {
+                    self.config.max_body_len
+                };
+                if buf.len().saturating_add(data.len()) > limit {
+                    if error.is_some() {
+                        // Only the start of a refusal matters.
+                        let room = limit.saturating_sub(buf.len());
+                        buf.extend_from_slice(&data[..room.min(data.len())]);
+                    } else {
+                        too_large = true;
+                    }
+                } else {
+                    buf.extend_from_slice(data);
+                }
+            }
+            BodyState::Sse { dec, buf } => {
+                buf.extend_from_slice(data);
+                while let Some(item) = dec.decode(buf) {
+                    events.push(item);
+                }
+            }
+        }
+        if too_large {
+            let limit = self.config.max_body_len;
+            self.fail_exchange(now, id, HttpError::BodyTooLarge { limit });
+            return;
+        }
+        for item in events {
+            self.sse_item(now, id, item);
+        }
+    }
+
+    /// The response of exchange `id` ended normally.
+    pub fn handle_end(&mut self, now: Instant, id: ExchangeId) {
+        let Some(ex) = self.exchanges.get_mut(&id) else {
+            return;
+        };
+        let mut tail = Vec::new();
+        if let BodyState::Sse { dec, buf } = &mut ex.state {
+            while let Some(item) = dec.finish(buf) {
+                tail.push(item);
+            }
+        }
+        for item in tail {
+            self.sse_item(now, id, item);
+        }
+        let Some(ex) = self.exchanges.remove(&id) else {
+            return;
+        };
+        match ex.purpose {
+            Purpose::Post(ref post) => {
+                let post = post.clone();
+                self.post_ended(now, id, ex, post)
+            }
+            Purpose::Standalone | Purpose::Resume(_) => {
+                let ex = Exchange {
+                    state: BodyState::Head,
+                    ..ex
+                };
+                self.reconnect(now, ex, None);
+            }
+            Purpose::SseConnect => {
+                self.lost_legacy_stream(HttpError::StreamEnded);
+            }
+            Purpose::Delete => {}
+        }
+    }
+
+    /// Exchange `id` failed below HTTP.
+    pub fn handle_failure(
+        &mut self,
+        now: Instant,
+        id: ExchangeId,
+        kind: FailureKind,
+        reason: &str,
+    ) {
+        let Some(ex) = self.exchanges.remove(&id) else {
+            return;
+        };
+        let resumable = matches!(&ex.state, BodyState::Sse { .. });
+        match (&ex.purpose, kind) {
+            (Purpose::Post(_), FailureKind::Connect) => self.retry_post(now, ex, reason),
+            (Purpose::Post(post), FailureKind::Io) => {
+                if resumable && self.can_resume(post, &ex.last_event_id) {
+                    return self.resume(now, post.rpc.iter().cloned().collect(), &ex);
+                }
+                let error = HttpError::Transport {
+                    message: reason.to_owned(),
+                };
+                let post = post.clone();
+                self.post_failed(&post, error);
+            }
+            (Purpose::Standalone | Purpose::Resume(_), _) => {
+                let ex = Exchange {
+                    state: BodyState::Head,
+                    ..ex
+                };
+                self.reconnect(now, ex, Some(reason));
+            }
+            (Purpose::SseConnect, _) => {
+                if matches!(self.transport, Transport::LegacySse(Some(_))) {
+                    self.lost_legacy_stream(HttpError::Transport {
+                        message: reason.to_owned(),
+                    });
+                } else {
+                    self.legacy_sse_failed();
+                }
+            }
+            (Purpose::Delete, _) => {}
+        }
+    }
+
+    /// Sends what is due: retries after backoff, reconnections after `retry`.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let due: Vec<ExchangeId> = self
+            .exchanges
+            .iter()
+            .filter(|(_, e)| e.due.is_some_and(|t| t <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            if let Some(ex) = self.exchanges.get_mut(&id) {
+                ex.due = None;
+                let req = HttpRequest {
+                    id,
+                    method: ex.method,
+                    url: ex.url.clone(),
+                    headers: ex.headers.clone(),
+                    body: ex.body.clone(),
+                    long_lived: !matches!(ex.purpose, Purpose::Post(_) | Purpose::Delete),
+                };
+                self.requests.push_back(req);
+            }
+        }
+    }
+
+    // ----- internals: sending ------------------------------------------------------------------
+
+    fn alloc(&mut self) -> ExchangeId {
+        self.next_id += 1;
+        ExchangeId(self.next_id)
+    }
+
+    /// Registers an exchange and queues its request now.
+    fn start(
+        &mut self,
+        purpose: Purpose,
+        method: Method,
+        url: String,
+        headers: Vec<(Cow<'static, str>, String)>,
+        body: Bytes,
+    ) -> ExchangeId {
+        let id = self.alloc();
+        let long_lived = !matches!(purpose, Purpose::Post(_) | Purpose::Delete);
+        self.requests.push_back(HttpRequest {
+            id,
+            method,
+            url: url.clone(),
+            headers: headers.clone(),
+            body: body.clone(),
+            long_lived,
+        });
+        self.exchanges.insert(
+            id,
+            Exchange {
+                purpose,
+                method,
+                url,
+                headers,
+                body,
+                failures: 0,
+                state: BodyState::Head,
+                due: None,
+                www_authenticate: None,
+                delivered: false,
+                last_event_id: String::new(),
+                retry: None,
+            },
+        );
+        id
+    }
+
+    /// Re-registers `ex` under a new id, to be sent at `due`.
+    fn schedule(&mut self, mut ex: Exchange, due: Instant) -> ExchangeId {
+        let id = self.alloc();
+        ex.due = Some(due);
+        ex.state = BodyState::Head;
+        ex.delivered = false;
+        self.exchanges.insert(id, ex);
+        id
+    }
+
+    fn post_headers(&self, post: &Post) -> Vec<(Cow<'static, str>, String)> {
+        let mut h = vec![
+            hdr(header::CONTENT_TYPE, "application/json".to_owned()),
+            hdr(
+                header::ACCEPT,
+                "application/json, text/event-stream".to_owned(),
+            ),
+        ];
+        if matches!(self.transport, Transport::LegacySse(_)) {
+            return h;
+        }
+        if post.modern {
+            h.push(hdr(header::PROTOCOL_VERSION, MODERN.to_owned()));
+            h.push(hdr(header::METHOD, post.method.clone()));
+            h.extend(self.modern_name_headers(post));
+            return h;
+        }
+        let version = if post.method == method::INITIALIZE {
+            self.init.as_ref().map(|(_, _, v)| v.clone())
+        } else {
+            self.version.clone()
+        };
+        if let Some(v) = version.filter(|v| !v.is_empty()) {
+            h.push(hdr(header::PROTOCOL_VERSION, v));
+        }
+        if post.method != method::INITIALIZE {
+            if let Some(sid) = &self.session_id {
+                h.push(hdr(header::SESSION_ID, sid.clone()));
+            }
+        }
+        h
+    }
+
+    /// `Mcp-Name` and the `Mcp-Param-*` headers of a 2026-07-28 request.
+    fn modern_name_headers(&self, post: &Post) -> Vec<(Cow<'static, str>, String)> {
+        let mut out = Vec::new();
+        let field = match post.method.as_str() {
+            method::TOOLS_CALL | method::PROMPTS_GET => "name",
+            method::RESOURCES_READ => "uri",
+            _ => return out,
+        };
+        let Ok(text) = std::str::from_utf8(&post.frame) else {
+            return out;
+        };
+        let Ok(v) = serde_json::from_str::<Value>(text) else {
+            return out;
+        };
+        let params = v.get("params");
+        let Some(name) = params.and_then(|p| p.get(field)).and_then(Value::as_str) else {
+            return out;
+        };
+        out.push(hdr(header::NAME, base64::header_value(name)));
+        if post.method == method::TOOLS_CALL {
+            if let Some(declared) = self.tool_headers.get(name) {
+                let args = params.and_then(|p| p.get("arguments"));
+                for (k, val) in tool_headers::headers_for_call(declared, args) {
+                    out.push((Cow::Owned(k), val));
+                }
+            }
+        }
+        out
+    }
+
+    fn post_url(&self) -> String {
+        match &self.transport {
+            Transport::LegacySse(Some(endpoint)) => endpoint.clone(),
+            _ => self.config.url.clone(),
+        }
+    }
+
+    fn send_post(&mut self, post: Post) {
+        let headers = self.post_headers(&post);
+        let url = self.post_url();
+        let rpc = post.rpc.clone();
+        let (method_name, modern) = (post.method.clone(), post.modern);
+        let body = trim_frame(&post.frame);
+        let id = self.start(Purpose::Post(post), Method::Post, url, headers, body);
+        if let Some(rpc) = rpc {
+            self.outstanding.insert(
+                rpc,
+                Outstanding {
+                    method: method_name,
+                    modern,
+                    exchange: id,
+                },
+            );
+        }
+    }
+
+    fn open_standalone(&mut self) {
+        if !self.config.standalone_stream
+            || self.transport != Transport::Streamable
+            || self.closed
+            || self
+                .exchanges
+                .values()
+                .any(|e| matches!(e.purpose, Purpose::Standalone))
+        {
+            return;
+        }
+        let headers = self.stream_headers(None);
+        self.start(
+            Purpose::Standalone,
+            Method::Get,
+            self.config.url.clone(),
+            headers,
+            Bytes::new(),
+        );
+    }
+
+    fn stream_headers(&self, last_event_id: Option<&str>) -> Vec<(Cow<'static, str>, String)> {
+        let mut h = vec![hdr(header::ACCEPT, "text/event-stream".to_owned())];
+        if let Some(v) = &self.version {
+            h.push(hdr(header::PROTOCOL_VERSION, v.clone()));
+        }
+        if let Some(sid) = &self.session_id {
+            h.push(hdr(header::SESSION_ID, sid.clone()));
+        }
+        if let Some(last) = last_event_id.filter(|l| !l.is_empty()) {
+            h.push(hdr(header::LAST_EVENT_ID, last.to_owned()));
+        }
+        h
+    }
+
+    fn abort(&mut self, id: ExchangeId) {
+        if let Some(ex) = self.exchanges.remove(&id) {
+            if ex.due.is_none() {
+                self.aborts.push_back(id);
+            }
+        }
+    }
+
+    /// Drops a request: it was answered elsewhere, cancelled or failed. Its stream closes
+    /// unless other requests still wait on it.
+    fn forget_request(&mut self, id: &RequestId) {
+        let Some(o) = self.outstanding.remove(id) else {
+            return;
+        };
+        let close = match self.exchanges.get_mut(&o.exchange) {
+            Some(Exchange {
+                purpose: Purpose::Post(p),
+                ..
+            }) => p.rpc.as_ref() == Some(id),
+            Some(Exchange {
+                purpose: Purpose::Resume(ids),
+                ..
+            }) => {
+                ids.retain(|x| x != id);
+                ids.is_empty()
+            }
+            _ => false,
+        };
+        if close {
+            self.abort(o.exchange);
+        }
+    }
+
+    // ----- internals: receiving ----------------------------------------------------------------
+
+    fn sse_item(
+        &mut self,
+        now: Instant,
+        id: ExchangeId,
+        item: Result<SseItem, crate::codec::SseError>,
+    ) {
+        let Some(ex) = self.exchanges.get_mut(&id) else {
+            return;
+        };
+        match item {
+            Ok(SseItem::Event(ev)) => {
+                if let Some(eid) = &ev.id {
+                    ex.last_event_id = eid.clone();
+                }
+                if let Some(ms) = ev.retry {
+                    ex.retry = Some(Duration::from_millis(ms));
+                }
+                let kind = ev.event.as_deref().unwrap_or("message");
+                if kind == "endpoint" && matches!(ex.purpose, Purpose::SseConnect) {
+                    self.endpoint_found(now, ev.data.trim());
+                    return;
+                }
+                if kind != "message" || ev.data.trim().is_empty() {
+                    return; // priming events and unknown types carry no message
+                }
+                ex.delivered = true;
+                ex.failures = 0;
+                let internal = match &ex.purpose {
+                    Purpose::Post(p) => p.internal,
+                    _ => Internal::No,
+                };
+                self.deliver(now, Bytes::from(ev.data.into_bytes()), internal, None);
+            }
+            Ok(SseItem::Control { id: eid, retry }) => {
+                if let Some(eid) = eid {
+                    ex.last_event_id = eid;
+                }
+                if let Some(ms) = retry {
+                    ex.retry = Some(Duration::from_millis(ms));
+                }
+            }
+            Ok(SseItem::Comment(_)) => {}
+            Err(e) => {
+                // The oversized event is skipped and lost: say so, keep reading.
+                let what = match &ex.purpose {
+                    Purpose::Post(p) => p.method.clone(),
+                    _ => "stream".to_owned(),
+                };
+                let _ = e;
+                self.events.push_back(HttpClientEvent::ExchangeFailed {
+                    what,
+                    error: HttpError::BodyTooLarge {
+                        limit: self.config.max_body_len,
+                    },
+                });
+            }
+        }
+    }
+
+    /// One JSON-RPC message (or batch) from the server: bookkeeping, then to the session.
+    /// `answer_for` rewrites an error without id (a refusal) to the request it refused.
+    fn deliver(
+        &mut self,
+        now: Instant,
+        bytes: Bytes,
+        internal: Internal,
+        answer_for: Option<&RequestId>,
+    ) {
+        let _ = now;
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            self.messages.push_back(bytes);
+            return;
+        };
+        if text.trim_start().starts_with('[') {
+            if let Ok(items) = serde_json::from_str::<Vec<&RawValue>>(text) {
+                for item in items {
+                    if let Ok(msg) = RawMessage::parse(item.get()) {
+                        if let Some(id) = response_id(&msg) {
+                            self.answered(&id, &msg);
+                        }
+                    }
+                }
+            }
+            self.messages.push_back(bytes);
+            return;
+        }
+        let msg = match RawMessage::parse(text) {
+            Ok(m) => m,
+            Err(_) => {
+                self.messages.push_back(bytes);
+                return;
+            }
+        };
+        let id = match (&msg, answer_for) {
+            (RawMessage::Error { id: None, error }, Some(rpc)) => {
+                let fixed = rpc_error(rpc, error);
+                return self.deliver(now, fixed, internal, None);
+            }
+            _ => response_id(&msg),
+        };
+        let Some(id) = id else {
+            self.messages.push_back(bytes);
+            return;
+        };
+        if internal == Internal::Reinit {
+            return self.reinit_answered(&msg);
+        }
+        if internal == Internal::ReinitNotify {
+            return;
+        }
+        let answered = self.answered(&id, &msg);
+        if answered.is_some_and(|(m, modern)| modern && m == method::TOOLS_LIST) {
+            if let RawMessage::Response { result, .. } = &msg {
+                if let Some(rewritten) = self.check_tools(&id, result) {
+                    self.messages.push_back(rewritten);
+                    return;
+                }
+            }
+        }
+        self.messages.push_back(bytes);
+    }
+
+    /// Bookkeeping for a response: the request is done; handshake answers set the version.
+    fn answered(&mut self, id: &RequestId, msg: &RawMessage<'_>) -> Option<(String, bool)> {
+        let o = self.outstanding.get(id)?;
+        let method_name = o.method.clone();
+        let modern = o.modern;
+        self.forget_request(id);
+        if let RawMessage::Response { result, .. } = msg {
+            if method_name == method::INITIALIZE {
+                if let Ok(p) = serde_json::from_str::<InitProbe>(result.get()) {
+                    self.version = Some(p.protocol_version);
+                }
+                self.connected = true;
+            } else if method_name == method::DISCOVER {
+                self.probe = None;
+                self.connected = true;
+                self.modern_era = true;
+            } else {
+                self.reinits = 0;
+            }
+        }
+        Some((method_name, modern))
+    }
+
+    /// Validates the `x-mcp-header` annotations of a `tools/list` page; returns the message
+    /// rewritten without the rejected tools, if any was rejected.
+    fn check_tools(&mut self, id: &RequestId, result: &RawValue) -> Option<Bytes> {
+        let mut result: Value = serde_json::from_str(result.get()).ok()?;
+        let tools = result.get_mut("tools")?.as_array_mut()?;
+        let mut rejected = false;
+        tools.retain(|tool| {
+            let name = tool.get("name").and_then(Value::as_str).unwrap_or_default();
+            let schema = tool.get("inputSchema").unwrap_or(&Value::Null);
+            match tool_headers::param_headers(schema) {
+                Ok(params) => {
+                    if params.is_empty() {
+                        self.tool_headers.remove(name);
+                    } else {
+                        self.tool_headers.insert(name.to_owned(), params);
+                    }
+                    true
+                }
+                Err(reason) => {
+                    self.tool_headers.remove(name);
+                    self.events.push_back(HttpClientEvent::ToolRejected {
+                        tool: name.to_owned(),
+                        reason,
+                    });
+                    rejected = true;
+                    false
+                }
+            }
+        });
+        if !rejected {
+            return None;
+        }
+        let msg = serde_json::json!({"jsonrpc": "2.0", "id": id, "result": result});
+        serde_json::to_vec(&msg).ok().map(Bytes::from)
+    }
+
+    /// A POST's response ended.
+    fn post_ended(&mut self, now: Instant, id: ExchangeId, mut ex: Exchange, post: Post) {
+        match std::mem::replace(&mut ex.state, BodyState::Head) {
+            BodyState::Json { buf, error: None } => {
+                if !buf.is_empty() {
+                    self.deliver(now, buf.freeze(), post.internal, None);
+                }
+            }
+            BodyState::Json {
+                buf,
+                error: Some(status),
+            } => return self.refused(now, post, status, buf.freeze(), ex.www_authenticate),
+            BodyState::Sse { .. } | BodyState::Discard | BodyState::Head => {}
+        }
+        if post.internal == Internal::Reinit {
+            if self.held.is_some() {
+                // The new session's answer never came.
+                self.reinit_failed();
+            }
+            return;
+        }
+        let Some(rpc) = &post.rpc else { return };
+        if self.outstanding.get(rpc).is_none_or(|o| o.exchange != id)
+            || matches!(self.transport, Transport::LegacySse(_))
+        {
+            return; // answered, or answers come on the GET stream
+        }
+        if self.can_resume(&post, &ex.last_event_id) {
+            // The server closed the stream early (SEP-1699 polling): resume with GET.
+            let ids = vec![rpc.clone()];
+            return self.resume(now, ids, &ex);
+        }
+        if post.modern {
+            self.post_failed(&post, HttpError::StreamEnded);
+        }
+        // Legacy without an event id: the answer may still come on the standalone stream;
+        // the session's request timeout bounds the wait.
+    }
+
+    fn can_resume(&self, post: &Post, last_event_id: &str) -> bool {
+        !post.modern
+            && post.internal == Internal::No
+            && post.rpc.is_some()
+            && !last_event_id.is_empty()
+            && self.transport == Transport::Streamable
+    }
+
+    /// Waits for `ids` on a GET with `Last-Event-ID`, after the stream's `retry`.
+    fn resume(&mut self, now: Instant, ids: Vec<RequestId>, from: &Exchange) {
+        let ids: Vec<RequestId> = ids
+            .into_iter()
+            .filter(|i| self.outstanding.contains_key(i))
+            .collect();
+        if ids.is_empty() {
+            return;
+        }
+        let ex = Exchange {
+            purpose: Purpose::Resume(ids.clone()),
+            method: Method::Get,
+            url: self.config.url.clone(),
+            headers: self.stream_headers(Some(&from.last_event_id)),
+            body: Bytes::new(),
+            failures: 0,
+            state: BodyState::Head,
+            due: None,
+            www_authenticate: None,
+            delivered: false,
+            last_event_id: from.last_event_id.clone(),
+            retry: from.retry,
+        };
+        let delay = self.stream_delay(ex.retry, 1);
+        let new = self.schedule(ex, now + delay);
+        for i in ids {
+            if let Some(o) = self.outstanding.get_mut(&i) {
+                o.exchange = new;
+            }
+        }
+    }
+
+    /// Delay before reconnection number `n` (1-based) of a stream without progress: the
+    /// server's `retry` first, then doubling up to the cap.
+    fn stream_delay(&self, retry: Option<Duration>, n: u32) -> Duration {
+        let base = retry.unwrap_or(self.config.default_retry);
+        if n <= 1 {
+            return base.max(Duration::from_millis(1));
+        }
+        let grown = base
+            .max(self.config.backoff_initial)
+            .saturating_mul(1u32 << (n - 1).min(20));
+        grown.min(self.config.backoff_max.max(base))
+    }
+
+    /// Delay after failed attempt number `n` (1-based).
+    fn backoff(&self, n: u32) -> Duration {
+        let first = self.config.backoff_initial.max(Duration::from_millis(1));
+        first
+            .saturating_mul(1u32 << n.saturating_sub(1).min(20))
+            .min(self.config.backoff_max.max(first))
+    }
+
+    /// A stream (standalone or resumption) ended or failed: reconnect after its delay, unless
+    /// nothing it needs is left or it stayed quiet too often.
+    fn reconnect(&mut self, now: Instant, mut ex: Exchange, failure: Option<&str>) {
+        if self.closed {
+            return;
+        }
+        if let Purpose::Resume(ids) = &mut ex.purpose {
+            ids.retain(|i| self.outstanding.contains_key(i));
+            if ids.is_empty() {
+                return;
+            }
+        }
+        if !ex.delivered {
+            ex.failures += 1;
+        } else {
+            ex.failures = 1;
+        }
+        if ex.failures > self.config.max_reconnects {
+            let error = HttpError::ResumeFailed {
+                attempts: ex.failures - 1,
+            };
+            return self.stream_gave_up(ex, error, failure);
+        }
+        ex.headers = self.stream_headers(Some(&ex.last_event_id));
+        let delay = match failure {
+            Some(_) => self
+                .stream_delay(ex.retry, ex.failures.max(2))
+                .max(self.backoff(ex.failures)),
+            None => self.stream_delay(ex.retry, ex.failures),
+        };
+        let ids = match &ex.purpose {
+            Purpose::Resume(ids) => ids.clone(),
+            _ => Vec::new(),
+        };
+        let new = self.schedule(ex, now + delay);
+        for i in ids {
+            if let Some(o) = self.outstanding.get_mut(&i) {
+                o.exchange = new;
+            }
+        }
+    }
+
+    fn stream_gave_up(&mut self, ex: Exchange, error: HttpError, failure: Option<&str>) {
+        match ex.purpose {
+            Purpose::Resume(ids) => {
+                for id in ids {
+                    self.fail_request(&id, error.clone());
+                }
+            }
+            _ => {
+                let error = match failure {
+                    Some(reason) if !ex.delivered => HttpError::Unreachable {
+                        attempts: ex.failures.saturating_sub(1),
+                        reason: reason.to_owned(),
+                    },
+                    _ => error,
+                };
+                self.events.push_back(HttpClientEvent::ExchangeFailed {
+                    what: "standalone stream".into(),
+                    error,
+                });
+            }
+        }
+    }
+
+    /// A GET stream was refused with `status`.
+    fn stream_refused(&mut self, now: Instant, ex: Exchange, status: u16) {
+        match &ex.purpose {
+            Purpose::SseConnect => self.legacy_sse_failed(),
+            _ if status == 404 && self.session_id.is_some() => {
+                let ids = match ex.purpose {
+                    Purpose::Resume(ids) => ids,
+                    _ => Vec::new(),
+                };
+                for id in ids {
+                    self.fail_request(&id, HttpError::SessionExpired);
+                }
+                self.session_expired(now, None);
+            }
+            _ if status >= 500 || status == 429 => {
+                let reason = format!("HTTP {status}");
+                self.reconnect(now, ex, Some(&reason));
+            }
+            Purpose::Resume(ids) => {
+                for id in ids.clone() {
+                    self.fail_request(&id, HttpError::StreamEnded);
+                }
+            }
+            // 405 (or any other refusal): the server offers no standalone stream.
+            _ => {}
+        }
+    }
+
+    /// A POST refused with an error status.
+    fn refused(
+        &mut self,
+        now: Instant,
+        mut post: Post,
+        status: u16,
+        body: Bytes,
+        www_authenticate: Option<String>,
+    ) {
+        let text = String::from_utf8_lossy(&body);
+        let rpc_error = serde_json::from_str::<ErrorEnvelope>(text.trim())
+            .ok()
+            .map(|e| e.error);
+        let modern_error = rpc_error.as_ref().is_some_and(|e| {
+            matches!(
+                e.code,
+                code::HEADER_MISMATCH
+                    | code::MISSING_REQUIRED_CLIENT_CAPABILITY
+                    | code::UNSUPPORTED_PROTOCOL_VERSION
+            ) || (status == 404 && e.code == code::METHOD_NOT_FOUND)
+        });
+        // A modern server that does not take our version but lists it: send again once.
+        if let Some(e) = &rpc_error {
+            let lists_ours = e
+                .data
+                .as_ref()
+                .and_then(|d| d.get("supported"))
+                .and_then(Value::as_array)
+                .is_some_and(|s| s.iter().any(|v| v.as_str() == Some(MODERN)));
+            if e.code == code::UNSUPPORTED_PROTOCOL_VERSION
+                && post.modern
+                && lists_ours
+                && !post.version_retried
+            {
+                post.version_retried = true;
+                let rpc = post.rpc.clone();
+                self.send_post(post);
+                let _ = rpc;
+                return;
+            }
+        }
+        let http_error = match status {
+            401 => HttpError::Unauthorized { www_authenticate },
+            403 => HttpError::Forbidden { www_authenticate },
+            _ => HttpError::Status {
+                status,
+                message: text.chars().take(ERROR_SNIPPET).collect(),
+            },
+        };
+        if post.internal != Internal::No {
+            return self.reinit_failed();
+        }
+        let is_init = post.method == method::INITIALIZE;
+        if is_init
+            && matches!(status, 400 | 404 | 405)
+            && !modern_error
+            && self.config.legacy_sse_fallback
+            && self.transport == Transport::Streamable
+            && self.init_refusal.is_none()
+        {
+            self.init_refusal = Some(rpc_error.unwrap_or_else(|| http_error.to_error_object()));
+            self.held = Some(Vec::new());
+            self.transport = Transport::LegacySse(None);
+            let headers = vec![hdr(header::ACCEPT, "text/event-stream".to_owned())];
+            let id = self.start(
+                Purpose::SseConnect,
+                Method::Get,
+                self.config.url.clone(),
+                headers,
+                Bytes::new(),
+            );
+            if let Some(rpc) = &post.rpc {
+                if let Some(o) = self.outstanding.get_mut(rpc) {
+                    o.exchange = id;
+                }
+            }
+            return;
+        }
+        let _ = now;
+        match (rpc_error, &post.rpc) {
+            (Some(e), Some(rpc)) if !matches!(status, 401 | 403) => {
+                self.deliver(now, rpc_error_bytes(rpc, &e), Internal::No, None);
+                self.forget_request(rpc);
+            }
+            _ => self.post_failed(&post, http_error),
+        }
+    }
+
+    /// Fails the request a POST carried, or reports the failure when none waits.
+    fn post_failed(&mut self, post: &Post, error: HttpError) {
+        match &post.rpc {
+            Some(rpc) => self.fail_request(rpc, error),
+            None => self.events.push_back(HttpClientEvent::ExchangeFailed {
+                what: post.method.clone(),
+                error,
+            }),
+        }
+    }
+
+    /// Ends request `id` with a JSON-RPC error carrying `error`.
+    fn fail_request(&mut self, id: &RequestId, error: HttpError) {
+        if !self.outstanding.contains_key(id) {
+            return;
+        }
+        self.forget_request(id);
+        let fatal_for_probe = matches!(
+            error,
+            HttpError::Unreachable { .. }
+                | HttpError::Unauthorized { .. }
+                | HttpError::Forbidden { .. }
+        );
+        if !self.connected && (self.probe.as_ref() != Some(id) || fatal_for_probe) {
+            self.events
+                .push_back(HttpClientEvent::Failed(error.clone()));
+        }
+        self.messages
+            .push_back(rpc_error_bytes(id, &error.to_error_object()));
+    }
+
+    fn fail_exchange(&mut self, now: Instant, id: ExchangeId, error: HttpError) {
+        let _ = now;
+        let Some(ex) = self.exchanges.remove(&id) else {
+            return;
+        };
+        self.aborts.push_back(id);
+        match ex.purpose {
+            Purpose::Post(post) => self.post_failed(&post, error),
+            Purpose::Resume(ids) => {
+                for i in ids {
+                    self.fail_request(&i, error.clone());
+                }
+            }
+            Purpose::SseConnect => self.lost_legacy_stream(error),
+            Purpose::Standalone | Purpose::Delete => {
+                self.events.push_back(HttpClientEvent::ExchangeFailed {
+                    what: "stream".into(),
+                    error,
+                })
+            }
+        }
+    }
+
+    /// A POST could not connect: try again after backoff, or fail.
+    fn retry_post(&mut self, now: Instant, mut ex: Exchange, reason: &str) {
+        ex.failures += 1;
+        let Purpose::Post(post) = &ex.purpose else {
+            return;
+        };
+        if ex.failures >= self.config.max_attempts {
+            let error = HttpError::Unreachable {
+                attempts: ex.failures,
+                reason: reason.to_owned(),
+            };
+            if post.internal != Internal::No {
+                return self.reinit_failed();
+            }
+            let post = post.clone();
+            return self.post_failed(&post, error);
+        }
+        let rpc = post.rpc.clone();
+        let delay = self.backoff(ex.failures);
+        let new = self.schedule(ex, now + delay);
+        if let Some(o) = rpc.and_then(|r| self.outstanding.get_mut(&r)) {
+            o.exchange = new;
+        }
+    }
+
+    // ----- internals: sessions and the 2024-11-05 transport -------------------------------------
+
+    /// The server forgot the session: start a new one, hold messages until it is ready.
+    fn session_expired(&mut self, now: Instant, refused: Option<Post>) {
+        let _ = now;
+        if self.held.is_some() {
+            if let (Some(p), Some(held)) = (refused, &mut self.held) {
+                held.push(p);
+            }
+            return;
+        }
+        self.reinits += 1;
+        let Some((_, frame, _)) = self.init.clone() else {
+            return self.reinit_failed();
+        };
+        if self.reinits > self.config.max_reinitializations {
+            if let Some(p) = refused {
+                self.post_failed(&p, HttpError::SessionExpired);
+            }
+            return self.reinit_failed();
+        }
+        self.events.push_back(HttpClientEvent::SessionExpired);
+        self.session_id = None;
+        let streams: Vec<ExchangeId> = self
+            .exchanges
+            .iter()
+            .filter(|(_, e)| matches!(e.purpose, Purpose::Standalone | Purpose::Resume(_)))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in streams {
+            if let Some(Exchange {
+                purpose: Purpose::Resume(ids),
+                ..
+            }) = self.exchanges.get(&id)
+            {
+                for i in ids.clone() {
+                    self.fail_request(&i, HttpError::SessionExpired);
+                }
+            }
+            self.abort(id);
+        }
+        self.held = Some(refused.into_iter().collect());
+        let post = Post {
+            rpc: None,
+            method: method::INITIALIZE.to_owned(),
+            frame,
+            modern: false,
+            internal: Internal::Reinit,
+            version_retried: false,
+        };
+        self.send_post(post);
+    }
+
+    fn reinit_answered(&mut self, msg: &RawMessage<'_>) {
+        match msg {
+            RawMessage::Response { .. } => {
+                if let Some(frame) = self.initialized_frame.clone() {
+                    self.send_post(Post {
+                        rpc: None,
+                        method: method::INITIALIZED.to_owned(),
+                        frame,
+                        modern: false,
+                        internal: Internal::ReinitNotify,
+                        version_retried: false,
+                    });
+                }
+                self.release_held();
+                self.open_standalone();
+                self.events.push_back(HttpClientEvent::Reinitialized);
+            }
+            _ => self.reinit_failed(),
+        }
+    }
+
+    fn reinit_failed(&mut self) {
+        let held = self.held.take().unwrap_or_default();
+        for p in held {
+            self.post_failed(&p, HttpError::SessionExpired);
+        }
+        let pending: Vec<RequestId> = self.outstanding.keys().cloned().collect();
+        for id in pending {
+            self.fail_request(&id, HttpError::SessionExpired);
+        }
+        self.events
+            .push_back(HttpClientEvent::Failed(HttpError::SessionExpired));
+    }
+
+    fn release_held(&mut self) {
+        for post in self.held.take().unwrap_or_default() {
+            self.send_post(post);
+        }
+    }
+
+    /// The 2024-11-05 stream named the endpoint: post `initialize` (and what was held) there.
+    fn endpoint_found(&mut self, now: Instant, data: &str) {
+        let _ = now;
+        if !matches!(self.transport, Transport::LegacySse(None)) {
+            return;
+        }
+        let Some(endpoint) = resolve_url(&self.config.url, data) else {
+            return self.legacy_sse_failed();
+        };
+        self.transport = Transport::LegacySse(Some(endpoint.clone()));
+        self.events
+            .push_back(HttpClientEvent::LegacySseTransport { endpoint });
+        if let Some((id, frame, _)) = self.init.clone() {
+            let mut held = self.held.take().unwrap_or_default();
+            held.insert(
+                0,
+                Post {
+                    rpc: Some(id),
+                    method: method::INITIALIZE.to_owned(),
+                    frame,
+                    modern: false,
+                    internal: Internal::No,
+                    version_retried: false,
+                },
+            );
+            self.held = Some(held);
+        }
+        // Answers arrive on the stream: requests wait on it, not on their POSTs.
+        self.release_held();
+    }
+
+    /// The 2024-11-05 fallback did not work: report `initialize`'s refusal.
+    fn legacy_sse_failed(&mut self) {
+        self.transport = Transport::Streamable;
+        let refusal = self
+            .init_refusal
+            .clone()
+            .unwrap_or_else(|| HttpError::StreamEnded.to_error_object());
+        let held = self.held.take().unwrap_or_default();
+        if let Some((id, _, _)) = self.init.clone() {
+            self.forget_request(&id);
+            self.messages.push_back(rpc_error_bytes(&id, &refusal));
+        }
+        for p in held {
+            self.post_failed(&p, HttpError::StreamEnded);
+        }
+    }
+
+    /// The 2024-11-05 stream ended: that transport has no resumption, the session is over.
+    fn lost_legacy_stream(&mut self, error: HttpError) {
+        if matches!(self.transport, Transport::LegacySse(None)) {
+            return self.legacy_sse_failed();
+        }
+        let pending: Vec<RequestId> = self.outstanding.keys().cloned().collect();
+        for id in pending {
+            self.fail_request(&id, error.clone());
+        }
+        self.events.push_back(HttpClientEvent::Failed(error));
+    }
+}
+
+/// A header with a fixed name.
+fn hdr(name: &'static str, value: impl Into<String>) -> (Cow<'static, str>, String) {
+    (Cow::Borrowed(name), value.into())
+}
+
+fn trim_frame(frame: &Bytes) -> Bytes {
+    let mut end = frame.len();
+    while end > 0 && matches!(frame[end - 1], b'\n' | b'\r') {
+        end -= 1;
+    }
+    frame.slice(..end)
+}
+
+fn response_id(msg: &RawMessage<'_>) -> Option<RequestId> {
+    match msg {
+        RawMessage::Response { id, .. } => Some(id.clone()),
+        RawMessage::Error { id, .. } => id.clone(),
+        _ => None,
+    }
+}
+
+fn rpc_error_bytes(id: &RequestId, error: &ErrorObject) -> Bytes {
+    let v = serde_json::json!({"jsonrpc": "2.0", "id": id, "error": error});
+    Bytes::from(serde_json::to_vec(&v).unwrap_or_default())
+}
+
+fn rpc_error(id: &RequestId, error: &ErrorObject) -> Bytes {
+    rpc_error_bytes(id, error)
+}
+
+/// Resolves the 2024-11-05 `endpoint` (absolute, absolute-path or relative) against the
+/// stream's URL.
+fn resolve_url(base: &str, reference: &str) -> Option<String> {
+    if reference.is_empty() || reference.contains(['\r', '\n']) {
+        return None;
+    }
+    if reference.starts_with("http://") || reference.starts_with("https://") {
+        return Some(reference.to_owned());
+    }
+    let scheme_end = base.find("://")? + 3;
+    let authority_end = base[scheme_end..]
+        .find(['/', '?', '#'])
+        .map_or(base.len(), |i| scheme_end + i);
+    let origin = &base[..authority_end];
+    if let Some(rest) = reference.strip_prefix("//") {
+        return Some(format!("{}//{rest}", &base[..scheme_end - 2]));
+    }
+    if reference.starts_with('/') {
+        return Some(format!("{origin}{reference}"));
+    }
+    let path = &base[authority_end..];
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    let dir = path.rfind('/').map_or("/", |i| &path[..=i]);
+    Some(format!("{origin}{dir}{reference}"))
+}
+
+#[derive(Deserialize)]
+struct MetaProbe {
+    #[serde(rename = "_meta", default)]
+    meta: Option<serde_json::Map<String, Value>>,
+}
+
+#[derive(Deserialize)]
+struct CancelProbe {
+    #[serde(rename = "requestId", default)]
+    request_id: Option<RequestId>,
+}
+
+#[derive(Deserialize)]
+struct InitProbe {
+    #[serde(rename = "protocolVersion", default)]
+    protocol_version: String,
+}
+
+#[derive(Deserialize)]
+struct ErrorEnvelope {
+    error: ErrorObject,
+}
+
+#[cfg(test)]
+mod tests;
