@@ -1,1 +1,642 @@
+//! The HTTP client state machine driven by hand, with explicit time.
 
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde_json::{json, Value};
+
+use super::*;
+use crate::session::{FrameKind, Route, Transmit};
+
+const URL: &str = "http://127.0.0.1:9/mcp";
+
+fn config() -> HttpClientConfig {
+    let mut c = HttpClientConfig::new(URL);
+    c.backoff_initial = Duration::from_millis(10);
+    c.backoff_max = Duration::from_millis(40);
+    c.max_attempts = 4;
+    c
+}
+
+fn tx(v: Value) -> Transmit {
+    let kind = if v.get("method").is_some() && v.get("id").is_some() {
+        FrameKind::Request
+    } else if v.get("method").is_some() {
+        FrameKind::Notification
+    } else {
+        FrameKind::Result
+    };
+    let mut frame = serde_json::to_vec(&v).unwrap();
+    frame.push(b'\n');
+    Transmit {
+        route: Route::Session,
+        frame: Bytes::from(frame),
+        kind,
+    }
+}
+
+fn modern_meta() -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"}
+    })
+}
+
+fn probe(id: i64) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "server/discover", "params": {"_meta": modern_meta()}})
+}
+
+fn discover_result(id: i64) -> Vec<u8> {
+    serde_json::to_vec(&json!({"jsonrpc": "2.0", "id": id, "result": {
+        "resultType": "complete", "supportedVersions": ["2026-07-28"], "capabilities": {"tools": {}}
+    }}))
+    .unwrap()
+}
+
+fn initialize(id: i64) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}
+    }})
+}
+
+fn init_result(id: i64) -> Vec<u8> {
+    serde_json::to_vec(&json!({"jsonrpc": "2.0", "id": id, "result": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "serverInfo": {"name": "s", "version": "1"}
+    }}))
+    .unwrap()
+}
+
+fn initialized() -> Value {
+    json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
+}
+
+fn json_head(
+    c: &mut HttpClient,
+    now: Instant,
+    id: ExchangeId,
+    status: u16,
+    extra: &[(&str, &str)],
+) {
+    let mut h: Vec<(&str, &str)> = vec![("content-type", "application/json")];
+    h.extend_from_slice(extra);
+    c.handle_response(now, id, status, h.as_slice());
+}
+
+fn sse_head(c: &mut HttpClient, now: Instant, id: ExchangeId) {
+    c.handle_response(now, id, 200, &[("content-type", "text/event-stream")]);
+}
+
+fn requests(c: &mut HttpClient) -> Vec<HttpRequest> {
+    std::iter::from_fn(|| c.poll_request()).collect()
+}
+
+fn messages(c: &mut HttpClient) -> Vec<Value> {
+    std::iter::from_fn(|| c.poll_message())
+        .map(|b| serde_json::from_slice(&b).unwrap())
+        .collect()
+}
+
+fn events(c: &mut HttpClient) -> Vec<HttpClientEvent> {
+    std::iter::from_fn(|| c.poll_event()).collect()
+}
+
+fn aborts(c: &mut HttpClient) -> Vec<ExchangeId> {
+    std::iter::from_fn(|| c.poll_abort()).collect()
+}
+
+fn one(c: &mut HttpClient) -> HttpRequest {
+    let mut r = requests(c);
+    assert_eq!(r.len(), 1, "{r:?}");
+    r.remove(0)
+}
+
+/// A modern client after a successful probe.
+fn modern(now: Instant) -> HttpClient {
+    let mut c = HttpClient::new(config());
+    c.handle_transmit(now, tx(probe(0)));
+    let r = one(&mut c);
+    json_head(&mut c, now, r.id, 200, &[]);
+    c.handle_body(now, r.id, &discover_result(0));
+    c.handle_end(now, r.id);
+    assert_eq!(messages(&mut c).len(), 1);
+    c
+}
+
+/// A legacy client with session `s1` after `initialize` and `initialized`.
+fn legacy(now: Instant) -> HttpClient {
+    let mut c = HttpClient::new(config());
+    c.handle_transmit(now, tx(initialize(0)));
+    let r = one(&mut c);
+    assert_eq!(r.header("mcp-protocol-version"), Some("2025-11-25"));
+    assert_eq!(r.header("mcp-session-id"), None);
+    json_head(&mut c, now, r.id, 200, &[("mcp-session-id", "s1")]);
+    c.handle_body(now, r.id, &init_result(0));
+    c.handle_end(now, r.id);
+    assert_eq!(messages(&mut c).len(), 1);
+    c.handle_transmit(now, tx(initialized()));
+    let r = requests(&mut c);
+    assert_eq!(r.len(), 2, "the notification and the standalone GET");
+    assert_eq!(r[0].method, Method::Post);
+    assert_eq!(r[0].header("mcp-session-id"), Some("s1"));
+    assert_eq!(r[0].header("mcp-protocol-version"), Some("2025-06-18"));
+    c.handle_response(now, r[0].id, 202, &[] as &[(&str, &str)]);
+    c.handle_end(now, r[0].id);
+    assert_eq!(r[1].method, Method::Get);
+    assert_eq!(r[1].header("accept"), Some("text/event-stream"));
+    assert_eq!(r[1].header("mcp-session-id"), Some("s1"));
+    c.handle_response(now, r[1].id, 405, &[] as &[(&str, &str)]);
+    assert_eq!(aborts(&mut c), vec![r[1].id]);
+    assert!(requests(&mut c).is_empty(), "405: no standalone stream");
+    c
+}
+
+#[test]
+fn modern_posts_carry_standard_and_param_headers() {
+    let now = Instant::now();
+    let mut c = HttpClient::new(config());
+    c.handle_transmit(now, tx(probe(0)));
+    let r = one(&mut c);
+    assert_eq!(r.method, Method::Post);
+    assert_eq!(r.url, URL);
+    assert_eq!(r.header("mcp-protocol-version"), Some("2026-07-28"));
+    assert_eq!(r.header("mcp-method"), Some("server/discover"));
+    assert_eq!(
+        r.header("accept"),
+        Some("application/json, text/event-stream")
+    );
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert!(!r.body.ends_with(b"\n"));
+    json_head(&mut c, now, r.id, 200, &[]);
+    c.handle_body(now, r.id, &discover_result(0));
+    c.handle_end(now, r.id);
+    assert_eq!(messages(&mut c)[0]["id"], 0);
+
+    // tools/list: the invalid tool is removed, the valid one's annotations remembered.
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": modern_meta()}});
+    c.handle_transmit(now, tx(list));
+    let r = one(&mut c);
+    assert_eq!(r.header("mcp-name"), None);
+    sse_head(&mut c, now, r.id);
+    let result = json!({"jsonrpc": "2.0", "id": 1, "result": {"tools": [
+        {"name": "good", "inputSchema": {"type": "object", "properties": {
+            "region": {"type": "string", "x-mcp-header": "Region"},
+            "n": {"type": "integer", "x-mcp-header": "N"}}}},
+        {"name": "bad", "inputSchema": {"type": "object", "properties": {
+            "x": {"type": "number", "x-mcp-header": "X"}}}}
+    ]}});
+    let event = format!("id: 1\ndata: {result}\n\n");
+    c.handle_body(now, r.id, event.as_bytes());
+    c.handle_end(now, r.id);
+    let m = messages(&mut c);
+    let tools = m[0]["result"]["tools"].as_array().unwrap();
+    assert_eq!(tools.len(), 1);
+    assert_eq!(tools[0]["name"], "good");
+    assert!(
+        matches!(&events(&mut c)[..], [HttpClientEvent::ToolRejected { tool, .. }] if tool == "bad")
+    );
+
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+        "name": "good", "arguments": {"region": " padded ", "n": 42}, "_meta": modern_meta()}});
+    c.handle_transmit(now, tx(call));
+    let r = one(&mut c);
+    assert_eq!(r.header("mcp-method"), Some("tools/call"));
+    assert_eq!(r.header("mcp-name"), Some("good"));
+    assert_eq!(
+        r.header("mcp-param-region"),
+        Some("=?base64?IHBhZGRlZCA=?=")
+    );
+    assert_eq!(r.header("mcp-param-n"), Some("42"));
+    assert_eq!(r.header("mcp-session-id"), None);
+
+    let read = json!({"jsonrpc": "2.0", "id": 3, "method": "resources/read", "params": {
+        "uri": "file:///a b/ü.txt", "_meta": modern_meta()}});
+    c.handle_transmit(now, tx(read));
+    let r = one(&mut c);
+    assert_eq!(
+        r.header("mcp-name"),
+        Some(base64::header_value("file:///a b/ü.txt").as_str())
+    );
+}
+
+#[test]
+fn modern_cancel_closes_the_stream_instead_of_posting() {
+    let now = Instant::now();
+    let mut c = modern(now);
+    let call = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {
+        "name": "slow", "_meta": modern_meta()}});
+    c.handle_transmit(now, tx(call));
+    let r = one(&mut c);
+    sse_head(&mut c, now, r.id);
+    let cancel =
+        json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 5}});
+    c.handle_transmit(now, tx(cancel));
+    assert!(requests(&mut c).is_empty());
+    assert_eq!(aborts(&mut c), vec![r.id]);
+    // Late bytes for the aborted exchange are ignored.
+    c.handle_body(now, r.id, b"data: {}\n\n");
+    assert!(messages(&mut c).is_empty());
+}
+
+#[test]
+fn unsupported_version_listing_ours_is_retried_once() {
+    let now = Instant::now();
+    let mut c = HttpClient::new(config());
+    c.handle_transmit(now, tx(probe(0)));
+    let refusal = json!({"jsonrpc": "2.0", "id": 0, "error": {"code": -32022,
+        "message": "Unsupported protocol version", "data": {"supported": ["2026-07-28"]}}});
+    for round in 0..2 {
+        let r = one(&mut c);
+        assert_eq!(r.header("mcp-protocol-version"), Some("2026-07-28"));
+        json_head(&mut c, now, r.id, 400, &[]);
+        c.handle_body(now, r.id, refusal.to_string().as_bytes());
+        c.handle_end(now, r.id);
+        if round == 0 {
+            assert!(messages(&mut c).is_empty(), "retried, not reported");
+        }
+    }
+    assert!(requests(&mut c).is_empty());
+    let m = messages(&mut c);
+    assert_eq!(
+        m[0]["error"]["code"], -32022,
+        "the second refusal reaches the session"
+    );
+}
+
+#[test]
+fn legacy_session_headers_and_delete_on_close() {
+    let now = Instant::now();
+    let mut c = legacy(now);
+    assert_eq!(c.session_id(), Some("s1"));
+    let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    c.handle_transmit(now, tx(list));
+    let r = one(&mut c);
+    assert_eq!(r.header("mcp-session-id"), Some("s1"));
+    assert_eq!(
+        r.header("mcp-method"),
+        None,
+        "legacy posts carry no 2026-07-28 headers"
+    );
+    c.close(now);
+    let reqs = requests(&mut c);
+    assert_eq!(aborts(&mut c), vec![r.id]);
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].method, Method::Delete);
+    assert_eq!(reqs[0].header("mcp-session-id"), Some("s1"));
+    c.handle_response(now, reqs[0].id, 200, &[] as &[(&str, &str)]);
+    c.handle_end(now, reqs[0].id);
+    assert_eq!(c.exchanges(), 0);
+}
+
+#[test]
+fn stream_cut_before_the_response_resumes_after_retry_with_last_event_id() {
+    let t0 = Instant::now();
+    let mut c = legacy(t0);
+    let call = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "x"}});
+    c.handle_transmit(t0, tx(call));
+    let r = one(&mut c);
+    sse_head(&mut c, t0, r.id);
+    c.handle_body(t0, r.id, b"id: ev-1\nretry: 500\ndata: \n\n");
+    c.handle_body(t0, r.id, b"id: ev-2\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":1,\"progress\":1}}\n\n");
+    c.handle_end(t0, r.id);
+    assert_eq!(messages(&mut c).len(), 1, "the progress notification");
+    assert!(requests(&mut c).is_empty(), "nothing before retry");
+    assert_eq!(c.poll_timeout(), Some(t0 + Duration::from_millis(500)));
+    c.handle_timeout(t0 + Duration::from_millis(499));
+    assert!(requests(&mut c).is_empty());
+    let t1 = t0 + Duration::from_millis(500);
+    c.handle_timeout(t1);
+    let g = one(&mut c);
+    assert_eq!(g.method, Method::Get);
+    assert_eq!(g.header("last-event-id"), Some("ev-2"));
+    assert_eq!(g.header("mcp-session-id"), Some("s1"));
+    assert!(g.long_lived);
+    // The resumed stream ends quietly once: reconnect again after retry, from the same id.
+    sse_head(&mut c, t1, g.id);
+    c.handle_body(t1, g.id, b"id: ev-2\nretry: 500\ndata: \n\n");
+    c.handle_end(t1, g.id);
+    assert_eq!(c.poll_timeout(), Some(t1 + Duration::from_millis(500)));
+    let t2 = t1 + Duration::from_millis(500);
+    c.handle_timeout(t2);
+    let g = one(&mut c);
+    assert_eq!(g.header("last-event-id"), Some("ev-2"));
+    sse_head(&mut c, t2, g.id);
+    c.handle_body(
+        t2,
+        g.id,
+        b"id: ev-3\ndata: {\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"content\":[]}}\n\n",
+    );
+    let m = messages(&mut c);
+    assert_eq!(m[0]["id"], 7);
+    assert_eq!(
+        aborts(&mut c),
+        vec![g.id],
+        "the resumed stream closes once answered"
+    );
+    assert_eq!(c.poll_timeout(), None);
+}
+
+#[test]
+fn quiet_reconnections_back_off_and_end() {
+    let t0 = Instant::now();
+    let mut c = legacy(t0);
+    c.handle_transmit(
+        t0,
+        tx(json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "x"}})),
+    );
+    let r = one(&mut c);
+    sse_head(&mut c, t0, r.id);
+    c.handle_body(t0, r.id, b"id: a\nretry: 10\ndata: \n\n");
+    c.handle_end(t0, r.id);
+    let mut now = t0;
+    let mut delays = Vec::new();
+    for _ in 0..20 {
+        let Some(due) = c.poll_timeout() else { break };
+        delays.push(due - now);
+        now = due;
+        c.handle_timeout(now);
+        let g = one(&mut c);
+        sse_head(&mut c, now, g.id);
+        c.handle_end(now, g.id);
+    }
+    let ms: Vec<u64> = delays.iter().map(|d| d.as_millis() as u64).collect();
+    assert_eq!(
+        ms,
+        vec![10, 20, 40, 40, 40, 40, 40, 40, 40, 40],
+        "retry, then doubling to the cap"
+    );
+    let m = messages(&mut c);
+    assert_eq!(m.len(), 1);
+    let e: ErrorObject = serde_json::from_value(m[0]["error"].clone()).unwrap();
+    assert_eq!(
+        HttpError::from_error_object(&e),
+        Some(HttpError::ResumeFailed { attempts: 10 })
+    );
+}
+
+#[test]
+fn refused_connections_back_off_then_fail_typed() {
+    let t0 = Instant::now();
+    let mut c = HttpClient::new(config());
+    c.handle_transmit(t0, tx(probe(0)));
+    let mut now = t0;
+    let mut attempts = 0;
+    let mut delays = Vec::new();
+    loop {
+        let r = one(&mut c);
+        attempts += 1;
+        c.handle_failure(now, r.id, FailureKind::Connect, "connection refused");
+        let Some(due) = c.poll_timeout() else { break };
+        delays.push((due - now).as_millis() as u64);
+        now = due;
+        c.handle_timeout(now);
+    }
+    assert_eq!(attempts, 4);
+    assert_eq!(delays, vec![10, 20, 40]);
+    let failed = events(&mut c);
+    assert!(matches!(
+        &failed[..],
+        [HttpClientEvent::Failed(HttpError::Unreachable {
+            attempts: 4,
+            ..
+        })]
+    ));
+    let m = messages(&mut c);
+    assert_eq!(m[0]["id"], 0);
+}
+
+#[test]
+fn session_404_reinitializes_and_replays() {
+    let now = Instant::now();
+    let mut c = legacy(now);
+    c.handle_transmit(
+        now,
+        tx(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})),
+    );
+    let r = one(&mut c);
+    c.handle_response(now, r.id, 404, &[] as &[(&str, &str)]);
+    assert_eq!(aborts(&mut c), vec![r.id]);
+    assert_eq!(events(&mut c), vec![HttpClientEvent::SessionExpired]);
+    // Meanwhile the session sends more: held until the new session exists.
+    c.handle_transmit(
+        now,
+        tx(json!({"jsonrpc": "2.0", "id": 2, "method": "prompts/list"})),
+    );
+    let init = one(&mut c);
+    assert_eq!(init.header("mcp-session-id"), None);
+    assert!(String::from_utf8_lossy(&init.body).contains("\"initialize\""));
+    json_head(&mut c, now, init.id, 200, &[("mcp-session-id", "s2")]);
+    c.handle_body(now, init.id, &init_result(0));
+    c.handle_end(now, init.id);
+    assert!(
+        messages(&mut c).is_empty(),
+        "the replayed handshake stays internal"
+    );
+    assert_eq!(events(&mut c), vec![HttpClientEvent::Reinitialized]);
+    let reqs = requests(&mut c);
+    let bodies: Vec<String> = reqs
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into())
+        .collect();
+    assert!(bodies[0].contains("notifications/initialized"));
+    assert!(bodies[1].contains("tools/list"));
+    assert!(bodies[2].contains("prompts/list"));
+    assert_eq!(reqs[3].method, Method::Get);
+    assert!(reqs
+        .iter()
+        .all(|r| r.header("mcp-session-id") == Some("s2")));
+}
+
+#[test]
+fn repeated_expiry_gives_up() {
+    let now = Instant::now();
+    let mut c = legacy(now);
+    c.handle_transmit(
+        now,
+        tx(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})),
+    );
+    for _ in 0..4 {
+        let reqs = requests(&mut c);
+        let Some(post) = reqs
+            .iter()
+            .find(|r| String::from_utf8_lossy(&r.body).contains("tools/list"))
+        else {
+            break;
+        };
+        c.handle_response(now, post.id, 404, &[] as &[(&str, &str)]);
+        if let Some(init) = requests(&mut c).into_iter().next() {
+            json_head(&mut c, now, init.id, 200, &[("mcp-session-id", "s")]);
+            c.handle_body(now, init.id, &init_result(0));
+            c.handle_end(now, init.id);
+        }
+    }
+    let ev = events(&mut c);
+    assert!(
+        ev.contains(&HttpClientEvent::Failed(HttpError::SessionExpired)),
+        "{ev:?}"
+    );
+    let m = messages(&mut c);
+    assert_eq!(m.last().unwrap()["id"], 1);
+}
+
+#[test]
+fn refused_initialize_falls_back_to_http_sse() {
+    let now = Instant::now();
+    let mut c = HttpClient::new(HttpClientConfig::new("http://127.0.0.1:9/sse"));
+    c.handle_transmit(now, tx(initialize(0)));
+    let r = one(&mut c);
+    c.handle_response(now, r.id, 405, &[("content-type", "text/plain")]);
+    c.handle_body(now, r.id, b"Method Not Allowed");
+    c.handle_end(now, r.id);
+    let g = one(&mut c);
+    assert_eq!(g.method, Method::Get);
+    assert_eq!(g.url, "http://127.0.0.1:9/sse");
+    sse_head(&mut c, now, g.id);
+    c.handle_body(
+        now,
+        g.id,
+        b"event: endpoint\ndata: /messages?sessionId=abc\n\n",
+    );
+    assert!(c.is_legacy_sse());
+    let p = one(&mut c);
+    assert_eq!(p.url, "http://127.0.0.1:9/messages?sessionId=abc");
+    assert!(String::from_utf8_lossy(&p.body).contains("initialize"));
+    assert_eq!(p.header("mcp-protocol-version"), None);
+    c.handle_response(now, p.id, 202, &[] as &[(&str, &str)]);
+    c.handle_body(now, p.id, b"Accepted");
+    c.handle_end(now, p.id);
+    let event = format!(
+        "event: message\ndata: {}\n\n",
+        String::from_utf8(init_result(0)).unwrap()
+    );
+    c.handle_body(now, g.id, event.as_bytes());
+    assert_eq!(messages(&mut c)[0]["id"], 0);
+    // The stream is the session: when it ends, the connection is over.
+    c.handle_end(now, g.id);
+    assert!(events(&mut c).contains(&HttpClientEvent::Failed(HttpError::StreamEnded)));
+}
+
+#[test]
+fn failed_fallback_reports_the_original_refusal() {
+    let now = Instant::now();
+    let mut c = HttpClient::new(config());
+    c.handle_transmit(now, tx(initialize(0)));
+    let r = one(&mut c);
+    json_head(&mut c, now, r.id, 400, &[]);
+    c.handle_body(
+        now,
+        r.id,
+        br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"nope"}}"#,
+    );
+    c.handle_end(now, r.id);
+    let g = one(&mut c);
+    c.handle_response(now, g.id, 405, &[] as &[(&str, &str)]);
+    let m = messages(&mut c);
+    assert_eq!(m[0]["id"], 0);
+    assert_eq!(m[0]["error"]["message"], "nope");
+}
+
+#[test]
+fn unauthorized_is_typed_and_fatal_before_the_handshake() {
+    let now = Instant::now();
+    let mut c = HttpClient::new(config());
+    c.handle_transmit(now, tx(probe(0)));
+    let r = one(&mut c);
+    c.handle_response(
+        now,
+        r.id,
+        401,
+        &[(
+            "www-authenticate",
+            "Bearer resource_metadata=\"http://x/.well-known\"",
+        )],
+    );
+    c.handle_end(now, r.id);
+    let want = HttpError::Unauthorized {
+        www_authenticate: Some("Bearer resource_metadata=\"http://x/.well-known\"".into()),
+    };
+    assert_eq!(events(&mut c), vec![HttpClientEvent::Failed(want.clone())]);
+    let m = messages(&mut c);
+    let e: ErrorObject = serde_json::from_value(m[0]["error"].clone()).unwrap();
+    assert_eq!(HttpError::from_error_object(&e), Some(want));
+}
+
+#[test]
+fn probe_refused_by_a_legacy_server_reaches_the_session_as_an_error() {
+    let now = Instant::now();
+    let mut c = HttpClient::new(config());
+    c.handle_transmit(now, tx(probe(0)));
+    let r = one(&mut c);
+    json_head(&mut c, now, r.id, 400, &[]);
+    c.handle_body(now, r.id, br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32000,"message":"Bad Request: No valid session ID provided"}}"#);
+    c.handle_end(now, r.id);
+    let m = messages(&mut c);
+    assert_eq!(m[0]["id"], 0, "rewritten to the probe's id");
+    assert!(
+        events(&mut c).is_empty(),
+        "not fatal: the session falls back"
+    );
+}
+
+#[test]
+fn oversized_bodies_fail_the_request() {
+    let now = Instant::now();
+    let mut cfg = config();
+    cfg.max_body_len = 64;
+    let mut c = HttpClient::new(cfg);
+    c.handle_transmit(now, tx(probe(0)));
+    let r = one(&mut c);
+    json_head(&mut c, now, r.id, 200, &[]);
+    c.handle_body(now, r.id, &[b' '; 65]);
+    assert_eq!(aborts(&mut c), vec![r.id]);
+    let m = messages(&mut c);
+    let e: ErrorObject = serde_json::from_value(m[0]["error"].clone()).unwrap();
+    assert_eq!(
+        HttpError::from_error_object(&e),
+        Some(HttpError::BodyTooLarge { limit: 64 })
+    );
+}
+
+#[test]
+fn modern_stream_ending_early_fails_the_request() {
+    let now = Instant::now();
+    let mut c = modern(now);
+    c.handle_transmit(
+        now,
+        tx(json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+        "params": {"name": "x", "_meta": modern_meta()}})),
+    );
+    let r = one(&mut c);
+    sse_head(&mut c, now, r.id);
+    c.handle_body(now, r.id, b"id: 1\ndata: \n\n");
+    c.handle_end(now, r.id);
+    let m = messages(&mut c);
+    let e: ErrorObject = serde_json::from_value(m[0]["error"].clone()).unwrap();
+    assert_eq!(
+        HttpError::from_error_object(&e),
+        Some(HttpError::StreamEnded)
+    );
+    assert_eq!(c.poll_timeout(), None, "2026-07-28 streams are not resumed");
+}
+
+#[test]
+fn endpoint_resolution() {
+    assert_eq!(
+        resolve_url("http://h:1/a/sse", "/messages?x=1").as_deref(),
+        Some("http://h:1/messages?x=1")
+    );
+    assert_eq!(
+        resolve_url("http://h:1/a/sse?q", "msg").as_deref(),
+        Some("http://h:1/a/msg")
+    );
+    assert_eq!(
+        resolve_url("https://h/a", "https://o/p").as_deref(),
+        Some("https://o/p")
+    );
+    assert_eq!(resolve_url("http://h", "m").as_deref(), Some("http://h/m"));
+    assert_eq!(
+        resolve_url("http://h/x", "//o/p").as_deref(),
+        Some("http://o/p")
+    );
+    assert_eq!(resolve_url("http://h/x", "a\nb"), None);
+}
