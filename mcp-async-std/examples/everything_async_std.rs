@@ -25,6 +25,15 @@ fn main() -> ExitCode {
                 eprintln!("everything_async_std: serving one client on stdio");
                 mcp_async_std::serve_stdio(service).await
             }
+            ServeCommand::Http { bind } => match async_std::net::TcpListener::bind(bind).await {
+                Ok(listener) => {
+                    let addr = listener.local_addr().map_or(bind, |a| a);
+                    eprintln!("everything_async_std: serving streamable HTTP at http://{addr}/mcp");
+                    let config = mcp_examples_common::http_config(addr);
+                    mcp_async_std::serve_http_tcp(listener, service, config).await
+                }
+                Err(e) => Err(e),
+            },
         }
     });
     match served {

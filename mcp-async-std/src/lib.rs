@@ -12,3 +12,17 @@ pub async fn serve_tcp(
 ) -> std::io::Result<()> {
     serve(service, stream.clone(), stream).await
 }
+
+/// Serves streamable HTTP (both eras) on an async-std listener until accepting fails.
+pub async fn serve_http_tcp(
+    listener: async_std::net::TcpListener,
+    service: mcp_driver::Service,
+    config: HttpServerConfig,
+) -> std::io::Result<()> {
+    let http = HttpService::new(AsyncStdRuntime, service, config);
+    loop {
+        let (stream, _) = listener.accept().await?;
+        let _ = stream.set_nodelay(true);
+        async_std::task::spawn(http.serve_connection(stream));
+    }
+}

@@ -25,6 +25,15 @@ fn main() -> ExitCode {
                 eprintln!("everything_smol: serving one client on stdio");
                 mcp_smol::serve_stdio(service).await
             }
+            ServeCommand::Http { bind } => match smol::net::TcpListener::bind(bind).await {
+                Ok(listener) => {
+                    let addr = listener.local_addr().map_or(bind, |a| a);
+                    eprintln!("everything_smol: serving streamable HTTP at http://{addr}/mcp");
+                    let config = mcp_examples_common::http_config(addr);
+                    mcp_smol::serve_http(listener, service, config).await
+                }
+                Err(e) => Err(e),
+            },
         }
     });
     match served {

@@ -11,6 +11,8 @@ use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub use mcp_driver::http::server::HttpService;
+pub use mcp_driver::mcp_proto::http::HttpServerConfig;
 use mcp_driver::mcp_proto::session::{ClientConfig, ConnectError};
 use mcp_driver::process::{shutdown_child, ChildProcess};
 pub use mcp_driver::process::{ChildError, Stderr};
@@ -113,6 +115,30 @@ where
     W: AsyncWrite + Unpin + Send + 'static,
 {
     mcp_driver::connect(SmolRuntime, config, handler, reader, writer).await
+}
+
+/// Serves streamable HTTP (both eras) on `listener` until accepting fails. Each connection
+/// runs as its own task; the policies (allowed hosts and origins, limits) are in `config`.
+pub async fn serve_http(
+    listener: smol::net::TcpListener,
+    service: Service,
+    config: HttpServerConfig,
+) -> io::Result<()> {
+    serve_http_with(listener, HttpService::new(SmolRuntime, service, config)).await
+}
+
+/// Like [`serve_http`], with an [`HttpService`] you keep a clone of (to count or close
+/// sessions).
+pub async fn serve_http_with(
+    listener: smol::net::TcpListener,
+    http: HttpService<SmolRuntime>,
+) -> io::Result<()> {
+    loop {
+        let (stream, _) = listener.accept().await?;
+        // Small request/response exchanges: don't let Nagle hold them back.
+        let _ = stream.set_nodelay(true);
+        smol::spawn(http.serve_connection(stream)).detach();
+    }
 }
 
 /// A server running as a child process, with a connected client. Dropping it kills the
