@@ -410,7 +410,9 @@ impl HttpStreams {
             self.emit(STANDALONE, &frame);
             return Some(STANDALONE);
         }
-        if self.backlog.len() >= self.config.max_queued {
+        // One place is left for the priming event, so a flushed backlog never trips the
+        // slow-reader cut.
+        while self.backlog.len() + 1 >= self.config.max_queued.max(1) && !self.backlog.is_empty() {
             self.backlog.pop_front();
         }
         self.backlog.push_back(frame);
@@ -670,4 +672,170 @@ fn trim(mut frame: Bytes) -> Bytes {
 fn parse_event_id(id: &str) -> Option<(StreamId, u64)> {
     let (s, q) = id.split_once(':')?;
     Some((StreamId(s.parse().ok()?), q.parse().ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::session::{FrameKind, Route, Transmit};
+
+    fn t(id: i64, kind: FrameKind, text: &str) -> Transmit {
+        Transmit {
+            route: Route::Request(RequestId::Number(id)),
+            frame: Bytes::from(format!("{text}\n")),
+            kind,
+        }
+    }
+
+    fn legacy() -> HttpStreams {
+        HttpStreams::legacy(
+            StreamConfig::default(),
+            Box::new(MemoryEventStore::new(64)),
+            true,
+            false,
+        )
+    }
+
+    fn drain(s: &mut HttpStreams, sid: StreamId) -> (Vec<String>, bool) {
+        let mut out = Vec::new();
+        loop {
+            match s.poll_chunk(sid) {
+                Chunk::Data(b) => out.push(String::from_utf8(b.to_vec()).unwrap()),
+                Chunk::Pending => return (out, false),
+                Chunk::End => return (out, true),
+            }
+        }
+    }
+
+    #[test]
+    fn an_immediate_answer_is_json() {
+        let now = Instant::now();
+        let mut s = legacy();
+        let sid = s.open_request(now, RequestId::Number(1));
+        assert_eq!(s.poll_head(sid), None);
+        assert_eq!(s.route(now, t(1, FrameKind::Result, "{}")), Some(sid));
+        assert_eq!(
+            s.poll_head(sid),
+            Some(Head::Json {
+                status: 200,
+                body: Bytes::from_static(b"{}")
+            })
+        );
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn modern_errors_map_to_statuses_and_drops_cancel() {
+        let now = Instant::now();
+        let mut s = HttpStreams::modern(StreamConfig::default());
+        let a = s.open_request(now, RequestId::Number(1));
+        s.route(now, t(1, FrameKind::Error(-32601), "{}"));
+        assert!(matches!(
+            s.poll_head(a),
+            Some(Head::Json { status: 404, .. })
+        ));
+        let b = s.open_request(now, RequestId::Number(2));
+        s.route(now, t(2, FrameKind::Notification, "{\"p\":1}"));
+        assert_eq!(s.poll_head(b), Some(Head::Sse));
+        let (chunks, ended) = drain(&mut s, b);
+        assert_eq!(chunks, vec!["event: message\ndata: {\"p\":1}\n\n"]);
+        assert!(!ended);
+        assert_eq!(s.detach(b), vec![RequestId::Number(2)]);
+        assert!(s.is_empty());
+    }
+
+    #[test]
+    fn a_dropped_legacy_stream_resumes_without_loss() {
+        let now = Instant::now();
+        let mut s = legacy();
+        let sid = s.open_request(now, RequestId::Number(7));
+        s.route(now, t(7, FrameKind::Notification, "{\"n\":1}"));
+        assert_eq!(s.poll_head(sid), Some(Head::Sse));
+        let (first, _) = drain(&mut s, sid);
+        assert!(first[0].starts_with("id: 1:0\nretry: 1000\n"), "{first:?}");
+        assert!(first[1].contains("id: 1:1\n") && first[1].contains("{\"n\":1}"));
+        // The client read only the priming event, then the connection dropped.
+        assert!(s.detach(sid).is_empty());
+        s.route(now, t(7, FrameKind::Notification, "{\"n\":2}"));
+        s.route(now, t(7, FrameKind::Result, "{\"r\":1}"));
+        assert_eq!(s.resume(now, "1:0"), Some(sid));
+        let (replayed, ended) = drain(&mut s, sid);
+        assert!(ended);
+        let joined = replayed.concat();
+        for part in ["{\"n\":1}", "{\"n\":2}", "{\"r\":1}", "id: 1:3"] {
+            assert!(joined.contains(part), "{part} missing from {joined}");
+        }
+        // Delivered and ended: nothing is kept.
+        assert_eq!(s.stored_events(), 0);
+        assert_eq!(s.resume(now, "1:0"), None);
+    }
+
+    #[test]
+    fn polling_cuts_the_stream_and_keeps_the_request() {
+        let now = Instant::now();
+        let mut s = legacy();
+        let sid = s.open_request(now, RequestId::Number(1));
+        assert!(s.close_for_polling(&RequestId::Number(1)));
+        assert_eq!(s.poll_head(sid), Some(Head::Sse));
+        let (chunks, ended) = drain(&mut s, sid);
+        assert_eq!(chunks.len(), 1);
+        assert!(ended);
+        s.route(now, t(1, FrameKind::Result, "{\"done\":true}"));
+        assert_eq!(s.resume(now, "1:0"), Some(sid));
+        let (chunks, ended) = drain(&mut s, sid);
+        assert!(ended && chunks.concat().contains("{\"done\":true}"));
+    }
+
+    #[test]
+    fn quiet_streams_get_keep_alives_and_json_only_never_streams() {
+        let now = Instant::now();
+        let every = StreamConfig::default().keep_alive.unwrap();
+        let mut s = legacy();
+        let sid = s.open_request(now, RequestId::Number(1));
+        assert_eq!(s.poll_timeout(), Some(now + every));
+        s.handle_timeout(now + every);
+        assert_eq!(s.poll_head(sid), Some(Head::Sse));
+        let (chunks, _) = drain(&mut s, sid);
+        assert_eq!(chunks.last().map(String::as_str), Some(":\n"));
+        assert_eq!(s.poll_timeout(), Some(now + every * 2));
+
+        let mut j = HttpStreams::legacy(
+            StreamConfig::default(),
+            Box::new(MemoryEventStore::new(8)),
+            true,
+            true,
+        );
+        let sid = j.open_request(now, RequestId::Number(1));
+        j.handle_timeout(now + every);
+        j.route(now, t(1, FrameKind::Notification, "{}"));
+        assert_eq!(j.poll_head(sid), None);
+        j.route(now, t(1, FrameKind::Result, "{\"ok\":1}"));
+        assert!(matches!(
+            j.poll_head(sid),
+            Some(Head::Json { status: 200, .. })
+        ));
+    }
+
+    #[test]
+    fn session_messages_wait_for_the_get_stream_within_bounds() {
+        let now = Instant::now();
+        let mut s = legacy();
+        let msg = |n: usize| Transmit {
+            route: Route::Session,
+            frame: Bytes::from(format!("{{\"n\":{n}}}\n")),
+            kind: FrameKind::Notification,
+        };
+        for n in 0..2000 {
+            s.route(now, msg(n));
+        }
+        let get = s.open_standalone(now).unwrap();
+        assert_eq!(s.open_standalone(now), None);
+        let (chunks, ended) = drain(&mut s, get);
+        assert!(!ended);
+        // Priming, then the newest messages that fit.
+        assert_eq!(chunks.len(), StreamConfig::default().max_queued);
+        assert!(chunks.last().unwrap().contains("{\"n\":1999}"));
+        s.close();
+        assert_eq!(drain(&mut s, get).1, true);
+    }
 }
