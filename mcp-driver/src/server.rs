@@ -691,6 +691,12 @@ impl std::fmt::Debug for WeakServerHandle {
 }
 
 impl WeakServerHandle {
+    /// Whether the connection's state has been freed (every strong reference is gone); for
+    /// leak checks.
+    pub fn is_freed(&self) -> bool {
+        self.shared.strong_count() == 0
+    }
+
     /// The handle, while the connection is still open.
     pub fn upgrade(&self) -> Option<ServerHandle> {
         let shared = self.shared.upgrade()?;

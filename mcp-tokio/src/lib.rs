@@ -109,9 +109,9 @@ pub async fn serve_http(
 
 /// Like [`serve_http`], with an [`HttpService`] you keep a clone of (to count or close
 /// sessions).
-pub async fn serve_http_with(
+pub async fn serve_http_with<R: Runtime>(
     listener: tokio::net::TcpListener,
-    http: HttpService<TokioRuntime>,
+    http: HttpService<R>,
 ) -> io::Result<()> {
     loop {
         let (stream, _) = listener.accept().await?;

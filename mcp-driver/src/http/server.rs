@@ -113,6 +113,12 @@ impl<R: Runtime> HttpService<R> {
         lock(&self.app.sessions).len()
     }
 
+    /// Ends the sessions idle past the limit at the runtime's current time; returns how many.
+    /// A background task already does this at each deadline.
+    pub fn expire_idle(&self) -> usize {
+        expire_now(&self.app)
+    }
+
     /// Ends every legacy session (answering what is in flight).
     pub fn close_sessions(&self) {
         let all = lock(&self.app.sessions).drain();
@@ -147,17 +153,22 @@ async fn expire_sessions<R: Runtime>(app: std::sync::Weak<App<R>>) {
     loop {
         let (rt, next) = {
             let Some(app) = app.upgrade() else { return };
+            expire_now(&app);
             let now = app.rt.now();
-            let expired = lock(&app.sessions).expire(now);
-            for (_, shared) in expired {
-                end_session(&app.rt, &shared, "session expired");
-            }
             let idle = app.front.config().session_idle_timeout;
             let next = lock(&app.sessions).poll_timeout().unwrap_or(now + idle);
             (app.rt.clone(), next)
         };
         rt.sleep_until(next).await;
     }
+}
+
+fn expire_now<R: Runtime>(app: &App<R>) -> usize {
+    let expired = lock(&app.sessions).expire(app.rt.now());
+    for (_, shared) in &expired {
+        end_session(&app.rt, shared, "session expired");
+    }
+    expired.len()
 }
 
 /// Closes a legacy session and wakes its task, which routes the last frames and ends every
@@ -197,6 +208,7 @@ impl std::fmt::Debug for ResponseBody {
 struct StreamReader {
     shared: SessionRef,
     sid: StreamId,
+    generation: u32,
     done: bool,
     now: Arc<dyn Fn() -> Instant + Send + Sync>,
     /// Activity bookkeeping of a legacy session, released when the stream ends.
@@ -219,8 +231,10 @@ impl Drop for StreamReader {
             let mut g = lock(&self.shared);
             let cancel = match g.side.http.as_mut() {
                 Some(link) => {
-                    link.wakers.remove(&self.sid);
-                    link.streams.detach(self.sid)
+                    if link.streams.generation(self.sid) == self.generation {
+                        link.wakers.remove(&self.sid);
+                    }
+                    link.streams.detach(self.sid, self.generation)
                 }
                 None => Vec::new(),
             };
@@ -255,7 +269,7 @@ impl HttpBody for ResponseBody {
                     r.finish();
                     return Poll::Ready(None);
                 };
-                match link.streams.poll_chunk(r.sid) {
+                match link.streams.poll_chunk(r.sid, r.generation) {
                     Chunk::Data(b) => Poll::Ready(Some(Ok(Frame::data(b)))),
                     Chunk::Pending => {
                         link.wakers.insert(r.sid, cx.waker().clone());
@@ -264,7 +278,9 @@ impl HttpBody for ResponseBody {
                         Poll::Pending
                     }
                     Chunk::End => {
-                        link.wakers.remove(&r.sid);
+                        if link.streams.generation(r.sid) == r.generation {
+                            link.wakers.remove(&r.sid);
+                        }
                         drop(g);
                         r.finish();
                         Poll::Ready(None)
@@ -557,7 +573,7 @@ async fn legacy_post<R: Runtime>(
             return to_hyper(session_not_found(), None);
         }
         let link = http_link(&mut g);
-        if id.is_some() && link.streams.len() >= max_streams {
+        if id.is_some() && link.streams.active() >= max_streams {
             return to_hyper(
                 Response::rpc_error(
                     429,
@@ -607,6 +623,10 @@ fn listen<R: Runtime>(
             Some(last) => link.streams.resume(now, last),
             None => link.streams.open_standalone(now),
         };
+        // A reader displaced by the resumption must look again (and find its end).
+        if let Some(w) = sid.and_then(|sid| link.wakers.remove(&sid)) {
+            w.wake();
+        }
         g.wake();
         sid
     };
@@ -642,9 +662,15 @@ fn reader<R: Runtime>(
     on_end: Option<Box<dyn FnOnce() + Send>>,
 ) -> StreamReader {
     let clock = app.rt.clone();
+    let generation = lock(&shared)
+        .side
+        .http
+        .as_ref()
+        .map_or(0, |l| l.streams.generation(sid));
     StreamReader {
         shared,
         sid,
+        generation,
         done: false,
         now: Arc::new(move || clock.now()),
         on_end,

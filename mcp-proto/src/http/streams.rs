@@ -24,6 +24,9 @@ use crate::session::{FrameKind, Route, Transmit};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct StreamId(pub u64);
 
+/// Detached legacy streams kept for resumption per session, beyond which the oldest goes.
+const MAX_PARKED: usize = 64;
+
 /// The standalone (GET) stream of a legacy session.
 const STANDALONE: StreamId = StreamId(0);
 
@@ -161,6 +164,9 @@ struct Stream {
     out: VecDeque<Bytes>,
     /// A client is reading it now.
     attached: bool,
+    /// Which reader owns it: bumped when a resumption takes it over, so a reader the
+    /// server has not yet seen disconnect stops reading.
+    generation: u32,
     /// The server ended the body (polling, SEP-1699) although requests are open.
     cut: bool,
     /// Next event number.
@@ -176,6 +182,7 @@ impl Stream {
             json: None,
             out: VecDeque::new(),
             attached: true,
+            generation: 0,
             cut: false,
             seq: 0,
             last_write: now,
@@ -204,6 +211,8 @@ pub struct HttpStreams {
     by_request: HashMap<RequestId, StreamId>,
     /// Session-level frames waiting for a GET stream.
     backlog: VecDeque<Bytes>,
+    /// Detached streams waiting for their client to resume, oldest first.
+    parked: VecDeque<StreamId>,
     /// Streams that became readable since the last [`Self::take_woken`].
     woken: Vec<StreamId>,
     scratch: BytesMut,
@@ -275,6 +284,7 @@ impl HttpStreams {
             streams: HashMap::new(),
             by_request: HashMap::new(),
             backlog: VecDeque::new(),
+            parked: VecDeque::new(),
             woken: Vec::new(),
             scratch: BytesMut::new(),
             closed: false,
@@ -340,9 +350,9 @@ impl HttpStreams {
             return Some(id);
         }
         let s = self.streams.get_mut(&sid)?;
-        if s.attached {
-            return None;
-        }
+        // A reader still attached is one whose connection died unnoticed: the resumption
+        // takes over (that reader ends at its next poll).
+        s.generation += 1;
         s.attached = true;
         s.cut = false;
         s.last_write = now;
@@ -516,11 +526,20 @@ impl HttpStreams {
         }
     }
 
-    /// The next piece of the SSE body of `sid`.
-    pub fn poll_chunk(&mut self, sid: StreamId) -> Chunk {
+    /// The reader generation of `sid` now (pass it to [`Self::poll_chunk`] and
+    /// [`Self::detach`]).
+    pub fn generation(&self, sid: StreamId) -> u32 {
+        self.streams.get(&sid).map_or(0, |s| s.generation)
+    }
+
+    /// The next piece of the SSE body of `sid`, for the reader of `generation`.
+    pub fn poll_chunk(&mut self, sid: StreamId, generation: u32) -> Chunk {
         let Some(s) = self.streams.get_mut(&sid) else {
             return Chunk::End;
         };
+        if s.generation != generation {
+            return Chunk::End;
+        }
         if let Some(c) = s.out.pop_front() {
             return Chunk::Data(c);
         }
@@ -530,9 +549,13 @@ impl HttpStreams {
             return Chunk::End;
         }
         if self.closed || (sid != STANDALONE && s.done()) {
-            self.streams.remove(&sid);
-            if self.resumable {
-                self.store.forget(sid);
+            if self.resumable && !self.closed {
+                // Written is not received: a connection that died after the last write
+                // still lets its client resume from the store.
+                s.attached = false;
+                self.park(sid);
+            } else {
+                self.streams.remove(&sid);
             }
             return Chunk::End;
         }
@@ -542,10 +565,13 @@ impl HttpStreams {
     /// The reader of `sid` went away before the end. Returns the requests that must be
     /// cancelled (2026-07-28, where a closed stream is a cancel); legacy streams instead
     /// keep their events for resumption.
-    pub fn detach(&mut self, sid: StreamId) -> Vec<RequestId> {
+    pub fn detach(&mut self, sid: StreamId, generation: u32) -> Vec<RequestId> {
         let Some(s) = self.streams.get_mut(&sid) else {
             return Vec::new();
         };
+        if s.generation != generation {
+            return Vec::new();
+        }
         s.attached = false;
         s.out.clear();
         if sid == STANDALONE {
@@ -555,18 +581,44 @@ impl HttpStreams {
             }
             return Vec::new();
         }
-        if self.drop_cancels || !self.resumable || s.done() {
+        if self.drop_cancels || !self.resumable {
             let open = std::mem::take(&mut s.open);
             self.streams.remove(&sid);
             for id in &open {
                 self.by_request.remove(id);
             }
-            if self.resumable {
-                self.store.forget(sid);
-            }
             return if self.drop_cancels { open } else { Vec::new() };
         }
+        // Kept for resumption, even when answered: the client may not have read the end.
+        self.park(sid);
         Vec::new()
+    }
+
+    /// Keeps a detached stream for resumption. Streams nobody comes back for are bounded:
+    /// the oldest parked one goes first.
+    fn park(&mut self, sid: StreamId) {
+        self.parked.retain(|p| *p != sid);
+        self.parked.push_back(sid);
+        while self.parked.len() > MAX_PARKED {
+            if let Some(old) = self.parked.pop_front() {
+                if self.streams.get(&old).is_some_and(|s| !s.attached) {
+                    if let Some(gone) = self.streams.remove(&old) {
+                        for id in &gone.open {
+                            self.by_request.remove(id);
+                        }
+                    }
+                    self.store.forget(old);
+                }
+            }
+        }
+    }
+
+    /// Streams a client is reading or waiting on (parked ones excluded), for limits.
+    pub fn active(&self) -> usize {
+        self.streams
+            .iter()
+            .filter(|(id, s)| s.attached || (**id != STANDALONE && !s.done()))
+            .count()
     }
 
     /// Ends the body of the stream answering `id` while its request goes on (SEP-1699
@@ -699,7 +751,7 @@ mod tests {
     fn drain(s: &mut HttpStreams, sid: StreamId) -> (Vec<String>, bool) {
         let mut out = Vec::new();
         loop {
-            match s.poll_chunk(sid) {
+            match s.poll_chunk(sid, s.generation(sid)) {
                 Chunk::Data(b) => out.push(String::from_utf8(b.to_vec()).unwrap()),
                 Chunk::Pending => return (out, false),
                 Chunk::End => return (out, true),
@@ -740,7 +792,7 @@ mod tests {
         let (chunks, ended) = drain(&mut s, b);
         assert_eq!(chunks, vec!["event: message\ndata: {\"p\":1}\n\n"]);
         assert!(!ended);
-        assert_eq!(s.detach(b), vec![RequestId::Number(2)]);
+        assert_eq!(s.detach(b, 0), vec![RequestId::Number(2)]);
         assert!(s.is_empty());
     }
 
@@ -755,7 +807,7 @@ mod tests {
         assert!(first[0].starts_with("id: 1:0\nretry: 1000\n"), "{first:?}");
         assert!(first[1].contains("id: 1:1\n") && first[1].contains("{\"n\":1}"));
         // The client read only the priming event, then the connection dropped.
-        assert!(s.detach(sid).is_empty());
+        assert!(s.detach(sid, 0).is_empty());
         s.route(now, t(7, FrameKind::Notification, "{\"n\":2}"));
         s.route(now, t(7, FrameKind::Result, "{\"r\":1}"));
         assert_eq!(s.resume(now, "1:0"), Some(sid));
@@ -765,9 +817,35 @@ mod tests {
         for part in ["{\"n\":1}", "{\"n\":2}", "{\"r\":1}", "id: 1:3"] {
             assert!(joined.contains(part), "{part} missing from {joined}");
         }
-        // Delivered and ended: nothing is kept.
-        assert_eq!(s.stored_events(), 0);
-        assert_eq!(s.resume(now, "1:0"), None);
+        // Delivered and ended, but kept (bounded) in case the last writes never arrived.
+        assert_eq!(s.active(), 0);
+        assert_eq!(s.resume(now, "1:2"), Some(sid));
+        let (again, ended) = drain(&mut s, sid);
+        assert!(ended && again.concat().contains("{\"r\":1}"));
+
+        // A resumption takes over from a reader whose connection died unnoticed.
+        let sid = s.open_request(now, RequestId::Number(8));
+        s.route(now, t(8, FrameKind::Notification, "{\"n\":1}"));
+        assert_eq!(s.resume(now, &format!("{}:0", sid.0)), Some(sid));
+        assert_eq!(s.poll_chunk(sid, 0), Chunk::End);
+        assert!(s.detach(sid, 0).is_empty());
+        assert!(matches!(s.poll_chunk(sid, 1), Chunk::Data(_)));
+    }
+
+    #[test]
+    fn parked_streams_are_bounded() {
+        let now = Instant::now();
+        let mut s = legacy();
+        for i in 0..(MAX_PARKED as i64 + 10) {
+            let sid = s.open_request(now, RequestId::Number(i));
+            s.route(now, t(i, FrameKind::Notification, "{}"));
+            s.route(now, t(i, FrameKind::Result, "{}"));
+            assert_eq!(s.poll_head(sid), Some(Head::Sse));
+            assert!(drain(&mut s, sid).1);
+        }
+        assert_eq!(s.len(), MAX_PARKED);
+        assert_eq!(s.active(), 0);
+        assert!(s.stored_events() <= MAX_PARKED * 3);
     }
 
     #[test]

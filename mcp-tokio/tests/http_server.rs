@@ -1,0 +1,417 @@
+//! The streamable HTTP server end to end on 127.0.0.1, driven by a plain hyper client so
+//! every status, header and SSE event is visible: legacy resumption without loss, 2026-07-28
+//! cancellation by closing the stream, refusals under load (sessions, body size, Host), and
+//! idle expiry freeing the session.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use hyper::body::{Body as _, Incoming};
+use mcp_tokio::mcp_driver::http::HyperIo;
+use mcp_tokio::mcp_driver::{
+    BoxFuture, Handler, HandlerResult, RequestCx, Runtime, Server, ServerHandle, Service, State,
+    WeakServerHandle,
+};
+use mcp_tokio::mcp_proto::codec::sse::{SseDecoder, SseItem};
+use mcp_tokio::mcp_proto::schema::messages::ClientRequest;
+use mcp_tokio::{HttpServerConfig, HttpService, TokioRuntime};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, Notify};
+use tokio_util::compat::TokioAsyncReadCompatExt;
+
+const GUARD: Duration = Duration::from_secs(20);
+const LEGACY: &str = "2025-11-25";
+const MODERN: &str = "2026-07-28";
+
+/// Lets the test hold the slow tool at a point of its choosing.
+#[derive(Clone, Default)]
+struct Gate(Arc<Notify>);
+
+/// Tells the test a handler saw its cancellation.
+#[derive(Clone)]
+struct Cancelled(mpsc::UnboundedSender<()>);
+
+fn service() -> (Service, mpsc::UnboundedReceiver<()>, Gate) {
+    let gate = Gate::default();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let service = Server::builder("http-test", "1.0.0")
+        .state(gate.clone())
+        .state(Cancelled(tx))
+        .tool("echo", "Echoes", || async { Ok("echo") })
+        .tool(
+            "staged",
+            "Two progress reports, waits for the gate, two more, then answers",
+            |cx: RequestCx, State(gate): State<Gate>| async move {
+                let _ = cx.progress(1.0, Some(4.0), None);
+                let _ = cx.progress(2.0, Some(4.0), None);
+                gate.0.notified().await;
+                let _ = cx.progress(3.0, Some(4.0), None);
+                let _ = cx.progress(4.0, Some(4.0), None);
+                Ok("staged done")
+            },
+        )
+        .tool(
+            "forever",
+            "Reports progress, then waits until cancelled",
+            |cx: RequestCx, State(c): State<Cancelled>| async move {
+                let _ = cx.progress(1.0, None, None);
+                cx.cancelled().await;
+                let _ = c.0.send(());
+                Ok("unreachable")
+            },
+        )
+        .build();
+    (service, rx, gate)
+}
+
+/// One HTTP/1.1 connection to the server.
+struct Conn {
+    sender: hyper::client::conn::http1::SendRequest<String>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Conn {
+    async fn open(addr: std::net::SocketAddr) -> Conn {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (sender, conn) = hyper::client::conn::http1::handshake(HyperIo::new(tcp.compat()))
+            .await
+            .unwrap();
+        let task = tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Conn { sender, task }
+    }
+
+    async fn send(
+        &mut self,
+        method: &str,
+        headers: &[(&str, &str)],
+        body: String,
+    ) -> hyper::Response<Incoming> {
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri("/mcp")
+            .header("host", "127.0.0.1")
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        self.sender
+            .send_request(req.body(body).unwrap())
+            .await
+            .unwrap()
+    }
+
+    /// Drops the TCP connection, as a client that loses its network does.
+    fn kill(self) {
+        self.task.abort();
+    }
+}
+
+async fn read_all(mut body: Incoming) -> Bytes {
+    let mut out = BytesMut::new();
+    while let Some(f) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+        if let Ok(d) = f.unwrap().into_data() {
+            out.extend_from_slice(&d);
+        }
+    }
+    out.freeze()
+}
+
+/// Reads SSE events (id, JSON data) until `n` carry data; the priming event is returned
+/// too (with `Value::Null`).
+async fn read_events(body: &mut Incoming, n: usize) -> Vec<(String, Value)> {
+    let mut dec = SseDecoder::new(1 << 20);
+    let mut buf = BytesMut::new();
+    let mut out = Vec::new();
+    let mut with_data = 0;
+    while with_data < n {
+        while let Some(item) = dec.decode(&mut buf) {
+            if let SseItem::Event(ev) = item.unwrap() {
+                let data = if ev.data.is_empty() {
+                    Value::Null
+                } else {
+                    with_data += 1;
+                    serde_json::from_str(&ev.data).unwrap()
+                };
+                out.push((ev.id.unwrap_or_default(), data));
+            }
+        }
+        if with_data >= n {
+            break;
+        }
+        let frame = std::future::poll_fn(|cx| Pin::new(&mut *body).poll_frame(cx))
+            .await
+            .expect("stream ended early")
+            .unwrap();
+        if let Ok(d) = frame.into_data() {
+            buf.extend_from_slice(&d);
+        }
+    }
+    out
+}
+
+fn init_body() -> String {
+    json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+        "protocolVersion": LEGACY, "capabilities": {}, "clientInfo": {"name":"t","version":"1"}}})
+    .to_string()
+}
+
+/// Opens a legacy session; returns its id.
+async fn open_session(conn: &mut Conn) -> String {
+    let resp = conn.send("POST", &[], init_body()).await;
+    assert_eq!(resp.status(), 200);
+    let id = resp.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    read_all(resp.into_body()).await;
+    let note = json!({"jsonrpc":"2.0","method":"notifications/initialized"}).to_string();
+    let resp = conn
+        .send(
+            "POST",
+            &[("mcp-session-id", &id), ("mcp-protocol-version", LEGACY)],
+            note,
+        )
+        .await;
+    assert_eq!(resp.status(), 202);
+    id
+}
+
+async fn listen(service: Service, config: HttpServerConfig) -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(mcp_tokio::serve_http(listener, service, config));
+    addr
+}
+
+#[tokio::test]
+async fn a_dropped_legacy_stream_resumes_without_losing_a_message() {
+    tokio::time::timeout(GUARD, async {
+        let (service, _cancelled, gate) = service();
+        let addr = listen(service, HttpServerConfig::default()).await;
+        let mut conn = Conn::open(addr).await;
+        let session = open_session(&mut conn).await;
+        let call = json!({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{
+            "name":"staged","arguments":{},"_meta":{"progressToken":"p"}}})
+        .to_string();
+        let hdrs = [
+            ("mcp-session-id", session.as_str()),
+            ("mcp-protocol-version", LEGACY),
+        ];
+        let resp = conn.send("POST", &hdrs, call).await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["content-type"], "text/event-stream");
+        let mut body = resp.into_body();
+        let first = read_events(&mut body, 2).await;
+        let progress: Vec<f64> = first
+            .iter()
+            .filter_map(|(_, v)| v["params"]["progress"].as_f64())
+            .collect();
+        assert_eq!(progress, [1.0, 2.0]);
+        let last_id = first.last().unwrap().0.clone();
+        // The network drops; meanwhile the tool goes on.
+        drop(body);
+        conn.kill();
+        gate.0.notify_one();
+
+        let mut conn = Conn::open(addr).await;
+        let resp = conn
+            .send(
+                "GET",
+                &[
+                    ("mcp-session-id", session.as_str()),
+                    ("mcp-protocol-version", LEGACY),
+                    ("last-event-id", last_id.as_str()),
+                ],
+                String::new(),
+            )
+            .await;
+        assert_eq!(resp.status(), 200);
+        let mut body = resp.into_body();
+        let rest = read_events(&mut body, 3).await;
+        let values: Vec<&Value> = rest.iter().map(|(_, v)| v).collect();
+        assert_eq!(values[0]["params"]["progress"], 3.0);
+        assert_eq!(values[1]["params"]["progress"], 4.0);
+        assert_eq!(values[2]["id"], 5);
+        assert_eq!(values[2]["result"]["content"][0]["text"], "staged done");
+        // Event ids continue where the client left off: nothing skipped, nothing repeated.
+        let seq = |id: &str| id.split(':').nth(1).unwrap().parse::<u64>().unwrap();
+        let next: Vec<u64> = rest.iter().map(|(id, _)| seq(id)).collect();
+        let from = seq(&last_id);
+        assert_eq!(next, [from + 1, from + 2, from + 3]);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn closing_a_2026_response_stream_cancels_the_request() {
+    tokio::time::timeout(GUARD, async {
+        let (service, mut cancelled, _gate) = service();
+        let addr = listen(service, HttpServerConfig::default()).await;
+        let mut conn = Conn::open(addr).await;
+        let call = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{
+            "name":"forever","arguments":{},"_meta":{
+                "progressToken": 9,
+                "io.modelcontextprotocol/protocolVersion": MODERN,
+                "io.modelcontextprotocol/clientCapabilities": {}}}})
+        .to_string();
+        let hdrs = [
+            ("mcp-protocol-version", MODERN),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "forever"),
+        ];
+        let resp = conn.send("POST", &hdrs, call).await;
+        assert_eq!(resp.status(), 200);
+        let mut body = resp.into_body();
+        let events = read_events(&mut body, 1).await;
+        assert_eq!(events[0].1["method"], "notifications/progress");
+        drop(body);
+        conn.kill();
+        cancelled
+            .recv()
+            .await
+            .expect("the handler saw its cancellation");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn floods_and_oversized_bodies_are_refused_while_sessions_keep_working() {
+    tokio::time::timeout(GUARD, async {
+        let (service, _c, _g) = service();
+        let config = HttpServerConfig {
+            max_sessions: 2,
+            max_body: 2048,
+            ..HttpServerConfig::default()
+        };
+        let addr = listen(service, config).await;
+        let mut conn = Conn::open(addr).await;
+        let a = open_session(&mut conn).await;
+        let _b = open_session(&mut conn).await;
+        let third = conn.send("POST", &[], init_body()).await;
+        assert_eq!(third.status(), 503);
+        read_all(third.into_body()).await;
+
+        let big = json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{
+            "name":"echo","arguments":{"pad":"x".repeat(4096)}}})
+        .to_string();
+        let hdrs = [
+            ("mcp-session-id", a.as_str()),
+            ("mcp-protocol-version", LEGACY),
+        ];
+        let resp = conn.send("POST", &hdrs, big).await;
+        assert_eq!(resp.status(), 413);
+        read_all(resp.into_body()).await;
+
+        let mut evil = Conn::open(addr).await;
+        let req = hyper::Request::builder()
+            .method("POST")
+            .uri("/mcp")
+            .header("host", "evil.example.com")
+            .header("content-type", "application/json")
+            .body(init_body())
+            .unwrap();
+        let resp = evil.sender.send_request(req).await.unwrap();
+        assert_eq!(resp.status(), 403);
+
+        // The existing session is unaffected.
+        let call = json!({"jsonrpc":"2.0","id":4,"method":"tools/call","params":{
+            "name":"echo","arguments":{}}})
+        .to_string();
+        let resp = conn.send("POST", &hdrs, call).await;
+        assert_eq!(resp.status(), 200);
+        let body: Value = serde_json::from_slice(&read_all(resp.into_body()).await).unwrap();
+        assert_eq!(body["result"]["content"][0]["text"], "echo");
+    })
+    .await
+    .unwrap();
+}
+
+/// Tokio's runtime with a clock the test moves forward.
+#[derive(Clone, Default)]
+struct SkewedClock(Arc<Mutex<Duration>>);
+
+impl Runtime for SkewedClock {
+    fn now(&self) -> Instant {
+        TokioRuntime.now() + *self.0.lock().unwrap()
+    }
+
+    fn sleep_until(&self, deadline: Instant) -> BoxFuture<'static, ()> {
+        let skew = *self.0.lock().unwrap();
+        TokioRuntime.sleep_until(deadline.checked_sub(skew).unwrap_or(deadline))
+    }
+
+    fn spawn(&self, future: BoxFuture<'static, ()>) {
+        TokioRuntime.spawn(future)
+    }
+}
+
+/// Keeps a weak handle on every session the server announces.
+struct Watch {
+    inner: Arc<dyn Handler>,
+    seen: Arc<Mutex<Vec<WeakServerHandle>>>,
+}
+
+impl Handler for Watch {
+    fn handle(&self, request: ClientRequest, cx: RequestCx) -> BoxFuture<'static, HandlerResult> {
+        self.inner.handle(request, cx)
+    }
+
+    fn on_connection(&self, handle: ServerHandle) {
+        self.seen.lock().unwrap().push(handle.downgrade());
+        self.inner.on_connection(handle);
+    }
+}
+
+#[tokio::test]
+async fn an_idle_session_expires_and_its_memory_is_freed() {
+    tokio::time::timeout(GUARD, async {
+        let (mut service, _c, _g) = service();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        service.handler = Arc::new(Watch {
+            inner: service.handler.clone(),
+            seen: seen.clone(),
+        });
+        let idle = Duration::from_secs(60);
+        let config = HttpServerConfig {
+            session_idle_timeout: idle,
+            ..HttpServerConfig::default()
+        };
+        let clock = SkewedClock::default();
+        let http = HttpService::new(clock.clone(), service, config);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(mcp_tokio::serve_http_with(listener, http.clone()));
+        let mut conn = Conn::open(addr).await;
+        let session = open_session(&mut conn).await;
+        assert_eq!(http.session_count(), 1);
+        let weak = seen.lock().unwrap()[0].clone();
+
+        // Not before its time...
+        *clock.0.lock().unwrap() = idle - Duration::from_secs(1);
+        assert_eq!(http.expire_idle(), 0);
+        // ...but after.
+        *clock.0.lock().unwrap() = idle + Duration::from_secs(1);
+        assert_eq!(http.expire_idle(), 1);
+        assert_eq!(http.session_count(), 0);
+        while !weak.is_freed() {
+            tokio::task::yield_now().await;
+        }
+        let hdrs = [
+            ("mcp-session-id", session.as_str()),
+            ("mcp-protocol-version", LEGACY),
+        ];
+        let ping = json!({"jsonrpc":"2.0","id":9,"method":"ping"}).to_string();
+        let resp = conn.send("POST", &hdrs, ping).await;
+        assert_eq!(resp.status(), 404);
+    })
+    .await
+    .unwrap();
+}
