@@ -1,1 +1,850 @@
-//! The streamable HTTP client (being written).
+//! The streamable HTTP client, for every runtime: the typed [`Client`] over HTTP.
+//!
+//! [`connect_http`] builds the same [`ClientSession`] as [`connect`](crate::connect) and drives
+//! it with a future that turns its frames into HTTP exchanges through
+//! [`mcp_proto::http::HttpClient`] (which decides everything protocol-related: headers, era
+//! fallbacks, resumption, backoff) and runs them on hyper HTTP/1.1 connections from a small
+//! pool. The runtime supplies only TCP, through a [`Connector`]; `https://` URLs get TLS from
+//! rustls with Mozilla's roots.
+//!
+//! Authentication plugs in through [`BearerAuth`]: a token source asked before every request,
+//! and a hook told about each 401 (with its `WWW-Authenticate` challenge) that may refresh the
+//! token and have the request sent again once. A 401 that stands ends the call (or the
+//! connect) with [`HttpError::Unauthorized`], which an OAuth client reads to start its flow.
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_lite::io::{AsyncRead, AsyncWrite};
+use hyper::body::{Body, Frame, Incoming, SizeHint};
+use hyper::client::conn::http1;
+use mcp_proto::http::{
+    ExchangeId, FailureKind, Headers, HttpClient, HttpClientConfig, HttpRequest, Method,
+};
+use mcp_proto::session::{ClientConfig, ClientSession, ConnectError, RequestError};
+
+use super::HyperIo;
+use crate::client::{finish_connect, new_shared, CallError, Client, ClientHandler, ClientSide};
+use crate::pump::{close_side, lock, Side};
+use crate::runtime::{BoxFuture, Runtime};
+
+pub use mcp_proto::http::{HttpClientEvent, HttpError};
+
+/// A byte stream a [`Connector`] opened.
+pub trait ByteStream: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> ByteStream for T {}
+
+/// A boxed [`ByteStream`].
+pub type BoxStream = Box<dyn ByteStream>;
+
+/// Opens TCP connections: the one thing the HTTP client needs from a runtime besides
+/// [`Runtime`] (implemented by `mcp-tokio` and `mcp-smol`; a test can count or refuse).
+pub trait Connector: Send + Sync + 'static {
+    /// A connection to `host:port`.
+    fn connect(&self, host: &str, port: u16) -> BoxFuture<'static, io::Result<BoxStream>>;
+}
+
+/// Credentials for every request. Implemented for closures returning the current token, so a
+/// static token is `Arc::new(|| Some(token.clone()))`.
+pub trait BearerAuth: Send + Sync + 'static {
+    /// The token to send as `Authorization: Bearer …` now (`None`: send none).
+    fn token(&self) -> Option<String>;
+
+    /// The server answered 401 with this `WWW-Authenticate` challenge. Return `true` once a
+    /// fresh token is available to have the request sent again (once); the default gives up,
+    /// and the request fails with [`HttpError::Unauthorized`].
+    fn unauthorized(&self, _www_authenticate: Option<&str>) -> BoxFuture<'static, bool> {
+        Box::pin(async { false })
+    }
+}
+
+impl<F: Fn() -> Option<String> + Send + Sync + 'static> BearerAuth for F {
+    fn token(&self) -> Option<String> {
+        self()
+    }
+}
+
+/// Reports what the transport did (fallbacks, re-initializations, rejected tools), for logs.
+pub type EventFn = Arc<dyn Fn(&HttpClientEvent) + Send + Sync>;
+
+/// How the HTTP client behaves beyond the protocol defaults.
+#[derive(Clone)]
+pub struct HttpClientOptions {
+    /// Headers added to every request (never replacing the protocol's own).
+    pub headers: Vec<(String, String)>,
+    /// Bearer credentials.
+    pub auth: Option<Arc<dyn BearerAuth>>,
+    /// Longest wait for a TCP (and TLS) connection.
+    pub connect_timeout: Duration,
+    /// First delay after a failed attempt; doubles per failure.
+    pub backoff_initial: Duration,
+    /// Longest delay between attempts.
+    pub backoff_max: Duration,
+    /// Attempts to send one message before it fails.
+    pub max_attempts: u32,
+    /// Reconnections in a row of one stream that bring no message before it is given up.
+    pub max_reconnects: u32,
+    /// Reconnection delay of a stream whose server sent no `retry`.
+    pub default_retry: Duration,
+    /// Largest JSON body or SSE event accepted.
+    pub max_body_len: usize,
+    /// Most open connections (each SSE stream holds one).
+    pub max_connections: usize,
+    /// Open the legacy standalone GET stream for server-initiated messages.
+    pub standalone_stream: bool,
+    /// TLS settings for `https://` (default: Mozilla's roots, no client certificate).
+    pub tls: Option<Arc<futures_rustls::rustls::ClientConfig>>,
+    /// Told about transport events.
+    pub on_event: Option<EventFn>,
+    /// How long closing waits for the legacy session's DELETE.
+    pub close_grace: Duration,
+}
+
+impl Default for HttpClientOptions {
+    fn default() -> Self {
+        let core = HttpClientConfig::new("");
+        HttpClientOptions {
+            headers: Vec::new(),
+            auth: None,
+            connect_timeout: Duration::from_secs(10),
+            backoff_initial: core.backoff_initial,
+            backoff_max: core.backoff_max,
+            max_attempts: core.max_attempts,
+            max_reconnects: core.max_reconnects,
+            default_retry: core.default_retry,
+            max_body_len: core.max_body_len,
+            max_connections: 32,
+            standalone_stream: true,
+            tls: None,
+            on_event: None,
+            close_grace: Duration::from_secs(2),
+        }
+    }
+}
+
+impl std::fmt::Debug for HttpClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpClientOptions")
+            .field("headers", &self.headers.len())
+            .field("auth", &self.auth.is_some())
+            .field("connect_timeout", &self.connect_timeout)
+            .field("backoff_initial", &self.backoff_initial)
+            .field("backoff_max", &self.backoff_max)
+            .field("max_attempts", &self.max_attempts)
+            .field("max_reconnects", &self.max_reconnects)
+            .field("max_connections", &self.max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why connecting over HTTP failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum HttpConnectError {
+    /// The URL is not an `http://` or `https://` URL with a host.
+    #[error("invalid MCP URL: {0}")]
+    InvalidUrl(String),
+    /// HTTP failed (unreachable, 401 with its challenge, refused ...).
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// The MCP handshake failed.
+    #[error(transparent)]
+    Handshake(#[from] ConnectError),
+}
+
+/// The HTTP failure behind a failed call, if that is what it was.
+pub fn http_error(e: &CallError) -> Option<HttpError> {
+    match e {
+        CallError::Request(RequestError::Rpc(obj)) => HttpError::from_error_object(obj),
+        _ => None,
+    }
+}
+
+/// Connects to the MCP endpoint at `url` over streamable HTTP (or the 2024-11-05 HTTP+SSE
+/// transport, when that is what the server speaks): detects the era, performs the handshake
+/// and returns the client once the server is ready. Every [`Client`] method works as over
+/// stdio.
+pub async fn connect_http<R: Runtime>(
+    rt: R,
+    connector: Arc<dyn Connector>,
+    url: &str,
+    config: ClientConfig,
+    handler: Arc<dyn ClientHandler>,
+    options: HttpClientOptions,
+) -> Result<Client, HttpConnectError> {
+    let target = Target::parse(url).ok_or_else(|| HttpConnectError::InvalidUrl(url.into()))?;
+    if target.tls {
+        // Fail early on a broken TLS setup rather than on every request.
+        tls_config(&options).map_err(HttpConnectError::InvalidUrl)?;
+    }
+    let mut core_config = HttpClientConfig::new(url);
+    core_config.backoff_initial = options.backoff_initial;
+    core_config.backoff_max = options.backoff_max;
+    core_config.max_attempts = options.max_attempts;
+    core_config.max_reconnects = options.max_reconnects;
+    core_config.default_retry = options.default_retry;
+    core_config.max_body_len = options.max_body_len;
+    core_config.standalone_stream = options.standalone_stream;
+    let now = rt.now();
+    let mut session = ClientSession::new(config, now);
+    session
+        .connect(now)
+        .map_err(|e| ConnectError::Malformed(e.to_string()))?;
+    let (shared, ready) = new_shared(session, handler);
+    let fatal = Arc::new(Mutex::new(None));
+    let io = Arc::new(Mutex::new(IoState {
+        core: HttpClient::new(core_config),
+        waker: None,
+        tasks: HashMap::new(),
+    }));
+    let pool = Arc::new(Pool::new(connector, options.clone(), rt.clone()));
+    let driver = Driver {
+        rt: rt.clone(),
+        shared: shared.clone(),
+        io,
+        pool,
+        options,
+        fatal: fatal.clone(),
+        sleep: None,
+        closing_since: None,
+    };
+    rt.spawn(Box::pin(driver));
+    match finish_connect(rt, shared, ready).await {
+        Ok(client) => Ok(client),
+        Err(e) => match lock(&fatal).take() {
+            Some(h) => Err(HttpConnectError::Http(h)),
+            None => Err(HttpConnectError::Handshake(e)),
+        },
+    }
+}
+
+// ----- the driving future ------------------------------------------------------------------
+
+/// An exchange in flight: dropping the flag's future stops it.
+struct Abort {
+    flag: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Abort {
+    fn fire(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        if let Some(w) = lock(&self.waker).take() {
+            w.wake();
+        }
+    }
+}
+
+/// State shared by the driver and the exchange tasks.
+struct IoState {
+    core: HttpClient,
+    waker: Option<Waker>,
+    tasks: HashMap<ExchangeId, Arc<Abort>>,
+}
+
+impl IoState {
+    fn wake(&mut self) {
+        if let Some(w) = self.waker.take() {
+            w.wake();
+        }
+    }
+}
+
+type ClientShared = crate::pump::Shared<ClientSession, ClientSide>;
+
+struct Driver<R: Runtime> {
+    rt: R,
+    shared: Arc<Mutex<ClientShared>>,
+    io: Arc<Mutex<IoState>>,
+    pool: Arc<Pool<R>>,
+    options: HttpClientOptions,
+    fatal: Arc<Mutex<Option<HttpError>>>,
+    sleep: Option<(Instant, BoxFuture<'static, ()>)>,
+    closing_since: Option<Instant>,
+}
+
+impl<R: Runtime> Unpin for Driver<R> {}
+
+impl<R: Runtime> Future for Driver<R> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        loop {
+            let now = this.rt.now();
+            let mut tasks = Vec::new();
+            // The session: timers, events, frames out.
+            let (transmits, shutdown, closed, session_due) = {
+                let mut g = lock(&this.shared);
+                if g.session.poll_timeout().is_some_and(|t| t <= now) {
+                    g.session.handle_timeout(now);
+                }
+                <ClientSide as Side<R>>::on_events(&mut g, &this.shared, &this.rt, &mut tasks);
+                let t: Vec<_> = std::iter::from_fn(|| g.session.poll_transmit()).collect();
+                g.set_driver(cx.waker());
+                (t, g.shutdown, g.closed, g.session.poll_timeout())
+            };
+            for mut task in tasks {
+                if task.as_mut().poll(cx).is_pending() {
+                    this.rt.spawn(task);
+                }
+            }
+            // The HTTP layer: frames in, exchanges and messages out.
+            let mut messages = Vec::new();
+            let mut events = Vec::new();
+            let (core_due, idle) = {
+                let mut io = lock(&this.io);
+                for t in transmits {
+                    io.core.handle_transmit(now, t);
+                }
+                if (shutdown || closed) && this.closing_since.is_none() {
+                    this.closing_since = Some(now);
+                    io.core.close(now);
+                }
+                if io.core.poll_timeout().is_some_and(|t| t <= now) {
+                    io.core.handle_timeout(now);
+                }
+                while let Some(id) = io.core.poll_abort() {
+                    if let Some(a) = io.tasks.remove(&id) {
+                        a.fire();
+                    }
+                }
+                while let Some(req) = io.core.poll_request() {
+                    let abort = Arc::new(Abort {
+                        flag: AtomicBool::new(false),
+                        waker: Mutex::new(None),
+                    });
+                    io.tasks.insert(req.id, abort.clone());
+                    let fut = run_exchange(
+                        this.rt.clone(),
+                        this.pool.clone(),
+                        this.io.clone(),
+                        this.options.clone(),
+                        req,
+                    );
+                    this.rt.spawn(Box::pin(Abortable { fut, abort }));
+                }
+                messages.extend(std::iter::from_fn(|| io.core.poll_message()));
+                events.extend(std::iter::from_fn(|| io.core.poll_event()));
+                io.waker = Some(cx.waker().clone());
+                (io.core.poll_timeout(), io.core.exchanges() == 0)
+            };
+            for e in &events {
+                if let Some(f) = &this.options.on_event {
+                    f(e);
+                }
+            }
+            let failed = events.into_iter().find_map(|e| match e {
+                HttpClientEvent::Failed(h) => Some(h),
+                _ => None,
+            });
+            let progressed = !messages.is_empty();
+            if !messages.is_empty() {
+                let mut g = lock(&this.shared);
+                for m in messages {
+                    g.session.handle_message(now, &m);
+                }
+                g.wake();
+            }
+            if let Some(h) = failed {
+                let reason = h.to_string();
+                lock(&this.fatal).get_or_insert(h);
+                close_side(&this.shared, &this.rt, &reason);
+                continue;
+            }
+            if let Some(since) = this.closing_since {
+                let grace_over = now >= since + this.options.close_grace;
+                if idle || grace_over {
+                    close_side(&this.shared, &this.rt, "closed");
+                    let mut io = lock(&this.io);
+                    for (_, a) in io.tasks.drain() {
+                        a.fire();
+                    }
+                    return Poll::Ready(());
+                }
+            }
+            if progressed {
+                continue;
+            }
+            // One timer for both layers (and the close grace).
+            let grace = this.closing_since.map(|s| s + this.options.close_grace);
+            let due = [session_due, core_due, grace].into_iter().flatten().min();
+            match due {
+                Some(d) => {
+                    if this.sleep.as_ref().is_none_or(|(at, _)| *at != d) {
+                        this.sleep = Some((d, this.rt.sleep_until(d)));
+                    }
+                    if let Some((_, s)) = this.sleep.as_mut() {
+                        if s.as_mut().poll(cx).is_ready() {
+                            this.sleep = None;
+                            continue;
+                        }
+                    }
+                }
+                None => this.sleep = None,
+            }
+            return Poll::Pending;
+        }
+    }
+}
+
+/// Runs `fut` until it ends or the abort fires.
+struct Abortable<F> {
+    fut: F,
+    abort: Arc<Abort>,
+}
+
+impl<F: Future<Output = ()> + Unpin> Future for Abortable<F> {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.abort.flag.load(Ordering::SeqCst) {
+            return Poll::Ready(());
+        }
+        *lock(&self.abort.waker) = Some(cx.waker().clone());
+        if self.abort.flag.load(Ordering::SeqCst) {
+            return Poll::Ready(());
+        }
+        Pin::new(&mut self.fut).poll(cx)
+    }
+}
+
+// ----- one exchange ------------------------------------------------------------------------
+
+/// Reports to the core under the lock and wakes the driver.
+fn report<F: FnOnce(&mut HttpClient, Instant)>(io: &Arc<Mutex<IoState>>, now: Instant, f: F) {
+    let mut g = lock(io);
+    f(&mut g.core, now);
+    g.wake();
+}
+
+fn run_exchange<R: Runtime>(
+    rt: R,
+    pool: Arc<Pool<R>>,
+    io: Arc<Mutex<IoState>>,
+    options: HttpClientOptions,
+    req: HttpRequest,
+) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(async move {
+        let id = req.id;
+        let outcome = exchange(&rt, &pool, &io, &options, &req).await;
+        let now = rt.now();
+        {
+            let mut g = lock(&io);
+            g.tasks.remove(&id);
+        }
+        match outcome {
+            Ok(()) => report(&io, now, |c, now| c.handle_end(now, id)),
+            Err((kind, reason)) => {
+                report(&io, now, |c, now| c.handle_failure(now, id, kind, &reason))
+            }
+        }
+    })
+}
+
+type ExchangeResult = Result<(), (FailureKind, String)>;
+
+async fn exchange<R: Runtime>(
+    rt: &R,
+    pool: &Arc<Pool<R>>,
+    io: &Arc<Mutex<IoState>>,
+    options: &HttpClientOptions,
+    req: &HttpRequest,
+) -> ExchangeResult {
+    let target = Target::parse(&req.url)
+        .ok_or_else(|| (FailureKind::Connect, format!("invalid URL {}", req.url)))?;
+    let mut auth_retried = false;
+    let mut stale_retried = false;
+    let response = loop {
+        let mut lease = pool
+            .acquire(&target)
+            .await
+            .map_err(|e| (FailureKind::Connect, e))?;
+        let request = build_request(&target, req, options).map_err(|e| (FailureKind::Io, e))?;
+        let reused = lease.reused;
+        let sent = match lease.sender.as_mut() {
+            Some(s) => s.send_request(request).await,
+            None => return Err((FailureKind::Connect, "no connection".into())),
+        };
+        let response = match sent {
+            Ok(r) => r,
+            // A pooled connection the server closed meanwhile: once more on a fresh one.
+            Err(e) if reused && !stale_retried && (e.is_canceled() || e.is_closed()) => {
+                lease.discard();
+                stale_retried = true;
+                continue;
+            }
+            Err(e) => {
+                lease.discard();
+                return Err((FailureKind::Io, e.to_string()));
+            }
+        };
+        if response.status().as_u16() == 401 && !auth_retried {
+            if let Some(auth) = &options.auth {
+                let challenge = response
+                    .headers()
+                    .get("www-authenticate")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                let retry = auth.unauthorized(challenge.as_deref()).await;
+                if retry {
+                    auth_retried = true;
+                    lease.discard();
+                    continue;
+                }
+            }
+        }
+        break (response, lease);
+    };
+    let (response, mut lease) = response;
+    let status = response.status().as_u16();
+    report(io, rt.now(), |c, now| {
+        c.handle_response(now, req.id, status, &HeaderView(response.headers()))
+    });
+    let mut body: Incoming = response.into_body();
+    loop {
+        let frame = futures_lite::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
+        match frame {
+            None => break,
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    if !data.is_empty() {
+                        report(io, rt.now(), |c, now| c.handle_body(now, req.id, &data));
+                    }
+                }
+            }
+            Some(Err(e)) => {
+                lease.discard();
+                return Err((FailureKind::Io, e.to_string()));
+            }
+        }
+    }
+    lease.release();
+    Ok(())
+}
+
+fn build_request(
+    target: &Target,
+    req: &HttpRequest,
+    options: &HttpClientOptions,
+) -> Result<hyper::Request<FullBody>, String> {
+    let method = match req.method {
+        Method::Post => hyper::Method::POST,
+        Method::Get => hyper::Method::GET,
+        Method::Delete => hyper::Method::DELETE,
+        Method::Other => return Err("unsupported method".into()),
+    };
+    let mut b = hyper::Request::builder()
+        .method(method)
+        .uri(target.path_and_query.as_str())
+        .header(hyper::header::HOST, target.host_header());
+    let has = |name: &str| req.header(name).is_some();
+    for (k, v) in &req.headers {
+        b = b.header(k.as_ref(), v.as_str());
+    }
+    for (k, v) in &options.headers {
+        if !has(k) && !k.eq_ignore_ascii_case("host") {
+            b = b.header(k.as_str(), v.as_str());
+        }
+    }
+    if !has("authorization")
+        && !options
+            .headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+    {
+        if let Some(token) = options.auth.as_ref().and_then(|a| a.token()) {
+            b = b.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+    }
+    b.body(FullBody(Some(req.body.clone()).filter(|b| !b.is_empty())))
+        .map_err(|e| e.to_string())
+}
+
+/// Response headers as the core reads them.
+struct HeaderView<'a>(&'a hyper::HeaderMap);
+
+impl Headers for HeaderView<'_> {
+    fn get(&self, name: &str) -> Option<&[u8]> {
+        self.0.get(name).map(|v| v.as_bytes())
+    }
+}
+
+/// A request body sent in one piece.
+struct FullBody(Option<Bytes>);
+
+impl Body for FullBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        Poll::Ready(self.0.take().map(|b| Ok(Frame::data(b))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.0.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.0.as_ref().map_or(0, |b| b.len() as u64))
+    }
+}
+
+// ----- URLs ---------------------------------------------------------------------------------
+
+/// Where a URL points.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Target {
+    tls: bool,
+    host: String,
+    port: u16,
+    path_and_query: String,
+}
+
+impl Target {
+    fn parse(url: &str) -> Option<Target> {
+        let uri: hyper::Uri = url.parse().ok()?;
+        let tls = match uri.scheme_str()? {
+            "http" => false,
+            "https" => true,
+            _ => return None,
+        };
+        let host = uri.host()?.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() {
+            return None;
+        }
+        let port = uri.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        let path_and_query = uri
+            .path_and_query()
+            .map_or("/".to_owned(), |p| p.as_str().to_owned());
+        let path_and_query = if path_and_query.is_empty() {
+            "/".to_owned()
+        } else {
+            path_and_query
+        };
+        Some(Target {
+            tls,
+            host: host.to_owned(),
+            port,
+            path_and_query,
+        })
+    }
+
+    fn host_header(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        match (self.tls, self.port) {
+            (false, 80) | (true, 443) => host,
+            (_, p) => format!("{host}:{p}"),
+        }
+    }
+
+    fn key(&self) -> (bool, String, u16) {
+        (self.tls, self.host.clone(), self.port)
+    }
+}
+
+// ----- the connection pool -------------------------------------------------------------------
+
+type Sender = http1::SendRequest<FullBody>;
+
+struct PoolInner {
+    idle: HashMap<(bool, String, u16), Vec<Sender>>,
+    open: usize,
+    waiters: VecDeque<Waker>,
+}
+
+/// Idle HTTP/1.1 connections per origin, reused; new ones opened up to a bound.
+struct Pool<R: Runtime> {
+    connector: Arc<dyn Connector>,
+    options: HttpClientOptions,
+    rt: R,
+    inner: Arc<Mutex<PoolInner>>,
+}
+
+/// A connection in use; goes back to the pool on [`release`](Lease::release), else is closed.
+struct Lease {
+    sender: Option<Sender>,
+    key: (bool, String, u16),
+    reused: bool,
+    inner: Arc<Mutex<PoolInner>>,
+}
+
+impl Lease {
+    fn release(&mut self) {
+        let Some(sender) = self.sender.take() else {
+            return;
+        };
+        let mut g = lock(&self.inner);
+        if sender.is_closed() {
+            g.open = g.open.saturating_sub(1);
+        } else {
+            g.idle.entry(self.key.clone()).or_default().push(sender);
+        }
+        if let Some(w) = g.waiters.pop_front() {
+            w.wake();
+        }
+    }
+
+    fn discard(&mut self) {
+        if self.sender.take().is_some() {
+            let mut g = lock(&self.inner);
+            g.open = g.open.saturating_sub(1);
+            if let Some(w) = g.waiters.pop_front() {
+                w.wake();
+            }
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.discard();
+    }
+}
+
+impl<R: Runtime> Pool<R> {
+    fn new(connector: Arc<dyn Connector>, options: HttpClientOptions, rt: R) -> Self {
+        Pool {
+            connector,
+            options,
+            rt,
+            inner: Arc::new(Mutex::new(PoolInner {
+                idle: HashMap::new(),
+                open: 0,
+                waiters: VecDeque::new(),
+            })),
+        }
+    }
+
+    /// An idle connection to `target`, or a new one once the bound allows.
+    async fn acquire(&self, target: &Target) -> Result<Lease, String> {
+        let key = target.key();
+        let reused = futures_lite::future::poll_fn(|cx| {
+            let mut g = lock(&self.inner);
+            while let Some(s) = g.idle.get_mut(&key).and_then(Vec::pop) {
+                if s.is_ready() {
+                    return Poll::Ready(Some(s));
+                }
+                g.open = g.open.saturating_sub(1);
+            }
+            if g.open < self.options.max_connections.max(1) {
+                g.open += 1;
+                return Poll::Ready(None);
+            }
+            // Make room: an idle connection to another origin is closed.
+            if let Some(other) = g.idle.values_mut().find(|v| !v.is_empty()) {
+                other.pop();
+                return Poll::Ready(None);
+            }
+            g.waiters.push_back(cx.waker().clone());
+            Poll::Pending
+        })
+        .await;
+        let mut lease = Lease {
+            sender: None,
+            key,
+            reused: reused.is_some(),
+            inner: self.inner.clone(),
+        };
+        if let Some(s) = reused {
+            lease.sender = Some(s);
+            return Ok(lease);
+        }
+        // `open` was counted for this lease: a failure below gives it back on drop.
+        lease.sender = Some(self.open_connection(target).await?);
+        Ok(lease)
+    }
+
+    async fn open_connection(&self, target: &Target) -> Result<Sender, String> {
+        let deadline = self.rt.now() + self.options.connect_timeout;
+        let connect = async {
+            let tcp = self
+                .connector
+                .connect(&target.host, target.port)
+                .await
+                .map_err(|e| format!("connect to {}:{}: {e}", target.host, target.port))?;
+            let stream: BoxStream = if target.tls {
+                let config = tls_config(&self.options)?;
+                let name =
+                    futures_rustls::rustls::pki_types::ServerName::try_from(target.host.clone())
+                        .map_err(|e| format!("TLS server name {}: {e}", target.host))?;
+                let tls = futures_rustls::TlsConnector::from(config)
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| format!("TLS handshake with {}: {e}", target.host))?;
+                Box::new(tls)
+            } else {
+                tcp
+            };
+            let (sender, conn) = http1::handshake(HyperIo::new(stream))
+                .await
+                .map_err(|e| format!("HTTP handshake: {e}"))?;
+            self.rt.spawn(Box::pin(async move {
+                let _ = conn.await;
+            }));
+            Ok::<Sender, String>(sender)
+        };
+        let timeout = self.rt.sleep_until(deadline);
+        futures_lite::future::or(connect, async move {
+            timeout.await;
+            Err("connect timed out".to_owned())
+        })
+        .await
+    }
+}
+
+/// The TLS client configuration: the caller's, or Mozilla's roots with the ring provider.
+fn tls_config(
+    options: &HttpClientOptions,
+) -> Result<Arc<futures_rustls::rustls::ClientConfig>, String> {
+    use futures_rustls::rustls;
+    if let Some(c) = &options.tls {
+        return Ok(c.clone());
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map(|b| Arc::new(b.with_root_certificates(roots).with_no_client_auth()))
+        .map_err(|e| format!("TLS setup: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        let t = Target::parse("http://127.0.0.1:8080/mcp?x=1").unwrap();
+        assert_eq!((t.tls, t.host.as_str(), t.port), (false, "127.0.0.1", 8080));
+        assert_eq!(t.path_and_query, "/mcp?x=1");
+        assert_eq!(t.host_header(), "127.0.0.1:8080");
+        let t = Target::parse("https://example.com").unwrap();
+        assert_eq!((t.tls, t.port, t.path_and_query.as_str()), (true, 443, "/"));
+        assert_eq!(t.host_header(), "example.com");
+        let t = Target::parse("http://[::1]:9/m").unwrap();
+        assert_eq!(t.host, "::1");
+        assert_eq!(t.host_header(), "[::1]:9");
+        assert!(Target::parse("ftp://x/").is_none());
+        assert!(Target::parse("/relative").is_none());
+    }
+
+    #[test]
+    fn default_tls_config_builds() {
+        let c = tls_config(&HttpClientOptions::default()).unwrap();
+        assert!(!c.alpn_protocols.iter().any(|p| p == b"h2"));
+    }
+}

@@ -1,0 +1,725 @@
+//! The streamable HTTP client on 127.0.0.1: against the TypeScript `server-everything` in its
+//! streamable HTTP and its 2024-11-05 HTTP+SSE modes, against our own HTTP server in both
+//! eras, and against small raw-TCP fakes for the failure paths (a dead server, an expired
+//! session, a response stream cut mid-call).
+//!
+//! The TypeScript peer is installed by `scripts/install-peers`; without it those tests say so
+//! and pass, unless `MCP_REQUIRE_INTEROP=1`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mcp_tokio::mcp_driver::http::client::{BoxStream, Connector};
+use mcp_tokio::mcp_driver::{BoxFuture, ClientHandler, NoHandler};
+use mcp_tokio::mcp_proto::jsonrpc::{ErrorObject, RequestId};
+use mcp_tokio::mcp_proto::schema::content::ContentBlock;
+use mcp_tokio::mcp_proto::schema::elicitation::{ElicitRequestParams, ElicitResult};
+use mcp_tokio::mcp_proto::schema::lifecycle::{
+    ClientCapabilities, ElicitationCapability, RootsCapability, SamplingCapability,
+};
+use mcp_tokio::mcp_proto::schema::messages::ServerNotification;
+use mcp_tokio::mcp_proto::schema::roots::ListRootsResult;
+use mcp_tokio::mcp_proto::schema::sampling::{CreateMessageRequestParams, CreateMessageResult};
+use mcp_tokio::mcp_proto::schema::{Era, Implementation};
+use mcp_tokio::mcp_proto::session::{ClientConfig, EraPreference};
+use mcp_tokio::{
+    connect_http, HttpClientEvent, HttpClientOptions, HttpConnectError, HttpError, TokioConnector,
+    TokioRuntime,
+};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{TcpListener, TcpStream};
+
+const GUARD: Duration = Duration::from_secs(30);
+
+fn config() -> ClientConfig {
+    let mut cfg = ClientConfig::new(Implementation::new("mcp-rs-http-test", "0.1"));
+    cfg.capabilities = ClientCapabilities {
+        sampling: Some(SamplingCapability::default()),
+        elicitation: Some(ElicitationCapability::default()),
+        roots: Some(RootsCapability::default()),
+        ..Default::default()
+    };
+    cfg
+}
+
+fn texts(content: &[ContentBlock]) -> String {
+    content
+        .iter()
+        .filter_map(ContentBlock::as_text)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Plays the host: a canned model, a user who fills forms, one root.
+#[derive(Default)]
+struct Host {
+    asked: Mutex<Vec<String>>,
+    notifications: Mutex<Vec<ServerNotification>>,
+}
+
+impl ClientHandler for Host {
+    fn create_message(
+        &self,
+        p: CreateMessageRequestParams,
+    ) -> BoxFuture<'static, Result<CreateMessageResult, ErrorObject>> {
+        self.asked
+            .lock()
+            .unwrap()
+            .push(format!("sampling:{}", p.max_tokens));
+        Box::pin(async {
+            serde_json::from_value(json!({
+                "role": "assistant",
+                "content": {"type": "text", "text": "canned answer from the rust host"},
+                "model": "rust-test-model",
+                "stopReason": "endTurn"
+            }))
+            .map_err(|e| ErrorObject::internal(e.to_string()))
+        })
+    }
+
+    fn elicit(
+        &self,
+        _p: ElicitRequestParams,
+    ) -> BoxFuture<'static, Result<ElicitResult, ErrorObject>> {
+        self.asked.lock().unwrap().push("elicit".into());
+        Box::pin(async {
+            serde_json::from_value(json!({"action": "accept", "content": {"name": "Ada Lovelace"}}))
+                .map_err(|e| ErrorObject::internal(e.to_string()))
+        })
+    }
+
+    fn list_roots(&self) -> BoxFuture<'static, Result<ListRootsResult, ErrorObject>> {
+        self.asked.lock().unwrap().push("roots".into());
+        Box::pin(async {
+            serde_json::from_value(
+                json!({"roots": [{"uri": "file:///work/project", "name": "project"}]}),
+            )
+            .map_err(|e| ErrorObject::internal(e.to_string()))
+        })
+    }
+
+    fn on_notification(&self, n: ServerNotification, _sub: Option<RequestId>) {
+        self.notifications.lock().unwrap().push(n);
+    }
+}
+
+// ----- the TypeScript peer --------------------------------------------------------------------
+
+fn peer() -> Option<PathBuf> {
+    let path = std::env::var_os("MCP_SERVER_EVERYTHING_JS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(
+                "../.tools/npm/node_modules/@modelcontextprotocol/server-everything/dist/index.js",
+            )
+        });
+    if path.is_file() {
+        return Some(path);
+    }
+    let msg = format!(
+        "server-everything not found at {}; run scripts/install-peers",
+        path.display()
+    );
+    if std::env::var_os("MCP_REQUIRE_INTEROP").is_some() {
+        panic!("{msg}");
+    }
+    eprintln!("skipped: {msg}");
+    None
+}
+
+/// Starts `server-everything <mode>` on a free loopback port; returns once it listens.
+async fn start_everything(js: &PathBuf, mode: &str) -> (tokio::process::Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = tokio::process::Command::new("node")
+        .arg(js)
+        .arg(mode)
+        .env("PORT", port.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node starts");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    tokio::time::timeout(GUARD, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.contains(&port.to_string()) {
+                break;
+            }
+        }
+    })
+    .await
+    .expect("server-everything listens in time");
+    // Keep draining its log so it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, port)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typescript_everything_over_streamable_http() {
+    let Some(js) = peer() else { return };
+    let (_child, port) = start_everything(&js, "streamableHttp").await;
+    let host = Arc::new(Host::default());
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let client = tokio::time::timeout(
+        GUARD,
+        connect_http(&url, config(), host.clone(), HttpClientOptions::default()),
+    )
+    .await
+    .expect("connect in time")
+    .expect("connected");
+    // No server/discover there: the probe's refusal falls back to initialize.
+    assert_eq!(client.server().era, Era::Legacy);
+    assert_eq!(
+        client.server().server_info.as_ref().unwrap().name,
+        "mcp-servers/everything"
+    );
+    tokio::time::timeout(GUARD, async {
+        let tools: Vec<String> = client
+            .list_all_tools()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        for expected in ["echo", "get-sum", "trigger-sampling-request"] {
+            assert!(
+                tools.iter().any(|t| t == expected),
+                "{expected} in {tools:?}"
+            );
+        }
+        let r = client
+            .call_tool("echo", json!({"message": "hello over http"}))
+            .await
+            .unwrap();
+        assert_eq!(texts(&r.content), "Echo: hello over http");
+        let r = client
+            .call_tool("get-sum", json!({"a": 2, "b": 40}))
+            .await
+            .unwrap();
+        assert!(texts(&r.content).contains("42"), "{r:?}");
+
+        let resources = client.list_all_resources().await.unwrap();
+        let first = resources
+            .iter()
+            .find(|r| r.uri.starts_with("demo://resource/static/document/"))
+            .expect("a static document");
+        let read = client.read_resource(&first.uri).await.unwrap();
+        let body = serde_json::to_value(&read.contents[0]).unwrap();
+        assert!(
+            body["text"].as_str().is_some_and(|t| !t.is_empty()),
+            "{body}"
+        );
+
+        let p = client
+            .get_prompt("args-prompt", &[("city", "Paris"), ("state", "IDF")])
+            .await
+            .unwrap();
+        assert!(serde_json::to_string(&p.messages)
+            .unwrap()
+            .contains("Paris"));
+
+        // Its asks arrive on the call's SSE stream; our answers go back as POSTs.
+        let r = client
+            .call_tool(
+                "trigger-sampling-request",
+                json!({"prompt": "say hi", "maxTokens": 50}),
+            )
+            .await
+            .unwrap();
+        assert!(texts(&r.content).contains("canned answer from the rust host"));
+        let r = client
+            .call_tool("trigger-elicitation-request", json!({}))
+            .await
+            .unwrap();
+        assert!(texts(&r.content).contains("Ada Lovelace"), "{r:?}");
+        let r = client.call_tool("get-roots-list", json!({})).await.unwrap();
+        assert!(texts(&r.content).contains("file:///work/project"), "{r:?}");
+    })
+    .await
+    .expect("calls in time");
+    let asked = host.asked.lock().unwrap().clone();
+    assert!(asked.contains(&"sampling:50".to_owned()), "{asked:?}");
+    assert!(asked.contains(&"elicit".to_owned()), "{asked:?}");
+    client.close();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typescript_everything_over_2024_11_05_http_sse() {
+    let Some(js) = peer() else { return };
+    let (_child, port) = start_everything(&js, "sse").await;
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let options = HttpClientOptions {
+        on_event: Some(Arc::new(move |e: &HttpClientEvent| {
+            seen.lock().unwrap().push(e.clone())
+        })),
+        ..Default::default()
+    };
+    let url = format!("http://127.0.0.1:{port}/sse");
+    let client = tokio::time::timeout(
+        GUARD,
+        connect_http(&url, config(), Arc::new(Host::default()), options),
+    )
+    .await
+    .expect("connect in time")
+    .expect("connected over HTTP+SSE");
+    assert!(events.lock().unwrap().iter().any(|e| matches!(
+        e,
+        HttpClientEvent::LegacySseTransport { endpoint } if endpoint.contains("/message?sessionId=")
+    )));
+    let r = tokio::time::timeout(GUARD, client.call_tool("echo", json!({"message": "old"})))
+        .await
+        .expect("in time")
+        .unwrap();
+    assert_eq!(texts(&r.content), "Echo: old");
+    client.close();
+}
+
+// ----- our own server -------------------------------------------------------------------------
+
+async fn our_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (service, _control) = mcp_examples_common::everything_service(TokioRuntime);
+    let config = mcp_examples_common::http_config(addr);
+    tokio::spawn(mcp_tokio::serve_http(listener, service, config));
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_server_in_both_eras() {
+    let addr = our_server().await;
+    let url = format!("http://{addr}/mcp");
+    for era in [EraPreference::Auto, EraPreference::Legacy] {
+        let mut cfg = config();
+        cfg.era = era;
+        let host = Arc::new(Host::default());
+        let client = tokio::time::timeout(
+            GUARD,
+            connect_http(&url, cfg, host.clone(), HttpClientOptions::default()),
+        )
+        .await
+        .expect("connect in time")
+        .expect("connected");
+        let want = if era == EraPreference::Auto {
+            Era::Modern
+        } else {
+            Era::Legacy
+        };
+        assert_eq!(client.server().era, want);
+        tokio::time::timeout(GUARD, async {
+            let tools = client.list_all_tools().await.unwrap();
+            assert!(!tools.is_empty());
+            let r = client
+                .call_tool("echo", json!({"message": "both eras"}))
+                .await
+                .unwrap();
+            assert!(texts(&r.content).contains("both eras"), "{r:?}");
+            // Several calls at once share (and grow) the connection pool.
+            let calls = (0..8).map(|i| {
+                let c = client.clone();
+                async move {
+                    c.call_tool("echo", json!({"message": format!("n{i}")}))
+                        .await
+                }
+            });
+            for r in futures_join(calls).await {
+                assert!(r.is_ok(), "{r:?}");
+            }
+            let resources = client.list_all_resources().await.unwrap();
+            assert!(!resources.is_empty());
+            let prompts = client.list_all_prompts().await.unwrap();
+            assert!(!prompts.is_empty());
+        })
+        .await
+        .expect("calls in time");
+        client.close();
+    }
+}
+
+/// Awaits every future (tokio has no join_all; spawning would need 'static clients anyway).
+async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut handles = Vec::new();
+    for f in futs {
+        handles.push(Box::pin(f));
+    }
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await);
+    }
+    out
+}
+
+// ----- raw-TCP fakes for the failure paths ----------------------------------------------------
+
+/// A request as the fake server saw it.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    headers: Vec<(String, String)>,
+    body: Value,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    fn rpc(&self) -> &str {
+        self.body["method"].as_str().unwrap_or("")
+    }
+}
+
+/// Bytes to answer with; the connection closes after each answer.
+type Reply = Vec<u8>;
+
+fn json_reply(status: u16, extra: &[(&str, &str)], body: Value) -> Reply {
+    let body = body.to_string();
+    let mut head = format!(
+        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
+    for (k, v) in extra {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    format!("{head}\r\n{body}").into_bytes()
+}
+
+fn status_reply(status: u16) -> Reply {
+    format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").into_bytes()
+}
+
+/// An SSE response whose stream ends (the connection closes) after `events`.
+fn sse_reply(events: &str) -> Reply {
+    format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n{events}"
+    )
+    .into_bytes()
+}
+
+/// A one-request-per-connection HTTP/1.1 server on 127.0.0.1 answering with `answer`.
+async fn fake<F>(answer: F) -> (SocketAddr, Arc<Mutex<Vec<Seen>>>)
+where
+    F: Fn(&Seen, &[Seen]) -> Reply + Send + Sync + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let answer = Arc::new(answer);
+    let log2 = log.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let log = log2.clone();
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let Some(seen) = read_request(&mut stream).await else {
+                    return;
+                };
+                let reply = {
+                    let mut g = log.lock().unwrap();
+                    let reply = answer(&seen, &g);
+                    g.push(seen);
+                    reply
+                };
+                let _ = stream.write_all(&reply).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    (addr, log)
+}
+
+async fn read_request(stream: &mut TcpStream) -> Option<Seen> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let method = lines.next()?.split(' ').next()?.to_owned();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < len {
+        let n = stream.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Some(Seen {
+        method,
+        headers,
+        body: serde_json::from_slice(&body).unwrap_or(Value::Null),
+    })
+}
+
+fn init_result(id: &Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "result": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {"tools": {}},
+        "serverInfo": {"name": "fake", "version": "1"}
+    }})
+}
+
+/// Counts connection attempts and refuses every one (as a dead server would).
+struct Refusing(AtomicUsize);
+
+impl Connector for Refusing {
+    fn connect(&self, _host: &str, _port: u16) -> BoxFuture<'static, std::io::Result<BoxStream>> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async { Err(std::io::ErrorKind::ConnectionRefused.into()) })
+    }
+}
+
+/// Counts connection attempts and passes them on to TCP.
+struct Counting(AtomicUsize);
+
+impl Connector for Counting {
+    fn connect(&self, host: &str, port: u16) -> BoxFuture<'static, std::io::Result<BoxStream>> {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        TokioConnector.connect(host, port)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dead_server_backs_off_then_fails_typed() {
+    // A port nobody listens on: real refusals.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let connector = Arc::new(Counting(AtomicUsize::new(0)));
+    let options = HttpClientOptions {
+        backoff_initial: Duration::from_millis(10),
+        backoff_max: Duration::from_millis(40),
+        max_attempts: 4,
+        ..Default::default()
+    };
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let err = tokio::time::timeout(
+        GUARD,
+        mcp_tokio::mcp_driver::http::client::connect_http(
+            TokioRuntime,
+            connector.clone(),
+            &url,
+            config(),
+            Arc::new(NoHandler),
+            options.clone(),
+        ),
+    )
+    .await
+    .expect("gives up in time")
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            HttpConnectError::Http(HttpError::Unreachable { attempts: 4, .. })
+        ),
+        "{err:?}"
+    );
+    // Exactly the configured schedule: one attempt, then three retries (10, 20, 40 ms).
+    assert_eq!(connector.0.load(Ordering::SeqCst), 4);
+
+    // The same through a connector that refuses without touching the network.
+    let refusing = Arc::new(Refusing(AtomicUsize::new(0)));
+    let err = tokio::time::timeout(
+        GUARD,
+        mcp_tokio::mcp_driver::http::client::connect_http(
+            TokioRuntime,
+            refusing.clone(),
+            "http://mcp.invalid/mcp",
+            config(),
+            Arc::new(NoHandler),
+            options,
+        ),
+    )
+    .await
+    .expect("gives up in time")
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        HttpConnectError::Http(HttpError::Unreachable { .. })
+    ));
+    assert_eq!(refusing.0.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_session_is_reinitialized() {
+    let (addr, log) = fake(|req, before| {
+        let inits = before.iter().filter(|s| s.rpc() == "initialize").count();
+        match (req.method.as_str(), req.rpc()) {
+            ("GET", _) => status_reply(405),
+            ("DELETE", _) => status_reply(200),
+            (_, "server/discover") => json_reply(
+                400,
+                &[],
+                json!({"jsonrpc": "2.0", "id": null,
+                    "error": {"code": -32000, "message": "Bad Request: No valid session ID provided"}}),
+            ),
+            (_, "initialize") => {
+                let sid = format!("s{}", inits + 1);
+                json_reply(200, &[("mcp-session-id", &sid)], init_result(&req.body["id"]))
+            }
+            (_, "notifications/initialized") => status_reply(202),
+            (_, "tools/list") if req.header("mcp-session-id") == Some("s1") => status_reply(404),
+            (_, "tools/list") => json_reply(
+                200,
+                &[],
+                json!({"jsonrpc": "2.0", "id": req.body["id"], "result": {"tools": [
+                    {"name": "t", "inputSchema": {"type": "object"}}]}}),
+            ),
+            _ => status_reply(400),
+        }
+    })
+    .await;
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let options = HttpClientOptions {
+        on_event: Some(Arc::new(move |e: &HttpClientEvent| {
+            seen.lock().unwrap().push(e.clone())
+        })),
+        ..Default::default()
+    };
+    let url = format!("http://{addr}/mcp");
+    let client = tokio::time::timeout(
+        GUARD,
+        connect_http(&url, config(), Arc::new(NoHandler), options),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(client.server().era, Era::Legacy);
+    let tools = tokio::time::timeout(GUARD, client.list_tools(None))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(tools.tools[0].name, "t");
+    let log = log.lock().unwrap().clone();
+    let inits: Vec<&Seen> = log.iter().filter(|s| s.rpc() == "initialize").collect();
+    assert_eq!(inits.len(), 2);
+    assert!(inits.iter().all(|s| s.header("mcp-session-id").is_none()));
+    let lists: Vec<Option<&str>> = log
+        .iter()
+        .filter(|s| s.rpc() == "tools/list")
+        .map(|s| s.header("mcp-session-id"))
+        .collect();
+    assert_eq!(lists, vec![Some("s1"), Some("s2")]);
+    let notified = log
+        .iter()
+        .filter(|s| s.rpc() == "notifications/initialized")
+        .count();
+    assert_eq!(notified, 2, "the new session is completed too");
+    let events = events.lock().unwrap().clone();
+    assert!(events.contains(&HttpClientEvent::SessionExpired));
+    assert!(events.contains(&HttpClientEvent::Reinitialized));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stream_cut_mid_call_resumes_without_loss() {
+    fn progress(token: &Value, p: u32) -> Value {
+        json!({"jsonrpc": "2.0", "method": "notifications/progress",
+            "params": {"progressToken": token, "progress": p}})
+    }
+    let (addr, log) = fake(move |req, before| match (req.method.as_str(), req.rpc()) {
+        ("GET", _) if req.header("last-event-id").is_none() => status_reply(405),
+        ("GET", _) => {
+            // Replays what followed event 2: event 3 (cut last time) and the result.
+            let call = before.iter().find(|s| s.rpc() == "tools/call").unwrap();
+            let token = &call.body["params"]["_meta"]["progressToken"];
+            let result = json!({"jsonrpc": "2.0", "id": call.body["id"],
+                "result": {"content": [{"type": "text", "text": "done"}]}});
+            sse_reply(&format!(
+                "id: 3\ndata: {}\n\nid: 4\ndata: {result}\n\n",
+                progress(token, 3)
+            ))
+        }
+        ("DELETE", _) => status_reply(200),
+        (_, "initialize") => json_reply(
+            200,
+            &[("mcp-session-id", "s")],
+            init_result(&req.body["id"]),
+        ),
+        (_, "notifications/initialized") => status_reply(202),
+        (_, "tools/call") => {
+            // A priming event, two progress events, then half of the third: the stream is
+            // cut in the middle of an event.
+            let token = &req.body["params"]["_meta"]["progressToken"];
+            let cut = format!("id: 3\ndata: {}", progress(token, 3));
+            let cut = &cut[..cut.len() / 2];
+            sse_reply(&format!(
+                "id: 0\nretry: 20\ndata: \n\nid: 1\ndata: {}\n\nid: 2\ndata: {}\n\n{cut}",
+                progress(token, 1),
+                progress(token, 2)
+            ))
+        }
+        _ => status_reply(400),
+    })
+    .await;
+    let mut cfg = config();
+    cfg.era = EraPreference::Legacy;
+    let url = format!("http://{addr}/mcp");
+    let client = tokio::time::timeout(
+        GUARD,
+        connect_http(&url, cfg, Arc::new(NoHandler), HttpClientOptions::default()),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let sink = got.clone();
+    let r = tokio::time::timeout(
+        GUARD,
+        client.call_tool_with(
+            "slow",
+            json!({}),
+            Some(Box::new(move |p| sink.lock().unwrap().push(p.progress))),
+        ),
+    )
+    .await
+    .expect("answered in time")
+    .expect("answered");
+    assert_eq!(texts(&r.content), "done");
+    // Progress is delivered with the client's own token; every report arrived once.
+    assert_eq!(*got.lock().unwrap(), vec![1.0, 2.0, 3.0]);
+    let log = log.lock().unwrap().clone();
+    let resumed: Vec<&Seen> = log
+        .iter()
+        .filter(|s| s.method == "GET" && s.header("last-event-id").is_some())
+        .collect();
+    assert_eq!(resumed.len(), 1);
+    assert_eq!(resumed[0].header("last-event-id"), Some("2"));
+    assert_eq!(resumed[0].header("mcp-session-id"), Some("s"));
+    client.close();
+}
