@@ -59,11 +59,10 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
 /// A header value for `value`: as is when it is plain visible ASCII without surrounding
 /// whitespace, else the `=?base64?…?=` form (2026-07-28 `Mcp-Name` / `Mcp-Param-*`).
 pub fn header_value(value: &str) -> String {
-    let plain = !value.is_empty()
-        && value.bytes().all(|b| (0x20..=0x7e).contains(&b))
-        && !value.starts_with(' ')
-        && !value.ends_with(' ')
-        && !(value.starts_with("=?base64?") && value.ends_with("?="));
+    let sentinel_like = value.starts_with("=?base64?") && value.ends_with("?=");
+    let padded = value.starts_with(' ') || value.ends_with(' ');
+    let visible = value.bytes().all(|b| (0x20..=0x7e).contains(&b));
+    let plain = !value.is_empty() && visible && !padded && !sentinel_like;
     if plain {
         value.to_owned()
     } else {
