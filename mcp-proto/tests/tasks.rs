@@ -220,11 +220,19 @@ fn task_table_is_bounded() {
     let mut raw = Raw::new(cfg);
     raw.initialize("2025-11-25");
     call_as_task(&mut raw, 1);
-    raw.send(json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"slow"}}));
+    raw.send(
+        json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"slow","task":{}}}),
+    );
     assert_eq!(
         raw.server.create_task(raw.now, &RequestId::Number(2), None),
         Err(UsageError::Limit("max_tasks"))
     );
+    // A legacy call that did not ask for a task cannot become one.
+    raw.send(json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"slow"}}));
+    assert!(matches!(
+        raw.server.create_task(raw.now, &RequestId::Number(3), None),
+        Err(UsageError::NotAllowed(_))
+    ));
 }
 
 fn modern_task_meta() -> Value {
@@ -295,9 +303,15 @@ fn extension_tasks_input_required_then_resumed() {
     );
     assert_eq!(out[0]["result"]["resultType"], "complete");
     assert!(raw.events.iter().any(|e| matches!(e, ServerEvent::TaskInput { task_id, responses } if *task_id == task && responses.contains_key("colour"))));
-    raw.server
-        .update_task(raw.now, &task, TaskStatus::Working, None)
-        .unwrap();
+    // Every outstanding request answered: the task is working again, without inputRequests.
+    let out = req(
+        &mut raw,
+        41,
+        "tasks/get",
+        json!({"_meta": modern_task_meta(), "taskId": task}),
+    );
+    assert_eq!(out[0]["result"]["status"], "working");
+    assert!(out[0]["result"].get("inputRequests").is_none());
     raw.server
         .finish_task(
             raw.now,
@@ -317,13 +331,24 @@ fn extension_tasks_input_required_then_resumed() {
         out[0]["result"]["result"]["content"][0]["text"],
         "blue it is"
     );
+    // Cancelling a terminal extension task is acknowledged and changes nothing.
     let out = req(
         &mut raw,
         6,
         "tasks/cancel",
         json!({"_meta": modern_task_meta(), "taskId": task}),
     );
-    assert_eq!(out[0]["error"]["code"], code::INVALID_PARAMS);
+    assert_eq!(
+        out[0]["result"],
+        json!({"resultType": "complete", "_meta": out[0]["result"]["_meta"]})
+    );
+    let out = req(
+        &mut raw,
+        7,
+        "tasks/get",
+        json!({"_meta": modern_task_meta(), "taskId": task}),
+    );
+    assert_eq!(out[0]["result"]["status"], "completed");
 }
 
 #[test]

@@ -536,8 +536,32 @@ impl ClientSession {
         check_request_allowed(desc, &request)?;
         let era = desc.era;
         if era == Era::Modern {
+            // Capabilities the caller put on this request (a per-request opt-in) win.
+            let own = request
+                .meta()
+                .and_then(|m| m.get(meta_keys::CLIENT_CAPABILITIES))
+                .cloned();
+            let tasks_method = matches!(
+                request,
+                ClientRequest::GetTask(_)
+                    | ClientRequest::UpdateTask(_)
+                    | ClientRequest::CancelTask(_)
+            );
             let meta = request.meta_mut();
             self.modern_meta(meta);
+            let m = meta.get_or_insert_with(Meta::new);
+            if let Some(caps) = own {
+                m.insert(meta_keys::CLIENT_CAPABILITIES, caps);
+            }
+            // Whoever polls, answers or cancels a task speaks the tasks extension.
+            if tasks_method {
+                let mut caps = m
+                    .get(meta_keys::CLIENT_CAPABILITIES)
+                    .cloned()
+                    .unwrap_or_else(|| Value::Object(Default::default()));
+                with_tasks_extension(&mut caps);
+                m.insert(meta_keys::CLIENT_CAPABILITIES, caps);
+            }
         }
         if options.progress {
             request
@@ -989,6 +1013,25 @@ impl ClientSession {
 }
 
 /// Refuses requests the server cannot serve (unadvertised capability, other era's method).
+/// Adds `extensions["io.modelcontextprotocol/tasks"]` to a capabilities object.
+pub(crate) fn with_tasks_extension(caps: &mut Value) {
+    if !caps.is_object() {
+        *caps = Value::Object(Default::default());
+    }
+    if let Value::Object(c) = caps {
+        let ext = c
+            .entry("extensions")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if !ext.is_object() {
+            *ext = Value::Object(Default::default());
+        }
+        if let Value::Object(e) = ext {
+            e.entry(crate::schema::tasks_ext::EXTENSION_ID)
+                .or_insert_with(|| Value::Object(Default::default()));
+        }
+    }
+}
+
 fn check_request_allowed(desc: &ServerDescription, r: &ClientRequest) -> Result<(), UsageError> {
     let caps = &desc.capabilities;
     let legacy_only = matches!(

@@ -22,7 +22,7 @@ pub use client::{
     ServerDescription,
 };
 pub use outbound::Timeout;
-pub use server::{RequestContext, ServerConfig, ServerEvent, ServerSession};
+pub use server::{RequestContext, ServerConfig, ServerEvent, ServerSession, TaskParams};
 
 use bytes::Bytes;
 

@@ -38,7 +38,8 @@ use crate::schema::subscriptions::{
 use crate::schema::version::{Era, ProtocolVersion};
 use crate::schema::{tasks, tasks_ext, EmptyResult};
 use crate::tasks::{
-    TaskConfig, TaskEntry, TaskError, TaskOutcome, TaskTable, TaskTransition, WallClock,
+    NewTask, TaskConfig, TaskEntry, TaskError, TaskOutcome, TaskStore, TaskTable, TaskTransition,
+    WallClock,
 };
 
 /// Static configuration of a server session.
@@ -227,6 +228,8 @@ struct Incoming {
     log_level: Option<LoggingLevel>,
     /// Per-request capabilities (2026-07-28); legacy requests use the session's.
     capabilities: Option<Box<ClientCapabilities>>,
+    /// A legacy client asked for this request to run as a task (`params.task`).
+    task_requested: bool,
 }
 
 #[derive(Debug)]
@@ -267,6 +270,14 @@ pub struct ServerSession {
     subscriptions: HashMap<RequestId, Subscription>,
     resource_subscriptions: BTreeSet<String>,
     tasks: TaskTable,
+    /// Maps the monotonic clock to the wall-clock milliseconds task entries are kept in.
+    clock: WallClock,
+    /// This session's owner tag on legacy tasks: a legacy client sees only its own.
+    scope: String,
+    /// Our legacy requests made on a task's behalf (elicitation, sampling ...), by id.
+    task_asks: HashMap<RequestId, String>,
+    /// The latest time an input carried, for commands that take none.
+    last_now: Instant,
     /// Progress tokens of requests that became tasks: progress keeps flowing until terminal.
     task_progress: HashMap<String, (ProgressToken, Option<f64>)>,
     /// `tasks/result` requests waiting for their task to end.
@@ -288,6 +299,7 @@ impl std::fmt::Debug for ServerSession {
 
 mod notify;
 mod task_commands;
+pub use task_commands::TaskParams;
 
 const CANCELLED_MEMORY: usize = 256;
 
@@ -307,9 +319,15 @@ impl ServerSession {
         entropy: Box<dyn Entropy>,
     ) -> Self {
         let server_info_value = serde_json::to_value(&config.info).unwrap_or(Value::Null);
+        let mut entropy = entropy;
+        let scope = crate::entropy::random_hex(entropy.as_mut(), 16);
         ServerSession {
             decoder: LineDecoder::new(config.max_frame_len),
-            tasks: TaskTable::new(config.tasks.clone(), WallClock::new(now, wall)),
+            tasks: TaskTable::new(config.tasks.clone()),
+            clock: WallClock::new(now, wall),
+            scope,
+            task_asks: HashMap::new(),
+            last_now: now,
             config,
             entropy,
             outbox: Outbox::default(),
@@ -370,6 +388,19 @@ impl ServerSession {
         &self.tasks
     }
 
+    /// Keeps tasks in `store` instead of the session's own in-memory one: a store shared by
+    /// several sessions lets a task created on one be polled, answered or cancelled on
+    /// another (2026-07-28 over HTTP, where every request may reach a fresh session), and a
+    /// store that outlives the process keeps tasks across restarts. Call before serving.
+    pub fn set_task_store(&mut self, store: Box<dyn TaskStore>) {
+        self.tasks.set_store(store);
+    }
+
+    /// The wall clock task timestamps are taken from.
+    pub fn wall_clock(&self) -> &WallClock {
+        &self.clock
+    }
+
     /// Ids of open listen streams.
     pub fn subscriptions(&self) -> impl Iterator<Item = &RequestId> {
         self.subscriptions.keys()
@@ -392,7 +423,8 @@ impl ServerSession {
     /// When `handle_timeout` must be called next, if ever. Ask again after every change.
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        match (self.outgoing.next_deadline(), self.tasks.next_expiry()) {
+        let expiry = self.tasks.next_expiry().map(|ms| self.clock.instant_at(ms));
+        match (self.outgoing.next_deadline(), expiry) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -435,6 +467,7 @@ impl ServerSession {
         if self.closed {
             return;
         }
+        self.expire_tasks(now);
         let Ok(text) = std::str::from_utf8(bytes) else {
             let e = ErrorObject::parse_error("message is not valid UTF-8");
             self.outbox.error(Route::Session, None, &e);
@@ -516,22 +549,13 @@ impl ServerSession {
                 .outbox
                 .notification(Route::Session, method::CANCELLED, Some(&params));
             let _ = pending;
+            self.task_ask_settled(now, &id);
             self.events.push_back(ServerEvent::Response {
                 id,
                 result: Err(RequestError::Timeout),
             });
         }
-        for task_id in self.tasks.expire(now) {
-            self.task_progress.remove(&task_id);
-            if let Some(waiters) = self.task_waiters.remove(&task_id) {
-                let err = ErrorObject::invalid_params(format!("task {task_id} expired"));
-                for w in waiters {
-                    self.incoming.remove(&w);
-                    self.outbox.error(Route::Request(w.clone()), Some(&w), &err);
-                }
-            }
-            self.events.push_back(ServerEvent::TaskExpired { task_id });
-        }
+        self.expire_tasks(now);
     }
 
     /// The transport lost the stream this request was answering on, and losing it means
@@ -607,11 +631,13 @@ impl ServerSession {
                 };
                 let result =
                     ClientResult::decode(p.method, result).map_err(RequestError::Malformed);
+                self.task_ask_settled(now, &id);
                 self.events.push_back(ServerEvent::Response { id, result });
             }
             RawMessage::Error { id, error } => match id {
                 Some(id) if self.outgoing.is_pending(&id) => {
                     self.outgoing.remove(&id);
+                    self.task_ask_settled(now, &id);
                     self.events.push_back(ServerEvent::Response {
                         id,
                         result: Err(RequestError::Rpc(error)),
@@ -826,6 +852,7 @@ impl ServerSession {
             last_progress: None,
             log_level,
             capabilities: Some(Box::new(caps)),
+            task_requested: false,
         };
         self.accept(now, id, request, context, incoming);
     }
@@ -859,6 +886,7 @@ impl ServerSession {
             return self.reply_error(&id, e);
         }
         let progress_token = request.meta().and_then(Meta::progress_token);
+        let task_requested = matches!(&request, ClientRequest::CallTool(p) if p.task.is_some());
         let context = RequestContext {
             era: Era::Legacy,
             version,
@@ -873,6 +901,7 @@ impl ServerSession {
             last_progress: None,
             log_level: None,
             capabilities: None,
+            task_requested,
         };
         self.accept(now, id, request, context, incoming);
     }
@@ -951,7 +980,11 @@ impl ServerSession {
                         .into_iter()
                         .map(str::to_owned)
                         .collect(),
-                    capabilities: self.config.capabilities.clone(),
+                    // 2026-07-28 has no `tasks` capability: tasks are the extension's.
+                    capabilities: ServerCapabilities {
+                        tasks: None,
+                        ..self.config.capabilities.clone()
+                    },
                     instructions: self.config.instructions.clone(),
                     ttl_ms: Some(self.config.discover_ttl_ms),
                     cache_scope: Some(crate::schema::CacheScope::Public),
@@ -979,22 +1012,14 @@ impl ServerSession {
                     .push_back(ServerEvent::ResourceUnsubscribed { uri: p.uri });
             }
             ClientRequest::Listen(p) => self.open_subscription(id, p.notifications, incoming),
-            ClientRequest::GetTask(p) => self.answer_get_task(&id, &p.task_id, era),
+            ClientRequest::GetTask(p) => self.answer_get_task(now, &id, &p.task_id, era),
             ClientRequest::CancelTask(p) => self.answer_cancel_task(now, &id, &p.task_id, era),
-            ClientRequest::ListTasks(p) => self.answer_list_tasks(&id, p.cursor.as_deref()),
-            ClientRequest::GetTaskPayload(p) => self.answer_task_payload(id, p.task_id, incoming),
+            ClientRequest::ListTasks(p) => self.answer_list_tasks(now, &id, p.cursor.as_deref()),
+            ClientRequest::GetTaskPayload(p) => {
+                self.answer_task_payload(now, id, p.task_id, incoming)
+            }
             ClientRequest::UpdateTask(p) => {
-                if self.tasks.get(&p.task_id).is_none() {
-                    let e = ErrorObject::invalid_params(format!("unknown task {}", p.task_id));
-                    return self.reply_error(&id, e);
-                }
-                let mut result = ServerResult::Empty(EmptyResult::default());
-                self.stamp(&mut result);
-                let _ = self.outbox.response(route, &id, &result);
-                self.events.push_back(ServerEvent::TaskInput {
-                    task_id: p.task_id,
-                    responses: p.input_responses,
-                });
+                self.answer_update_task(now, &id, p.task_id, p.input_responses)
             }
             request => {
                 self.incoming.insert(id.clone(), incoming);
@@ -1305,6 +1330,7 @@ impl ServerSession {
         self.outgoing
             .close(id)
             .ok_or_else(|| UsageError::UnknownRequest(id.clone()))?;
+        self.task_ask_settled(self.last_now, id);
         let params = CancelledNotificationParams {
             request_id: Some(id.clone()),
             reason,
