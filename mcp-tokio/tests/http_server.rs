@@ -415,3 +415,67 @@ async fn an_idle_session_expires_and_its_memory_is_freed() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn json_response_mode_answers_every_request_with_json() {
+    tokio::time::timeout(GUARD, async {
+        let (service, _c, gate) = service();
+        let config = HttpServerConfig {
+            json_response: true,
+            ..HttpServerConfig::default()
+        };
+        let addr = listen(service, config).await;
+        let mut conn = Conn::open(addr).await;
+        let session = open_session(&mut conn).await;
+        // The staged tool reports progress before answering; JSON mode drops the reports
+        // and answers with one JSON body.
+        gate.0.notify_one();
+        let call = json!({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{
+            "name":"staged","arguments":{},"_meta":{"progressToken":"p"}}})
+        .to_string();
+        let hdrs = [
+            ("mcp-session-id", session.as_str()),
+            ("mcp-protocol-version", LEGACY),
+        ];
+        let resp = conn.send("POST", &hdrs, call).await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["content-type"], "application/json");
+        let body: Value = serde_json::from_slice(&read_all(resp.into_body()).await).unwrap();
+        assert_eq!(body["result"]["content"][0]["text"], "staged done");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn stateless_mode_serves_without_sessions() {
+    tokio::time::timeout(GUARD, async {
+        let (service, _c, _g) = service();
+        let config = HttpServerConfig {
+            stateless: true,
+            ..HttpServerConfig::default()
+        };
+        let addr = listen(service, config).await;
+        let mut conn = Conn::open(addr).await;
+        let resp = conn.send("POST", &[], init_body()).await;
+        assert_eq!(resp.status(), 200);
+        assert!(resp.headers().get("mcp-session-id").is_none());
+        let body: Value = serde_json::from_slice(&read_all(resp.into_body()).await).unwrap();
+        assert_eq!(body["result"]["protocolVersion"], LEGACY);
+        // Any later request stands on its own, with only the version header.
+        let call = json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{
+            "name":"echo","arguments":{}}})
+        .to_string();
+        let resp = conn
+            .send("POST", &[("mcp-protocol-version", LEGACY)], call)
+            .await;
+        assert_eq!(resp.status(), 200);
+        let body: Value = serde_json::from_slice(&read_all(resp.into_body()).await).unwrap();
+        assert_eq!(body["result"]["content"][0]["text"], "echo");
+        // There is no GET stream to open.
+        let resp = conn.send("GET", &[], String::new()).await;
+        assert_eq!(resp.status(), 405);
+    })
+    .await
+    .unwrap();
+}

@@ -407,7 +407,7 @@ async fn handle<R: Runtime>(
         Exchange::Stateless { version, id } => {
             let cfg = app.front.config();
             let streams = HttpStreams::stateless(cfg.streams.clone(), cfg.json_response);
-            one_shot(&app, streams, Some(version), id, false, &body).await
+            one_shot(&app, streams, version, id, false, &body).await
         }
         Exchange::Initialize { id } => initialize(&app, id, &body).await,
         Exchange::Legacy { session, id } => legacy_post(&app, &session, id, &body).await,

@@ -97,8 +97,9 @@ pub enum Exchange {
     },
     /// A legacy message on a stateless server: a fresh session that assumes `version`.
     Stateless {
-        /// The version from the `MCP-Protocol-Version` header (or the oldest with HTTP).
-        version: ProtocolVersion,
+        /// The version from the `MCP-Protocol-Version` header (or the oldest with HTTP);
+        /// `None` for `initialize` itself, which the fresh session answers normally.
+        version: Option<ProtocolVersion>,
         /// The request's id; `None` for notifications and responses.
         id: Option<RequestId>,
     },
@@ -352,13 +353,9 @@ impl HttpServer {
                 (Some(_), Some(v)) => v,
                 (Some(v), None) => return Err(unsupported_legacy(id, v)),
             };
-            if method_name == Some("initialize") {
-                return Ok(Exchange::Initialize {
-                    id: id.cloned().unwrap_or(RequestId::Number(0)),
-                });
-            }
+            let handshake = method_name == Some("initialize");
             return Ok(Exchange::Stateless {
-                version,
+                version: (!handshake).then_some(version),
                 id: id.cloned(),
             });
         }
