@@ -479,3 +479,59 @@ async fn stateless_mode_serves_without_sessions() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn open_streams_are_capped_server_wide() {
+    tokio::time::timeout(GUARD, async {
+        let (service, mut cancelled, _g) = service();
+        let config = HttpServerConfig {
+            max_streams: 1,
+            ..HttpServerConfig::default()
+        };
+        let addr = listen(service, config).await;
+        let modern = |id: u32, name: &str| {
+            json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":{
+                "name":name,"arguments":{},"_meta":{
+                    "progressToken": id,
+                    "io.modelcontextprotocol/protocolVersion": MODERN,
+                    "io.modelcontextprotocol/clientCapabilities": {}}}})
+            .to_string()
+        };
+        let hdrs = |name: &'static str| {
+            [
+                ("mcp-protocol-version", MODERN),
+                ("mcp-method", "tools/call"),
+                ("mcp-name", name),
+            ]
+        };
+        let mut first = Conn::open(addr).await;
+        let resp = first
+            .send("POST", &hdrs("forever"), modern(1, "forever"))
+            .await;
+        assert_eq!(resp.status(), 200);
+        let mut body = resp.into_body();
+        read_events(&mut body, 1).await;
+
+        let mut second = Conn::open(addr).await;
+        let resp = second.send("POST", &hdrs("echo"), modern(2, "echo")).await;
+        assert_eq!(resp.status(), 503);
+        read_all(resp.into_body()).await;
+
+        // Once the long request ends, there is room again.
+        drop(body);
+        first.kill();
+        cancelled.recv().await.unwrap();
+        loop {
+            let resp = second.send("POST", &hdrs("echo"), modern(3, "echo")).await;
+            let status = resp.status();
+            read_all(resp.into_body()).await;
+            if status == 200 {
+                break;
+            }
+            assert_eq!(status, 503);
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .unwrap();
+}

@@ -65,6 +65,8 @@ struct App<R: Runtime> {
     service: Service,
     front: HttpServer,
     sessions: Mutex<SessionTable<SessionRef>>,
+    /// Response streams open across the server (every session, both eras).
+    open_streams: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// A streamable HTTP server: a [`Service`] plus its HTTP configuration. Cheap to clone; give
@@ -103,6 +105,7 @@ impl<R: Runtime> HttpService<R> {
             service,
             front: HttpServer::new(config),
             sessions: Mutex::new(sessions),
+            open_streams: Arc::default(),
         });
         rt.spawn(Box::pin(expire_sessions(Arc::downgrade(&app))));
         HttpService { app }
@@ -213,13 +216,24 @@ struct StreamReader {
     now: Arc<dyn Fn() -> Instant + Send + Sync>,
     /// Activity bookkeeping of a legacy session, released when the stream ends.
     on_end: Option<Box<dyn FnOnce() + Send>>,
+    /// The server-wide count of open streams, this one included until it ends.
+    open_streams: Arc<std::sync::atomic::AtomicUsize>,
+    counted: bool,
 }
 
 impl StreamReader {
     fn finish(&mut self) {
         self.done = true;
+        self.release();
+    }
+
+    fn release(&mut self) {
         if let Some(f) = self.on_end.take() {
             f();
+        }
+        if std::mem::take(&mut self.counted) {
+            self.open_streams
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
 }
@@ -243,9 +257,7 @@ impl Drop for StreamReader {
             }
             g.wake();
         }
-        if let Some(f) = self.on_end.take() {
-            f();
-        }
+        self.release();
     }
 }
 
@@ -394,6 +406,24 @@ async fn handle<R: Runtime>(
         Ok(e) => e,
         Err(r) => return to_hyper(r, None),
     };
+    let opens_stream = !matches!(
+        exchange,
+        Exchange::End { .. }
+            | Exchange::Legacy { id: None, .. }
+            | Exchange::Modern { id: None, .. }
+            | Exchange::Stateless { id: None, .. }
+    );
+    let limit = app.front.config().max_streams;
+    if opens_stream && app.open_streams.load(std::sync::atomic::Ordering::Relaxed) >= limit {
+        return to_hyper(
+            Response::rpc_error(
+                503,
+                &ErrorObject::internal(format!("server busy: {limit} streams open")),
+            )
+            .with_header("retry-after", "1"),
+            None,
+        );
+    }
     match exchange {
         Exchange::Modern { id, listen, tool } => {
             if let Some(params) = tool.and_then(|t| app.service.handler.header_params(&t)) {
@@ -667,7 +697,11 @@ fn reader<R: Runtime>(
         .http
         .as_ref()
         .map_or(0, |l| l.streams.generation(sid));
+    app.open_streams
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     StreamReader {
+        open_streams: app.open_streams.clone(),
+        counted: true,
         shared,
         sid,
         generation,

@@ -40,6 +40,9 @@ pub struct HttpServerConfig {
     pub session_idle_timeout: Duration,
     /// Most concurrent response streams per legacy session; more get 429.
     pub max_streams_per_session: usize,
+    /// Most requests answering or streams open at once across the server, both eras; more
+    /// get 503 (bounds what a flood of slow or long-lived requests can hold).
+    pub max_streams: usize,
     /// Legacy: answer every request with a JSON body, never SSE.
     pub json_response: bool,
     /// Legacy: no sessions; every message is served on its own, without a handshake.
@@ -62,6 +65,7 @@ impl Default for HttpServerConfig {
             max_sessions: 1024,
             session_idle_timeout: Duration::from_secs(600),
             max_streams_per_session: 32,
+            max_streams: 4096,
             json_response: false,
             stateless: false,
             streams: super::StreamConfig::default(),
