@@ -220,3 +220,48 @@ pub async fn connect_child(
         .map_err(ChildError::Connect)?;
     Ok(ChildServer { child, client })
 }
+
+pub use mcp_driver::http::client::{
+    http_error, BearerAuth, HttpClientEvent, HttpClientOptions, HttpConnectError, HttpError,
+};
+
+/// TCP for the streamable HTTP client (TLS, when the URL asks for it, is layered on top by
+/// the driver).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SmolConnector;
+
+impl mcp_driver::http::client::Connector for SmolConnector {
+    fn connect(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> BoxFuture<'static, io::Result<mcp_driver::http::client::BoxStream>> {
+        let host = host.to_owned();
+        Box::pin(async move {
+            let stream = smol::net::TcpStream::connect((host.as_str(), port)).await?;
+            // Small request/response exchanges: don't let Nagle hold them back.
+            let _ = stream.set_nodelay(true);
+            Ok(Box::new(stream) as mcp_driver::http::client::BoxStream)
+        })
+    }
+}
+
+/// Connects to an MCP server over streamable HTTP at `url` (`http://` or `https://`),
+/// detecting the era (and the 2024-11-05 HTTP+SSE transport) like [`connect`] does on a
+/// stream. Every [`Client`] method then works as over stdio.
+pub async fn connect_http(
+    url: &str,
+    config: ClientConfig,
+    handler: Arc<dyn ClientHandler>,
+    options: HttpClientOptions,
+) -> Result<Client, HttpConnectError> {
+    mcp_driver::http::client::connect_http(
+        SmolRuntime,
+        Arc::new(SmolConnector),
+        url,
+        config,
+        handler,
+        options,
+    )
+    .await
+}

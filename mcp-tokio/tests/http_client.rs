@@ -410,13 +410,13 @@ fn sse_reply(events: &str) -> Reply {
 }
 
 /// A one-request-per-connection HTTP/1.1 server on 127.0.0.1 answering with `answer`.
-async fn fake<F>(answer: F) -> (SocketAddr, Arc<Mutex<Vec<Seen>>>)
+async fn fake<F>(answer: F) -> (SocketAddr, Log)
 where
     F: Fn(&Seen, &[Seen]) -> Reply + Send + Sync + 'static,
 {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let log = Arc::new(Mutex::new(Vec::new()));
+    let log = Log::default();
     let answer = Arc::new(answer);
     let log2 = log.clone();
     tokio::spawn(async move {
@@ -431,17 +431,46 @@ where
                     return;
                 };
                 let reply = {
-                    let mut g = log.lock().unwrap();
+                    let mut g = log.seen.lock().unwrap();
                     let reply = answer(&seen, &g);
                     g.push(seen);
                     reply
                 };
+                log.arrived.notify_waiters();
                 let _ = stream.write_all(&reply).await;
                 let _ = stream.shutdown().await;
             });
         }
     });
     (addr, log)
+}
+
+/// What a fake server saw, and a signal per request.
+#[derive(Clone, Default)]
+struct Log {
+    seen: Arc<Mutex<Vec<Seen>>>,
+    arrived: Arc<tokio::sync::Notify>,
+}
+
+impl Log {
+    fn all(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    /// Waits until the server has seen a request matching `pred`.
+    async fn wait_for(&self, pred: impl Fn(&Seen) -> bool) {
+        tokio::time::timeout(GUARD, async {
+            loop {
+                let arrived = self.arrived.notified();
+                if self.all().iter().any(&pred) {
+                    return;
+                }
+                arrived.await;
+            }
+        })
+        .await
+        .expect("the request arrives in time");
+    }
 }
 
 async fn read_request(stream: &mut TcpStream) -> Option<Seen> {
@@ -610,6 +639,8 @@ async fn expired_session_is_reinitialized() {
         on_event: Some(Arc::new(move |e: &HttpClientEvent| {
             seen.lock().unwrap().push(e.clone())
         })),
+        headers: vec![("x-tenant".into(), "t1".into())],
+        auth: Some(Arc::new(|| Some("secret-token".to_owned()))),
         ..Default::default()
     };
     let url = format!("http://{addr}/mcp");
@@ -626,7 +657,8 @@ async fn expired_session_is_reinitialized() {
         .unwrap()
         .unwrap();
     assert_eq!(tools.tools[0].name, "t");
-    let log = log.lock().unwrap().clone();
+    let fake_log = log.clone();
+    let log = log.all();
     let inits: Vec<&Seen> = log.iter().filter(|s| s.rpc() == "initialize").collect();
     assert_eq!(inits.len(), 2);
     assert!(inits.iter().all(|s| s.header("mcp-session-id").is_none()));
@@ -641,9 +673,94 @@ async fn expired_session_is_reinitialized() {
         .filter(|s| s.rpc() == "notifications/initialized")
         .count();
     assert_eq!(notified, 2, "the new session is completed too");
+    // Custom headers and the bearer token ride on every request.
+    assert!(log.iter().all(|s| s.header("x-tenant") == Some("t1")
+        && s.header("authorization") == Some("Bearer secret-token")));
     let events = events.lock().unwrap().clone();
     assert!(events.contains(&HttpClientEvent::SessionExpired));
     assert!(events.contains(&HttpClientEvent::Reinitialized));
+    // Closing ends the new session with DELETE.
+    client.close();
+    fake_log
+        .wait_for(|s| s.method == "DELETE" && s.header("mcp-session-id") == Some("s2"))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unauthorized_is_typed_and_the_hook_may_refresh() {
+    let (addr, _log) = fake(|req, _| match req.header("authorization") {
+        Some("Bearer fresh") => match req.rpc() {
+            "initialize" => json_reply(200, &[], init_result(&req.body["id"])),
+            "notifications/initialized" => status_reply(202),
+            _ => status_reply(405),
+        },
+        _ => {
+            let body = "unauthorized";
+            format!(
+                "HTTP/1.1 401 Unauthorized\r\nwww-authenticate: Bearer resource_metadata=\"http://{}/.well-known/oauth-protected-resource\"\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                req.header("host").unwrap_or(""),
+                body.len()
+            )
+            .into_bytes()
+        }
+    })
+    .await;
+    let url = format!("http://{addr}/mcp");
+    let mut cfg = config();
+    cfg.era = EraPreference::Legacy;
+
+    // No credentials: the connect fails with the challenge an OAuth client needs.
+    let err = tokio::time::timeout(
+        GUARD,
+        connect_http(
+            &url,
+            cfg.clone(),
+            Arc::new(NoHandler),
+            HttpClientOptions::default(),
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap_err();
+    match err {
+        HttpConnectError::Http(HttpError::Unauthorized { www_authenticate }) => {
+            assert!(www_authenticate.unwrap().contains("resource_metadata="));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // A hook that obtains a token when challenged: the request is sent again and succeeds.
+    struct Refresh(Mutex<Option<String>>, AtomicUsize);
+    impl mcp_tokio::BearerAuth for Refresh {
+        fn token(&self) -> Option<String> {
+            self.0.lock().unwrap().clone()
+        }
+        fn unauthorized(&self, challenge: Option<&str>) -> BoxFuture<'static, bool> {
+            assert!(challenge.is_some_and(|c| c.starts_with("Bearer ")));
+            self.1.fetch_add(1, Ordering::SeqCst);
+            *self.0.lock().unwrap() = Some("fresh".into());
+            Box::pin(async { true })
+        }
+    }
+    let auth = Arc::new(Refresh(
+        Mutex::new(Some("stale".into())),
+        AtomicUsize::new(0),
+    ));
+    let options = HttpClientOptions {
+        auth: Some(auth.clone()),
+        ..Default::default()
+    };
+    let client = tokio::time::timeout(GUARD, connect_http(&url, cfg, Arc::new(NoHandler), options))
+        .await
+        .unwrap()
+        .expect("connected after the refresh");
+    assert_eq!(client.server().era, Era::Legacy);
+    assert_eq!(
+        auth.1.load(Ordering::SeqCst),
+        1,
+        "challenged once, then the token held"
+    );
+    client.close();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -713,7 +830,7 @@ async fn stream_cut_mid_call_resumes_without_loss() {
     assert_eq!(texts(&r.content), "done");
     // Progress is delivered with the client's own token; every report arrived once.
     assert_eq!(*got.lock().unwrap(), vec![1.0, 2.0, 3.0]);
-    let log = log.lock().unwrap().clone();
+    let log = log.all();
     let resumed: Vec<&Seen> = log
         .iter()
         .filter(|s| s.method == "GET" && s.header("last-event-id").is_some())
