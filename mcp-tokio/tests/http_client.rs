@@ -347,6 +347,37 @@ async fn our_server_in_both_eras() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_server_closing_the_stream_mid_call_is_resumed() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (service, _control) = mcp_examples_common::conformance::conformance_service(TokioRuntime);
+    let config_http = mcp_examples_common::http_config(addr);
+    tokio::spawn(mcp_tokio::serve_http(listener, service, config_http));
+    let mut cfg = config();
+    cfg.era = EraPreference::Legacy;
+    let client = tokio::time::timeout(
+        GUARD,
+        connect_http(
+            &format!("http://{addr}/mcp"),
+            cfg,
+            Arc::new(Host::default()),
+            HttpClientOptions::default(),
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    // The server ends the call's SSE stream after its priming event (SEP-1699); the answer
+    // reaches us only through a GET with Last-Event-ID.
+    let r = tokio::time::timeout(GUARD, client.call_tool("test_reconnection", json!({})))
+        .await
+        .expect("answered in time")
+        .expect("answered");
+    assert_eq!(texts(&r.content), "Reconnection test completed");
+    client.close();
+}
+
 /// Awaits every future (tokio has no join_all; spawning would need 'static clients anyway).
 async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
     let mut handles = Vec::new();
