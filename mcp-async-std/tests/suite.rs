@@ -1,3 +1,39 @@
 //! The shared behavioural suite, driven by async-std's executor.
 
-mcp_testsuite::suite!(mcp_async_std::AsyncStdRuntime, async_std::task::block_on);
+use std::sync::Arc;
+
+use mcp_async_std::mcp_driver::http::client::Connector;
+use mcp_async_std::mcp_driver::BoxFuture;
+use mcp_async_std::{AsyncStdRuntime, HttpService, SmolConnector};
+
+/// async-std's listener on 127.0.0.1 for the HTTP cases (connections share smol's reactor,
+/// which async-std runs on).
+#[derive(Clone)]
+struct Net;
+
+impl mcp_testsuite::http::Net<AsyncStdRuntime> for Net {
+    fn serve(&self, http: HttpService<AsyncStdRuntime>) -> BoxFuture<'static, String> {
+        Box::pin(async move {
+            let listener = async_std::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .unwrap();
+            let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+            async_std::task::spawn(async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    async_std::task::spawn(http.serve_connection(stream));
+                }
+            });
+            url
+        })
+    }
+
+    fn connector(&self) -> Arc<dyn Connector> {
+        Arc::new(SmolConnector)
+    }
+}
+
+mcp_testsuite::suite!(
+    mcp_async_std::AsyncStdRuntime,
+    async_std::task::block_on,
+    crate::Net
+);

@@ -28,13 +28,22 @@ use mcp_driver::{
 };
 use serde_json::json;
 
+pub mod http;
 pub mod pipe;
 
 /// Expands to one `#[test]` per suite case. `$rt` is an expression giving the runtime and
 /// `$block_on` a function running a future to completion on it.
 #[macro_export]
 macro_rules! suite {
-    ($rt:expr, $block_on:path) => {
+    ($rt:expr, $block_on:path, $net:expr) => {
+        $crate::suite!(@http $rt, $block_on, $net;
+            http_calls_round_trip_in_both_eras,
+            http_asks_in_both_eras,
+            http_progress_reaches_the_callback,
+            http_dropping_a_call_cancels_it,
+            http_a_cut_stream_is_resumed,
+            http_an_ended_session_is_reopened,
+        );
         $crate::suite!(@cases $rt, $block_on;
             calls_round_trip_in_both_eras,
             concurrent_calls_all_complete,
@@ -49,6 +58,16 @@ macro_rules! suite {
             handlers_see_their_own_cancellation,
             request_timeouts_fire,
         );
+    };
+    (@http $rt:expr, $block_on:path, $net:expr; $($case:ident),* $(,)?) => {
+        mod over_http {
+            $(
+                #[test]
+                fn $case() {
+                    super::__suite_run(|| $crate::http::$case($rt, $net));
+                }
+            )*
+        }
     };
     (@cases $rt:expr, $block_on:path; $($case:ident),* $(,)?) => {
         fn __suite_run<F: ::std::future::Future>(f: impl FnOnce() -> F) -> F::Output {
@@ -151,6 +170,19 @@ impl Handler for Fixture {
                     me.started.set();
                     std::future::pending::<()>().await;
                     Ok(CallToolResult::text("never").into())
+                }
+                "resumable" => {
+                    cx.progress(1.0, Some(3.0), None).map_err(internal)?;
+                    // Over legacy HTTP the client must now reconnect and resume.
+                    let cut = cx.close_sse_stream();
+                    cx.progress(2.0, Some(3.0), None).map_err(internal)?;
+                    cx.progress(3.0, Some(3.0), None).map_err(internal)?;
+                    let text = if cut {
+                        "resumed after a cut"
+                    } else {
+                        "never cut"
+                    };
+                    Ok(CallToolResult::text(text).into())
                 }
                 "watchful" => {
                     me.started.set();

@@ -1,0 +1,220 @@
+//! The suite over streamable HTTP on 127.0.0.1: the same fixture, served by
+//! [`HttpService`] and reached by [`connect_http`], so every runtime proves its HTTP server
+//! and client (sessions, SSE, resumption, cancellation) the same way.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use mcp_driver::http::client::{connect_http, Connector, HttpClientOptions};
+use mcp_driver::http::server::HttpService;
+use mcp_driver::mcp_proto::http::HttpServerConfig;
+use mcp_driver::mcp_proto::schema::lifecycle::{
+    ClientCapabilities, ElicitationCapability, RootsCapability, ServerCapabilities, ToolsCapability,
+};
+use mcp_driver::mcp_proto::schema::Implementation;
+use mcp_driver::mcp_proto::session::{ClientConfig, EraPreference, ServerConfig};
+use mcp_driver::{BoxFuture, Client, ClientHandler, NoHandler, Runtime, Service};
+use serde_json::json;
+
+use crate::{expected_era, Answers, Fixture};
+
+/// What a runtime lends the HTTP cases: a listener and TCP connections, on 127.0.0.1.
+pub trait Net<R: Runtime>: Clone + Send + Sync + 'static {
+    /// Serves `http` on 127.0.0.1 at a port of the OS's choosing, in the background;
+    /// resolves to the MCP URL once listening.
+    fn serve(&self, http: HttpService<R>) -> BoxFuture<'static, String>;
+    /// Opens client connections.
+    fn connector(&self) -> Arc<dyn Connector>;
+}
+
+/// An HTTP server of the fixture and a client of it.
+pub struct HttpSetup<R: Runtime> {
+    /// The client.
+    pub client: Client,
+    /// The server's handler (signals).
+    pub fixture: Fixture,
+    /// The server (to end its sessions).
+    pub http: HttpService<R>,
+}
+
+/// Serves the fixture over HTTP and connects a client with `era` and `capabilities`.
+pub async fn http_setup<R: Runtime, N: Net<R>>(
+    rt: R,
+    net: &N,
+    era: EraPreference,
+    capabilities: ClientCapabilities,
+    handler: Arc<dyn ClientHandler>,
+) -> HttpSetup<R> {
+    let fixture = Fixture::default();
+    let caps = ServerCapabilities {
+        tools: Some(ToolsCapability {
+            list_changed: Some(true),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let service = Service::new(
+        ServerConfig::new(Implementation::new("suite", "1"), caps),
+        fixture.clone(),
+    );
+    let mut config = HttpServerConfig::default();
+    // Resumptions come quickly (the default `retry` is a second).
+    config.streams.retry = std::time::Duration::from_millis(20);
+    let http = HttpService::new(rt.clone(), service, config);
+    let url = net.serve(http.clone()).await;
+    let mut cfg = ClientConfig::new(Implementation::new("suite-client", "1"));
+    cfg.era = era;
+    cfg.capabilities = capabilities;
+    let client = connect_http(
+        rt,
+        net.connector(),
+        &url,
+        cfg,
+        handler,
+        HttpClientOptions::default(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("connect over HTTP failed: {e}"));
+    HttpSetup {
+        client,
+        fixture,
+        http,
+    }
+}
+
+async fn plain<R: Runtime, N: Net<R>>(rt: R, net: &N, era: EraPreference) -> HttpSetup<R> {
+    http_setup(
+        rt,
+        net,
+        era,
+        ClientCapabilities::default(),
+        Arc::new(NoHandler),
+    )
+    .await
+}
+
+/// Calls round-trip over HTTP in both eras (a legacy session, then stateless requests).
+pub async fn http_calls_round_trip_in_both_eras<R: Runtime, N: Net<R>>(rt: R, net: N) {
+    for era in [EraPreference::Auto, EraPreference::Legacy] {
+        let s = plain(rt.clone(), &net, era).await;
+        assert_eq!(s.client.server().era, expected_era(era));
+        for i in 0..3 {
+            let r = s
+                .client
+                .call_tool("echo", json!({"text": format!("hi{i}")}))
+                .await
+                .unwrap();
+            assert_eq!(r.content[0].as_text(), Some(format!("hi{i}").as_str()));
+        }
+        s.client.close();
+    }
+}
+
+/// One handler asks over HTTP in both eras: legacy server-to-client requests on the SSE
+/// stream, 2026-07-28 input_required rounds.
+pub async fn http_asks_in_both_eras<R: Runtime, N: Net<R>>(rt: R, net: N) {
+    for era in [EraPreference::Legacy, EraPreference::Modern] {
+        let answers = Arc::new(Answers::default());
+        let caps = ClientCapabilities {
+            elicitation: Some(ElicitationCapability::default()),
+            roots: Some(RootsCapability::default()),
+            ..Default::default()
+        };
+        let s = http_setup(rt.clone(), &net, era, caps, answers.clone()).await;
+        let r = s.client.call_tool("ask", json!({})).await.unwrap();
+        assert_eq!(r.content[0].as_text(), Some("a0+a1+1"), "{era:?}");
+        assert_eq!(answers.0.load(Ordering::SeqCst), 2);
+    }
+}
+
+/// Progress arrives on the request's SSE stream in both eras.
+pub async fn http_progress_reaches_the_callback<R: Runtime, N: Net<R>>(rt: R, net: N) {
+    for era in [EraPreference::Auto, EraPreference::Legacy] {
+        let s = plain(rt.clone(), &net, era).await;
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        let r = s
+            .client
+            .call_tool_with(
+                "progress",
+                json!({}),
+                Some(Box::new(move |p| {
+                    sink.lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(p.progress)
+                })),
+            )
+            .await
+            .unwrap();
+        assert_eq!(r.content[0].as_text(), Some("done"));
+        assert_eq!(
+            *seen.lock().unwrap_or_else(|e| e.into_inner()),
+            [1.0, 2.0, 3.0]
+        );
+    }
+}
+
+/// Dropping a call cancels it on the server in both eras (2026-07-28: the response stream
+/// closes; legacy: `notifications/cancelled`).
+pub async fn http_dropping_a_call_cancels_it<R: Runtime, N: Net<R>>(rt: R, net: N) {
+    for era in [EraPreference::Auto, EraPreference::Legacy] {
+        let s = plain(rt.clone(), &net, era).await;
+        {
+            let call = s.client.call_tool("hang", json!({}));
+            let started = s.fixture.started.wait();
+            futures_lite::future::or(async { call.await.map(|_| ()) }, async {
+                started.await;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        }
+        s.fixture.dropped.wait().await;
+        let r = s
+            .client
+            .call_tool("echo", json!({"text": "after"}))
+            .await
+            .unwrap();
+        assert_eq!(r.content[0].as_text(), Some("after"));
+    }
+}
+
+/// A legacy server that ends a response stream mid-call (SEP-1699 polling) loses nothing:
+/// the client resumes with `Last-Event-ID` and gets every progress report and the answer.
+pub async fn http_a_cut_stream_is_resumed<R: Runtime, N: Net<R>>(rt: R, net: N) {
+    let s = plain(rt, &net, EraPreference::Legacy).await;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let r = s
+        .client
+        .call_tool_with(
+            "resumable",
+            json!({}),
+            Some(Box::new(move |p| {
+                sink.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(p.progress)
+            })),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.content[0].as_text(), Some("resumed after a cut"));
+    assert_eq!(
+        *seen.lock().unwrap_or_else(|e| e.into_inner()),
+        [1.0, 2.0, 3.0]
+    );
+}
+
+/// When the server ends a legacy session, the client's next call meets a 404, opens a new
+/// session and succeeds.
+pub async fn http_an_ended_session_is_reopened<R: Runtime, N: Net<R>>(rt: R, net: N) {
+    let s = plain(rt, &net, EraPreference::Legacy).await;
+    let r = s.client.call_tool("echo", json!({"text": "one"})).await;
+    assert_eq!(r.unwrap().content[0].as_text(), Some("one"));
+    assert_eq!(s.http.session_count(), 1);
+    s.http.close_sessions();
+    assert_eq!(s.http.session_count(), 0);
+    let r = s.client.call_tool("echo", json!({"text": "two"})).await;
+    assert_eq!(r.unwrap().content[0].as_text(), Some("two"));
+    assert_eq!(s.http.session_count(), 1);
+}
