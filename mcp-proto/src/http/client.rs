@@ -308,6 +308,22 @@ struct Post {
     version_retried: bool,
 }
 
+/// A call refused for its `Mcp-Param-*` headers, waiting for the tool list to be re-read.
+#[derive(Debug)]
+struct Refresh {
+    post: Post,
+    /// The refusal, reported if the list cannot be read.
+    refusal: Bytes,
+}
+
+/// The refusal of `post` as the error response the session would have received.
+fn rpc_error_bytes_for(post: &Post, e: &ErrorObject) -> Bytes {
+    match &post.rpc {
+        Some(id) => rpc_error_bytes(id, e),
+        None => Bytes::new(),
+    }
+}
+
 /// Messages this layer sends on its own (re-initialization), whose answers the session
 /// must not see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -407,6 +423,8 @@ pub struct HttpClient {
     connected: bool,
     /// `server/discover` succeeded: 2026-07-28 is spoken.
     modern_era: bool,
+    /// Internal `tools/list` requests (after a `HeaderMismatch`) and the calls waiting on them.
+    refreshes: HashMap<RequestId, Refresh>,
     closed: bool,
 }
 
@@ -434,6 +452,7 @@ impl HttpClient {
             tool_headers: HashMap::new(),
             connected: false,
             modern_era: false,
+            refreshes: HashMap::new(),
             closed: false,
         }
     }

@@ -114,6 +114,9 @@ impl HttpClient {
             self.messages.push_back(bytes);
             return;
         };
+        if let Some(refresh) = self.refreshes.remove(&id) {
+            return self.tools_refreshed(refresh, &msg);
+        }
         if internal == Internal::Reinit {
             return self.reinit_answered(&msg);
         }
@@ -429,9 +432,17 @@ impl HttpClient {
                 && !post.version_retried
             {
                 post.version_retried = true;
-                let rpc = post.rpc.clone();
                 self.send_post(post);
-                let _ = rpc;
+                return;
+            }
+            // Mcp-Param-* headers that do not match what the server now declares: learn the
+            // tool's annotations again, then send the call once more.
+            if e.code == code::HEADER_MISMATCH
+                && post.modern
+                && post.method == method::TOOLS_CALL
+                && !post.version_retried
+                && self.refresh_tools(post.clone(), rpc_error_bytes_for(&post, e), None)
+            {
                 return;
             }
         }
@@ -495,6 +506,12 @@ impl HttpClient {
 
     /// Ends request `id` with a JSON-RPC error carrying `error`.
     pub(super) fn fail_request(&mut self, id: &RequestId, error: HttpError) {
+        if let Some(refresh) = self.refreshes.remove(id) {
+            // The re-read of the tool list failed: the call fails with its own refusal.
+            self.outstanding.remove(id);
+            self.messages.push_back(refresh.refusal);
+            return;
+        }
         if !self.outstanding.contains_key(id) {
             return;
         }
@@ -558,6 +575,68 @@ impl HttpClient {
         let new = self.schedule(ex, now + delay);
         if let Some(o) = rpc.and_then(|r| self.outstanding.get_mut(&r)) {
             o.exchange = new;
+        }
+    }
+
+    /// Sends an internal `tools/list` (page `cursor`) on behalf of `post`, whose call is sent
+    /// again once every page is in. `false` if `post` carries no usable `_meta`.
+    pub(super) fn refresh_tools(
+        &mut self,
+        mut post: Post,
+        refusal: Bytes,
+        cursor: Option<String>,
+    ) -> bool {
+        let Some(meta) = serde_json::from_slice::<Value>(&post.frame)
+            .ok()
+            .and_then(|v| v.get("params")?.get("_meta").cloned())
+        else {
+            return false;
+        };
+        post.version_retried = true;
+        self.next_id += 1;
+        let id = RequestId::String(format!("mcp-http-tools-refresh-{}", self.next_id));
+        let mut params = serde_json::json!({"_meta": meta});
+        if let Some(c) = cursor {
+            params["cursor"] = Value::String(c);
+        }
+        let frame = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method::TOOLS_LIST, "params": params});
+        let Ok(frame) = serde_json::to_vec(&frame) else {
+            return false;
+        };
+        // The refused call waits on the refresh; its entry moves when it is sent again.
+        self.refreshes.insert(id.clone(), Refresh { post, refusal });
+        self.send_post(Post {
+            rpc: Some(id),
+            method: method::TOOLS_LIST.to_owned(),
+            frame: Bytes::from(frame),
+            modern: true,
+            internal: Internal::No,
+            version_retried: true,
+        });
+        true
+    }
+
+    /// A refresh page arrived: record the annotations, fetch the next page or resend.
+    fn tools_refreshed(&mut self, refresh: Refresh, msg: &RawMessage<'_>) {
+        if let Some(id) = response_id(msg) {
+            self.outstanding.remove(&id);
+        }
+        let RawMessage::Response { id, result } = msg else {
+            // No fresh list: the call fails with the server's refusal.
+            return self.messages.push_back(refresh.refusal);
+        };
+        let _ = self.check_tools(id, result);
+        let next = serde_json::from_str::<Value>(result.get())
+            .ok()
+            .and_then(|v| v.get("nextCursor")?.as_str().map(str::to_owned));
+        match next {
+            Some(cursor) => {
+                let Refresh { post, refusal } = refresh;
+                if !self.refresh_tools(post, refusal.clone(), Some(cursor)) {
+                    self.messages.push_back(refusal);
+                }
+            }
+            None => self.send_post(refresh.post),
         }
     }
 }

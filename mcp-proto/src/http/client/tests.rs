@@ -640,3 +640,51 @@ fn endpoint_resolution() {
     );
     assert_eq!(resolve_url("http://h/x", "a\nb"), None);
 }
+
+#[test]
+fn header_mismatch_rereads_the_tools_and_sends_the_call_again() {
+    let now = Instant::now();
+    let mut c = modern(now);
+    let call = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {
+        "name": "sql", "arguments": {"region": "eu"}, "_meta": modern_meta()}});
+    c.handle_transmit(now, tx(call));
+    let r = one(&mut c);
+    assert_eq!(
+        r.header("mcp-param-region"),
+        None,
+        "annotations not known yet"
+    );
+    json_head(&mut c, now, r.id, 400, &[]);
+    c.handle_body(
+        now,
+        r.id,
+        br#"{"jsonrpc":"2.0","id":4,"error":{"code":-32020,"message":"Header mismatch"}}"#,
+    );
+    c.handle_end(now, r.id);
+    assert!(messages(&mut c).is_empty());
+    let list = one(&mut c);
+    let body: Value = serde_json::from_slice(&list.body).unwrap();
+    assert_eq!(body["method"], "tools/list");
+    assert_eq!(list.header("mcp-method"), Some("tools/list"));
+    assert_eq!(body["params"]["_meta"], modern_meta());
+    json_head(&mut c, now, list.id, 200, &[]);
+    let page = json!({"jsonrpc": "2.0", "id": body["id"], "result": {"tools": [
+        {"name": "sql", "inputSchema": {"type": "object", "properties": {
+            "region": {"type": "string", "x-mcp-header": "Region"}}}}]}});
+    c.handle_body(now, list.id, page.to_string().as_bytes());
+    c.handle_end(now, list.id);
+    assert!(messages(&mut c).is_empty(), "the re-read stays internal");
+    let again = one(&mut c);
+    assert_eq!(again.header("mcp-param-region"), Some("eu"));
+    assert_eq!(again.body, r.body);
+    // A second mismatch is the server's answer.
+    json_head(&mut c, now, again.id, 400, &[]);
+    c.handle_body(
+        now,
+        again.id,
+        br#"{"jsonrpc":"2.0","id":4,"error":{"code":-32020,"message":"still"}}"#,
+    );
+    c.handle_end(now, again.id);
+    assert!(requests(&mut c).is_empty());
+    assert_eq!(messages(&mut c)[0]["error"]["message"], "still");
+}
