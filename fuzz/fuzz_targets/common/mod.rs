@@ -12,6 +12,7 @@
 
 pub mod codec;
 pub mod fixtures;
+pub mod http;
 pub mod ops;
 pub mod reader;
 pub mod seeds;
@@ -25,16 +26,18 @@ pub fn run_target(name: &str, data: &[u8]) -> bool {
         "line_decoder" => codec::line_decoder(data),
         "sse_decoder" => codec::sse_decoder(data),
         "pair_ops" => ops::pair_ops(data),
+        "http_exchange" => http::http_exchange(data),
         _ => return false,
     }
     true
 }
 
 /// Names of every target, as in `fuzz/Cargo.toml`.
-pub const TARGETS: [&str; 5] = [
+pub const TARGETS: [&str; 6] = [
     "server_bytes",
     "client_bytes",
     "line_decoder",
     "sse_decoder",
     "pair_ops",
+    "http_exchange",
 ];

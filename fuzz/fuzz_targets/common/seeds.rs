@@ -27,6 +27,7 @@ pub fn all() -> Vec<Seed> {
     out.extend(line_decoder());
     out.extend(sse_decoder());
     out.extend(pair_ops());
+    out.extend(http_exchange());
     out
 }
 
@@ -1064,4 +1065,67 @@ fn pair_ops() -> Vec<Seed> {
 
 fn crate_kinds() -> u8 {
     super::fixtures::CLIENT_REQUEST_KINDS
+}
+
+/// Front-door requests of both eras, and stream scripts (legacy resume, modern cancel).
+fn http_exchange() -> Vec<Seed> {
+    let t = "http_exchange";
+    let modern = br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add","_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}"#;
+    let init = br#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{}}"#;
+    // [mode=front, stateless, method=POST, header count, (name, value index)..., length(2)]
+    let mut out = vec![
+        seed(
+            t,
+            "modern-post",
+            &[0, 0, 0, 4, 0, 0, 5, 4, 6, 6, 7, 7, 1, 0],
+            modern,
+        ),
+        seed(t, "legacy-init", &[0, 0, 0, 2, 0, 0, 2, 2, 1, 0], init),
+        seed(t, "evil-host", &[0, 0, 0, 1, 0, 9, 1, 0], init),
+        seed(t, "resume-get", &[0, 0, 1, 3, 0, 0, 4, 11, 8, 8, 0, 0], b""),
+    ];
+    // [mode=streams, stream mode, keep-alive, max_queued, store max, ops...]
+    // Each op: [request id, stream id, op, operands...].
+    let legacy_ops: &[u8] = &[
+        1, 0, 0, // open request 1 (stream 1)
+        1, 1, 1, 1, 1, 3, b'{', b'}', b'\n', // notification on request 1
+        1, 1, 2, // head
+        1, 1, 3, // read
+        1, 1, 4, // detach
+        1, 1, 1, 2, 1, 3, b'{', b'}', b'\n', // result on request 1
+        1, 1, 6, 0, // resume 1:0
+        1, 1, 3, // read to the end
+    ];
+    out.push(seed(t, "legacy-resume", &[1, 4 | 8, 10, 8, 16], legacy_ops));
+    let modern_ops: &[u8] = &[
+        2, 0, 0, // open request 2
+        2, 1, 1, 1, 1, 2, b'{', b'}', // notification
+        2, 1, 2, // head: SSE
+        0, 0, 8, 200, // time passes: keep-alive
+        2, 1, 3, // read
+        2, 1, 4, // detach: cancels
+    ];
+    out.push(seed(t, "modern-cancel", &[1, 1, 10, 8, 0], modern_ops));
+    let call = br#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#;
+    out.push(seed(t, "stateless-post", &[0, 1, 0, 1, 5, 5, 1, 0], call));
+    out.push(seed(t, "delete", &[0, 0, 2, 2, 0, 0, 4, 11, 0, 0], b""));
+    out.push(seed(t, "not-json", &[0, 0, 0, 1, 4, 11, 1, 0], b"{nope"));
+    out.push(seed(t, "huge-length", &[0, 0, 0, 1, 0, 0, 255, 255], init));
+    let polling_ops: &[u8] = &[
+        3, 0, 0, // open request 3
+        3, 1, 7, // close for polling
+        3, 1, 3, // read: priming, then end
+        3, 1, 1, 1, 1, 2, b'{', b'}', // result after the cut
+        3, 1, 6, 0, // resume 1:0
+        3, 1, 3, // read to the end
+    ];
+    out.push(seed(t, "polling-cut", &[1, 4, 10, 8, 16], polling_ops));
+    let backlog_ops: &[u8] = &[
+        0, 0, 1, 0, 1, 0, 1, 2, b'{', b'}', // session frames before any GET
+        0, 0, 1, 0, 1, 0, 1, 2, b'{', b'}', 0, 0, 9, // open the standalone stream
+        0, 0, 3, // read it
+        0, 0, 4, // drop it
+    ];
+    out.push(seed(t, "get-backlog", &[1, 4, 10, 2, 4], backlog_ops));
+    out
 }
