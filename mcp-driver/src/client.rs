@@ -83,12 +83,18 @@ pub type ProgressFn = Box<dyn FnMut(ProgressNotificationParams) + Send>;
 const MAX_INPUT_ROUNDS: usize = 16;
 pub(crate) type ClientShared = Shared<ClientSession, ClientSide>;
 
+/// Per task id: the waits registered on it (by wait number) and their queues.
+pub(crate) type TaskWatches =
+    HashMap<String, Vec<(u64, queue::Producer<crate::task_handle::Polled>)>>;
+
 pub(crate) struct ClientSide {
     handler: Arc<dyn ClientHandler>,
     listens: HashMap<RequestId, queue::Producer<ServerNotification>>,
     waiters: HashMap<RequestId, oneshot::Sender<Result<ServerResult, RequestError>>>,
     progress: HashMap<RequestId, ProgressFn>,
     ready: Option<oneshot::Sender<Result<ServerDescription, ConnectError>>>,
+    /// Task handles waiting on the session's polls of their task.
+    pub(crate) task_watches: TaskWatches,
 }
 
 impl<R: Runtime> Side<R> for ClientSide {
@@ -138,6 +144,12 @@ impl<R: Runtime> Side<R> for ClientSide {
                         g.wake();
                     }));
                 }
+                ClientEvent::TaskPolled {
+                    task_id, detail, ..
+                } => crate::task_handle::route(shared, task_id, Ok(detail)),
+                ClientEvent::TaskWatchFailed { task_id, error } => {
+                    crate::task_handle::route(shared, task_id, Err(error))
+                }
                 ClientEvent::Notification {
                     notification,
                     subscription,
@@ -166,10 +178,11 @@ impl<R: Runtime> Side<R> for ClientSide {
             tx.send(Err(RequestError::Closed));
         }
         shared.side.listens.clear();
+        shared.side.task_watches.clear();
     }
 }
 
-async fn answer_ask(
+pub(crate) async fn answer_ask(
     handler: &dyn ClientHandler,
     request: ServerRequest,
 ) -> Result<ClientResult, ErrorObject> {
@@ -202,17 +215,20 @@ pub enum CallError {
     /// The server answered with a result of another kind.
     #[error("unexpected result kind")]
     Unexpected,
+    /// The task was cancelled before it produced a result.
+    #[error("task {0} was cancelled")]
+    TaskCancelled(String),
 }
 
 /// A connected client. Cheap to clone; every clone talks over the same connection.
 #[derive(Clone)]
 pub struct Client {
-    shared: Arc<Mutex<ClientShared>>,
+    pub(crate) shared: Arc<Mutex<ClientShared>>,
     /// Drives the connection inline after a request is queued (in-process links).
     kick: Option<Arc<dyn Fn() -> bool + Send + Sync>>,
-    handler: Arc<dyn ClientHandler>,
+    pub(crate) handler: Arc<dyn ClientHandler>,
     server: Arc<ServerDescription>,
-    now: Arc<dyn Fn() -> std::time::Instant + Send + Sync>,
+    pub(crate) now: Arc<dyn Fn() -> std::time::Instant + Send + Sync>,
 }
 
 impl std::fmt::Debug for Client {
@@ -691,6 +707,7 @@ pub(crate) fn new_shared(
         waiters: HashMap::new(),
         progress: HashMap::new(),
         ready: Some(tx),
+        task_watches: HashMap::new(),
     };
     (Arc::new(Mutex::new(Shared::new(session, side))), rx)
 }

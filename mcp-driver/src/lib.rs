@@ -16,6 +16,8 @@ mod pump;
 mod queue;
 mod runtime;
 mod server;
+mod task_handle;
+pub mod tasks;
 
 pub use builder::{
     Args, ArgumentsInfo, FromRequest, HandlerFn, IntoPromptResult, IntoResourceContents,
@@ -30,6 +32,8 @@ pub use server::{
     serve, Ask, AskError, Handler, HandlerResult, RequestCx, ServerHandle, Service,
     WeakServerHandle,
 };
+pub use task_handle::{TaskHandle, TaskInfo};
+pub use tasks::{TaskOptions, TaskStart, TaskSupport};
 
 pub use mcp_proto;
 pub use schemars;

@@ -26,6 +26,7 @@ use crate::mrtr::{BadState, Replay, StateKey};
 use crate::oneshot;
 use crate::pump::{lock, Connection, Shared, Side};
 use crate::runtime::{BoxFuture, OsEntropy, Runtime};
+use crate::tasks::{Detached, TaskHub, TaskOptions, TaskPlan, TaskSlot, TaskStart, TaskSupport};
 
 /// What a request handler returns.
 pub type HandlerResult = Result<ServerResult, ErrorObject>;
@@ -47,6 +48,13 @@ pub trait Handler: Send + Sync + 'static {
     /// Called when a connection starts serving, with its handle (keep it to send list-changed
     /// or resource-updated notifications later; it does not keep the connection alive).
     fn on_connection(&self, _handle: ServerHandle) {}
+
+    /// Whether `request` (a `tools/call`) may run as a task, and how; `None` (the default):
+    /// never. The driver then creates the task, runs [`handle`](Self::handle) detached from
+    /// the request and turns its outcome into the task's (see [`crate::tasks`]).
+    fn task_options(&self, _request: &ClientRequest) -> Option<TaskOptions> {
+        None
+    }
 }
 
 pub(crate) type ServerShared = Shared<ServerSession, ServerSide>;
@@ -59,6 +67,10 @@ pub(crate) struct ServerSide {
     asks: HashMap<RequestId, oneshot::Sender<Result<ClientResult, RequestError>>>,
     /// Response streams, when the session is served over HTTP.
     pub(crate) http: Option<crate::http::server::HttpLink>,
+    /// The service's tasks.
+    pub(crate) tasks: Arc<TaskHub>,
+    /// Legacy tasks this session created: nobody else can reach them, so they end with it.
+    legacy_tasks: Vec<String>,
 }
 
 impl ServerSide {
@@ -68,15 +80,15 @@ impl ServerSide {
     }
 }
 
-/// Set when the client cancels a request.
+/// Set when the client cancels a request (or a task).
 #[derive(Default)]
-struct CancelFlag {
+pub(crate) struct CancelFlag {
     set: AtomicBool,
     wakers: Mutex<Vec<Waker>>,
 }
 
 impl CancelFlag {
-    fn cancel(&self) {
+    pub(crate) fn cancel(&self) {
         self.set.store(true, Ordering::SeqCst);
         for w in lock(&self.wakers).drain(..) {
             w.wake();
@@ -114,6 +126,7 @@ pub struct RequestCx {
     context: RequestContext,
     cancel: Arc<CancelFlag>,
     replay: Option<Arc<Replay>>,
+    task: Arc<TaskSlot>,
     shared: Arc<Mutex<ServerShared>>,
     now: Arc<dyn Fn() -> std::time::Instant + Send + Sync>,
 }
@@ -143,12 +156,49 @@ impl RequestCx {
         self.context.era
     }
 
-    /// The capabilities that apply to this request.
+    /// The capabilities that apply to this request (to the request that created the task,
+    /// once detached).
     pub fn client_capabilities(&self) -> Option<ClientCapabilities> {
+        if let Some(d) = lock(&self.task.state).as_ref() {
+            return d.capabilities.clone();
+        }
         lock(&self.shared)
             .session
             .client_capabilities(&self.id)
             .cloned()
+    }
+
+    /// The task this handler runs as, once it runs as one.
+    pub fn task_id(&self) -> Option<String> {
+        self.task.task_id()
+    }
+
+    /// Runs the rest of this handler as a task, if the call may be one: the request is
+    /// answered now with the created task, and what the handler returns later becomes the
+    /// task's outcome. Returns the task id, or `None` when the call does not run as a task
+    /// (a tool without task support, a client that did not allow tasks); then nothing
+    /// changes and the handler answers the request as usual.
+    ///
+    /// Tools registered with [`TaskStart::Immediately`] (the default) are tasks before
+    /// their handler runs, and this only returns the id. With [`TaskStart::OnDetach`] the
+    /// handler calls it once it has what it needs from the client: asks made before it are
+    /// answered the request's way (a 2026-07-28 `input_required` round), asks after it
+    /// become input requests of the task. Errors when the task store is full.
+    pub fn detach(&self) -> Result<Option<String>, UsageError> {
+        let Some(plan) = self.task.plan else {
+            return Ok(None);
+        };
+        let mut st = lock(&self.task.state);
+        if let Some(d) = st.as_ref() {
+            return Ok(Some(d.task_id.clone()));
+        }
+        let mut g = lock(&self.shared);
+        let now = (self.now)();
+        let detached = start_task(&mut g, &self.id, self.era(), &plan, &self.cancel, now)?;
+        let task_id = detached.task_id.clone();
+        *st = Some(detached);
+        g.wake();
+        Ok(Some(task_id))
     }
 
     /// Ends this request's HTTP response stream while the request goes on (SEP-1699
@@ -182,6 +232,9 @@ impl RequestCx {
 
     /// Reports progress, if the client asked for it (otherwise does nothing). Values must
     /// increase.
+    ///
+    /// A legacy task keeps reporting on the call's progress token until it ends; the
+    /// 2026-07-28 tasks extension has no progress, so there it does nothing once detached.
     pub fn progress(
         &self,
         progress: f64,
@@ -190,6 +243,17 @@ impl RequestCx {
     ) -> Result<(), UsageError> {
         if self.context.progress_token.is_none() {
             return Ok(());
+        }
+        if let Some(task_id) = self.task.task_id() {
+            if self.era() == Era::Modern {
+                return Ok(());
+            }
+            let mut g = lock(&self.shared);
+            let r = g
+                .session
+                .notify_task_progress(&task_id, progress, total, message);
+            g.wake();
+            return r;
         }
         let mut g = lock(&self.shared);
         let r = g
@@ -206,8 +270,15 @@ impl RequestCx {
         logger: Option<&str>,
         data: Value,
     ) -> Result<bool, UsageError> {
+        let detached = self.task.task_id().is_some();
         let mut g = lock(&self.shared);
-        let r = g.session.log_for(&self.id, level, logger, data);
+        let r = match (detached, self.era()) {
+            // The request is gone: a legacy task logs on the session, a 2026-07-28 one not
+            // at all (no channel outlives its request).
+            (true, Era::Legacy) => g.session.log(level, logger, data),
+            (true, Era::Modern) => Ok(false),
+            (false, _) => g.session.log_for(&self.id, level, logger, data),
+        };
         g.wake();
         r
     }
@@ -215,13 +286,17 @@ impl RequestCx {
     /// Sends a request to the client and waits for its answer (legacy sessions).
     pub async fn request(&self, request: ServerRequest) -> Result<ClientResult, AskError> {
         let (tx, rx) = oneshot::channel();
+        let task_id = self.task.task_id();
         let ask_id = {
             let mut g = lock(&self.shared);
             if g.closed {
                 return Err(AskError::Failed(RequestError::Closed));
             }
             let now = (self.now)();
-            let id = g.session.send_request(now, request, Some(&self.id))?;
+            let id = match &task_id {
+                Some(t) => g.session.send_task_request(now, t, request)?,
+                None => g.session.send_request(now, request, Some(&self.id))?,
+            };
             g.side.asks.insert(id.clone(), tx);
             g.wake();
             id
@@ -344,7 +419,12 @@ impl RequestCx {
         key: Option<String>,
         request: InputRequest,
     ) -> Result<InputResponse, AskError> {
-        let Some(replay) = &self.replay else {
+        let detached = self.task.task_id().is_some();
+        let Some(replay) = self.replay.as_ref().filter(|_| !detached) else {
+            if detached {
+                check_declared(&self.client_capabilities().unwrap_or_default(), &request)?;
+                return self.task_ask(key, request).await;
+            }
             return Err(AskError::Refused(UsageError::NotAllowed(
                 "in 2026-07-28 only tools/call, prompts/get and resources/read can ask the client"
                     .into(),
@@ -372,6 +452,119 @@ impl RequestCx {
             None => std::future::pending().await,
         }
     }
+}
+
+impl RequestCx {
+    /// An ask of a detached 2026-07-28 task: an input request of the task, answered by the
+    /// client's `tasks/update` (on whichever session it arrives).
+    async fn task_ask(
+        &self,
+        key: Option<String>,
+        request: InputRequest,
+    ) -> Result<InputResponse, AskError> {
+        let Some((task_id, key)) = self.task.next_key(key) else {
+            return Err(AskError::Failed(RequestError::Closed));
+        };
+        let (tx, rx) = oneshot::channel();
+        let now = (self.now)();
+        let hub = {
+            let mut g = lock(&self.shared);
+            g.side.tasks.expect_input(&task_id, &key, tx);
+            let mut asks = mcp_proto::schema::mrtr::InputRequests::new();
+            asks.insert(key.clone(), request);
+            if let Err(e) = g.session.task_requires_input(now, &task_id, asks, None) {
+                g.side.tasks.drop_input(&task_id, &key);
+                return Err(AskError::Refused(e));
+            }
+            g.wake();
+            g.side.tasks.clone()
+        };
+        hub.broadcast(now, &task_id, Some(&self.shared));
+        let guard = TaskAskGuard {
+            task_id: &task_id,
+            key: Some(&key),
+            cx: self,
+        };
+        let answer = rx.await;
+        guard.disarm();
+        answer.ok_or(AskError::Failed(RequestError::Closed))
+    }
+}
+
+/// Withdraws a task's input request whose ask was dropped before the answer came.
+struct TaskAskGuard<'a> {
+    task_id: &'a str,
+    key: Option<&'a str>,
+    cx: &'a RequestCx,
+}
+
+impl TaskAskGuard<'_> {
+    fn disarm(mut self) {
+        self.key = None;
+    }
+}
+
+impl Drop for TaskAskGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            let now = (self.cx.now)();
+            let mut g = lock(&self.cx.shared);
+            g.side.tasks.drop_input(self.task_id, key);
+            let _ = g
+                .session
+                .withdraw_task_input(now, self.task_id, &[key.to_owned()]);
+            g.wake();
+        }
+    }
+}
+
+/// Refuses an ask the request's client capabilities do not cover.
+fn check_declared(caps: &ClientCapabilities, request: &InputRequest) -> Result<(), AskError> {
+    let declared = match request {
+        InputRequest::Elicit(ElicitRequestParams::Form(_)) => caps.supports_elicitation_form(),
+        InputRequest::Elicit(ElicitRequestParams::Url(_)) => caps.supports_elicitation_url(),
+        InputRequest::CreateMessage(_) => caps.sampling.is_some(),
+        InputRequest::ListRoots(_) => caps.roots.is_some(),
+        _ => false,
+    };
+    if declared {
+        return Ok(());
+    }
+    let capability = match request {
+        InputRequest::Elicit(_) => "elicitation",
+        InputRequest::CreateMessage(_) => "sampling",
+        _ => "roots",
+    };
+    Err(AskError::Refused(UsageError::MissingCapability(capability)))
+}
+
+/// Creates the task of request `id`, answering it, and moves its handler from the request
+/// to the task (so the end of the request's session does not cancel it).
+fn start_task(
+    g: &mut ServerShared,
+    id: &RequestId,
+    era: Era,
+    plan: &TaskPlan,
+    cancel: &Arc<CancelFlag>,
+    now: std::time::Instant,
+) -> Result<Detached, UsageError> {
+    let capabilities = g.session.client_capabilities(id).cloned();
+    let params = mcp_proto::session::TaskParams {
+        ttl: plan.ttl,
+        poll_interval: plan.options.poll_interval,
+    };
+    let task_id = g.session.create_task_with(now, id, params)?;
+    g.side.running.remove(id);
+    g.side.tasks.start(&task_id, cancel.clone());
+    if era == Era::Legacy {
+        g.side.legacy_tasks.push(task_id.clone());
+    }
+    Ok(Detached {
+        task_id,
+        capabilities,
+        used_keys: Default::default(),
+        next_key: 0,
+    })
 }
 
 /// An ask under a key of the handler's choosing, from [`RequestCx::ask`]. Each method makes
@@ -549,49 +742,82 @@ impl<R: Runtime> Side<R> for ServerSide {
                         }
                         _ => None,
                     };
+                    let plan = match plan_task(shared, &id, &request, context.era) {
+                        Ok(p) => p,
+                        Err(e) => {
+                            let _ = shared.session.respond_error(&id, e);
+                            continue;
+                        }
+                    };
                     let cancel = Arc::new(CancelFlag::default());
                     shared.side.running.insert(id.clone(), cancel.clone());
+                    let now = rt.now();
+                    let slot = Arc::new(TaskSlot::new(plan));
+                    if let Some(plan) = plan.filter(|p| p.options.start == TaskStart::Immediately) {
+                        match start_task(shared, &id, context.era, &plan, &cancel, now) {
+                            Ok(d) => *lock(&slot.state) = Some(d),
+                            // A full store: an optional task runs as a plain call instead.
+                            Err(_) if !plan.must => {}
+                            Err(e) => {
+                                shared.side.running.remove(&id);
+                                let e = ErrorObject::internal(format!("cannot start a task: {e}"));
+                                let _ = shared.session.respond_error(&id, e);
+                                continue;
+                            }
+                        }
+                    }
                     let clock = rt.clone();
+                    let era = context.era;
                     let cx = RequestCx {
                         id: id.clone(),
                         context,
                         cancel: cancel.clone(),
                         replay: replay.clone(),
+                        task: slot.clone(),
                         shared: this.clone(),
                         now: Arc::new(move || clock.now()),
                     };
                     let fut = Abortable {
                         inner: shared.side.handler.handle(request, cx),
-                        cancel,
+                        cancel: cancel.clone(),
                         replay: replay.clone(),
                     };
                     let this = this.clone();
                     let key = shared.side.state_key.clone();
+                    let clock = rt.clone();
                     tasks.push(Box::pin(async move {
                         let outcome = fut.await;
-                        let mut g = lock(&this);
-                        g.side.running.remove(&id);
-                        // Refusals here (e.g. a cancel raced the answer) need no action.
-                        let _ = match outcome {
-                            Outcome::Done(Ok(result)) => g.session.respond(&id, result),
-                            Outcome::Done(Err(error)) => g.session.respond_error(&id, error),
-                            Outcome::NeedsInput(asks) => {
-                                let mut ir = InputRequiredResult::new();
-                                for (ask, request) in asks {
-                                    ir = ir.with_request(ask, request);
-                                }
-                                ir.request_state = replay.as_deref().map(|r| r.seal(&key));
-                                g.session.respond(&id, ir)
-                            }
-                            Outcome::Cancelled => Ok(()),
+                        let done = Finished {
+                            id,
+                            era,
+                            slot,
+                            cancel,
                         };
-                        g.wake();
+                        done.conclude(&this, clock.now(), outcome, |g, id, asks| {
+                            let mut ir = InputRequiredResult::new();
+                            for (ask, request) in asks {
+                                ir = ir.with_request(ask, request);
+                            }
+                            ir.request_state = replay.as_deref().map(|r| r.seal(&key));
+                            g.session.respond(id, ir)
+                        });
                     }));
                 }
                 ServerEvent::Cancelled { id, .. } => {
                     if let Some(flag) = shared.side.running.remove(&id) {
                         flag.cancel();
                     }
+                }
+                ServerEvent::TaskCancelRequested { task_id } => {
+                    shared.side.tasks.cancel(&task_id);
+                    tasks.push(broadcast(shared, this, rt.now(), task_id));
+                }
+                ServerEvent::TaskInput { task_id, responses } => {
+                    shared.side.tasks.deliver(&task_id, responses);
+                    tasks.push(broadcast(shared, this, rt.now(), task_id));
+                }
+                ServerEvent::TaskExpired { task_id } => {
+                    shared.side.tasks.cancel(&task_id);
                 }
                 ServerEvent::Response { id, result } => {
                     if let Some(tx) = shared.side.asks.remove(&id) {
@@ -610,9 +836,166 @@ impl<R: Runtime> Side<R> for ServerSide {
         for (_, flag) in shared.side.running.drain() {
             flag.cancel();
         }
+        for task_id in shared.side.legacy_tasks.drain(..) {
+            shared.side.tasks.forget(&task_id);
+        }
         for (_, tx) in shared.side.asks.drain() {
             tx.send(Err(RequestError::Closed));
         }
+    }
+}
+
+/// Tells the service's other sessions, once this one's lock is released, that a task
+/// changed.
+fn broadcast(
+    shared: &ServerShared,
+    this: &Arc<Mutex<ServerShared>>,
+    now: std::time::Instant,
+    task_id: String,
+) -> BoxFuture<'static, ()> {
+    let hub = shared.side.tasks.clone();
+    let this = this.clone();
+    Box::pin(async move { hub.broadcast(now, &task_id, Some(&this)) })
+}
+
+/// Whether a `tools/call` runs as a task: `None` for a plain call, an error when it cannot
+/// be served the way the client asked.
+fn plan_task(
+    shared: &ServerShared,
+    id: &RequestId,
+    request: &ClientRequest,
+    era: Era,
+) -> Result<Option<TaskPlan>, ErrorObject> {
+    let ClientRequest::CallTool(p) = request else {
+        return Ok(None);
+    };
+    let options = shared.side.handler.task_options(request);
+    let support = options.map_or(TaskSupport::Forbidden, |o| o.support);
+    let options = options.unwrap_or(TaskOptions::new(TaskSupport::Forbidden));
+    let caps = &shared.session.config().capabilities;
+    match era {
+        Era::Legacy => {
+            let offered = caps
+                .tasks
+                .as_ref()
+                .and_then(|t| t.requests.as_ref())
+                .and_then(|r| r.tools.as_ref())
+                .is_some_and(|t| t.call.is_some());
+            // A server that does not offer tasks serves the call as if `task` were absent.
+            if !offered {
+                return Ok(None);
+            }
+            match (&p.task, support) {
+                (Some(_), TaskSupport::Forbidden) => Err(ErrorObject::new(
+                    mcp_proto::jsonrpc::code::METHOD_NOT_FOUND,
+                    format!("tool {} does not support task-augmented calls", p.name),
+                )),
+                (None, TaskSupport::Required) => Err(ErrorObject::new(
+                    mcp_proto::jsonrpc::code::METHOD_NOT_FOUND,
+                    format!("tool {} must be called as a task", p.name),
+                )),
+                (Some(t), _) => Ok(Some(TaskPlan {
+                    options,
+                    ttl: t.ttl.map(std::time::Duration::from_millis).or(options.ttl),
+                    must: true,
+                })),
+                (None, _) => Ok(None),
+            }
+        }
+        Era::Modern => {
+            let served = caps
+                .extensions
+                .as_ref()
+                .is_some_and(|e| e.contains_key(mcp_proto::schema::tasks_ext::EXTENSION_ID));
+            if !served || support == TaskSupport::Forbidden {
+                return Ok(None);
+            }
+            let allowed = shared
+                .session
+                .client_capabilities(id)
+                .and_then(|c| c.extensions.as_ref())
+                .is_some_and(|e| e.contains_key(mcp_proto::schema::tasks_ext::EXTENSION_ID));
+            match (allowed, support) {
+                (true, _) => Ok(Some(TaskPlan {
+                    options,
+                    ttl: options.ttl,
+                    must: support == TaskSupport::Required,
+                })),
+                (false, TaskSupport::Required) => Err(crate::tasks::missing_extension()),
+                (false, _) => Ok(None),
+            }
+        }
+    }
+}
+
+/// A handler run that ended, and what it was to the request.
+struct Finished {
+    id: RequestId,
+    era: Era,
+    slot: Arc<TaskSlot>,
+    cancel: Arc<CancelFlag>,
+}
+
+impl Finished {
+    /// Answers the request, or ends the task the request became, with the run's outcome.
+    fn conclude(
+        self,
+        this: &Arc<Mutex<ServerShared>>,
+        now: std::time::Instant,
+        outcome: Outcome,
+        input_required: impl FnOnce(
+            &mut ServerShared,
+            &RequestId,
+            Vec<(String, InputRequest)>,
+        ) -> Result<(), UsageError>,
+    ) {
+        let mut st = lock(&self.slot.state);
+        let mut g = lock(this);
+        g.side.running.remove(&self.id);
+        // A call that had to be a task and finished before detaching: a task that is done.
+        if st.is_none() {
+            if let (Some(plan), Outcome::Done(_)) = (self.slot.plan, &outcome) {
+                if plan.must {
+                    match start_task(&mut g, &self.id, self.era, &plan, &self.cancel, now) {
+                        Ok(d) => *st = Some(d),
+                        Err(e) => {
+                            let e = ErrorObject::internal(format!("cannot start a task: {e}"));
+                            let _ = g.session.respond_error(&self.id, e);
+                            g.wake();
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        let Some(task_id) = st.as_ref().map(|d| d.task_id.clone()) else {
+            drop(st);
+            // Refusals here (e.g. a cancel raced the answer) need no action.
+            let _ = match outcome {
+                Outcome::Done(Ok(result)) => g.session.respond(&self.id, result),
+                Outcome::Done(Err(error)) => g.session.respond_error(&self.id, error),
+                Outcome::NeedsInput(asks) => input_required(&mut g, &self.id, asks),
+                Outcome::Cancelled => Ok(()),
+            };
+            g.wake();
+            return;
+        };
+        drop(st);
+        g.side.tasks.stopped(&task_id);
+        // A task cancelled or expired meanwhile refuses its late outcome: terminal is final.
+        let _ = match outcome {
+            Outcome::Done(r) => g.session.finish_task(now, &task_id, r),
+            Outcome::NeedsInput(_) => g.session.finish_task(
+                now,
+                &task_id,
+                Err(ErrorObject::internal("the task stopped waiting for input")),
+            ),
+            Outcome::Cancelled => Ok(()),
+        };
+        g.wake();
+        let hub = g.side.tasks.clone();
+        drop(g);
+        hub.broadcast(now, &task_id, Some(this));
     }
 }
 
@@ -717,6 +1100,8 @@ pub struct Service {
     pub handler: Arc<dyn Handler>,
     /// Seals 2026-07-28 `requestState`; share one key across instances behind a balancer.
     pub state_key: StateKey,
+    /// The tasks of every connection of this service (shared by its clones).
+    tasks: Arc<TaskHub>,
 }
 
 impl std::fmt::Debug for Service {
@@ -730,11 +1115,29 @@ impl std::fmt::Debug for Service {
 impl Service {
     /// A service from a config and a handler.
     pub fn new(config: ServerConfig, handler: impl Handler) -> Self {
+        let store = mcp_proto::tasks::MemoryTaskStore::new(config.tasks.max_tasks);
         Service {
             config,
             handler: Arc::new(handler),
             state_key: StateKey::random(),
+            tasks: TaskHub::new(Box::new(store)),
         }
+    }
+
+    /// Keeps this service's tasks in `store` instead of the default in-memory one (which is
+    /// bounded by `config.tasks.max_tasks` and loses every task when the process ends): e.g.
+    /// a store that survives restarts. Every connection of the service, and every clone of
+    /// it made afterwards, shares it.
+    pub fn with_task_store(self, store: impl mcp_proto::tasks::TaskStore + 'static) -> Self {
+        self.with_boxed_task_store(Box::new(store))
+    }
+
+    pub(crate) fn with_boxed_task_store(
+        mut self,
+        store: Box<dyn mcp_proto::tasks::TaskStore>,
+    ) -> Self {
+        self.tasks = TaskHub::new(store);
+        self
     }
 }
 
@@ -784,15 +1187,20 @@ pub(crate) fn new_shared_with<R: Runtime>(
     announce: bool,
 ) -> (ServerHandle, Arc<Mutex<ServerShared>>) {
     let now = rt.now();
-    let session = ServerSession::new(service.config.clone(), now, rt.wall(), Box::new(OsEntropy));
+    let mut session =
+        ServerSession::new(service.config.clone(), now, rt.wall(), Box::new(OsEntropy));
+    session.set_task_store(service.tasks.session_store());
     let side = ServerSide {
         handler: service.handler.clone(),
         state_key: service.state_key.clone(),
         running: HashMap::new(),
         asks: HashMap::new(),
         http,
+        tasks: service.tasks.clone(),
+        legacy_tasks: Vec::new(),
     };
     let shared = Arc::new(Mutex::new(Shared::new(session, side)));
+    service.tasks.register_session(&shared);
     let handle = ServerHandle {
         shared: shared.clone(),
     };

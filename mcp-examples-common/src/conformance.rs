@@ -7,10 +7,12 @@
 //! resumption, DNS-rebinding protection) belongs to the transport serving this service, not
 //! to the service itself.
 //!
-//! Not offered: the task-creating fixtures of the tasks extension (`slow_compute`,
-//! `failing_job`, `protocol_error_job`, `confirm_delete`, `multi_input`,
-//! `test_tool_with_task`): the builder cannot create tasks yet. Its synchronous fixture,
-//! `greet`, is here.
+//! The tasks extension's fixtures are task tools of the builder: `slow_compute` (optional),
+//! `failing_job` (required; a tool error, so the task completes with `isError`),
+//! `protocol_error_job` (a JSON-RPC error, so the task fails), `confirm_delete` and
+//! `multi_input` (input requests answered with `tasks/update`), `test_tool_with_task`
+//! (required; asks in an `input_required` round first, then detaches into a task), and the
+//! synchronous `greet`. Legacy clients can call the same tools as SEP-1686 tasks.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -18,12 +20,13 @@ use std::time::Duration;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use futures_lite::future;
+use mcp_driver::mcp_proto::jsonrpc::ErrorObject;
 use mcp_driver::mcp_proto::schema::content::{ContentBlock, Resource, ResourceContents};
 use mcp_driver::mcp_proto::schema::elicitation::{
-    BooleanSchema, ElicitRequestParams, ElicitResult, LegacyTitledEnumSchema, NumberSchema,
-    NumberType, RequestedSchema, StringSchema, TitledEnumItems, TitledEnumOption,
-    TitledMultiSelectEnumSchema, TitledSingleSelectEnumSchema, UntitledEnumItems,
-    UntitledMultiSelectEnumSchema, UntitledSingleSelectEnumSchema,
+    BooleanSchema, ElicitAction, ElicitRequestParams, ElicitResult, ElicitValue,
+    LegacyTitledEnumSchema, NumberSchema, NumberType, RequestedSchema, StringSchema,
+    TitledEnumItems, TitledEnumOption, TitledMultiSelectEnumSchema, TitledSingleSelectEnumSchema,
+    UntitledEnumItems, UntitledMultiSelectEnumSchema, UntitledSingleSelectEnumSchema,
 };
 use mcp_driver::mcp_proto::schema::prompts::PromptMessage;
 use mcp_driver::mcp_proto::schema::resources::ResourceTemplate;
@@ -34,7 +37,7 @@ use mcp_driver::mcp_proto::schema::tools::Tool;
 use mcp_driver::mcp_proto::schema::{LoggingLevel, Role};
 use mcp_driver::{
     Args, BoxFuture, RequestCx, RpcError, Runtime, Server, ServerControl, Service, State,
-    ToolError, UriVars,
+    TaskOptions, TaskStart, TaskSupport, ToolError, UriVars,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -119,6 +122,25 @@ struct GreetArgs {
     /// Who to greet.
     name: String,
 }
+
+#[derive(Deserialize, JsonSchema)]
+struct SlowArgs {
+    /// How long to work, in seconds.
+    #[serde(default)]
+    seconds: f64,
+    /// A label echoed in the result.
+    #[serde(default)]
+    label: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct DeleteArgs {
+    /// The file to delete once the user confirms.
+    filename: String,
+}
+
+/// The longest `slow_compute` works, whatever it is asked.
+const MAX_COMPUTE: Duration = Duration::from_secs(600);
 
 /// Arguments of the tool with an `x-mcp-header` parameter.
 #[derive(Deserialize, JsonSchema)]
@@ -439,6 +461,53 @@ pub fn conformance_service<R: Runtime>(rt: R) -> (Service, ServerControl) {
             "Greets someone (synchronous, never a task)",
             |Args(GreetArgs { name }): Args<GreetArgs>| async move { Ok(format!("Hello, {name}!")) },
         )
+        .task_tool(
+            "slow_compute",
+            "Works for `seconds`, then answers (runs as a task when the client allows it)",
+            TaskSupport::Optional,
+            slow_compute,
+        )
+        .task_tool(
+            "failing_job",
+            "Fails after about a second with a tool error (runs only as a task)",
+            TaskSupport::Required,
+            |State(timer): State<Timer>| async move {
+                timer.sleep(Duration::from_secs(1)).await;
+                Err::<String, _>(ToolError::new("the job failed: intentional tool error"))
+            },
+        )
+        .task_tool(
+            "protocol_error_job",
+            "Fails with a JSON-RPC internal error, which fails its task",
+            TaskSupport::Optional,
+            |State(timer): State<Timer>| async move {
+                timer.sleep(Duration::from_millis(100)).await;
+                Err::<String, _>(ToolError::rpc(ErrorObject::internal(
+                    "the job crashed: intentional protocol error",
+                )))
+            },
+        )
+        .task_tool(
+            "confirm_delete",
+            "Asks the user to confirm, then deletes `filename` (pretend)",
+            TaskSupport::Optional,
+            confirm_delete,
+        )
+        .task_tool(
+            "multi_input",
+            "Asks two questions at once, then answers",
+            TaskSupport::Optional,
+            multi_input,
+        )
+        .task_tool_with(
+            Tool::new(
+                "test_tool_with_task",
+                "Asks for a name in an input_required round, then runs as a task",
+                Value::Null,
+            ),
+            TaskOptions::new(TaskSupport::Required).start(TaskStart::OnDetach),
+            tool_with_task,
+        )
         // SEP-2243: a parameter mirrored into an HTTP header.
         .tool(
             "test_header_param",
@@ -606,6 +675,76 @@ async fn tool_with_progress(
         cx.progress(done, Some(100.0), None)?;
     }
     Ok("Tool with progress executed successfully")
+}
+
+async fn slow_compute(
+    Args(SlowArgs { seconds, label }): Args<SlowArgs>,
+    State(timer): State<Timer>,
+    cx: RequestCx,
+) -> Result<String, ToolError> {
+    let total = Duration::try_from_secs_f64(seconds.max(0.0))
+        .unwrap_or(MAX_COMPUTE)
+        .min(MAX_COMPUTE);
+    // Progress in tenths (legacy tasks keep reporting on the call's token).
+    for step in 1..=10u32 {
+        timer.sleep(total / 10).await;
+        cx.progress(f64::from(step) * 10.0, Some(100.0), None)?;
+    }
+    Ok(format!("{label}: computed in {seconds}s"))
+}
+
+async fn confirm_delete(
+    Args(DeleteArgs { filename }): Args<DeleteArgs>,
+    cx: RequestCx,
+) -> Result<String, ToolError> {
+    let form = RequestedSchema::new().with_property("confirm", BooleanSchema::default(), true);
+    let answer = cx
+        .ask("confirm")
+        .elicit(ElicitRequestParams::form(
+            format!("Delete {filename}?"),
+            form,
+        ))
+        .await?;
+    let yes = answer.action == ElicitAction::Accept
+        && answer
+            .content
+            .as_ref()
+            .and_then(|c| c.get("confirm"))
+            .is_some_and(|v| matches!(v, ElicitValue::Boolean(true)));
+    Ok(if yes {
+        format!("Deleted {filename}")
+    } else {
+        format!("Kept {filename}")
+    })
+}
+
+/// Two asks awaited together: a task waits on both keys at once and may get them answered
+/// one `tasks/update` at a time.
+async fn multi_input(cx: RequestCx) -> Result<String, ToolError> {
+    let name = cx.ask("name").elicit(name_form("What is your name?"));
+    let form = RequestedSchema::new().with_property("confirm", BooleanSchema::default(), true);
+    let confirm = cx
+        .ask("confirm")
+        .elicit(ElicitRequestParams::form("Shall I go on?", form));
+    let (name, confirm) = future::zip(name, confirm).await;
+    let (name, confirm) = (name?, confirm?);
+    Ok(format!(
+        "name: {}; {}",
+        field(&name, "name"),
+        describe(&confirm)
+    ))
+}
+
+/// Gathers the name in an `input_required` round (before any task exists), then detaches:
+/// the retry that brings the name gets the task.
+async fn tool_with_task(State(timer): State<Timer>, cx: RequestCx) -> Result<String, ToolError> {
+    let answer = cx
+        .ask("user_name")
+        .elicit(name_form("What is your name?"))
+        .await?;
+    cx.detach()?;
+    timer.sleep(STEP).await;
+    Ok(format!("Hello, {}!", field(&answer, "name")))
 }
 
 /// One confirmation, under the key `confirm`. What reaches the second run went through the

@@ -13,6 +13,7 @@ use super::handler::HandlerFn;
 use super::output::{IntoPromptResult, IntoResourceContents, IntoToolResult, RpcError, ToolError};
 use super::registry;
 use crate::server::ServerHandle;
+use crate::tasks::TaskOptions;
 
 /// Changes a built server's tools, prompts and resources while it runs, and notifies every
 /// open connection (`notifications/*/list_changed`, `notifications/resources/updated`).
@@ -80,6 +81,19 @@ impl ServerControl {
         O: IntoToolResult,
     {
         self.inner.write().add_tool(tool, handler);
+        self.notify(ServerHandle::notify_tools_list_changed);
+    }
+
+    /// Adds (or replaces) a task tool, as
+    /// [`ServerBuilder::task_tool_with`](super::ServerBuilder::task_tool_with) does, and
+    /// tells clients.
+    pub fn add_task_tool_with<X, O, H>(&self, tool: Tool, options: TaskOptions, handler: H)
+    where
+        H: HandlerFn<X, Output = Result<O, ToolError>>,
+        O: IntoToolResult,
+    {
+        let task = (options.support != crate::tasks::TaskSupport::Forbidden).then_some(options);
+        self.inner.write().add_task_tool(tool, task, handler);
         self.notify(ServerHandle::notify_tools_list_changed);
     }
 

@@ -78,7 +78,7 @@ impl Inner {
                 let (tools, next_cursor) =
                     self.read()
                         .tools
-                        .page("tools", p.cursor.as_deref(), size, |e| e.def.clone())?;
+                        .page("tools", p.cursor.as_deref(), size, |e| tool_def(era, e))?;
                 let mut r = ListToolsResult {
                     tools,
                     next_cursor,
@@ -212,6 +212,21 @@ impl Inner {
     }
 }
 
+/// A tool as `era` describes it: 2026-07-28 has no `execution.taskSupport` (the server
+/// decides which calls become tasks).
+fn tool_def(era: Era, entry: &super::registry::ToolEntry) -> mcp_proto::schema::tools::Tool {
+    let mut def = entry.def.clone();
+    if era == Era::Modern {
+        if let Some(e) = def.execution.as_mut() {
+            e.task_support = None;
+            if e.extra.is_empty() {
+                def.execution = None;
+            }
+        }
+    }
+    def
+}
+
 fn unknown(kind: &str, name: &str) -> ErrorObject {
     ErrorObject::invalid_params(format!("unknown {kind}: {name}"))
 }
@@ -236,6 +251,13 @@ impl Handler for Dispatch {
     fn header_params(&self, tool: &str) -> Option<Arc<[mcp_proto::http::HeaderParam]>> {
         let entry = self.0.read().tools.get(tool)?;
         (!entry.header_params.is_empty()).then(|| entry.header_params.clone())
+    }
+
+    fn task_options(&self, request: &ClientRequest) -> Option<crate::tasks::TaskOptions> {
+        let ClientRequest::CallTool(p) = request else {
+            return None;
+        };
+        self.0.read().tools.get(&p.name)?.task
     }
 
     fn on_connection(&self, handle: ServerHandle) {

@@ -42,6 +42,8 @@ use handler::StateMap;
 use registry::{CompletionKey, Registry};
 
 use crate::server::Service;
+use crate::tasks::{TaskOptions, TaskSupport};
+use mcp_proto::tasks::TaskStore;
 
 /// Entry point of the typed server builder.
 #[derive(Debug)]
@@ -74,6 +76,7 @@ impl Server {
             state: StateMap::new(),
             registry: Registry::default(),
             configure: Vec::new(),
+            task_store: None,
         }
     }
 }
@@ -91,6 +94,7 @@ pub struct ServerBuilder {
     state: StateMap,
     registry: Registry,
     configure: Vec<Configure>,
+    task_store: Option<Box<dyn TaskStore>>,
 }
 
 impl std::fmt::Debug for ServerBuilder {
@@ -163,6 +167,57 @@ impl ServerBuilder {
         O: IntoToolResult,
     {
         self.registry.add_tool(tool, handler);
+        self
+    }
+
+    /// Registers a tool whose calls may run as tasks (see [`crate::tasks`]): the handler is
+    /// written like any tool's; when a call runs as a task, the client gets the task at once
+    /// and the handler's result, error, progress and asks become the task's. `support` is
+    /// the tool's `execution.taskSupport` for legacy clients; 2026-07-28 clients that allow
+    /// tasks always get one.
+    ///
+    /// ```
+    /// use mcp_driver::{RequestCx, Server, TaskSupport};
+    ///
+    /// let service = Server::builder("jobs", "1.0.0")
+    ///     .task_tool("crunch", "A long computation", TaskSupport::Optional, |cx: RequestCx| async move {
+    ///         cx.progress(50.0, Some(100.0), None)?;
+    ///         Ok("42")
+    ///     })
+    ///     .build();
+    /// # assert!(service.config.capabilities.tasks.is_some());
+    /// ```
+    pub fn task_tool<X, O, H>(
+        self,
+        name: impl Into<String>,
+        description: impl Into<String>,
+        support: TaskSupport,
+        handler: H,
+    ) -> Self
+    where
+        H: HandlerFn<X, Output = Result<O, ToolError>>,
+        O: IntoToolResult,
+    {
+        let tool = Tool::new(name, description, Value::Null);
+        self.task_tool_with(tool, TaskOptions::new(support), handler)
+    }
+
+    /// Registers a task tool described in full, with its [`TaskOptions`] (when the task
+    /// starts, its TTL, its polling interval).
+    pub fn task_tool_with<X, O, H>(mut self, tool: Tool, options: TaskOptions, handler: H) -> Self
+    where
+        H: HandlerFn<X, Output = Result<O, ToolError>>,
+        O: IntoToolResult,
+    {
+        let task = (options.support != TaskSupport::Forbidden).then_some(options);
+        self.registry.add_task_tool(tool, task, handler);
+        self
+    }
+
+    /// Keeps the service's tasks in `store` instead of the default in-memory one (see
+    /// [`Service::with_task_store`]).
+    pub fn task_store(mut self, store: impl TaskStore + 'static) -> Self {
+        self.task_store = Some(Box::new(store));
         self
     }
 
@@ -348,6 +403,10 @@ impl ServerBuilder {
             ),
             ..Default::default()
         };
+        let mut capabilities = capabilities;
+        if dynamic || reg.tools.iter().any(|t| t.task.is_some()) {
+            tasks_capabilities(&mut capabilities);
+        }
         let mut config = ServerConfig::new(self.info, capabilities);
         config.instructions = self.instructions;
         for f in self.configure {
@@ -359,9 +418,37 @@ impl ServerBuilder {
             page_size: self.page_size,
             connections: Mutex::new(Vec::new()),
         });
-        let service = Service::new(config, Dispatch(inner.clone()));
+        let mut service = Service::new(config, Dispatch(inner.clone()));
+        if let Some(store) = self.task_store {
+            service = service.with_boxed_task_store(store);
+        }
         (service, inner)
     }
+}
+
+/// What a server with task tools declares: legacy `tasks` (list, cancel, task-augmented
+/// `tools/call`) and the 2026-07-28 extension (the session hides whichever the peer's era
+/// does not know).
+fn tasks_capabilities(caps: &mut ServerCapabilities) {
+    use mcp_proto::schema::lifecycle::{
+        ServerTaskRequests, ServerTasksCapability, ToolsTaskRequests,
+    };
+    caps.tasks = Some(ServerTasksCapability {
+        list: Some(Default::default()),
+        cancel: Some(Default::default()),
+        requests: Some(ServerTaskRequests {
+            tools: Some(ToolsTaskRequests {
+                call: Some(Default::default()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    caps.extensions.get_or_insert_with(Default::default).insert(
+        mcp_proto::schema::tasks_ext::EXTENSION_ID.into(),
+        Value::Object(Default::default()),
+    );
 }
 
 fn resource_def(

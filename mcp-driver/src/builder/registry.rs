@@ -18,6 +18,7 @@ use super::output::{IntoPromptResult, IntoResourceContents, IntoToolResult, RpcE
 use super::schema;
 use super::uri_template::UriTemplate;
 use crate::runtime::BoxFuture;
+use crate::tasks::{TaskOptions, TaskSupport};
 
 /// A tool's answer: its result, or a JSON-RPC error (see [`ToolError`]).
 type ToolCall = Box<
@@ -37,6 +38,8 @@ pub(crate) struct ToolEntry {
     pub(crate) call: ToolCall,
     /// Arguments mirrored into `Mcp-Param-*` headers (`x-mcp-header` in the input schema).
     pub(crate) header_params: Arc<[mcp_proto::http::HeaderParam]>,
+    /// How calls run as tasks; `None`: never.
+    pub(crate) task: Option<TaskOptions>,
 }
 
 /// A registered prompt.
@@ -168,12 +171,38 @@ fn ready<T: Send + 'static>(value: T) -> BoxFuture<'static, T> {
 
 impl Registry {
     /// Adds or replaces a tool. A null `inputSchema` and an absent `outputSchema` are derived
-    /// from the handler.
-    pub(crate) fn add_tool<X, O, H>(&mut self, mut def: Tool, handler: H)
+    /// from the handler; an `execution.taskSupport` other than forbidden makes it a task tool
+    /// whose task starts before the handler runs.
+    pub(crate) fn add_tool<X, O, H>(&mut self, def: Tool, handler: H)
     where
         H: HandlerFn<X, Output = Result<O, ToolError>>,
         O: IntoToolResult,
     {
+        let support = def
+            .execution
+            .as_ref()
+            .and_then(|e| e.task_support)
+            .unwrap_or_default();
+        let task = (support != TaskSupport::Forbidden).then(|| TaskOptions::new(support));
+        self.add_task_tool(def, task, handler);
+    }
+
+    /// Adds or replaces a tool that may run as a task (`task` sets its
+    /// `execution.taskSupport`).
+    pub(crate) fn add_task_tool<X, O, H>(
+        &mut self,
+        mut def: Tool,
+        task: Option<TaskOptions>,
+        handler: H,
+    ) where
+        H: HandlerFn<X, Output = Result<O, ToolError>>,
+        O: IntoToolResult,
+    {
+        if let Some(t) = task {
+            def.execution
+                .get_or_insert_with(Default::default)
+                .task_support = Some(t.support);
+        }
         if def.input_schema.is_null() {
             def.input_schema = schema::input_schema(H::arguments());
         }
@@ -203,6 +232,7 @@ impl Registry {
                 def,
                 call,
                 header_params,
+                task,
             },
         );
     }

@@ -280,6 +280,12 @@ impl ClientSession {
         matches!(self.state, State::Ready(_))
     }
 
+    /// The capabilities this client declares (per request in 2026-07-28, where a request
+    /// may widen them in its own `_meta`).
+    pub fn capabilities(&self) -> &ClientCapabilities {
+        &self.config.capabilities
+    }
+
     /// Requests sent and not yet answered.
     pub fn pending(&self) -> usize {
         self.outgoing.len()

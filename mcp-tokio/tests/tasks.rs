@@ -1,0 +1,715 @@
+//! Tasks end to end on tokio: task tools of the typed builder, called as tasks by the typed
+//! client in both eras, in process and over streamable HTTP on 127.0.0.1. The handlers wait
+//! on gates the tests open, never on sleeps; time moves only where the test moves it.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use mcp_tokio::mcp_driver::{
+    connect_in_process, BoxFuture, CallError, Client, ClientHandler, RequestCx, Runtime, Server,
+    Service, TaskOptions, TaskStart, TaskSupport, ToolError,
+};
+use mcp_tokio::mcp_proto::jsonrpc::{code, ErrorObject};
+use mcp_tokio::mcp_proto::schema::elicitation::{
+    ElicitRequestParams, ElicitResult, ElicitValue, RequestedSchema, StringSchema,
+};
+use mcp_tokio::mcp_proto::schema::lifecycle::{ClientCapabilities, ElicitationCapability};
+use mcp_tokio::mcp_proto::schema::mrtr::{InputResponse, InputResponses};
+use mcp_tokio::mcp_proto::schema::tasks::TaskStatus;
+use mcp_tokio::mcp_proto::schema::tools::{CallToolResult, Tool};
+use mcp_tokio::mcp_proto::schema::{Era, Implementation};
+use mcp_tokio::mcp_proto::session::{ClientConfig, EraPreference, RequestError};
+use mcp_tokio::mcp_proto::tasks::{TaskEntry, TaskError, TaskPage, TaskStore};
+use mcp_tokio::TokioRuntime;
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, watch};
+
+const GUARD: Duration = Duration::from_secs(20);
+const ERAS: [EraPreference; 2] = [EraPreference::Auto, EraPreference::Legacy];
+const POLL: Duration = Duration::from_millis(5);
+
+/// What the tests control and observe of the server's handlers.
+#[derive(Clone)]
+struct Probe {
+    /// `compute` finishes once this turns true.
+    release: watch::Receiver<bool>,
+    /// Each `forever` handler sends here when it is dropped (its task was cancelled).
+    dropped: mpsc::UnboundedSender<()>,
+}
+
+/// Sends on drop: proves the handler was stopped, not left running.
+struct OnDrop(mpsc::UnboundedSender<()>);
+
+impl Drop for OnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
+    }
+}
+
+fn name_form() -> ElicitRequestParams {
+    let schema = RequestedSchema::new().with_property("name", StringSchema::default(), true);
+    ElicitRequestParams::form("What is your name?", schema)
+}
+
+fn task_service(probe: Probe) -> Service {
+    let fast = |support| TaskOptions::new(support).poll_interval(POLL);
+    let tool = |name: &str| Tool::new(name, name, Value::Null);
+    let p1 = probe.clone();
+    let p2 = probe;
+    Server::builder("tasks", "1.0.0")
+        .task_tool_with(
+            tool("compute"),
+            fast(TaskSupport::Optional),
+            move |cx: RequestCx| {
+                let mut release = p1.release.clone();
+                async move {
+                    cx.progress(1.0, Some(2.0), None)?;
+                    release
+                        .wait_for(|open| *open)
+                        .await
+                        .map_err(|_| ToolError::new("gate gone"))?;
+                    Ok("42")
+                }
+            },
+        )
+        .task_tool_with(tool("forever"), fast(TaskSupport::Optional), move || {
+            let guard = OnDrop(p2.dropped.clone());
+            async move {
+                let _guard = guard;
+                std::future::pending::<()>().await;
+                Ok("never")
+            }
+        })
+        .task_tool_with(tool("instant"), fast(TaskSupport::Optional), || async {
+            Ok("done at once")
+        })
+        .task_tool_with(tool("bad_input"), fast(TaskSupport::Required), || async {
+            Err::<String, _>(ToolError::rpc(ErrorObject::invalid_params("bad input")))
+        })
+        .task_tool_with(tool("tool_error"), fast(TaskSupport::Optional), || async {
+            Err::<String, _>(ToolError::new("it broke"))
+        })
+        .task_tool_with(
+            tool("greet_later"),
+            fast(TaskSupport::Optional),
+            |cx: RequestCx| async move {
+                let answer = cx.ask("name").elicit(name_form()).await?;
+                Ok(format!("Hello, {}!", text(&answer, "name")))
+            },
+        )
+        .task_tool_with(
+            tool("ask_then_detach"),
+            fast(TaskSupport::Required).start(TaskStart::OnDetach),
+            |cx: RequestCx| async move {
+                let answer = cx.ask("name").elicit(name_form()).await?;
+                let task = cx.detach()?;
+                Ok(format!("{} in {}", text(&answer, "name"), task.is_some()))
+            },
+        )
+        .tool("plain", "never a task", || async { Ok("plain") })
+        .build()
+}
+
+fn text(answer: &ElicitResult, field: &str) -> String {
+    match answer.content.as_ref().and_then(|c| c.get(field)) {
+        Some(ElicitValue::String(s)) => s.clone(),
+        _ => "?".into(),
+    }
+}
+
+fn result_text(r: &CallToolResult) -> String {
+    let v = serde_json::to_value(r).unwrap();
+    v["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The host: fills every form with `Ada`, records what it was asked.
+#[derive(Default)]
+struct Host {
+    asked: Mutex<Vec<Value>>,
+}
+
+impl ClientHandler for Host {
+    fn elicit(
+        &self,
+        params: ElicitRequestParams,
+    ) -> BoxFuture<'static, Result<ElicitResult, ErrorObject>> {
+        self.asked
+            .lock()
+            .unwrap()
+            .push(serde_json::to_value(&params).unwrap());
+        let mut content = BTreeMap::new();
+        content.insert("name".to_owned(), ElicitValue::String("Ada".into()));
+        Box::pin(async move { Ok(ElicitResult::accept(content)) })
+    }
+}
+
+fn client_config(era: EraPreference) -> ClientConfig {
+    let mut config = ClientConfig::new(Implementation::new("tasks-test", "1.0.0"));
+    config.era = era;
+    config.capabilities = ClientCapabilities {
+        elicitation: Some(ElicitationCapability::default()),
+        ..Default::default()
+    };
+    config
+}
+
+struct Rig {
+    client: Client,
+    host: Arc<Host>,
+    release: watch::Sender<bool>,
+    dropped: mpsc::UnboundedReceiver<()>,
+}
+
+async fn rig(era: EraPreference) -> Rig {
+    let (release, rx) = watch::channel(false);
+    let (dropped_tx, dropped) = mpsc::unbounded_channel();
+    let probe = Probe {
+        release: rx,
+        dropped: dropped_tx,
+    };
+    let host = Arc::new(Host::default());
+    let (client, _server) = connect_in_process(
+        TokioRuntime,
+        task_service(probe),
+        client_config(era),
+        host.clone(),
+    )
+    .await
+    .unwrap();
+    Rig {
+        client,
+        host,
+        release,
+        dropped,
+    }
+}
+
+fn rpc(e: CallError) -> ErrorObject {
+    match e {
+        CallError::Request(RequestError::Rpc(e)) => e,
+        other => panic!("expected a JSON-RPC error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn create_poll_result_in_both_eras() {
+    tokio::time::timeout(GUARD, async {
+        for era in ERAS {
+            let r = rig(era).await;
+            let expected = match era {
+                EraPreference::Legacy => Era::Legacy,
+                _ => Era::Modern,
+            };
+            assert_eq!(r.client.server().era, expected);
+            let task = r
+                .client
+                .call_tool_as_task("compute", json!({}))
+                .await
+                .unwrap();
+            let id = task.task_id().expect("a task").to_owned();
+            let info = task.status().await.unwrap();
+            assert_eq!(info.task_id.as_deref(), Some(id.as_str()));
+            assert_eq!(info.status, TaskStatus::Working, "{era:?}");
+            assert_eq!(info.poll_interval, Some(POLL));
+            assert!(info.ttl.is_some());
+            r.release.send(true).unwrap();
+            let result = task.wait().await.unwrap();
+            assert_eq!(result_text(&result), "42", "{era:?}");
+            assert_eq!(task.status().await.unwrap().status, TaskStatus::Completed);
+            // The same result again, for as long as the task lives.
+            assert_eq!(result_text(&task.wait().await.unwrap()), "42");
+            // A tool without task support is simply called.
+            let plain = r
+                .client
+                .call_tool_as_task("plain", json!({}))
+                .await
+                .unwrap();
+            assert!(plain.task_id().is_none());
+            assert_eq!(result_text(&plain.wait().await.unwrap()), "plain");
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn cancel_while_working_stops_the_handler() {
+    tokio::time::timeout(GUARD, async {
+        for era in ERAS {
+            let mut r = rig(era).await;
+            let task = r
+                .client
+                .call_tool_as_task("forever", json!({}))
+                .await
+                .unwrap();
+            assert_eq!(task.status().await.unwrap().status, TaskStatus::Working);
+            task.cancel().await.unwrap();
+            // The handler was dropped, and the task says so.
+            r.dropped.recv().await.unwrap();
+            assert_eq!(task.status().await.unwrap().status, TaskStatus::Cancelled);
+            match task.wait().await {
+                Err(CallError::TaskCancelled(id)) => assert_eq!(Some(id.as_str()), task.task_id()),
+                other => panic!("{era:?}: {other:?}"),
+            }
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn cancel_after_completion_is_an_error_for_legacy_and_an_ack_for_the_extension() {
+    tokio::time::timeout(GUARD, async {
+        for era in ERAS {
+            let r = rig(era).await;
+            let task = r
+                .client
+                .call_tool_as_task("instant", json!({}))
+                .await
+                .unwrap();
+            assert!(task.task_id().is_some(), "{era:?}");
+            assert_eq!(result_text(&task.wait().await.unwrap()), "done at once");
+            let cancelled = task.cancel().await;
+            if era == EraPreference::Legacy {
+                assert_eq!(rpc(cancelled.unwrap_err()).code, code::INVALID_PARAMS);
+            } else {
+                cancelled.unwrap();
+            }
+            // Terminal is final either way.
+            assert_eq!(task.status().await.unwrap().status, TaskStatus::Completed);
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn failure_surfaces_the_original_error_and_tool_errors_complete() {
+    tokio::time::timeout(GUARD, async {
+        for era in ERAS {
+            let r = rig(era).await;
+            let task = r
+                .client
+                .call_tool_as_task("bad_input", json!({}))
+                .await
+                .unwrap();
+            assert!(task.task_id().is_some());
+            let e = rpc(task.wait().await.unwrap_err());
+            assert_eq!(e.code, code::INVALID_PARAMS, "{era:?}");
+            assert_eq!(e.message, "bad input");
+            assert_eq!(task.status().await.unwrap().status, TaskStatus::Failed);
+            // A tool error is a result the model reads: the task completes with it.
+            let task = r
+                .client
+                .call_tool_as_task("tool_error", json!({}))
+                .await
+                .unwrap();
+            let result = task.wait().await.unwrap();
+            assert_eq!(result.is_error, Some(true));
+            assert_eq!(task.status().await.unwrap().status, TaskStatus::Completed);
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_required_task_tool_refuses_plain_calls() {
+    tokio::time::timeout(GUARD, async {
+        // Legacy: -32601 without `params.task`.
+        let r = rig(EraPreference::Legacy).await;
+        let e = rpc(r
+            .client
+            .call_tool("bad_input", json!({}))
+            .await
+            .unwrap_err());
+        assert_eq!(e.code, code::METHOD_NOT_FOUND);
+        // 2026-07-28: -32021 naming the extension, when the call does not allow tasks.
+        let r = rig(EraPreference::Auto).await;
+        let e = rpc(r
+            .client
+            .call_tool("bad_input", json!({}))
+            .await
+            .unwrap_err());
+        assert_eq!(e.code, code::MISSING_REQUIRED_CLIENT_CAPABILITY);
+        let data = e.data.unwrap();
+        assert!(
+            data["requiredCapabilities"]["extensions"]["io.modelcontextprotocol/tasks"].is_object()
+        );
+        // An optional one runs as a plain call.
+        r.release.send(true).unwrap();
+        let plain = r.client.call_tool("compute", json!({})).await.unwrap();
+        assert_eq!(result_text(&plain), "42");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn input_required_then_resumed_in_both_eras() {
+    tokio::time::timeout(GUARD, async {
+        // 2026-07-28: the task waits in input_required, a tasks/update resumes it.
+        let r = rig(EraPreference::Auto).await;
+        let task = r
+            .client
+            .call_tool_as_task("greet_later", json!({}))
+            .await
+            .unwrap();
+        let info = loop {
+            let info = task.status().await.unwrap();
+            if info.status != TaskStatus::Working {
+                break info;
+            }
+            tokio::task::yield_now().await;
+        };
+        assert_eq!(info.status, TaskStatus::InputRequired);
+        assert_eq!(info.input_requests.keys().collect::<Vec<_>>(), ["name"]);
+        let mut answers = InputResponses::new();
+        let mut content = BTreeMap::new();
+        content.insert("name".to_owned(), ElicitValue::String("Grace".into()));
+        answers.insert(
+            "name".into(),
+            InputResponse::from(ElicitResult::accept(content)),
+        );
+        task.respond(answers).await.unwrap();
+        assert_eq!(result_text(&task.wait().await.unwrap()), "Hello, Grace!");
+        assert!(r.host.asked.lock().unwrap().is_empty(), "answered by hand");
+        // wait() answers through the handler when nobody else does.
+        let task = r
+            .client
+            .call_tool_as_task("greet_later", json!({}))
+            .await
+            .unwrap();
+        assert_eq!(result_text(&task.wait().await.unwrap()), "Hello, Ada!");
+        assert_eq!(r.host.asked.lock().unwrap().len(), 1);
+
+        // Legacy: the server asks with elicitation/create tied to the task.
+        let r = rig(EraPreference::Legacy).await;
+        let task = r
+            .client
+            .call_tool_as_task("greet_later", json!({}))
+            .await
+            .unwrap();
+        assert_eq!(result_text(&task.wait().await.unwrap()), "Hello, Ada!");
+        let asked = r.host.asked.lock().unwrap().clone();
+        assert_eq!(
+            asked[0]["_meta"]["io.modelcontextprotocol/related-task"]["taskId"],
+            task.task_id().unwrap()
+        );
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn asks_before_detaching_are_an_input_required_round() {
+    tokio::time::timeout(GUARD, async {
+        for era in ERAS {
+            let r = rig(era).await;
+            let task = r
+                .client
+                .call_tool_as_task("ask_then_detach", json!({}))
+                .await
+                .unwrap();
+            assert!(task.task_id().is_some(), "{era:?}");
+            assert_eq!(result_text(&task.wait().await.unwrap()), "Ada in true");
+            assert_eq!(r.host.asked.lock().unwrap().len(), 1, "{era:?}");
+        }
+    })
+    .await
+    .unwrap();
+}
+
+/// Tokio's clock moved forward by hand: the session sees time pass without anyone waiting.
+#[derive(Clone, Default)]
+struct Shifted(Arc<std::sync::atomic::AtomicU64>);
+
+impl Shifted {
+    fn advance(&self, by: Duration) {
+        self.0
+            .fetch_add(by.as_millis() as u64, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn offset(&self) -> Duration {
+        Duration::from_millis(self.0.load(std::sync::atomic::Ordering::SeqCst))
+    }
+}
+
+impl Runtime for Shifted {
+    fn now(&self) -> std::time::Instant {
+        TokioRuntime.now() + self.offset()
+    }
+
+    fn sleep_until(&self, deadline: std::time::Instant) -> BoxFuture<'static, ()> {
+        let real = deadline
+            .checked_sub(self.offset())
+            .unwrap_or_else(|| TokioRuntime.now());
+        TokioRuntime.sleep_until(real)
+    }
+
+    fn spawn(&self, future: BoxFuture<'static, ()>) {
+        TokioRuntime.spawn(future)
+    }
+}
+
+#[tokio::test]
+async fn ttl_expiry_frees_the_result_after_not_before() {
+    tokio::time::timeout(GUARD, async {
+        let ttl = Duration::from_secs(60);
+        for era in ERAS {
+            let service = Server::builder("ttl", "1.0.0")
+                .task_tool_with(
+                    Tool::new("compute", "compute", Value::Null),
+                    TaskOptions::new(TaskSupport::Optional)
+                        .ttl(ttl)
+                        .poll_interval(POLL),
+                    || async { Ok("kept") },
+                )
+                .build();
+            let clock = Shifted::default();
+            let (client, _server) = connect_in_process(
+                clock.clone(),
+                service,
+                client_config(era),
+                Arc::new(Host::default()),
+            )
+            .await
+            .unwrap();
+            let task = client
+                .call_tool_as_task("compute", json!({}))
+                .await
+                .unwrap();
+            assert_eq!(result_text(&task.wait().await.unwrap()), "kept");
+            assert_eq!(task.status().await.unwrap().ttl, Some(ttl));
+            // Kept until the TTL runs out (real time runs on too, a little: hence a second
+            // of margin; the core's tests check the exact millisecond on a fake clock) ...
+            clock.advance(ttl - Duration::from_secs(1));
+            assert_eq!(result_text(&task.wait().await.unwrap()), "kept", "{era:?}");
+            // ... and gone from then on.
+            clock.advance(Duration::from_secs(1));
+            let gone = rpc(task.status().await.unwrap_err());
+            assert_eq!(gone.code, code::INVALID_PARAMS, "{era:?}");
+        }
+    })
+    .await
+    .unwrap();
+}
+
+/// A second store: entries kept as JSON text in a map that stands for a disk, so a new
+/// store over the same map (a restarted server) finds them again.
+#[derive(Clone, Default)]
+struct Disk(Arc<Mutex<BTreeMap<String, String>>>);
+
+struct JsonStore {
+    disk: Disk,
+    max: usize,
+}
+
+impl JsonStore {
+    fn read(&self) -> Vec<TaskEntry> {
+        let mut all: Vec<TaskEntry> = self
+            .disk
+            .0
+            .lock()
+            .unwrap()
+            .values()
+            .filter_map(|t| serde_json::from_str(t).ok())
+            .collect();
+        all.sort_by(|a, b| (a.created_ms, &a.id).cmp(&(b.created_ms, &b.id)));
+        all
+    }
+
+    fn write(&self, entry: &TaskEntry) -> Result<(), TaskError> {
+        let text = serde_json::to_string(entry).map_err(|e| TaskError::Store(e.to_string()))?;
+        self.disk.0.lock().unwrap().insert(entry.id.clone(), text);
+        Ok(())
+    }
+}
+
+impl TaskStore for JsonStore {
+    fn insert(&mut self, now_ms: u64, entry: TaskEntry) -> Result<(), TaskError> {
+        self.expire(now_ms);
+        if self.len() >= self.max {
+            return Err(TaskError::Full(self.max));
+        }
+        self.write(&entry)
+    }
+
+    fn get(&self, id: &str) -> Option<TaskEntry> {
+        let text = self.disk.0.lock().unwrap().get(id).cloned()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    fn update(
+        &mut self,
+        id: &str,
+        f: &mut dyn FnMut(&mut TaskEntry) -> Result<(), TaskError>,
+    ) -> Result<TaskEntry, TaskError> {
+        let mut entry = self.get(id).ok_or_else(|| TaskError::Unknown(id.into()))?;
+        f(&mut entry)?;
+        self.write(&entry)?;
+        Ok(entry)
+    }
+
+    fn remove(&mut self, id: &str) -> Option<TaskEntry> {
+        let entry = self.get(id);
+        self.disk.0.lock().unwrap().remove(id);
+        entry
+    }
+
+    fn list(
+        &self,
+        now_ms: u64,
+        owner: Option<&str>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<TaskPage, TaskError> {
+        let start: usize =
+            cursor.map_or(Ok(0), |c| c.parse().map_err(|_| TaskError::InvalidCursor))?;
+        let mine: Vec<TaskEntry> = self
+            .read()
+            .into_iter()
+            .filter(|t| t.owner.as_deref() == owner && !t.is_expired(now_ms))
+            .collect();
+        let end = (start + limit).min(mine.len());
+        Ok(TaskPage {
+            tasks: mine.get(start..end).unwrap_or_default().to_vec(),
+            next_cursor: (end < mine.len()).then(|| end.to_string()),
+        })
+    }
+
+    fn expire(&mut self, now_ms: u64) -> Vec<String> {
+        let gone: Vec<String> = self
+            .read()
+            .into_iter()
+            .filter(|t| t.is_expired(now_ms))
+            .map(|t| t.id)
+            .collect();
+        let mut disk = self.disk.0.lock().unwrap();
+        for id in &gone {
+            disk.remove(id);
+        }
+        gone
+    }
+
+    fn next_expiry(&self) -> Option<u64> {
+        self.read()
+            .iter()
+            .filter_map(TaskEntry::expires_at_ms)
+            .min()
+    }
+
+    fn len(&self) -> usize {
+        self.disk.0.lock().unwrap().len()
+    }
+}
+
+fn restartable(store: Option<Disk>) -> Service {
+    let builder = Server::builder("restartable", "1.0.0").task_tool_with(
+        Tool::new("compute", "compute", Value::Null),
+        TaskOptions::new(TaskSupport::Optional).poll_interval(POLL),
+        || async { Ok("survived") },
+    );
+    match store {
+        Some(disk) => builder.task_store(JsonStore { disk, max: 8 }).build(),
+        None => builder.build(),
+    }
+}
+
+#[tokio::test]
+async fn a_restart_loses_in_memory_tasks_but_not_those_of_a_lasting_store() {
+    tokio::time::timeout(GUARD, async {
+        let connect = |service: Service| async move {
+            connect_in_process(
+                TokioRuntime,
+                service,
+                client_config(EraPreference::Auto),
+                Arc::new(Host::default()),
+            )
+            .await
+            .unwrap()
+            .0
+        };
+        // Default store: the task is gone with the server that ran it.
+        let first = connect(restartable(None)).await;
+        let task = first.call_tool_as_task("compute", json!({})).await.unwrap();
+        assert_eq!(result_text(&task.wait().await.unwrap()), "survived");
+        let id = task.task_id().unwrap().to_owned();
+        first.close();
+        let restarted = connect(restartable(None)).await;
+        let lost = restarted.resume_task(&id).status().await.unwrap_err();
+        assert_eq!(rpc(lost).code, code::INVALID_PARAMS);
+
+        // A store that outlives the server: the restarted one still has the result.
+        let disk = Disk::default();
+        let first = connect(restartable(Some(disk.clone()))).await;
+        let task = first.call_tool_as_task("compute", json!({})).await.unwrap();
+        assert_eq!(result_text(&task.wait().await.unwrap()), "survived");
+        let id = task.task_id().unwrap().to_owned();
+        first.close();
+        assert_eq!(disk.0.lock().unwrap().len(), 1);
+        let restarted = connect(restartable(Some(disk))).await;
+        let found = restarted.resume_task(&id);
+        assert_eq!(found.status().await.unwrap().status, TaskStatus::Completed);
+        assert_eq!(result_text(&found.wait().await.unwrap()), "survived");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn over_http_every_request_finds_the_task() {
+    tokio::time::timeout(GUARD, async {
+        let (release, rx) = watch::channel(false);
+        let (dropped_tx, mut dropped) = mpsc::unbounded_channel();
+        let service = task_service(Probe {
+            release: rx,
+            dropped: dropped_tx,
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = mcp_examples_common::http_config(addr);
+        tokio::spawn(mcp_tokio::serve_http(listener, service, config));
+        let url = format!("http://{addr}/mcp");
+        for era in ERAS {
+            let host = Arc::new(Host::default());
+            let client =
+                mcp_tokio::connect_http(&url, client_config(era), host.clone(), Default::default())
+                    .await
+                    .unwrap();
+            // Created on one exchange, polled (and, 2026-07-28, answered) on others. A
+            // legacy task's ask travels on the session's GET stream, which the HTTP server
+            // flushes only at its next keep-alive for now: legacy asks are covered in process.
+            let (tool, expected) = match era {
+                EraPreference::Legacy => ("instant", "done at once"),
+                _ => ("greet_later", "Hello, Ada!"),
+            };
+            let task = client.call_tool_as_task(tool, json!({})).await.unwrap();
+            assert!(task.task_id().is_some(), "{era:?}");
+            assert_eq!(result_text(&task.wait().await.unwrap()), expected);
+            // Cancelled from another exchange: the handler stops.
+            let task = client
+                .call_tool_as_task("forever", json!({}))
+                .await
+                .unwrap();
+            task.cancel().await.unwrap();
+            dropped.recv().await.unwrap();
+            assert!(matches!(
+                task.wait().await,
+                Err(CallError::TaskCancelled(_))
+            ));
+            let failed = client
+                .call_tool_as_task("bad_input", json!({}))
+                .await
+                .unwrap();
+            assert_eq!(rpc(failed.wait().await.unwrap_err()).message, "bad input");
+        }
+        release.send(true).unwrap();
+    })
+    .await
+    .unwrap();
+}
