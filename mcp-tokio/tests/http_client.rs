@@ -871,3 +871,41 @@ async fn stream_cut_mid_call_resumes_without_loss() {
     assert_eq!(resumed[0].header("mcp-session-id"), Some("s"));
     client.close();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_every_handle_ends_the_session() {
+    let (addr, log) = fake(|req, _| match (req.method.as_str(), req.rpc()) {
+        ("DELETE", _) => status_reply(200),
+        ("GET", _) => status_reply(405),
+        (_, "initialize") => json_reply(
+            200,
+            &[("mcp-session-id", "gone")],
+            init_result(&req.body["id"]),
+        ),
+        (_, "notifications/initialized") => status_reply(202),
+        _ => status_reply(400),
+    })
+    .await;
+    let mut cfg = config();
+    cfg.era = EraPreference::Legacy;
+    let client = tokio::time::timeout(
+        GUARD,
+        connect_http(
+            &format!("http://{addr}/mcp"),
+            cfg,
+            Arc::new(NoHandler),
+            HttpClientOptions {
+                // A loaded machine must not cut the DELETE short.
+                close_grace: GUARD,
+                ..Default::default()
+            },
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    drop(client);
+    // The driver notices on its idle tick and ends the session like `close` would.
+    log.wait_for(|s| s.method == "DELETE" && s.header("mcp-session-id") == Some("gone"))
+        .await;
+}

@@ -95,7 +95,7 @@ pub struct HttpClientOptions {
     pub default_retry: Duration,
     /// Largest JSON body or SSE event accepted.
     pub max_body_len: usize,
-    /// Most open connections (each SSE stream holds one).
+    /// Most open connections (each open SSE stream holds one; at least 2 are allowed).
     pub max_connections: usize,
     /// Open the legacy standalone GET stream for server-initiated messages.
     pub standalone_stream: bool,
@@ -169,7 +169,8 @@ pub fn http_error(e: &CallError) -> Option<HttpError> {
 /// Connects to the MCP endpoint at `url` over streamable HTTP (or the 2024-11-05 HTTP+SSE
 /// transport, when that is what the server speaks): detects the era, performs the handshake
 /// and returns the client once the server is ready. Every [`Client`] method works as over
-/// stdio.
+/// stdio. [`Client::close`] ends a legacy session with DELETE and stops the connection's
+/// task; dropping every handle does the same within a few seconds.
 pub async fn connect_http<R: Runtime>(
     rt: R,
     connector: Arc<dyn Connector>,
@@ -258,6 +259,9 @@ impl IoState {
 
 type ClientShared = crate::pump::Shared<ClientSession, ClientSide>;
 
+/// How often an idle driver looks whether its client was dropped.
+const IDLE_TICK: Duration = Duration::from_secs(5);
+
 struct Driver<R: Runtime> {
     rt: R,
     shared: Arc<Mutex<ClientShared>>,
@@ -303,7 +307,9 @@ impl<R: Runtime> Future for Driver<R> {
                 for t in transmits {
                     io.core.handle_transmit(now, t);
                 }
-                if (shutdown || closed) && this.closing_since.is_none() {
+                // Every handle dropped without `close`: nobody can use the session any more.
+                let orphaned = Arc::strong_count(&this.shared) == 1;
+                if (shutdown || closed || orphaned) && this.closing_since.is_none() {
                     this.closing_since = Some(now);
                     io.core.close(now);
                 }
@@ -372,9 +378,14 @@ impl<R: Runtime> Future for Driver<R> {
             if progressed {
                 continue;
             }
-            // One timer for both layers (and the close grace).
+            // One timer for both layers, the close grace, and a slow tick that notices when
+            // every handle was dropped (nothing else may wake an idle driver).
             let grace = this.closing_since.map(|s| s + this.options.close_grace);
-            let due = [session_due, core_due, grace].into_iter().flatten().min();
+            let tick = this.closing_since.is_none().then(|| now + IDLE_TICK);
+            let due = [session_due, core_due, grace, tick]
+                .into_iter()
+                .flatten()
+                .min();
             match due {
                 Some(d) => {
                     if this.sleep.as_ref().is_none_or(|(at, _)| *at != d) {
@@ -739,7 +750,8 @@ impl<R: Runtime> Pool<R> {
                 }
                 g.open = g.open.saturating_sub(1);
             }
-            if g.open < self.options.max_connections.max(1) {
+            // Two at least: a standalone stream must not starve the POSTs.
+            if g.open < self.options.max_connections.max(2) {
                 g.open += 1;
                 return Poll::Ready(None);
             }
