@@ -1,95 +1,43 @@
 //! Interop: the official Python SDK's client (PyPI `mcp`, pinned by `scripts/install-peers`)
-//! against our `everything` example server over stdio, in both eras.
+//! against our `everything` example server, over stdio and over streamable HTTP, in both
+//! eras, on the tokio and the smol builds.
 //!
 //! `tests/interop/python_client.py` does the talking and prints a JSON summary of what the
-//! server answered; this test runs it once per era and checks the summary. The server is
-//! the `everything` example binary, which `cargo test -p mcp-tokio` builds next to the test
-//! binaries (`target/<profile>/examples/`).
+//! server answered; this test runs it once per transport and era and checks the summary.
+//! The server is the `everything` example binary, which `cargo test -p mcp-tokio` builds next
+//! to the test binaries (`target/<profile>/examples/`): started by the SDK as a child process
+//! for stdio, or started here with `http --bind 127.0.0.1:0` (the port it picked is read from
+//! its stderr) for HTTP, where both eras run against one server process.
 //!
 //! Without the peer (`.tools/py`, or `MCP_PYTHON` pointing to a Python with `mcp`) or the
 //! example binary, the test says so and passes, unless `MCP_REQUIRE_INTEROP=1` (CI sets it),
 //! where either missing is a failure.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::time::Duration;
 
 use serde_json::{json, Value};
 use tokio::process::Command;
 
-/// Bounds one run of the Python client (it bounds its own steps too).
-const RUN_LIMIT: Duration = Duration::from_secs(120);
-
-/// `Some(path)` if `path` exists; otherwise says why the test cannot run, and fails under
-/// `MCP_REQUIRE_INTEROP`.
-fn required(path: PathBuf, what: &str, hint: &str) -> Option<PathBuf> {
-    if path.is_file() {
-        return Some(path);
-    }
-    let msg = format!("{what} not found at {}; {hint}", path.display());
-    if std::env::var_os("MCP_REQUIRE_INTEROP").is_some() {
-        panic!("{msg}");
-    }
-    eprintln!("skipped: {msg}");
-    None
-}
+#[path = "interop/support.rs"]
+mod support;
+use support::{example, required, HttpServer};
 
 fn python() -> Option<PathBuf> {
     let path = std::env::var_os("MCP_PYTHON")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/py/bin/python")
-        });
+        .unwrap_or_else(|| support::tools("py/bin/python"));
     required(path, "the Python SDK's venv", "run scripts/install-peers")
 }
 
-/// An example binary of the workspace: test binaries live in `target/<profile>/deps/`,
-/// examples in `target/<profile>/examples/`.
-fn example(name: &str, package: &str) -> Option<PathBuf> {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>/deps/<test>");
-    let path = profile_dir
-        .join("examples")
-        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    required(
-        path,
-        &format!("the {name} example"),
-        &format!("run the tests with `cargo test --workspace`, which builds it, or `cargo build -p {package} --example {name}`"),
-    )
-}
-
-/// Runs the Python client in `mode` against `server`; returns its summary.
-async fn run_python(python: &Path, server: &Path, mode: &str) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/python_client.py");
-    let child = Command::new(python)
-        .arg(&script)
+/// Runs the Python client in `mode` against `server` (a binary for stdio, or a URL);
+/// returns its summary.
+async fn run_python(python: &Path, server: &str, mode: &str) -> Value {
+    let mut command = Command::new(python);
+    command
+        .arg(support::script("python_client.py"))
         .arg(server)
-        .arg(mode)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("python starts");
-    let out = tokio::time::timeout(RUN_LIMIT, child.wait_with_output())
-        .await
-        .unwrap_or_else(|_| panic!("the Python client ({mode}) did not finish in {RUN_LIMIT:?}"))
-        .expect("python ran");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "the Python client ({mode}) failed: {}\n{stderr}",
-        out.status
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "the Python client ({mode}) printed no JSON summary ({e}):\n{}\n{stderr}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    })
+        .arg(mode);
+    support::run_json(command, &format!("the Python client ({mode}, {server})")).await
 }
 
 /// The `text` of a prompt message's content.
@@ -226,6 +174,7 @@ fn check_summary(s: &Value, mode: &str) {
         "Hello, Grace!"
     );
     assert_eq!(s["updates"][0], "everything://counter", "{}", ctx());
+    support::check_update_wait(s, &ctx());
 
     // Prompts: without arguments, with typed arguments, with an embedded resource.
     assert_eq!(
@@ -248,17 +197,17 @@ fn check_summary(s: &Value, mode: &str) {
     assert_eq!(s["complete_name"], json!(["Grace"]));
 }
 
-/// Both eras against one server binary.
-async fn both_eras(server: &Path, python: &Path) {
+/// Both eras against `server`: a binary (stdio) or a URL (streamable HTTP).
+async fn both_eras(server: &str, python: &Path) {
     // `mode="legacy"`: the initialize handshake at the SDK's newest handshake version.
     let legacy = run_python(python, server, "legacy").await;
-    check_summary(&legacy, "legacy");
+    check_summary(&legacy, &format!("legacy, {server}"));
     assert_eq!(legacy["protocol_version"], "2025-11-25");
     assert_eq!(legacy["subscribed_via"], "resources/subscribe");
 
     // `mode="auto"`: server/discover succeeds, so the SDK speaks 2026-07-28.
     let modern = run_python(python, server, "auto").await;
-    check_summary(&modern, "auto");
+    check_summary(&modern, &format!("auto, {server}"));
     assert_eq!(modern["protocol_version"], "2026-07-28");
     assert_eq!(modern["subscribed_via"], "subscriptions/listen");
     assert_eq!(
@@ -267,12 +216,30 @@ async fn both_eras(server: &Path, python: &Path) {
     );
 }
 
+/// Both eras over stdio, the SDK starting `server` as its child.
+async fn over_stdio(server: &Path, python: &Path) {
+    both_eras(server.to_str().expect("a UTF-8 path"), python).await;
+}
+
+/// Both eras over streamable HTTP, against one `server` process.
+async fn over_http(server: &Path, python: &Path) {
+    let http = HttpServer::start(server).await;
+    let url = http.url.clone();
+    // A failed run shows what the server said.
+    let python = python.to_owned();
+    let run = tokio::spawn(async move { both_eras(&url, &python).await });
+    if let Err(e) = run.await {
+        eprintln!("{}: the server's stderr:\n{}", http.url, http.stderr());
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_client_against_our_everything_server() {
     let (Some(python), Some(server)) = (python(), example("everything", "mcp-tokio")) else {
         return;
     };
-    both_eras(&server, &python).await;
+    over_stdio(&server, &python).await;
 }
 
 /// The same server defined once, built on smol: the runtime must not change what a peer sees.
@@ -281,5 +248,21 @@ async fn python_sdk_client_against_the_smol_everything_server() {
     let (Some(python), Some(server)) = (python(), example("everything_smol", "mcp-smol")) else {
         return;
     };
-    both_eras(&server, &python).await;
+    over_stdio(&server, &python).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_client_against_our_everything_server_over_http() {
+    let (Some(python), Some(server)) = (python(), example("everything", "mcp-tokio")) else {
+        return;
+    };
+    over_http(&server, &python).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_sdk_client_against_the_smol_everything_server_over_http() {
+    let (Some(python), Some(server)) = (python(), example("everything_smol", "mcp-smol")) else {
+        return;
+    };
+    over_http(&server, &python).await;
 }

@@ -1,8 +1,10 @@
-"""Drives our `everything` example server with the official Python MCP SDK over stdio.
+"""Drives our `everything` example server with the official Python MCP SDK.
 
-    python_client.py SERVER_BINARY MODE
+    python_client.py SERVER MODE
 
-MODE is passed to `mcp.Client(mode=...)`: `legacy` forces the `initialize` handshake
+SERVER is the server binary, started as a child process and spoken to over stdio, or the URL
+of a running server (`http://127.0.0.1:PORT/mcp`), spoken to over streamable HTTP. MODE is
+passed to `mcp.Client(mode=...)`: `legacy` forces the `initialize` handshake
 (2025-11-25); `auto` probes `server/discover` first and so speaks 2026-07-28 with a server
 that answers it. The script prints one JSON object describing what the server answered, and
 `interop_python.rs` asserts on it. Anything unexpected raises, which exits non-zero with a
@@ -11,6 +13,7 @@ traceback on stderr.
 
 import json
 import sys
+import time
 from typing import Any
 
 import anyio
@@ -65,8 +68,13 @@ async def tour(server: str, mode: str) -> dict[str, Any]:
             out["updates"].append(message.params.uri)
             updated.set()
 
+    # A URL string makes the SDK use its streamable HTTP transport (and DELETE the session,
+    # if the server gave one, on the way out).
+    target: str | StdioServerParameters = server
+    if not server.startswith(("http://", "https://")):
+        target = StdioServerParameters(command=server, args=["stdio"])
     client = Client(
-        StdioServerParameters(command=server, args=["stdio"]),
+        target,
         mode=mode,
         read_timeout_seconds=STEP_TIMEOUT,
         sampling_callback=sampling,
@@ -163,11 +171,14 @@ async def exercise(client: Client, out: dict[str, Any], updated: anyio.Event) ->
 
 async def follow_counter(client: Client, out: dict[str, Any], updated: anyio.Event) -> None:
     """Waits for one update of the counter resource, by the era's own mechanism (`updated`
-    is set by the message handler when a legacy `notifications/resources/updated` arrives)."""
+    is set by the message handler when a legacy `notifications/resources/updated` arrives).
+    Records in `update_wait` how long the first update took to arrive (seconds, from asking)."""
+    asked = time.monotonic()
     with anyio.fail_after(STEP_TIMEOUT):
         if client.protocol_version.startswith("2025"):
             await client.subscribe_resource(COUNTER_URI)
             await updated.wait()
+            out["update_wait"] = time.monotonic() - asked
             await client.unsubscribe_resource(COUNTER_URI)
             out["subscribed_via"] = "resources/subscribe"
         else:
@@ -175,6 +186,7 @@ async def follow_counter(client: Client, out: dict[str, Any], updated: anyio.Eve
                 out["listen_honored"] = dump(sub.honored)
                 async for event in sub:
                     if isinstance(event, ResourceUpdated):
+                        out["update_wait"] = time.monotonic() - asked
                         out["updates"].append(event.uri)
                         break
             out["subscribed_via"] = "subscriptions/listen"
