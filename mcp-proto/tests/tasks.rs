@@ -479,3 +479,541 @@ fn client_watch_polls_at_the_server_interval_until_terminal() {
         assert_eq!(p.c2s_log.len(), before);
     }
 }
+
+// ----- client and server sessions back to back ---------------------------------------------
+
+mod pair {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use mcp_proto::jsonrpc::{code, ErrorObject, RequestId};
+    use mcp_proto::schema::elicitation::{ElicitRequestParams, ElicitResult};
+    use mcp_proto::schema::messages::{ClientRequest, ClientResult, ServerRequest, ServerResult};
+    use mcp_proto::schema::mrtr::{InputRequest, InputRequests, InputResponse, InputResponses};
+    use mcp_proto::schema::tasks::{
+        CancelTaskRequestParams, GetTaskPayloadRequestParams, GetTaskRequestParams, TaskStatus,
+    };
+    use mcp_proto::schema::tasks_ext::UpdateTaskRequestParams;
+    use mcp_proto::schema::tools::{CallToolRequestParams, CallToolResult};
+    use mcp_proto::schema::TaskMetadata;
+    use mcp_proto::session::{
+        ClientEvent, EraPreference, RequestError, RequestOptions, ServerEvent,
+    };
+    use mcp_proto::tasks::{MemoryTaskStore, TaskEntry, TaskError, TaskPage, TaskStore};
+    use serde_json::{json, Value};
+
+    use super::support::*;
+
+    const ERAS: [EraPreference; 2] = [EraPreference::Legacy, EraPreference::Modern];
+
+    fn pair(era: EraPreference) -> Pair {
+        pair_seeded(era, 7)
+    }
+
+    /// A pair whose server draws its ids (task ids, its legacy scope) from `seed`.
+    fn pair_seeded(era: EraPreference, seed: u64) -> Pair {
+        let mut cc = client_config();
+        cc.era = era;
+        let mut p = Pair::new(cc, server_config());
+        p.server = mcp_proto::session::ServerSession::new(
+            server_config(),
+            p.now,
+            std::time::SystemTime::UNIX_EPOCH,
+            Box::new(mcp_proto::entropy::SeededEntropy::new(seed)),
+        );
+        p.connect();
+        p.take_client_events();
+        p.take_server_events();
+        p
+    }
+
+    /// Sends a request from the client; returns its id.
+    fn send(p: &mut Pair, r: ClientRequest) -> RequestId {
+        let id = p
+            .client
+            .send_request(p.now, r, RequestOptions::default())
+            .unwrap();
+        p.drive();
+        id
+    }
+
+    /// The answer to `id`, once it came.
+    fn answer(p: &mut Pair, id: &RequestId) -> Option<Result<ServerResult, RequestError>> {
+        let events = p.take_client_events();
+        let mut found = None;
+        for e in events {
+            match e {
+                ClientEvent::Response { id: rid, result } if rid == *id => found = Some(result),
+                other => p.client_events.push(other),
+            }
+        }
+        found
+    }
+
+    fn call(p: &mut Pair, name: &str) -> RequestId {
+        let params = CallToolRequestParams {
+            name: name.into(),
+            task: Some(TaskMetadata::default()),
+            ..Default::default()
+        };
+        send(p, ClientRequest::CallTool(params))
+    }
+
+    /// Calls `slow` as a task; returns the task id.
+    fn start(p: &mut Pair) -> String {
+        let cid = call(p, "slow");
+        let sid = p
+            .take_server_events()
+            .into_iter()
+            .find_map(|e| match e {
+                ServerEvent::Request { id, .. } => Some(id),
+                _ => None,
+            })
+            .expect("the call reached the application");
+        let task = p.server.create_task(p.now, &sid, None).unwrap();
+        p.drive();
+        match answer(p, &cid) {
+            Some(Ok(ServerResult::CreateTask(r))) => assert_eq!(r.task.task_id, task),
+            Some(Ok(ServerResult::CreateTaskExt(r))) => assert_eq!(r.task.task_id, task),
+            other => panic!("not a created task: {other:?}"),
+        }
+        task
+    }
+
+    fn get(p: &mut Pair, task: &str) -> Result<ServerResult, RequestError> {
+        let id = send(p, ClientRequest::GetTask(GetTaskRequestParams::new(task)));
+        answer(p, &id).expect("tasks/get answered")
+    }
+
+    fn status(p: &mut Pair, task: &str) -> TaskStatus {
+        match get(p, task).unwrap() {
+            ServerResult::GetTask(t) => t.task.status,
+            ServerResult::GetTaskExt(t) => t.task.task.status,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn wire(r: &ServerResult) -> Value {
+        serde_json::to_value(r).unwrap()
+    }
+
+    fn rpc_code(r: Result<ServerResult, RequestError>) -> i64 {
+        match r {
+            Err(RequestError::Rpc(e)) => e.code,
+            other => panic!("expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn create_poll_result_in_both_eras() {
+        for era in ERAS {
+            let mut p = pair(era);
+            let task = start(&mut p);
+            assert_eq!(status(&mut p, &task), TaskStatus::Working, "{era:?}");
+            // Legacy: tasks/result waits for the end.
+            let waiting = (era == EraPreference::Legacy).then(|| {
+                send(
+                    &mut p,
+                    ClientRequest::GetTaskPayload(GetTaskPayloadRequestParams::new(&task)),
+                )
+            });
+            if let Some(w) = &waiting {
+                assert!(answer(&mut p, w).is_none(), "still working: no answer yet");
+            }
+            p.server
+                .finish_task(p.now, &task, Ok(CallToolResult::text("done").into()))
+                .unwrap();
+            p.drive();
+            let detail = get(&mut p, &task).unwrap();
+            let v = wire(&detail);
+            assert_eq!(v["status"], "completed", "{era:?}");
+            match era {
+                EraPreference::Legacy => {
+                    assert!(
+                        v.get("result").is_none(),
+                        "legacy results come from tasks/result"
+                    );
+                    let r = answer(&mut p, &waiting.unwrap()).unwrap().unwrap();
+                    let r = wire(&r);
+                    assert_eq!(r["content"][0]["text"], "done");
+                    assert_eq!(
+                        r["_meta"]["io.modelcontextprotocol/related-task"]["taskId"],
+                        task.as_str()
+                    );
+                }
+                _ => {
+                    assert_eq!(v["resultType"], "complete");
+                    assert_eq!(v["result"]["content"][0]["text"], "done");
+                    assert!(v["result"].get("_meta").is_none(), "no related-task inline");
+                    assert!(v["result"].get("resultType").is_none());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn cancel_while_working_then_after_completion() {
+        for era in ERAS {
+            let mut p = pair(era);
+            let task = start(&mut p);
+            let id = send(
+                &mut p,
+                ClientRequest::CancelTask(CancelTaskRequestParams::new(&task)),
+            );
+            let ack = wire(&answer(&mut p, &id).unwrap().unwrap());
+            match era {
+                EraPreference::Legacy => assert_eq!(ack["status"], "cancelled"),
+                _ => assert!(ack.get("status").is_none() && ack["resultType"] == "complete"),
+            }
+            assert!(p.take_server_events().iter().any(
+                |e| matches!(e, ServerEvent::TaskCancelRequested { task_id } if *task_id == task)
+            ));
+            assert_eq!(status(&mut p, &task), TaskStatus::Cancelled);
+            // The handler's late result changes nothing.
+            assert!(p
+                .server
+                .finish_task(p.now, &task, Ok(CallToolResult::text("late").into()))
+                .is_err());
+            assert_eq!(status(&mut p, &task), TaskStatus::Cancelled);
+
+            let done = start(&mut p);
+            p.server
+                .finish_task(p.now, &done, Ok(CallToolResult::text("ok").into()))
+                .unwrap();
+            p.drive();
+            let id = send(
+                &mut p,
+                ClientRequest::CancelTask(CancelTaskRequestParams::new(&done)),
+            );
+            let r = answer(&mut p, &id).unwrap();
+            match era {
+                EraPreference::Legacy => assert_eq!(rpc_code(r), code::INVALID_PARAMS),
+                _ => assert_eq!(wire(&r.unwrap())["resultType"], "complete"),
+            }
+            assert_eq!(status(&mut p, &done), TaskStatus::Completed, "{era:?}");
+        }
+    }
+
+    #[test]
+    fn failure_surfaces_the_original_error() {
+        for era in ERAS {
+            let mut p = pair(era);
+            let task = start(&mut p);
+            let error = ErrorObject::invalid_params("bad input").with_data(json!({"field": "x"}));
+            p.server.finish_task(p.now, &task, Err(error)).unwrap();
+            p.drive();
+            let v = wire(&get(&mut p, &task).unwrap());
+            assert_eq!(v["status"], "failed");
+            assert_eq!(v["statusMessage"], "bad input");
+            match era {
+                EraPreference::Legacy => {
+                    let id = send(
+                        &mut p,
+                        ClientRequest::GetTaskPayload(GetTaskPayloadRequestParams::new(&task)),
+                    );
+                    match answer(&mut p, &id).unwrap() {
+                        Err(RequestError::Rpc(e)) => {
+                            assert_eq!(e.code, code::INVALID_PARAMS);
+                            assert_eq!(e.message, "bad input");
+                            assert_eq!(e.data, Some(json!({"field": "x"})));
+                        }
+                        other => panic!("{other:?}"),
+                    }
+                }
+                _ => {
+                    assert_eq!(v["error"]["code"], code::INVALID_PARAMS);
+                    assert_eq!(v["error"]["data"]["field"], "x");
+                    assert!(v.get("result").is_none());
+                }
+            }
+        }
+    }
+
+    fn elicit_form() -> ElicitRequestParams {
+        serde_json::from_value(json!({"message": "colour?", "requestedSchema":
+            {"type": "object", "properties": {"c": {"type": "string"}}}}))
+        .unwrap()
+    }
+
+    fn accept(value: &str) -> InputResponse {
+        InputResponse::from(
+            serde_json::from_value::<ElicitResult>(
+                json!({"action": "accept", "content": {"c": value}}),
+            )
+            .unwrap(),
+        )
+    }
+
+    #[test]
+    fn extension_input_required_then_resumed_one_key_at_a_time() {
+        let mut p = pair(EraPreference::Modern);
+        let task = start(&mut p);
+        let mut asks = InputRequests::new();
+        asks.insert("a".into(), InputRequest::Elicit(elicit_form()));
+        p.server
+            .task_requires_input(p.now, &task, asks, None)
+            .unwrap();
+        let mut more = InputRequests::new();
+        more.insert("b".into(), InputRequest::Elicit(elicit_form()));
+        p.server
+            .task_requires_input(p.now, &task, more, None)
+            .unwrap();
+        p.drive();
+        let v = wire(&get(&mut p, &task).unwrap());
+        assert_eq!(v["status"], "input_required");
+        assert_eq!(v["inputRequests"].as_object().unwrap().len(), 2);
+        // One answer (and one for a key never asked): acked, the other key still waits.
+        let mut answers = InputResponses::new();
+        answers.insert("a".into(), accept("red"));
+        answers.insert("nope".into(), accept("ignored"));
+        let id = send(
+            &mut p,
+            ClientRequest::UpdateTask(UpdateTaskRequestParams::new(&task, answers)),
+        );
+        assert_eq!(
+            wire(&answer(&mut p, &id).unwrap().unwrap())["resultType"],
+            "complete"
+        );
+        let got: Vec<_> = p
+            .take_server_events()
+            .into_iter()
+            .filter_map(|e| match e {
+                ServerEvent::TaskInput { responses, .. } => {
+                    Some(responses.keys().cloned().collect::<Vec<_>>())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![vec!["a".to_owned()]],
+            "only outstanding keys count"
+        );
+        let v = wire(&get(&mut p, &task).unwrap());
+        assert_eq!(v["status"], "input_required");
+        assert_eq!(
+            v["inputRequests"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>(),
+            ["b"]
+        );
+        // Answering "a" again does nothing; "b" resumes the task.
+        let mut answers = InputResponses::new();
+        answers.insert("a".into(), accept("again"));
+        answers.insert("b".into(), accept("blue"));
+        send(
+            &mut p,
+            ClientRequest::UpdateTask(UpdateTaskRequestParams::new(&task, answers)),
+        );
+        let v = wire(&get(&mut p, &task).unwrap());
+        assert_eq!(v["status"], "working");
+        assert!(v.get("inputRequests").is_none());
+        // A key is never used twice in a task's life.
+        let mut again = InputRequests::new();
+        again.insert("a".into(), InputRequest::Elicit(elicit_form()));
+        assert!(p
+            .server
+            .task_requires_input(p.now, &task, again, None)
+            .is_err());
+    }
+
+    #[test]
+    fn legacy_asks_carry_the_task_and_flip_its_status() {
+        let mut p = pair(EraPreference::Legacy);
+        let task = start(&mut p);
+        // A tasks/result waiting on the task: the ask travels on its stream.
+        let waiting = send(
+            &mut p,
+            ClientRequest::GetTaskPayload(GetTaskPayloadRequestParams::new(&task)),
+        );
+        let ask_id = p
+            .server
+            .send_task_request(p.now, &task, ServerRequest::Elicit(elicit_form()))
+            .unwrap();
+        p.drive();
+        assert_eq!(status(&mut p, &task), TaskStatus::InputRequired);
+        let (cid, request) = p
+            .take_client_events()
+            .into_iter()
+            .find_map(|e| match e {
+                ClientEvent::Request { id, request } => Some((id, request)),
+                _ => None,
+            })
+            .expect("the ask reached the client");
+        let related = request
+            .meta()
+            .and_then(|m| m.get("io.modelcontextprotocol/related-task"))
+            .cloned();
+        assert_eq!(related, Some(json!({"taskId": task})));
+        let sent = p
+            .s2c_log
+            .iter()
+            .find(|m| m["method"] == "elicitation/create")
+            .unwrap();
+        assert_eq!(sent["id"], serde_json::to_value(&ask_id).unwrap());
+        let reply: ElicitResult =
+            serde_json::from_value(json!({"action": "accept", "content": {"c": "red"}})).unwrap();
+        p.client.respond(&cid, ClientResult::Elicit(reply)).unwrap();
+        p.drive();
+        assert!(p
+            .take_server_events()
+            .iter()
+            .any(|e| matches!(e, ServerEvent::Response { id, result: Ok(_) } if *id == ask_id)));
+        assert_eq!(status(&mut p, &task), TaskStatus::Working);
+        p.server
+            .finish_task(p.now, &task, Ok(CallToolResult::text("red").into()))
+            .unwrap();
+        p.drive();
+        let r = wire(&answer(&mut p, &waiting).unwrap().unwrap());
+        assert_eq!(r["content"][0]["text"], "red");
+        // Status notifications told the client each step.
+        let statuses: Vec<String> = p
+            .s2c_log
+            .iter()
+            .filter(|m| m["method"] == "notifications/tasks/status")
+            .map(|m| m["params"]["status"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(statuses, ["input_required", "working", "completed"]);
+    }
+
+    #[test]
+    fn ttl_expiry_to_the_millisecond_on_a_fake_clock() {
+        for era in ERAS {
+            let mut p = pair(era);
+            let cid = call(&mut p, "slow");
+            let sid = p
+                .take_server_events()
+                .into_iter()
+                .find_map(|e| match e {
+                    ServerEvent::Request { id, .. } => Some(id),
+                    _ => None,
+                })
+                .unwrap();
+            let task = p
+                .server
+                .create_task(p.now, &sid, Some(Duration::from_millis(1500)))
+                .unwrap();
+            p.drive();
+            answer(&mut p, &cid);
+            p.server
+                .finish_task(p.now, &task, Ok(CallToolResult::text("kept").into()))
+                .unwrap();
+            p.drive();
+            p.advance(Duration::from_millis(1499));
+            assert_eq!(status(&mut p, &task), TaskStatus::Completed, "{era:?}");
+            p.advance(Duration::from_millis(1));
+            assert!(p
+                .take_server_events()
+                .iter()
+                .any(|e| matches!(e, ServerEvent::TaskExpired { task_id } if *task_id == task)));
+            assert_eq!(
+                rpc_code(get(&mut p, &task)),
+                code::INVALID_PARAMS,
+                "{era:?}"
+            );
+            assert!(p.server.tasks().is_empty());
+        }
+    }
+
+    /// A store two sessions share (the driver does this for every session of a service).
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<MemoryTaskStore>>);
+
+    impl Shared {
+        fn new() -> Self {
+            Shared(Arc::new(Mutex::new(MemoryTaskStore::new(16))))
+        }
+    }
+
+    impl TaskStore for Shared {
+        fn insert(&mut self, now_ms: u64, entry: TaskEntry) -> Result<(), TaskError> {
+            self.0.lock().unwrap().insert(now_ms, entry)
+        }
+        fn get(&self, id: &str) -> Option<TaskEntry> {
+            self.0.lock().unwrap().get(id)
+        }
+        fn update(
+            &mut self,
+            id: &str,
+            f: &mut dyn FnMut(&mut TaskEntry) -> Result<(), TaskError>,
+        ) -> Result<TaskEntry, TaskError> {
+            self.0.lock().unwrap().update(id, f)
+        }
+        fn remove(&mut self, id: &str) -> Option<TaskEntry> {
+            self.0.lock().unwrap().remove(id)
+        }
+        fn list(
+            &self,
+            now_ms: u64,
+            owner: Option<&str>,
+            cursor: Option<&str>,
+            limit: usize,
+        ) -> Result<TaskPage, TaskError> {
+            self.0.lock().unwrap().list(now_ms, owner, cursor, limit)
+        }
+        fn expire(&mut self, now_ms: u64) -> Vec<String> {
+            self.0.lock().unwrap().expire(now_ms)
+        }
+        fn next_expiry(&self) -> Option<u64> {
+            self.0.lock().unwrap().next_expiry()
+        }
+        fn len(&self) -> usize {
+            self.0.lock().unwrap().len()
+        }
+    }
+
+    #[test]
+    fn a_shared_store_shows_extension_tasks_everywhere_and_legacy_ones_to_their_session() {
+        let store = Shared::new();
+        let two = |era, seed| {
+            let mut p = pair_seeded(era, seed);
+            p.server.set_task_store(Box::new(store.clone()));
+            p
+        };
+        // 2026-07-28: created on one session, followed on another.
+        let mut a = two(EraPreference::Modern, 1);
+        let mut b = two(EraPreference::Modern, 2);
+        let task = start(&mut a);
+        let listen = mcp_proto::schema::subscriptions::SubscriptionsListenRequestParams {
+            notifications: mcp_proto::schema::subscriptions::SubscriptionFilter {
+                task_ids: Some(vec![task.clone()]),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        send(&mut b, ClientRequest::Listen(listen));
+        assert_eq!(status(&mut b, &task), TaskStatus::Working);
+        a.server
+            .finish_task(a.now, &task, Ok(CallToolResult::text("done").into()))
+            .unwrap();
+        a.drive();
+        b.server.task_changed(b.now, &task);
+        b.drive();
+        let note = b
+            .s2c_log
+            .iter()
+            .find(|m| m["method"] == "notifications/tasks")
+            .expect("the listen stream heard of it");
+        assert_eq!(note["params"]["status"], "completed");
+        assert_eq!(note["params"]["result"]["content"][0]["text"], "done");
+        assert!(note["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"].is_number());
+
+        // Legacy: only the session that created a task sees it.
+        let mut a = two(EraPreference::Legacy, 3);
+        let mut b = two(EraPreference::Legacy, 4);
+        let task = start(&mut a);
+        assert_eq!(status(&mut a, &task), TaskStatus::Working);
+        assert_eq!(rpc_code(get(&mut b, &task)), code::INVALID_PARAMS);
+        let list = |p: &mut Pair| {
+            let id = send(p, ClientRequest::ListTasks(Default::default()));
+            wire(&answer(p, &id).unwrap().unwrap())["tasks"]
+                .as_array()
+                .unwrap()
+                .len()
+        };
+        assert_eq!(list(&mut a), 1);
+        assert_eq!(list(&mut b), 0);
+    }
+}

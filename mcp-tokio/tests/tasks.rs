@@ -15,7 +15,9 @@ use mcp_tokio::mcp_proto::schema::elicitation::{
     ElicitRequestParams, ElicitResult, ElicitValue, RequestedSchema, StringSchema,
 };
 use mcp_tokio::mcp_proto::schema::lifecycle::{ClientCapabilities, ElicitationCapability};
+use mcp_tokio::mcp_proto::schema::messages::ServerNotification;
 use mcp_tokio::mcp_proto::schema::mrtr::{InputResponse, InputResponses};
+use mcp_tokio::mcp_proto::schema::subscriptions::SubscriptionFilter;
 use mcp_tokio::mcp_proto::schema::tasks::TaskStatus;
 use mcp_tokio::mcp_proto::schema::tools::{CallToolResult, Tool};
 use mcp_tokio::mcp_proto::schema::{Era, Implementation};
@@ -656,6 +658,82 @@ async fn a_restart_loses_in_memory_tasks_but_not_those_of_a_lasting_store() {
         let found = restarted.resume_task(&id);
         assert_eq!(found.status().await.unwrap().status, TaskStatus::Completed);
         assert_eq!(result_text(&found.wait().await.unwrap()), "survived");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn listen_streams_hear_of_task_changes_in_process_and_over_http() {
+    tokio::time::timeout(GUARD, async {
+        let (release, rx) = watch::channel(false);
+        let (dropped_tx, _dropped) = mpsc::unbounded_channel();
+        let service = task_service(Probe {
+            release: rx,
+            dropped: dropped_tx,
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = mcp_examples_common::http_config(addr);
+        tokio::spawn(mcp_tokio::serve_http(listener, service.clone(), config));
+        // A client that declares the extension may follow tasks on a listen stream.
+        let mut config = client_config(EraPreference::Auto);
+        config.capabilities.extensions = Some(
+            [("io.modelcontextprotocol/tasks".to_owned(), json!({}))]
+                .into_iter()
+                .collect(),
+        );
+        let in_process = connect_in_process(
+            TokioRuntime,
+            service,
+            config.clone(),
+            Arc::new(Host::default()),
+        )
+        .await
+        .unwrap()
+        .0;
+        let url = format!("http://{addr}/mcp");
+        let over_http =
+            mcp_tokio::connect_http(&url, config, Arc::new(Host::default()), Default::default())
+                .await
+                .unwrap();
+        let mut pending = Vec::new();
+        for client in [in_process, over_http] {
+            let task = client
+                .call_tool_as_task("compute", json!({}))
+                .await
+                .unwrap();
+            let id = task.task_id().unwrap().to_owned();
+            let filter = SubscriptionFilter {
+                task_ids: Some(vec![id.clone()]),
+                ..Default::default()
+            };
+            let mut stream = client.listen(filter).unwrap();
+            match stream.next().await {
+                Some(ServerNotification::SubscriptionsAcknowledged(a)) => {
+                    assert_eq!(a.notifications.task_ids, Some(vec![id.clone()]));
+                }
+                other => panic!("{other:?}"),
+            }
+            pending.push((client, task, id, stream));
+        }
+        release.send(true).unwrap();
+        for (_client, task, id, mut stream) in pending {
+            let note = loop {
+                match stream.next().await {
+                    Some(ServerNotification::Task(t)) if t.task.task.status.is_terminal() => {
+                        break t
+                    }
+                    Some(_) => {}
+                    None => panic!("the listen stream ended"),
+                }
+            };
+            assert_eq!(note.task.task.task_id, id);
+            assert_eq!(note.task.task.status, TaskStatus::Completed);
+            let inline: CallToolResult = note.task.result_as().unwrap().unwrap();
+            assert_eq!(result_text(&inline), "42");
+            assert_eq!(result_text(&task.wait().await.unwrap()), "42");
+        }
     })
     .await
     .unwrap();

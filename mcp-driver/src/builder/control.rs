@@ -86,7 +86,8 @@ impl ServerControl {
 
     /// Adds (or replaces) a task tool, as
     /// [`ServerBuilder::task_tool_with`](super::ServerBuilder::task_tool_with) does, and
-    /// tells clients.
+    /// tells clients. Its calls run as tasks only if the server declared tasks when it was
+    /// built, i.e. registered a task tool then.
     pub fn add_task_tool_with<X, O, H>(&self, tool: Tool, options: TaskOptions, handler: H)
     where
         H: HandlerFn<X, Output = Result<O, ToolError>>,

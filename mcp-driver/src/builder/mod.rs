@@ -404,7 +404,9 @@ impl ServerBuilder {
             ..Default::default()
         };
         let mut capabilities = capabilities;
-        if dynamic || reg.tools.iter().any(|t| t.task.is_some()) {
+        // Declared for the task tools registered here (a task tool added later through
+        // the control works only if one was registered at build time).
+        if reg.tools.iter().any(|t| t.task.is_some()) {
             tasks_capabilities(&mut capabilities);
         }
         let mut config = ServerConfig::new(self.info, capabilities);

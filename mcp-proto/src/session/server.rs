@@ -939,9 +939,18 @@ impl ServerSession {
                     );
             return self.reply_error(id, e);
         };
+        // The 2026-07-28 tasks extension is not for initialize-era clients (they get the
+        // legacy `tasks` capability).
+        let mut capabilities = self.config.capabilities.clone();
+        if let Some(ext) = capabilities.extensions.as_mut() {
+            ext.remove(tasks_ext::EXTENSION_ID);
+            if ext.is_empty() {
+                capabilities.extensions = None;
+            }
+        }
         let result = InitializeResult {
             protocol_version: version.as_str().to_owned(),
-            capabilities: self.config.capabilities.clone(),
+            capabilities,
             server_info: self.config.info.clone(),
             instructions: self.config.instructions.clone(),
             ..Default::default()
