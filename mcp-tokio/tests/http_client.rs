@@ -378,6 +378,85 @@ async fn our_server_closing_the_stream_mid_call_is_resumed() {
     client.close();
 }
 
+/// Passes notifications to the test as they arrive.
+struct Notes(tokio::sync::mpsc::UnboundedSender<ServerNotification>);
+
+impl ClientHandler for Notes {
+    fn on_notification(&self, n: ServerNotification, _sub: Option<RequestId>) {
+        let _ = self.0.send(n);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_changes_reach_the_client_in_both_eras() {
+    use mcp_tokio::mcp_proto::schema::subscriptions::SubscriptionFilter;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (service, control) = mcp_examples_common::everything_service(TokioRuntime);
+    let config_http = mcp_examples_common::http_config(addr);
+    tokio::spawn(mcp_tokio::serve_http(listener, service, config_http));
+    let url = format!("http://{addr}/mcp");
+
+    // 2026-07-28: a subscriptions/listen POST whose SSE response stays open.
+    let client = connect_http(
+        &url,
+        config(),
+        Arc::new(NoHandler),
+        HttpClientOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(client.server().era, Era::Modern);
+    let mut sub = client
+        .listen(SubscriptionFilter {
+            tools_list_changed: Some(true),
+            ..Default::default()
+        })
+        .unwrap();
+    let first = tokio::time::timeout(GUARD, sub.next()).await.unwrap();
+    assert!(
+        matches!(
+            first,
+            Some(ServerNotification::SubscriptionsAcknowledged(_))
+        ),
+        "{first:?}"
+    );
+    assert!(control.remove_tool("echo"));
+    let next = tokio::time::timeout(GUARD, sub.next()).await.unwrap();
+    assert!(
+        matches!(next, Some(ServerNotification::ToolListChanged(_))),
+        "{next:?}"
+    );
+    drop(sub);
+    client.close();
+
+    // Legacy: the standalone GET stream carries it to the handler.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut cfg = config();
+    cfg.era = EraPreference::Legacy;
+    let client = connect_http(&url, cfg, Arc::new(Notes(tx)), HttpClientOptions::default())
+        .await
+        .unwrap();
+    // The stream opens after the handshake; the server keeps what it sends until a reader
+    // attaches. (Our server currently flushes a ServerControl change to the standalone
+    // stream only with its next keep-alive, 15 s later; hence the generous guard.)
+    client.list_all_tools().await.unwrap();
+    assert!(control.remove_tool("add"));
+    let got = tokio::time::timeout(GUARD, async {
+        loop {
+            match rx.recv().await {
+                Some(ServerNotification::ToolListChanged(_)) => return true,
+                Some(_) => continue,
+                None => return false,
+            }
+        }
+    })
+    .await
+    .expect("the list change arrives in time");
+    assert!(got);
+    client.close();
+}
+
 /// Awaits every future (tokio has no join_all; spawning would need 'static clients anyway).
 async fn futures_join<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
     let mut handles = Vec::new();
