@@ -135,6 +135,8 @@ struct MetaProbe<'a> {
     name: Option<&'a RawValue>,
     #[serde(default, borrow)]
     uri: Option<&'a RawValue>,
+    #[serde(rename = "taskId", default, borrow)]
+    task_id: Option<&'a RawValue>,
 }
 
 #[derive(Deserialize)]
@@ -461,6 +463,8 @@ impl HttpServer {
         let target = match method {
             "tools/call" | "prompts/get" => probe.and_then(|p| p.name),
             "resources/read" => probe.and_then(|p| p.uri),
+            // The tasks extension routes on the task (SEP-2663).
+            "tasks/get" | "tasks/update" | "tasks/cancel" => probe.and_then(|p| p.task_id),
             _ => return Ok(()),
         };
         let target: Option<String> = target.and_then(|t| serde_json::from_str(t.get()).ok());
