@@ -418,6 +418,7 @@ impl HttpStreams {
     fn route_session(&mut self, _now: Instant, frame: Bytes) -> Option<StreamId> {
         if self.has_standalone() || (self.resumable && self.streams.contains_key(&STANDALONE)) {
             self.emit(STANDALONE, &frame);
+            self.after_write(STANDALONE);
             return Some(STANDALONE);
         }
         // One place is left for the priming event, so a flushed backlog never trips the
@@ -830,6 +831,24 @@ mod tests {
         assert_eq!(s.poll_chunk(sid, 0), Chunk::End);
         assert!(s.detach(sid, 0).is_empty());
         assert!(matches!(s.poll_chunk(sid, 1), Chunk::Data(_)));
+    }
+
+    #[test]
+    fn a_session_message_wakes_the_get_stream_reader() {
+        let now = Instant::now();
+        let mut s = legacy();
+        let get = s.open_standalone(now).unwrap();
+        let _ = s.take_woken().count();
+        while let Chunk::Data(_) = s.poll_chunk(get, s.generation(get)) {}
+        s.route(
+            now,
+            Transmit {
+                route: Route::Session,
+                frame: Bytes::from_static(b"{\"n\":1}\n"),
+                kind: FrameKind::Notification,
+            },
+        );
+        assert_eq!(s.take_woken().collect::<Vec<_>>(), [get]);
     }
 
     #[test]
