@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_lite::future;
+use mcp_driver::mcp_proto::jsonrpc::ErrorObject;
 use mcp_driver::mcp_proto::schema::content::{
     ContentBlock, EmbeddedResource, Resource, ResourceContents, TextResourceContents,
 };
@@ -17,7 +18,7 @@ use mcp_driver::mcp_proto::schema::sampling::{CreateMessageRequestParams, Sampli
 use mcp_driver::mcp_proto::schema::{LoggingLevel, Role};
 use mcp_driver::{
     Args, BoxFuture, Json, RequestCx, RpcError, Runtime, Server, ServerControl, Service, State,
-    ToolError, UriVars,
+    TaskSupport, ToolError, UriVars,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -93,6 +94,20 @@ struct LongRunningArgs {
 }
 
 #[derive(Deserialize, JsonSchema)]
+struct CrunchArgs {
+    /// How many numbers to sum, one step of work each (1 to 100; default 10).
+    numbers: Option<u32>,
+    /// How long each step takes, in milliseconds (at most 10000; default 300).
+    step_ms: Option<u64>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+struct ApproveArgs {
+    /// What to ask approval for.
+    action: String,
+}
+
+#[derive(Deserialize, JsonSchema)]
 struct SampleArgs {
     /// What to ask the client's model.
     prompt: String,
@@ -161,6 +176,32 @@ pub fn everything_service<R: Runtime>(rt: R) -> (Service, ServerControl) {
                 "log",
                 "Sends log messages at four levels (debug, info, warning, error)",
                 log,
+            )
+            // Task tools: called as tasks, they answer at once with a task to poll.
+            .task_tool(
+                "crunch",
+                "A slow computation (sums 1..=numbers, one step at a time) reporting progress; \
+                 runs as a task when the client allows it",
+                TaskSupport::Optional,
+                crunch,
+            )
+            .task_tool(
+                "failing_job",
+                "A job that fails after a short while (runs only as a task; its task fails)",
+                TaskSupport::Required,
+                |State(timer): State<Timer>| async move {
+                    timer.sleep(Duration::from_millis(200)).await;
+                    Err::<String, _>(ToolError::rpc(ErrorObject::internal(
+                        "the job failed: the database is on fire",
+                    )))
+                },
+            )
+            .task_tool(
+                "approve",
+                "Prepares an action, asks the user to approve it midway, then carries it out \
+                 (runs as a task when the client allows it)",
+                TaskSupport::Optional,
+                approve,
             )
             // Resources.
             .text_resource(README_URI, "readme", README_TEXT)
@@ -282,6 +323,64 @@ async fn long_running(
         )?;
     }
     Ok(format!("done: {steps} steps of {} ms", step.as_millis()))
+}
+
+/// Sums `1..=numbers`, a step of work per number, reporting progress (which a legacy task
+/// keeps sending on the call's token). Cancelling the task drops it between steps.
+async fn crunch(
+    Args(args): Args<CrunchArgs>,
+    State(timer): State<Timer>,
+    cx: RequestCx,
+) -> Result<String, ToolError> {
+    let numbers = args.numbers.unwrap_or(10);
+    if !(1..=100).contains(&numbers) {
+        return Err(ToolError::new("numbers must be between 1 and 100"));
+    }
+    let step = Duration::from_millis(args.step_ms.unwrap_or(300).min(10_000));
+    let mut sum = 0u64;
+    for i in 1..=numbers {
+        timer.sleep(step).await;
+        sum += u64::from(i);
+        cx.progress(
+            f64::from(i),
+            Some(f64::from(numbers)),
+            Some(format!("added {i}")),
+        )?;
+    }
+    Ok(format!("the sum of 1..={numbers} is {sum}"))
+}
+
+/// Work, then a question to the user (the task waits in `input_required`), then more work.
+async fn approve(
+    Args(ApproveArgs { action }): Args<ApproveArgs>,
+    State(timer): State<Timer>,
+    cx: RequestCx,
+) -> Result<String, ToolError> {
+    timer.sleep(Duration::from_millis(100)).await;
+    let approved = BooleanSchema {
+        title: Some("Approve?".into()),
+        ..Default::default()
+    };
+    let form = RequestedSchema::new().with_property("approved", approved, true);
+    let answer = cx
+        .ask("approval")
+        .elicit(ElicitRequestParams::form(
+            format!("Approve this action: {action}?"),
+            form,
+        ))
+        .await?;
+    let yes = answer.action == ElicitAction::Accept
+        && answer
+            .content
+            .as_ref()
+            .and_then(|c| c.get("approved"))
+            .and_then(|v| v.as_bool())
+            == Some(true);
+    if !yes {
+        return Ok(format!("not approved: {action} was not done"));
+    }
+    timer.sleep(Duration::from_millis(100)).await;
+    Ok(format!("approved and done: {action}"))
 }
 
 async fn sample(Args(args): Args<SampleArgs>, cx: RequestCx) -> Result<String, ToolError> {

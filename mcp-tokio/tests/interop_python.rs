@@ -56,12 +56,22 @@ fn check_summary(s: &Value, mode: &str) {
         "{}",
         ctx()
     );
-    assert_eq!(
-        s["capabilities"],
-        json!(["completions", "logging", "prompts", "resources", "tools"]),
-        "{}",
-        ctx()
-    );
+    // Tasks: the legacy `tasks` capability, or the 2026-07-28 extension (under `extensions`).
+    let tasks = if mode.starts_with("legacy") {
+        "tasks"
+    } else {
+        "extensions"
+    };
+    let mut capabilities = vec![
+        "completions",
+        "logging",
+        "prompts",
+        "resources",
+        tasks,
+        "tools",
+    ];
+    capabilities.sort_unstable();
+    assert_eq!(s["capabilities"], json!(capabilities), "{}", ctx());
     assert_eq!(
         s["tools"],
         json!([
@@ -72,7 +82,10 @@ fn check_summary(s: &Value, mode: &str) {
             "elicit",
             "roots",
             "fail",
-            "log"
+            "log",
+            "crunch",
+            "failing_job",
+            "approve"
         ]),
         "{}",
         ctx()

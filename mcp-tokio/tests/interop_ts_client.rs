@@ -76,7 +76,14 @@ fn check_summary(s: &Value, server: &str) {
     );
     assert_eq!(
         s["capabilities"],
-        json!(["completions", "logging", "prompts", "resources", "tools"]),
+        json!([
+            "completions",
+            "logging",
+            "prompts",
+            "resources",
+            "tasks",
+            "tools"
+        ]),
         "{}",
         ctx()
     );
@@ -90,7 +97,10 @@ fn check_summary(s: &Value, server: &str) {
             "elicit",
             "roots",
             "fail",
-            "log"
+            "log",
+            "crunch",
+            "failing_job",
+            "approve"
         ]),
         "{}",
         ctx()

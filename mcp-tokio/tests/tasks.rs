@@ -759,16 +759,14 @@ async fn over_http_every_request_finds_the_task() {
                 mcp_tokio::connect_http(&url, client_config(era), host.clone(), Default::default())
                     .await
                     .unwrap();
-            // Created on one exchange, polled (and, 2026-07-28, answered) on others. A
-            // legacy task's ask travels on the session's GET stream, which the HTTP server
-            // flushes only at its next keep-alive for now: legacy asks are covered in process.
-            let (tool, expected) = match era {
-                EraPreference::Legacy => ("instant", "done at once"),
-                _ => ("greet_later", "Hello, Ada!"),
-            };
-            let task = client.call_tool_as_task(tool, json!({})).await.unwrap();
+            // Created on one exchange, polled and answered on others (2026-07-28:
+            // tasks/update; legacy: the ask on the session's GET stream).
+            let task = client
+                .call_tool_as_task("greet_later", json!({}))
+                .await
+                .unwrap();
             assert!(task.task_id().is_some(), "{era:?}");
-            assert_eq!(result_text(&task.wait().await.unwrap()), expected);
+            assert_eq!(result_text(&task.wait().await.unwrap()), "Hello, Ada!");
             // Cancelled from another exchange: the handler stops.
             let task = client
                 .call_tool_as_task("forever", json!({}))
