@@ -988,3 +988,88 @@ async fn dropping_every_handle_ends_the_session() {
     log.wait_for(|s| s.method == "DELETE" && s.header("mcp-session-id") == Some("gone"))
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_with_rustls() {
+    use futures_rustls::rustls;
+    use tokio_util::compat::TokioAsyncReadCompatExt;
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let cert = certified.cert.der().clone();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server_tls = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.clone()], key)
+        .unwrap();
+    let acceptor = futures_rustls::TlsAcceptor::from(Arc::new(server_tls));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (service, _control) = mcp_examples_common::everything_service(TokioRuntime);
+    let http = mcp_tokio::HttpService::new(
+        TokioRuntime,
+        service,
+        mcp_examples_common::http_config(addr),
+    );
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, http) = (acceptor.clone(), http.clone());
+            tokio::spawn(async move {
+                if let Ok(tls) = acceptor.accept(tcp.compat()).await {
+                    http.serve_connection(tls).await;
+                }
+            });
+        }
+    });
+
+    // The client trusts exactly this certificate (the default would use Mozilla's roots).
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(cert).unwrap();
+    let client_tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let options = HttpClientOptions {
+        tls: Some(Arc::new(client_tls)),
+        ..Default::default()
+    };
+    let url = format!("https://localhost:{}/mcp", addr.port());
+    let client = tokio::time::timeout(
+        GUARD,
+        connect_http(&url, config(), Arc::new(NoHandler), options),
+    )
+    .await
+    .unwrap()
+    .expect("connected over TLS");
+    let r = tokio::time::timeout(GUARD, client.call_tool("echo", json!({"message": "tls"})))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(texts(&r.content).contains("tls"), "{r:?}");
+    client.close();
+
+    // With the default roots the self-signed certificate is refused: a typed failure.
+    let err = tokio::time::timeout(
+        GUARD,
+        connect_http(
+            &url,
+            config(),
+            Arc::new(NoHandler),
+            HttpClientOptions {
+                max_attempts: 1,
+                ..Default::default()
+            },
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap_err();
+    match err {
+        HttpConnectError::Http(HttpError::Unreachable { reason, .. }) => {
+            assert!(reason.contains("TLS"), "{reason}")
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -35,6 +35,8 @@ use crate::client::{finish_connect, new_shared, CallError, Client, ClientHandler
 use crate::pump::{close_side, lock, Side};
 use crate::runtime::{BoxFuture, Runtime};
 
+/// The TLS library, so [`HttpClientOptions::tls`] can be built without depending on it.
+pub use futures_rustls::rustls;
 pub use mcp_proto::http::{HttpClientEvent, HttpError};
 
 /// A byte stream a [`Connector`] opened.
