@@ -232,6 +232,7 @@ pub fn example_binary(package: &str, name: &str) -> Result<PathBuf, String> {
 pub async fn tour(client: &Client, host: &Host) -> Result<(), TourError> {
     introduce(client);
     tools(client).await?;
+    task(client).await?;
     asks(client).await?;
     logging(client).await?;
     resources(client).await?;
@@ -334,6 +335,35 @@ async fn tools(client: &Client) -> Result<(), TourError> {
     ensure(r.is_error == Some(true), || {
         "the fail tool did not fail".into()
     })?;
+    Ok(())
+}
+
+/// One call as a task, from creation to result: the server answers at once with a task,
+/// which the client polls (at the server's suggested interval) until it has the result.
+async fn task(client: &Client) -> Result<(), TourError> {
+    heading("Tasks");
+    println!("crunch(numbers: 5, step_ms: 100), as a task:");
+    let task = client
+        .call_tool_as_task("crunch", json!({"numbers": 5, "step_ms": 100}))
+        .await?;
+    let id = task
+        .task_id()
+        .ok_or("the server ran crunch without a task")?
+        .to_owned();
+    println!("  created task {id}");
+    let info = task.status().await?;
+    let every = info.poll_interval.map_or(String::new(), |d| {
+        format!(", poll every {} ms", d.as_millis())
+    });
+    println!("  tasks/get -> {}{every}", info.status);
+    let r = task.wait().await?;
+    let text = tool_text("crunch", &r)?;
+    answer(&text);
+    ensure(text == "the sum of 1..=5 is 15", || {
+        format!("crunch answered {text:?}")
+    })?;
+    let done = task.status().await?;
+    println!("  tasks/get -> {} (kept for {:?})", done.status, done.ttl);
     Ok(())
 }
 

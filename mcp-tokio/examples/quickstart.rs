@@ -1,5 +1,6 @@
 //! The quickstart: start the `everything` example server as a child process, connect to it
-//! on tokio, and try every feature.
+//! on tokio, and try every feature, one tool run as a task from creation to result included
+//! (`Client::call_tool_as_task`, then `TaskHandle::wait`, in either era).
 //!
 //! ```text
 //! cargo run -p mcp-tokio --example quickstart              # detect the era
