@@ -60,6 +60,8 @@ fn texts(content: &[ContentBlock]) -> String {
 struct Host {
     asked: Mutex<Vec<String>>,
     notifications: Mutex<Vec<ServerNotification>>,
+    /// Signalled on every tool list change.
+    changed: tokio::sync::Notify,
 }
 
 impl ClientHandler for Host {
@@ -104,6 +106,9 @@ impl ClientHandler for Host {
     }
 
     fn on_notification(&self, n: ServerNotification, _sub: Option<RequestId>) {
+        if matches!(n, ServerNotification::ToolListChanged(_)) {
+            self.changed.notify_waiters();
+        }
         self.notifications.lock().unwrap().push(n);
     }
 }
@@ -184,13 +189,22 @@ async fn typescript_everything_over_streamable_http() {
         "mcp-servers/everything"
     );
     tokio::time::timeout(GUARD, async {
-        let tools: Vec<String> = client
-            .list_all_tools()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|t| t.name)
-            .collect();
+        // It adds its ask tools once the session is initialized, then says the list changed.
+        let mut tools: Vec<String> = Vec::new();
+        for _ in 0..50 {
+            let changed = host.changed.notified();
+            tools = client
+                .list_all_tools()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|t| t.name)
+                .collect();
+            if tools.iter().any(|t| t == "trigger-sampling-request") {
+                break;
+            }
+            changed.await;
+        }
         for expected in ["echo", "get-sum", "trigger-sampling-request"] {
             assert!(
                 tools.iter().any(|t| t == expected),
@@ -438,8 +452,7 @@ async fn list_changes_reach_the_client_in_both_eras() {
         .await
         .unwrap();
     // The stream opens after the handshake; the server keeps what it sends until a reader
-    // attaches. (Our server currently flushes a ServerControl change to the standalone
-    // stream only with its next keep-alive, 15 s later; hence the generous guard.)
+    // attaches.
     client.list_all_tools().await.unwrap();
     assert!(control.remove_tool("add"));
     let got = tokio::time::timeout(GUARD, async {
@@ -569,17 +582,22 @@ impl Log {
 
     /// Waits until the server has seen a request matching `pred`.
     async fn wait_for(&self, pred: impl Fn(&Seen) -> bool) {
+        self.wait_until(|all| all.iter().any(&pred)).await
+    }
+
+    /// Waits until what the server has seen satisfies `cond`.
+    async fn wait_until(&self, cond: impl Fn(&[Seen]) -> bool) {
         tokio::time::timeout(GUARD, async {
             loop {
                 let arrived = self.arrived.notified();
-                if self.all().iter().any(&pred) {
+                if cond(&self.all()) {
                     return;
                 }
                 arrived.await;
             }
         })
         .await
-        .expect("the request arrives in time");
+        .expect("the requests arrive in time");
     }
 }
 
@@ -768,6 +786,15 @@ async fn expired_session_is_reinitialized() {
         .unwrap();
     assert_eq!(tools.tools[0].name, "t");
     let fake_log = log.clone();
+    // The new session's `initialized` goes out beside the replayed call.
+    fake_log
+        .wait_until(|all| {
+            all.iter()
+                .filter(|s| s.rpc() == "notifications/initialized")
+                .count()
+                == 2
+        })
+        .await;
     let log = log.all();
     let inits: Vec<&Seen> = log.iter().filter(|s| s.rpc() == "initialize").collect();
     assert_eq!(inits.len(), 2);
