@@ -95,6 +95,8 @@ pub(crate) struct ClientSide {
     ready: Option<oneshot::Sender<Result<ServerDescription, ConnectError>>>,
     /// Task handles waiting on the session's polls of their task.
     pub(crate) task_watches: TaskWatches,
+    /// Progress callbacks of legacy tasks, by task id, until the task ends.
+    pub(crate) task_progress: HashMap<String, ProgressFn>,
 }
 
 impl<R: Runtime> Side<R> for ClientSide {
@@ -119,7 +121,12 @@ impl<R: Runtime> Side<R> for ClientSide {
                     }
                 }
                 ClientEvent::Response { id, result } => {
-                    shared.side.progress.remove(&id);
+                    let progress = shared.side.progress.remove(&id);
+                    // A call answered with a legacy task keeps reporting progress, tied to
+                    // the task, until the task ends.
+                    if let (Some(f), Ok(ServerResult::CreateTask(t))) = (progress, &result) {
+                        shared.side.task_progress.insert(t.task.task_id.clone(), f);
+                    }
                     // A listen stream's response is its end.
                     shared.side.listens.remove(&id);
                     if let Some(tx) = shared.side.waiters.remove(&id) {
@@ -150,6 +157,24 @@ impl<R: Runtime> Side<R> for ClientSide {
                 ClientEvent::TaskWatchFailed { task_id, error } => {
                     crate::task_handle::route(shared, task_id, Err(error))
                 }
+                ClientEvent::TaskProgress { task_id, params } => {
+                    if let Some(f) = shared.side.task_progress.get_mut(&task_id) {
+                        f(params);
+                    }
+                }
+                ClientEvent::Notification {
+                    notification: ServerNotification::TaskStatus(s),
+                    subscription,
+                } => {
+                    // A task that ended reports no more progress.
+                    if s.task.status.is_terminal() {
+                        shared.side.task_progress.remove(&s.task.task_id);
+                    }
+                    shared
+                        .side
+                        .handler
+                        .on_notification(ServerNotification::TaskStatus(s), subscription);
+                }
                 ClientEvent::Notification {
                     notification,
                     subscription,
@@ -179,6 +204,7 @@ impl<R: Runtime> Side<R> for ClientSide {
         }
         shared.side.listens.clear();
         shared.side.task_watches.clear();
+        shared.side.task_progress.clear();
     }
 }
 
@@ -708,6 +734,7 @@ pub(crate) fn new_shared(
         progress: HashMap::new(),
         ready: Some(tx),
         task_watches: HashMap::new(),
+        task_progress: HashMap::new(),
     };
     (Arc::new(Mutex::new(Shared::new(session, side))), rx)
 }

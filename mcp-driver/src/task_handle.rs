@@ -15,13 +15,14 @@ use mcp_proto::jsonrpc::ErrorObject;
 use mcp_proto::schema::common::meta_keys;
 use mcp_proto::schema::messages::{ClientRequest, ClientResult, ServerRequest, ServerResult};
 use mcp_proto::schema::mrtr::{InputRequest, InputRequests, InputResponse, InputResponses};
+use mcp_proto::schema::notifications::ProgressNotificationParams;
 use mcp_proto::schema::tasks::{
     CancelTaskRequestParams, GetTaskPayloadRequestParams, GetTaskRequestParams, TaskStatus,
 };
 use mcp_proto::schema::tasks_ext::{self, UpdateTaskRequestParams};
 use mcp_proto::schema::tools::{CallToolRequestParams, CallToolResult};
 use mcp_proto::schema::{Era, Meta, TaskMetadata};
-use mcp_proto::session::RequestError;
+use mcp_proto::session::{RequestError, RequestOptions};
 use serde_json::{Map, Value};
 
 use crate::client::{answer_ask, CallError, Client, ClientShared};
@@ -99,6 +100,18 @@ impl Client {
         name: &str,
         arguments: Value,
     ) -> Result<TaskHandle, CallError> {
+        self.call_tool_as_task_with(name, arguments, None).await
+    }
+
+    /// [`call_tool_as_task`](Self::call_tool_as_task), reporting progress to `on_progress`:
+    /// before the task exists, and for a legacy task until it ends (the tasks extension has
+    /// no progress on tasks).
+    pub async fn call_tool_as_task_with(
+        &self,
+        name: &str,
+        arguments: Value,
+        on_progress: Option<crate::ProgressFn>,
+    ) -> Result<TaskHandle, CallError> {
         let arguments = match arguments {
             Value::Object(m) => Some(m),
             Value::Null => None,
@@ -140,17 +153,31 @@ impl Client {
             client: self.clone(),
             inner,
         };
-        let answer = match self.request(ClientRequest::CallTool(params.clone())).await {
+        let progress = on_progress.map(|f| std::sync::Arc::new(Mutex::new(f)));
+        let forward = || -> Option<crate::ProgressFn> {
+            progress.clone().map(|p| {
+                Box::new(move |n: ProgressNotificationParams| (lock(&p))(n)) as crate::ProgressFn
+            })
+        };
+        let call = |params: CallToolRequestParams| {
+            self.request_with(
+                ClientRequest::CallTool(params),
+                RequestOptions::default(),
+                forward(),
+            )
+        };
+        let answer = match call(params.clone()).await {
             // A legacy tool without task support refuses the task (-32601): call it plainly.
             Err(CallError::Request(RequestError::Rpc(e)))
                 if params.task.is_some()
                     && e.code == mcp_proto::jsonrpc::code::METHOD_NOT_FOUND =>
             {
                 params.task = None;
-                self.request(ClientRequest::CallTool(params)).await?
+                call(params).await?
             }
             other => other?,
         };
+
         match answer {
             ServerResult::CallTool(r) => Ok(handle(Inner::Done(Box::new(r)))),
             ServerResult::CreateTask(r) => Ok(handle(Inner::Task(std::sync::Arc::new(TaskRef {
@@ -258,12 +285,20 @@ impl TaskHandle {
             match info.status {
                 TaskStatus::Working => {}
                 TaskStatus::InputRequired => self.answer_new(&t, info.input_requests).await?,
-                TaskStatus::Cancelled => return Err(CallError::TaskCancelled(t.id.clone())),
+                TaskStatus::Cancelled => {
+                    self.forget_progress(&t.id);
+                    return Err(CallError::TaskCancelled(t.id.clone()));
+                }
                 TaskStatus::Completed | TaskStatus::Failed => {
+                    self.forget_progress(&t.id);
                     return self.outcome(&t, detail).await;
                 }
             }
         }
+    }
+
+    fn forget_progress(&self, task_id: &str) {
+        lock(&self.client.shared).side.task_progress.remove(task_id);
     }
 
     /// Same as [`wait`](Self::wait): the task's result once it has one.

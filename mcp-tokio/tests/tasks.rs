@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mcp_tokio::mcp_driver::{
-    connect_in_process, BoxFuture, CallError, Client, ClientHandler, RequestCx, Runtime, Server,
-    Service, TaskOptions, TaskStart, TaskSupport, ToolError,
+    connect_in_process, BoxFuture, CallError, Client, ClientHandler, ProgressFn, RequestCx,
+    Runtime, Server, Service, TaskOptions, TaskStart, TaskSupport, ToolError,
 };
 use mcp_tokio::mcp_proto::jsonrpc::{code, ErrorObject};
 use mcp_tokio::mcp_proto::schema::elicitation::{
@@ -71,6 +71,7 @@ fn task_service(probe: Probe) -> Service {
                         .wait_for(|open| *open)
                         .await
                         .map_err(|_| ToolError::new("gate gone"))?;
+                    cx.progress(2.0, Some(2.0), None)?;
                     Ok("42")
                 }
             },
@@ -207,9 +208,13 @@ async fn create_poll_result_in_both_eras() {
                 _ => Era::Modern,
             };
             assert_eq!(r.client.server().era, expected);
+            let (progress_tx, mut progress) = mpsc::unbounded_channel();
+            let on_progress: ProgressFn = Box::new(move |p| {
+                let _ = progress_tx.send(p.progress);
+            });
             let task = r
                 .client
-                .call_tool_as_task("compute", json!({}))
+                .call_tool_as_task_with("compute", json!({}), Some(on_progress))
                 .await
                 .unwrap();
             let id = task.task_id().expect("a task").to_owned();
@@ -221,6 +226,17 @@ async fn create_poll_result_in_both_eras() {
             r.release.send(true).unwrap();
             let result = task.wait().await.unwrap();
             assert_eq!(result_text(&result), "42", "{era:?}");
+            // A legacy task reports progress on the call's token until it ends; the 2026-07-28
+            // extension has no progress on tasks.
+            let mut seen = Vec::new();
+            while let Ok(p) = progress.try_recv() {
+                seen.push(p);
+            }
+            let expected: &[f64] = match era {
+                EraPreference::Legacy => &[1.0, 2.0],
+                _ => &[],
+            };
+            assert_eq!(seen, expected, "{era:?}");
             assert_eq!(task.status().await.unwrap().status, TaskStatus::Completed);
             // The same result again, for as long as the task lives.
             assert_eq!(result_text(&task.wait().await.unwrap()), "42");

@@ -132,6 +132,15 @@ pub enum ClientEvent {
         /// Result or error.
         result: Result<ServerResult, RequestError>,
     },
+    /// Progress on a legacy task after its call was answered with the task: the call's
+    /// progress token stays valid until the task ends, and the server ties each
+    /// notification to the task (`_meta` `related-task`).
+    TaskProgress {
+        /// The task.
+        task_id: String,
+        /// The notification.
+        params: ProgressNotificationParams,
+    },
     /// Progress on a request.
     Progress {
         /// The request.
@@ -984,7 +993,18 @@ impl ClientSession {
                     ProgressCheck::Accepted(id) => self
                         .events
                         .push_back(ClientEvent::Progress { id, params: p }),
-                    ProgressCheck::Unknown => {}
+                    ProgressCheck::Unknown => {
+                        let task = p
+                            .meta
+                            .as_ref()
+                            .and_then(tasks::RelatedTaskMetadata::from_meta);
+                        if let Some(t) = task {
+                            self.events.push_back(ClientEvent::TaskProgress {
+                                task_id: t.task_id,
+                                params: p,
+                            });
+                        }
+                    }
                     ProgressCheck::NotIncreasing(_) => self.fault("progress did not increase"),
                 }
             }
