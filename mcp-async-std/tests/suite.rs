@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use mcp_async_std::mcp_driver::http::client::Connector;
 use mcp_async_std::mcp_driver::BoxFuture;
-use mcp_async_std::{AsyncStdRuntime, HttpService, SmolConnector};
+use mcp_async_std::{AsyncStdRuntime, SmolConnector};
+use mcp_testsuite::http::Accept;
+use std::net::SocketAddr;
 
 /// async-std's listener on 127.0.0.1 for the HTTP cases (connections share smol's reactor,
 /// which async-std runs on).
@@ -12,18 +14,19 @@ use mcp_async_std::{AsyncStdRuntime, HttpService, SmolConnector};
 struct Net;
 
 impl mcp_testsuite::http::Net<AsyncStdRuntime> for Net {
-    fn serve(&self, http: HttpService<AsyncStdRuntime>) -> BoxFuture<'static, String> {
+    fn listen(&self, accept: Accept) -> BoxFuture<'static, SocketAddr> {
         Box::pin(async move {
             let listener = async_std::net::TcpListener::bind("127.0.0.1:0")
                 .await
                 .unwrap();
-            let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+            let addr = listener.local_addr().unwrap();
             async_std::task::spawn(async move {
-                while let Ok((stream, _)) = listener.accept().await {
-                    async_std::task::spawn(http.serve_connection(stream));
+                while let Ok((tcp, _)) = listener.accept().await {
+                    let _ = tcp.set_nodelay(true);
+                    async_std::task::spawn(accept(Box::new(tcp)));
                 }
             });
-            url
+            addr
         })
     }
 

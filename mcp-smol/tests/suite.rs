@@ -4,19 +4,27 @@ use std::sync::Arc;
 
 use mcp_smol::mcp_driver::http::client::Connector;
 use mcp_smol::mcp_driver::BoxFuture;
-use mcp_smol::{HttpService, SmolConnector, SmolRuntime};
+use mcp_smol::{SmolConnector, SmolRuntime};
+use mcp_testsuite::http::Accept;
+use std::net::SocketAddr;
 
 /// smol's TCP on 127.0.0.1 for the HTTP cases.
 #[derive(Clone)]
 struct Net;
 
 impl mcp_testsuite::http::Net<SmolRuntime> for Net {
-    fn serve(&self, http: HttpService<SmolRuntime>) -> BoxFuture<'static, String> {
+    fn listen(&self, accept: Accept) -> BoxFuture<'static, SocketAddr> {
         Box::pin(async move {
             let listener = smol::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-            smol::spawn(mcp_smol::serve_http_with(listener, http)).detach();
-            url
+            let addr = listener.local_addr().unwrap();
+            smol::spawn(async move {
+                while let Ok((tcp, _)) = listener.accept().await {
+                    let _ = tcp.set_nodelay(true);
+                    smol::spawn(accept(Box::new(tcp))).detach();
+                }
+            })
+            .detach();
+            addr
         })
     }
 

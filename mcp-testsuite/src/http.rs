@@ -5,7 +5,9 @@
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
-use mcp_driver::http::client::{connect_http, Connector, HttpClientOptions};
+use std::net::SocketAddr;
+
+use mcp_driver::http::client::{connect_http, rustls, BoxStream, Connector, HttpClientOptions};
 use mcp_driver::http::server::HttpService;
 use mcp_driver::mcp_proto::http::HttpServerConfig;
 use mcp_driver::mcp_proto::schema::lifecycle::{
@@ -18,13 +20,26 @@ use serde_json::json;
 
 use crate::{expected_era, Answers, Fixture};
 
+/// Takes one accepted connection (and serves it).
+pub type Accept = Arc<dyn Fn(BoxStream) -> BoxFuture<'static, ()> + Send + Sync>;
+
 /// What a runtime lends the HTTP cases: a listener and TCP connections, on 127.0.0.1.
 pub trait Net<R: Runtime>: Clone + Send + Sync + 'static {
-    /// Serves `http` on 127.0.0.1 at a port of the OS's choosing, in the background;
-    /// resolves to the MCP URL once listening.
-    fn serve(&self, http: HttpService<R>) -> BoxFuture<'static, String>;
+    /// Listens on 127.0.0.1 at a port of the OS's choosing and hands every accepted
+    /// connection to `accept`, each on its own task; resolves to the address once listening.
+    fn listen(&self, accept: Accept) -> BoxFuture<'static, SocketAddr>;
     /// Opens client connections.
     fn connector(&self) -> Arc<dyn Connector>;
+}
+
+/// Serves `http` in the background; resolves to the MCP URL.
+pub async fn serve<R: Runtime, N: Net<R>>(net: &N, http: HttpService<R>) -> String {
+    let addr = net
+        .listen(Arc::new(move |stream| {
+            Box::pin(http.serve_connection(stream)) as BoxFuture<'static, ()>
+        }))
+        .await;
+    format!("http://{addr}/mcp")
 }
 
 /// An HTTP server of the fixture and a client of it.
@@ -61,7 +76,7 @@ pub async fn http_setup<R: Runtime, N: Net<R>>(
     // Resumptions come quickly (the default `retry` is a second).
     config.streams.retry = std::time::Duration::from_millis(20);
     let http = HttpService::new(rt.clone(), service, config);
-    let url = net.serve(http.clone()).await;
+    let url = serve(net, http.clone()).await;
     let mut cfg = ClientConfig::new(Implementation::new("suite-client", "1"));
     cfg.era = era;
     cfg.capabilities = capabilities;
@@ -217,4 +232,92 @@ pub async fn http_an_ended_session_is_reopened<R: Runtime, N: Net<R>>(rt: R, net
     let r = s.client.call_tool("echo", json!({"text": "two"})).await;
     assert_eq!(r.unwrap().content[0].as_text(), Some("two"));
     assert_eq!(s.http.session_count(), 1);
+}
+
+/// `https://` works with rustls on every runtime: the client trusts the server's certificate
+/// when told to, and refuses it (typed) with the default roots.
+pub async fn http_tls_with_rustls<R: Runtime, N: Net<R>>(rt: R, net: N) {
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()])
+        .unwrap_or_else(|e| panic!("certificate: {e}"));
+    let cert = certified.cert.der().clone();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server_tls = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .and_then(|b| {
+            b.with_no_client_auth()
+                .with_single_cert(vec![cert.clone()], key)
+        })
+        .unwrap_or_else(|e| panic!("server TLS config: {e}"));
+    let acceptor = futures_rustls::TlsAcceptor::from(Arc::new(server_tls));
+    let service = Service::new(
+        ServerConfig::new(
+            Implementation::new("suite", "1"),
+            ServerCapabilities {
+                tools: Some(ToolsCapability::default()),
+                ..Default::default()
+            },
+        ),
+        Fixture::default(),
+    );
+    let http = HttpService::new(rt.clone(), service, HttpServerConfig::default());
+    let addr = net
+        .listen(Arc::new(move |tcp| {
+            let (acceptor, http) = (acceptor.clone(), http.clone());
+            Box::pin(async move {
+                if let Ok(tls) = acceptor.accept(tcp).await {
+                    http.serve_connection(tls).await;
+                }
+            }) as BoxFuture<'static, ()>
+        }))
+        .await;
+    let url = format!("https://localhost:{}/mcp", addr.port());
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(cert)
+        .unwrap_or_else(|e| panic!("root store: {e}"));
+    let client_tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+        .unwrap_or_else(|e| panic!("client TLS config: {e}"));
+    for era in [EraPreference::Auto, EraPreference::Legacy] {
+        let mut cfg = ClientConfig::new(Implementation::new("suite-client", "1"));
+        cfg.era = era;
+        let options = HttpClientOptions {
+            tls: Some(Arc::new(client_tls.clone())),
+            ..Default::default()
+        };
+        let client = connect_http(
+            rt.clone(),
+            net.connector(),
+            &url,
+            cfg,
+            Arc::new(NoHandler),
+            options,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("connect over TLS failed: {e}"));
+        let r = client
+            .call_tool("echo", json!({"text": "tls"}))
+            .await
+            .unwrap();
+        assert_eq!(r.content[0].as_text(), Some("tls"));
+        client.close();
+    }
+    let refused = connect_http(
+        rt,
+        net.connector(),
+        &url,
+        ClientConfig::new(Implementation::new("suite-client", "1")),
+        Arc::new(NoHandler),
+        HttpClientOptions {
+            max_attempts: 1,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(
+        refused.is_err(),
+        "a self-signed certificate must not pass the default roots"
+    );
 }

@@ -43,6 +43,7 @@ macro_rules! suite {
             http_dropping_a_call_cancels_it,
             http_a_cut_stream_is_resumed,
             http_an_ended_session_is_reopened,
+            http_tls_with_rustls,
         );
         $crate::suite!(@cases $rt, $block_on;
             calls_round_trip_in_both_eras,

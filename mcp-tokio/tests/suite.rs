@@ -2,9 +2,12 @@
 
 use std::sync::Arc;
 
+use mcp_testsuite::http::Accept;
 use mcp_tokio::mcp_driver::http::client::Connector;
 use mcp_tokio::mcp_driver::BoxFuture;
-use mcp_tokio::{HttpService, TokioConnector, TokioRuntime};
+use mcp_tokio::{TokioConnector, TokioRuntime};
+use std::net::SocketAddr;
+use tokio_util::compat::TokioAsyncReadCompatExt;
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_multi_thread()
@@ -20,12 +23,17 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
 struct Net;
 
 impl mcp_testsuite::http::Net<TokioRuntime> for Net {
-    fn serve(&self, http: HttpService<TokioRuntime>) -> BoxFuture<'static, String> {
+    fn listen(&self, accept: Accept) -> BoxFuture<'static, SocketAddr> {
         Box::pin(async move {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let url = format!("http://{}/mcp", listener.local_addr().unwrap());
-            tokio::spawn(mcp_tokio::serve_http_with(listener, http));
-            url
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(async move {
+                while let Ok((tcp, _)) = listener.accept().await {
+                    let _ = tcp.set_nodelay(true);
+                    tokio::spawn(accept(Box::new(tcp.compat())));
+                }
+            });
+            addr
         })
     }
 
