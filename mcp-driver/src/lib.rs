@@ -4,6 +4,11 @@
 //! byte streams; this crate runs one connection future per connection (the quinn pattern:
 //! shared session state behind a mutex plus a stored waker), spawns one task per incoming
 //! request, and gives handlers and clients typed, cancellable futures.
+//!
+//! MCP tasks (SEP-1686 for 2025-11-25 peers, the `io.modelcontextprotocol/tasks` extension
+//! for 2026-07-28 ones) are handled here for both sides: task tools of the builder run
+//! detached from their request ([`tasks`]), and [`Client::call_tool_as_task`] returns a
+//! [`TaskHandle`] to poll, wait on, answer and cancel.
 
 mod builder;
 mod client;

@@ -85,8 +85,8 @@ pub struct TaskInfo {
     /// How long the server keeps the task from its creation (`None`: unlimited or unsaid).
     pub ttl: Option<Duration>,
     /// What it waits for (2026-07-28 `input_required`); answer with
-    /// [`TaskHandle::respond`]. A legacy server asks through the [`ClientHandler`]
-    /// (`crate::ClientHandler`) instead.
+    /// [`TaskHandle::respond`]. A legacy server asks through the
+    /// [`ClientHandler`](crate::ClientHandler) instead.
     pub input_requests: InputRequests,
 }
 
