@@ -38,7 +38,7 @@ use serde_json::{Map, Value};
 use crate::oneshot;
 use crate::pump::{lock, Connection, Shared, Side};
 use crate::queue;
-use crate::runtime::{BoxFuture, Runtime};
+use crate::runtime::{BoxFuture, OsEntropy, Runtime};
 
 /// Answers what a server asks of the client. Every method has a refusing default, so a
 /// client implements only what it declared in its capabilities.
@@ -105,7 +105,7 @@ impl<R: Runtime> Side<R> for ClientSide {
     fn on_events(
         shared: &mut ClientShared,
         this: &Arc<Mutex<ClientShared>>,
-        _rt: &R,
+        rt: &R,
         tasks: &mut Vec<BoxFuture<'static, ()>>,
     ) {
         while let Some(ev) = shared.session.poll_event() {
@@ -141,12 +141,22 @@ impl<R: Runtime> Side<R> for ClientSide {
                 ClientEvent::Request { id, request } => {
                     let handler = shared.side.handler.clone();
                     let this = this.clone();
+                    // Asked as a task (and allowed): the server gets the task at once and
+                    // polls it; the answer becomes the task's outcome.
+                    let task = if shared.session.task_requested(&id) {
+                        shared.session.create_task(rt.now(), &id).ok()
+                    } else {
+                        None
+                    };
+                    let clock = rt.clone();
                     tasks.push(Box::pin(async move {
                         let answer = answer_ask(handler.as_ref(), request).await;
                         let mut g = lock(&this);
-                        let _ = match answer {
-                            Ok(r) => g.session.respond(&id, r),
-                            Err(e) => g.session.respond_error(&id, e),
+                        // A task cancelled meanwhile refuses its late outcome.
+                        let _ = match (task, answer) {
+                            (Some(t), answer) => g.session.finish_task(clock.now(), &t, answer),
+                            (None, Ok(r)) => g.session.respond(&id, r),
+                            (None, Err(e)) => g.session.respond_error(&id, e),
                         };
                         g.wake();
                     }));
@@ -720,13 +730,23 @@ where
 
 /// Shared state of a new client connection, and the handshake's outcome to await.
 pub(crate) fn new_shared(
-    session: ClientSession,
+    mut session: ClientSession,
     handler: Arc<dyn ClientHandler>,
 ) -> (
     Arc<Mutex<ClientShared>>,
     oneshot::Receiver<Result<ServerDescription, ConnectError>>,
 ) {
     let (tx, rx) = oneshot::channel();
+    // A client that declared task-augmented sampling or elicitation runs them as tasks.
+    let runs_tasks = session
+        .capabilities()
+        .tasks
+        .as_ref()
+        .is_some_and(|t| t.requests.is_some());
+    if runs_tasks {
+        let config = mcp_proto::tasks::TaskConfig::default();
+        session.serve_tasks(std::time::SystemTime::now(), Box::new(OsEntropy), config);
+    }
     let side = ClientSide {
         handler,
         listens: HashMap::new(),

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use futures_lite::io::{AsyncRead, AsyncWrite};
 use mcp_proto::jsonrpc::{ErrorObject, RequestId};
@@ -129,6 +130,7 @@ pub struct RequestCx {
     task: Arc<TaskSlot>,
     shared: Arc<Mutex<ServerShared>>,
     now: Arc<dyn Fn() -> std::time::Instant + Send + Sync>,
+    sleep: Arc<dyn Fn(std::time::Instant) -> BoxFuture<'static, ()> + Send + Sync>,
 }
 
 impl std::fmt::Debug for RequestCx {
@@ -284,7 +286,95 @@ impl RequestCx {
     }
 
     /// Sends a request to the client and waits for its answer (legacy sessions).
+    ///
+    /// A sampling or elicitation request goes out as a task when the client declared
+    /// task-augmented requests of that kind (`capabilities.tasks.requests`): the client
+    /// answers at once with a task, which is polled at the client's `pollInterval` and read
+    /// with `tasks/result` once it ended, so a slow user or model never hits the request
+    /// timeout. Dropping the future cancels that task (when the client offers
+    /// `tasks/cancel`).
     pub async fn request(&self, request: ServerRequest) -> Result<ClientResult, AskError> {
+        match self.as_client_task(&request) {
+            Some(augmented) => self.request_as_task(augmented).await,
+            None => self.request_once(request).await,
+        }
+    }
+
+    /// `request` with `params.task`, when the client runs requests of its kind as tasks.
+    fn as_client_task(&self, request: &ServerRequest) -> Option<ServerRequest> {
+        use mcp_proto::schema::elicitation::ElicitRequestParams as E;
+        if self.era() != Era::Legacy {
+            return None;
+        }
+        let caps = self.client_capabilities()?;
+        let requests = caps.tasks.as_ref()?.requests.as_ref()?;
+        let mut r = request.clone();
+        let slot = match &mut r {
+            ServerRequest::CreateMessage(p)
+                if requests.sampling.as_ref()?.create_message.is_some() =>
+            {
+                &mut p.task
+            }
+            ServerRequest::Elicit(E::Form(p))
+                if requests.elicitation.as_ref()?.create.is_some() =>
+            {
+                &mut p.task
+            }
+            ServerRequest::Elicit(E::Url(p)) if requests.elicitation.as_ref()?.create.is_some() => {
+                &mut p.task
+            }
+            _ => return None,
+        };
+        slot.get_or_insert_with(Default::default);
+        Some(r)
+    }
+
+    /// Runs a request as a task of the client: created, polled until it ends, read.
+    async fn request_as_task(&self, request: ServerRequest) -> Result<ClientResult, AskError> {
+        use mcp_proto::schema::tasks::{GetTaskPayloadRequestParams, GetTaskRequestParams};
+        let method = request.method().to_owned();
+        let task = match self.request_once(request).await? {
+            ClientResult::CreateTask(r) => r.task,
+            // The client may answer directly after all.
+            other => return Ok(other),
+        };
+        let guard = ClientTaskGuard {
+            task_id: Some(task.task_id.clone()),
+            cx: self,
+        };
+        let mut status = task.status;
+        let mut every = task.poll_interval;
+        while !status.is_terminal() {
+            let wait = Duration::from_millis(every.unwrap_or(1000).max(10));
+            (self.sleep)((self.now)() + wait).await;
+            let get = ServerRequest::GetTask(GetTaskRequestParams::new(task.task_id.clone()));
+            match self.request_once(get).await? {
+                ClientResult::GetTask(t) => {
+                    status = t.task.status;
+                    every = t.task.poll_interval.or(every);
+                }
+                _ => return Err(AskError::Unexpected),
+            }
+        }
+        let payload = GetTaskPayloadRequestParams::new(task.task_id.clone());
+        let out = self
+            .request_once(ServerRequest::GetTaskPayload(payload))
+            .await;
+        guard.disarm();
+        let value = match out? {
+            ClientResult::Other(v) => v,
+            _ => return Err(AskError::Unexpected),
+        };
+        let typed = match method.as_str() {
+            "sampling/createMessage" => {
+                serde_json::from_value(value).map(ClientResult::CreateMessage)
+            }
+            _ => serde_json::from_value(value).map(ClientResult::Elicit),
+        };
+        typed.map_err(|e| AskError::Failed(RequestError::Malformed(e.to_string())))
+    }
+
+    async fn request_once(&self, request: ServerRequest) -> Result<ClientResult, AskError> {
         let (tx, rx) = oneshot::channel();
         let task_id = self.task.task_id();
         let ask_id = {
@@ -596,6 +686,34 @@ impl Ask<'_> {
     }
 }
 
+/// Cancels the client's task of an ask whose future was dropped before the task ended.
+struct ClientTaskGuard<'a> {
+    task_id: Option<String>,
+    cx: &'a RequestCx,
+}
+
+impl ClientTaskGuard<'_> {
+    fn disarm(mut self) {
+        self.task_id = None;
+    }
+}
+
+impl Drop for ClientTaskGuard<'_> {
+    fn drop(&mut self) {
+        let Some(task_id) = self.task_id.take() else {
+            return;
+        };
+        let cancel = ServerRequest::CancelTask(
+            mcp_proto::schema::tasks::CancelTaskRequestParams::new(task_id),
+        );
+        let now = (self.cx.now)();
+        let mut g = lock(&self.cx.shared);
+        // Nobody waits for the answer; a client without tasks/cancel is left alone.
+        let _ = g.session.send_request(now, cancel, None);
+        g.wake();
+    }
+}
+
 /// Cancels an ask whose future was dropped before the answer came.
 struct AskGuard<'a> {
     id: Option<RequestId>,
@@ -767,6 +885,7 @@ impl<R: Runtime> Side<R> for ServerSide {
                         }
                     }
                     let clock = rt.clone();
+                    let timer = rt.clone();
                     let era = context.era;
                     let cx = RequestCx {
                         id: id.clone(),
@@ -776,6 +895,7 @@ impl<R: Runtime> Side<R> for ServerSide {
                         task: slot.clone(),
                         shared: this.clone(),
                         now: Arc::new(move || clock.now()),
+                        sleep: Arc::new(move |at| timer.sleep_until(at)),
                     };
                     let fut = Abortable {
                         inner: shared.side.handler.handle(request, cx),

@@ -1017,3 +1017,185 @@ mod pair {
         assert_eq!(list(&mut b), 0);
     }
 }
+
+// ----- the client as task receiver (task-augmented elicitation and sampling) ----------------
+
+mod client_tasks {
+    use mcp_proto::entropy::SeededEntropy;
+    use mcp_proto::jsonrpc::code;
+    use mcp_proto::schema::elicitation::{ElicitRequestParams, ElicitResult};
+    use mcp_proto::schema::lifecycle::{
+        ClientTaskRequests, ClientTasksCapability, ElicitationTaskRequests,
+    };
+    use mcp_proto::schema::messages::{ClientResult, ServerRequest};
+    use mcp_proto::schema::tasks::{
+        CancelTaskRequestParams, GetTaskPayloadRequestParams, GetTaskRequestParams,
+    };
+    use mcp_proto::schema::TaskMetadata;
+    use mcp_proto::session::{ClientEvent, EraPreference, ServerEvent};
+    use mcp_proto::tasks::TaskConfig;
+    use serde_json::{json, Value};
+
+    use super::support::*;
+
+    /// A legacy pair whose client declares task-augmented elicitation and serves tasks.
+    fn pair(declared: bool) -> Pair {
+        let mut cc = client_config();
+        cc.era = EraPreference::Legacy;
+        if declared {
+            cc.capabilities.tasks = Some(ClientTasksCapability {
+                list: Some(Default::default()),
+                cancel: Some(Default::default()),
+                requests: Some(ClientTaskRequests {
+                    elicitation: Some(ElicitationTaskRequests {
+                        create: Some(Default::default()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+        }
+        let mut p = Pair::new(cc, server_config());
+        p.client.serve_tasks(
+            std::time::SystemTime::UNIX_EPOCH,
+            Box::new(SeededEntropy::new(11)),
+            TaskConfig::default(),
+        );
+        p.connect();
+        p.take_client_events();
+        p.take_server_events();
+        p
+    }
+
+    fn elicit_as_task() -> ServerRequest {
+        let mut e: ElicitRequestParams = serde_json::from_value(json!({
+            "message": "colour?",
+            "requestedSchema": {"type": "object", "properties": {"c": {"type": "string"}}}
+        }))
+        .unwrap();
+        if let ElicitRequestParams::Form(f) = &mut e {
+            f.task = Some(TaskMetadata {
+                ttl: Some(60_000),
+                ..Default::default()
+            });
+        }
+        ServerRequest::Elicit(e)
+    }
+
+    /// Sends a server request; returns its id.
+    fn ask(p: &mut Pair, r: ServerRequest) -> mcp_proto::jsonrpc::RequestId {
+        let id = p.server.send_request(p.now, r, None).unwrap();
+        p.drive();
+        id
+    }
+
+    /// The server's answer to its request `id`, as JSON (`Err` for an error).
+    fn answer(p: &mut Pair, id: &mcp_proto::jsonrpc::RequestId) -> Option<Result<Value, i64>> {
+        p.take_server_events().into_iter().find_map(|e| match e {
+            ServerEvent::Response { id: rid, result } if rid == *id => Some(match result {
+                Ok(r) => Ok(serde_json::to_value(r).unwrap()),
+                Err(mcp_proto::session::RequestError::Rpc(e)) => Err(e.code),
+                Err(other) => panic!("{other:?}"),
+            }),
+            _ => None,
+        })
+    }
+
+    fn client_request(p: &mut Pair) -> mcp_proto::jsonrpc::RequestId {
+        p.take_client_events()
+            .into_iter()
+            .find_map(|e| match e {
+                ClientEvent::Request { id, .. } => Some(id),
+                _ => None,
+            })
+            .expect("the ask reached the client application")
+    }
+
+    #[test]
+    fn a_task_augmented_elicitation_runs_as_a_client_task() {
+        let mut p = pair(true);
+        let sid = ask(&mut p, elicit_as_task());
+        let cid = client_request(&mut p);
+        assert!(p.client.task_requested(&cid));
+        let task = p.client.create_task(p.now, &cid).unwrap();
+        p.drive();
+        let created = answer(&mut p, &sid).unwrap().unwrap();
+        assert_eq!(created["task"]["taskId"], task.as_str());
+        assert_eq!(created["task"]["ttl"], 60_000);
+        // The server polls; tasks/result waits for the end.
+        let get = ask(
+            &mut p,
+            ServerRequest::GetTask(GetTaskRequestParams::new(&task)),
+        );
+        assert_eq!(answer(&mut p, &get).unwrap().unwrap()["status"], "working");
+        let result = ask(
+            &mut p,
+            ServerRequest::GetTaskPayload(GetTaskPayloadRequestParams::new(&task)),
+        );
+        assert!(answer(&mut p, &result).is_none());
+        let reply: ElicitResult =
+            serde_json::from_value(json!({"action": "accept", "content": {"c": "red"}})).unwrap();
+        p.client
+            .finish_task(p.now, &task, Ok(ClientResult::Elicit(reply)))
+            .unwrap();
+        p.drive();
+        let payload = answer(&mut p, &result).unwrap().unwrap();
+        assert_eq!(payload["content"]["c"], "red");
+        assert_eq!(
+            payload["_meta"]["io.modelcontextprotocol/related-task"]["taskId"],
+            task.as_str()
+        );
+        // The server heard of each change.
+        assert!(p
+            .c2s_log
+            .iter()
+            .any(|m| m["method"] == "notifications/tasks/status"
+                && m["params"]["status"] == "completed"));
+        // Terminal: cancelling is refused.
+        let cancel = ask(
+            &mut p,
+            ServerRequest::CancelTask(CancelTaskRequestParams::new(&task)),
+        );
+        assert_eq!(answer(&mut p, &cancel).unwrap(), Err(code::INVALID_PARAMS));
+    }
+
+    #[test]
+    fn the_server_can_cancel_a_client_task() {
+        let mut p = pair(true);
+        ask(&mut p, elicit_as_task());
+        let cid = client_request(&mut p);
+        let task = p.client.create_task(p.now, &cid).unwrap();
+        p.drive();
+        p.take_server_events();
+        let cancel = ask(
+            &mut p,
+            ServerRequest::CancelTask(CancelTaskRequestParams::new(&task)),
+        );
+        assert_eq!(
+            answer(&mut p, &cancel).unwrap().unwrap()["status"],
+            "cancelled"
+        );
+        assert!(p.take_client_events().iter().any(
+            |e| matches!(e, ClientEvent::TaskCancelRequested { task_id } if *task_id == task)
+        ));
+        let late: ElicitResult = serde_json::from_value(json!({"action": "decline"})).unwrap();
+        assert!(p
+            .client
+            .finish_task(p.now, &task, Ok(ClientResult::Elicit(late)))
+            .is_err());
+    }
+
+    #[test]
+    fn without_the_capability_the_task_param_is_ignored() {
+        let mut p = pair(false);
+        let sid = ask(&mut p, elicit_as_task());
+        let cid = client_request(&mut p);
+        assert!(!p.client.task_requested(&cid));
+        assert!(p.client.create_task(p.now, &cid).is_err());
+        let reply: ElicitResult = serde_json::from_value(json!({"action": "decline"})).unwrap();
+        p.client.respond(&cid, ClientResult::Elicit(reply)).unwrap();
+        p.drive();
+        assert_eq!(answer(&mut p, &sid).unwrap().unwrap()["action"], "decline");
+    }
+}

@@ -111,6 +111,14 @@ fn task_service(probe: Probe) -> Service {
             },
         )
         .tool("plain", "never a task", || async { Ok("plain") })
+        .tool(
+            "greet_now",
+            "asks, never a task itself",
+            |cx: RequestCx| async move {
+                let answer = cx.ask("name").elicit(name_form()).await?;
+                Ok(format!("Hi, {}!", text(&answer, "name")))
+            },
+        )
         .build()
 }
 
@@ -418,6 +426,51 @@ async fn input_required_then_resumed_in_both_eras() {
             asked[0]["_meta"]["io.modelcontextprotocol/related-task"]["taskId"],
             task.task_id().unwrap()
         );
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_client_that_runs_elicitations_as_tasks_gets_them_as_tasks() {
+    use mcp_tokio::mcp_proto::schema::lifecycle::{
+        ClientTaskRequests, ClientTasksCapability, ElicitationTaskRequests,
+    };
+    tokio::time::timeout(GUARD, async {
+        let (_release, rx) = watch::channel(false);
+        let (dropped, _keep) = mpsc::unbounded_channel();
+        let mut config = client_config(EraPreference::Legacy);
+        config.capabilities.tasks = Some(ClientTasksCapability {
+            list: Some(Default::default()),
+            cancel: Some(Default::default()),
+            requests: Some(ClientTaskRequests {
+                elicitation: Some(ElicitationTaskRequests {
+                    create: Some(Default::default()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        let host = Arc::new(Host::default());
+        let service = task_service(Probe {
+            release: rx,
+            dropped,
+        });
+        let (client, _server) = connect_in_process(TokioRuntime, service, config, host.clone())
+            .await
+            .unwrap();
+        // The server's elicitation goes out as a task of the client, polled, then read.
+        let r = client.call_tool("greet_now", json!({})).await.unwrap();
+        assert_eq!(result_text(&r), "Hi, Ada!");
+        let asked = host.asked.lock().unwrap().clone();
+        assert_eq!(asked.len(), 1);
+        assert!(asked[0]["task"].is_object(), "{asked:?}");
+        // A client that does not declare it is asked plainly.
+        let r = rig(EraPreference::Legacy).await;
+        let plain = r.client.call_tool("greet_now", json!({})).await.unwrap();
+        assert_eq!(result_text(&plain), "Hi, Ada!");
+        assert!(r.host.asked.lock().unwrap()[0].get("task").is_none());
     })
     .await
     .unwrap();

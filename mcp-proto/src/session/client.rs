@@ -132,6 +132,12 @@ pub enum ClientEvent {
         /// Result or error.
         result: Result<ServerResult, RequestError>,
     },
+    /// The server cancelled a task this client runs for it (`tasks/cancel`); the task is
+    /// already `cancelled`: stop its work.
+    TaskCancelRequested {
+        /// The task.
+        task_id: String,
+    },
     /// Progress on a legacy task after its call was answered with the task: the call's
     /// progress token stays valid until the task ends, and the server ties each
     /// notification to the task (`_meta` `related-task`).
@@ -238,7 +244,13 @@ pub struct ClientSession {
     watch_polls: HashMap<RequestId, String>,
     client_info_value: Value,
     capabilities_value: Value,
+    /// When the session was created (the base of task timestamps).
+    born: Instant,
+    /// Tasks run for the server (task-augmented sampling and elicitation), once enabled.
+    tasks: Option<Box<receiver::ClientTasks>>,
 }
+
+mod receiver;
 
 impl std::fmt::Debug for ClientSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -257,8 +269,10 @@ struct SubscriptionProbe {
 
 impl ClientSession {
     /// A new, unconnected session.
-    pub fn new(config: ClientConfig, _now: Instant) -> Self {
+    pub fn new(config: ClientConfig, now: Instant) -> Self {
         ClientSession {
+            born: now,
+            tasks: None,
             decoder: LineDecoder::new(config.max_frame_len),
             client_info_value: serde_json::to_value(&config.info).unwrap_or(Value::Null),
             capabilities_value: serde_json::to_value(&config.capabilities).unwrap_or(Value::Null),
@@ -736,7 +750,9 @@ impl ClientSession {
             Ok(RawMessage::Error { id: None, error }) => {
                 self.fault(format!("server error without id: {error}"))
             }
-            Ok(RawMessage::Request { id, method, params }) => self.on_request(id, &method, params),
+            Ok(RawMessage::Request { id, method, params }) => {
+                self.on_request(now, id, &method, params)
+            }
             Ok(RawMessage::Notification { method, params }) => {
                 self.on_notification(now, &method, params)
             }
@@ -927,7 +943,13 @@ impl ClientSession {
         }
     }
 
-    fn on_request(&mut self, id: RequestId, method_name: &str, params: Option<&RawValue>) {
+    fn on_request(
+        &mut self,
+        now: Instant,
+        id: RequestId,
+        method_name: &str,
+        params: Option<&RawValue>,
+    ) {
         if self.era() == Some(Era::Modern) {
             return self.fault(format!(
                 "2026-07-28 servers must not send requests ({method_name})"
@@ -968,7 +990,19 @@ impl ClientSession {
             let e = ErrorObject::internal("client busy: too many server requests in flight");
             return self.outbox.error(Route::Session, Some(&id), &e);
         }
+        // The client's own tasks: answered here when the session serves tasks.
+        if matches!(
+            request,
+            ServerRequest::GetTask(_)
+                | ServerRequest::GetTaskPayload(_)
+                | ServerRequest::ListTasks(_)
+                | ServerRequest::CancelTask(_)
+        ) && self.answer_task_request(now, &id, &request)
+        {
+            return;
+        }
         self.incoming.insert(id.clone(), static_method(method_name));
+        self.note_task_request(&id, &request);
         self.events.push_back(ClientEvent::Request { id, request });
     }
 
