@@ -535,3 +535,24 @@ async fn open_streams_are_capped_server_wide() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn a_refused_handshake_leaves_no_session() {
+    tokio::time::timeout(GUARD, async {
+        let (service, _c, _g) = service();
+        let http = HttpService::new(TokioRuntime, service, HttpServerConfig::default());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(mcp_tokio::serve_http_with(listener, http.clone()));
+        let mut conn = Conn::open(addr).await;
+        let bad =
+            json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"nope":1}}).to_string();
+        let resp = conn.send("POST", &[], bad).await;
+        assert!(resp.headers().get("mcp-session-id").is_none());
+        let body: Value = serde_json::from_slice(&read_all(resp.into_body()).await).unwrap();
+        assert!(body["error"]["code"].is_i64(), "{body}");
+        assert_eq!(http.session_count(), 0);
+    })
+    .await
+    .unwrap();
+}

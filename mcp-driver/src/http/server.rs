@@ -556,18 +556,30 @@ async fn initialize<R: Runtime>(
             }
         }
     };
-    let sid = {
+    let (sid, accepted) = {
         let mut g = lock(&shared);
         let mut link = HttpLink::new(streams, Some(session_id.clone()));
         let sid = link.streams.open_request(now, id);
         g.side.http = Some(link);
         g.session.handle_message(now, body);
-        if let Some(v) = g.session.legacy_version() {
+        let version = g.session.legacy_version();
+        if let Some(v) = version {
             let priming = v >= ProtocolVersion::V2025_11_25;
             http_link(&mut g).streams.set_priming(priming);
         }
-        sid
+        (sid, version.is_some())
     };
+    if !accepted {
+        // A refused handshake (bad params, no common version) leaves no session behind.
+        lock(&app.sessions).remove(&session_id);
+        let _ = turn_inline(app, &shared).await;
+        let head = take_head(&shared, sid);
+        end_session(&app.rt, &shared, "handshake refused");
+        return match head {
+            Some(Head::Json { status, body }) => to_hyper(Response::json(status, body), None),
+            _ => to_hyper(Response::status(400), None),
+        };
+    }
     // Now the session can be announced: it has its streams and an id.
     app.service
         .handler
