@@ -556,3 +556,35 @@ async fn a_refused_handshake_leaves_no_session() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn a_duplicate_request_id_is_refused_and_the_first_still_answers() {
+    tokio::time::timeout(GUARD, async {
+        let (service, _c, gate) = service();
+        let addr = listen(service, HttpServerConfig::default()).await;
+        let mut first = Conn::open(addr).await;
+        let session = open_session(&mut first).await;
+        let hdrs = [
+            ("mcp-session-id", session.as_str()),
+            ("mcp-protocol-version", LEGACY),
+        ];
+        let call = json!({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{
+            "name":"staged","arguments":{},"_meta":{"progressToken":"p"}}})
+        .to_string();
+        let resp = first.send("POST", &hdrs, call.clone()).await;
+        let mut body = resp.into_body();
+        read_events(&mut body, 2).await;
+        let mut second = Conn::open(addr).await;
+        let resp = second.send("POST", &hdrs, call).await;
+        let dup: Value = serde_json::from_slice(&read_all(resp.into_body()).await).unwrap();
+        assert_eq!(dup["error"]["code"], -32600, "{dup}");
+        gate.0.notify_one();
+        let rest = read_events(&mut body, 3).await;
+        assert_eq!(
+            rest.last().unwrap().1["result"]["content"][0]["text"],
+            "staged done"
+        );
+    })
+    .await
+    .unwrap();
+}

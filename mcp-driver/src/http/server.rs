@@ -625,6 +625,10 @@ async fn legacy_post<R: Runtime>(
                 None,
             );
         }
+        if let Some(dup) = id.as_ref().filter(|id| link.streams.is_open(id)) {
+            let e = ErrorObject::invalid_request(format!("request id {dup} is already in flight"));
+            return to_hyper(Response::rpc_error_for(200, Some(dup), &e), None);
+        }
         let sid = id.map(|id| link.streams.open_request(now, id));
         g.session.handle_message(now, body);
         sid

@@ -316,6 +316,12 @@ impl HttpStreams {
         self.streams.get(&STANDALONE).is_some_and(|s| s.attached)
     }
 
+    /// Whether a stream is answering request `id` (a second POST with the same id must be
+    /// refused before it reaches the session, or the first would lose its stream).
+    pub fn is_open(&self, id: &RequestId) -> bool {
+        self.by_request.contains_key(id)
+    }
+
     /// Opens the response stream of a POSTed request.
     pub fn open_request(&mut self, now: Instant, id: RequestId) -> StreamId {
         let sid = StreamId(self.next);
