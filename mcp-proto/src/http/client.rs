@@ -949,27 +949,58 @@ impl HttpClient {
 
     /// `Mcp-Name` and the `Mcp-Param-*` headers of a 2026-07-28 request.
     fn modern_name_headers(&self, post: &Post) -> Vec<(Cow<'static, str>, String)> {
+        /// Only what the headers mirror, borrowed: no full parse of the request per POST.
+        #[derive(serde::Deserialize)]
+        struct Frame<'a> {
+            #[serde(borrow)]
+            params: Option<Params<'a>>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Params<'a> {
+            #[serde(borrow, default)]
+            name: Option<Cow<'a, str>>,
+            #[serde(borrow, default)]
+            uri: Option<Cow<'a, str>>,
+            #[serde(rename = "taskId", borrow, default)]
+            task_id: Option<Cow<'a, str>>,
+            #[serde(borrow, default)]
+            arguments: Option<&'a serde_json::value::RawValue>,
+        }
         let mut out = Vec::new();
-        let field = match post.method.as_str() {
-            method::TOOLS_CALL | method::PROMPTS_GET => "name",
-            method::RESOURCES_READ => "uri",
-            _ => return out,
-        };
-        let Ok(text) = std::str::from_utf8(&post.frame) else {
+        let routed = matches!(
+            post.method.as_str(),
+            method::TOOLS_CALL
+                | method::PROMPTS_GET
+                | method::RESOURCES_READ
+                | method::TASKS_GET
+                | method::TASKS_UPDATE
+                | method::TASKS_CANCEL
+        );
+        if !routed {
+            return out;
+        }
+        let Ok(frame) = serde_json::from_slice::<Frame<'_>>(&post.frame) else {
             return out;
         };
-        let Ok(v) = serde_json::from_str::<Value>(text) else {
+        let Some(params) = frame.params else {
             return out;
         };
-        let params = v.get("params");
-        let Some(name) = params.and_then(|p| p.get(field)).and_then(Value::as_str) else {
+        let name = match post.method.as_str() {
+            method::TOOLS_CALL | method::PROMPTS_GET => params.name.as_deref(),
+            method::RESOURCES_READ => params.uri.as_deref(),
+            // The tasks extension routes on the task (SEP-2663).
+            _ => params.task_id.as_deref(),
+        };
+        let Some(name) = name else {
             return out;
         };
         out.push(hdr(header::NAME, base64::header_value(name)));
         if post.method == method::TOOLS_CALL {
             if let Some(declared) = self.tool_headers.get(name) {
-                let args = params.and_then(|p| p.get("arguments"));
-                for (k, val) in tool_headers::headers_for_call(declared, args) {
+                let args: Option<Value> = params
+                    .arguments
+                    .and_then(|a| serde_json::from_str(a.get()).ok());
+                for (k, val) in tool_headers::headers_for_call(declared, args.as_ref()) {
                     out.push((Cow::Owned(k), val));
                 }
             }
