@@ -28,14 +28,16 @@ use mcp_driver::{
 };
 use serde_json::json;
 
+pub mod child;
 pub mod http;
 pub mod pipe;
 
-/// Expands to one `#[test]` per suite case. `$rt` is an expression giving the runtime and
-/// `$block_on` a function running a future to completion on it.
+/// Expands to one `#[test]` per suite case. `$rt` is an expression giving the runtime,
+/// `$block_on` a function running a future to completion on it, `$net` its
+/// [`http::Net`] and `$procs` its [`child::Processes`].
 #[macro_export]
 macro_rules! suite {
-    ($rt:expr, $block_on:path, $net:expr) => {
+    ($rt:expr, $block_on:path, $net:expr, $procs:expr) => {
         $crate::suite!(@http $rt, $block_on, $net;
             http_calls_round_trip_in_both_eras,
             http_asks_in_both_eras,
@@ -44,6 +46,16 @@ macro_rules! suite {
             http_a_cut_stream_is_resumed,
             http_an_ended_session_is_reopened,
             http_tls_with_rustls,
+        );
+        $crate::suite!(@child $rt, $block_on, $procs;
+            a_server_writing_garbage_fails_the_handshake,
+            a_silent_server_times_out,
+            a_server_exiting_at_once_is_a_connect_error,
+            a_missing_program_is_a_spawn_error,
+            a_server_killed_mid_call_fails_the_call,
+            dropping_the_handle_kills_the_child,
+            graceful_shutdown_ends_the_child,
+            shutdown_escalates_to_sigterm_then_sigkill,
         );
         $crate::suite!(@cases $rt, $block_on;
             calls_round_trip_in_both_eras,
@@ -66,6 +78,16 @@ macro_rules! suite {
                 #[test]
                 fn $case() {
                     super::__suite_run(|| $crate::http::$case($rt, $net));
+                }
+            )*
+        }
+    };
+    (@child $rt:expr, $block_on:path, $procs:expr; $($case:ident),* $(,)?) => {
+        mod over_child {
+            $(
+                #[test]
+                fn $case() {
+                    super::__suite_run(|| $crate::child::$case($rt, $procs));
                 }
             )*
         }
