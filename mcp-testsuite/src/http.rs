@@ -13,11 +13,13 @@ use mcp_driver::mcp_proto::http::HttpServerConfig;
 use mcp_driver::mcp_proto::schema::lifecycle::{
     ClientCapabilities, ElicitationCapability, RootsCapability, ServerCapabilities, ToolsCapability,
 };
+use mcp_driver::mcp_proto::schema::tasks::TaskStatus;
 use mcp_driver::mcp_proto::schema::Implementation;
 use mcp_driver::mcp_proto::session::{ClientConfig, EraPreference, ServerConfig};
-use mcp_driver::{BoxFuture, Client, ClientHandler, NoHandler, Runtime, Service};
+use mcp_driver::{BoxFuture, CallError, Client, ClientHandler, NoHandler, Runtime, Service};
 use serde_json::json;
 
+use crate::tasks::{client_config, task_service, text, Gates};
 use crate::{expected_era, Answers, Fixture};
 
 /// Takes one accepted connection (and serves it).
@@ -320,4 +322,60 @@ pub async fn http_tls_with_rustls<R: Runtime, N: Net<R>>(rt: R, net: N) {
         refused.is_err(),
         "a self-signed certificate must not pass the default roots"
     );
+}
+
+/// Tasks over HTTP in both eras, every request on an exchange of its own: created by one
+/// POST, then polled, read, asked through (2026-07-28: `tasks/update`; legacy: the ask on
+/// the session's GET stream) and cancelled by others, each finding the task.
+pub async fn http_tasks_find_their_task_on_every_exchange<R: Runtime, N: Net<R>>(rt: R, net: N) {
+    for era in crate::tasks::ERAS {
+        let gates = Gates::default();
+        let http = HttpService::new(
+            rt.clone(),
+            task_service(&gates),
+            HttpServerConfig::default(),
+        );
+        let url = serve(&net, http).await;
+        let answers = Arc::new(Answers::default());
+        let client = connect_http(
+            rt.clone(),
+            net.connector(),
+            &url,
+            client_config(era),
+            answers.clone(),
+            HttpClientOptions::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("connect over HTTP failed: {e}"));
+        assert_eq!(client.server().era, expected_era(era));
+
+        let task = client
+            .call_tool_as_task("compute", json!({}))
+            .await
+            .unwrap();
+        assert!(task.task_id().is_some(), "{era:?}");
+        assert_eq!(task.status().await.unwrap().status, TaskStatus::Working);
+        gates.release.set();
+        assert_eq!(text(&task.wait().await.unwrap()), "42", "{era:?}");
+        assert_eq!(task.status().await.unwrap().status, TaskStatus::Completed);
+
+        let task = client
+            .call_tool_as_task("greet_later", json!({}))
+            .await
+            .unwrap();
+        assert_eq!(text(&task.wait().await.unwrap()), "Hello, a0!", "{era:?}");
+        assert_eq!(answers.0.load(Ordering::SeqCst), 1, "{era:?}");
+
+        let task = client
+            .call_tool_as_task("forever", json!({}))
+            .await
+            .unwrap();
+        task.cancel().await.unwrap();
+        gates.dropped.wait().await;
+        assert!(
+            matches!(task.wait().await, Err(CallError::TaskCancelled(_))),
+            "{era:?}"
+        );
+        client.close();
+    }
 }

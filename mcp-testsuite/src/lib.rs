@@ -31,6 +31,7 @@ use serde_json::json;
 pub mod child;
 pub mod http;
 pub mod pipe;
+pub mod tasks;
 
 /// Expands to one `#[test]` per suite case. `$rt` is an expression giving the runtime,
 /// `$block_on` a function running a future to completion on it, `$net` its
@@ -46,6 +47,7 @@ macro_rules! suite {
             http_a_cut_stream_is_resumed,
             http_an_ended_session_is_reopened,
             http_tls_with_rustls,
+            http_tasks_find_their_task_on_every_exchange,
         );
         $crate::suite!(@child $rt, $block_on, $procs;
             a_server_writing_garbage_fails_the_handshake,
@@ -58,18 +60,26 @@ macro_rules! suite {
             shutdown_escalates_to_sigterm_then_sigkill,
         );
         $crate::suite!(@cases $rt, $block_on;
-            calls_round_trip_in_both_eras,
-            concurrent_calls_all_complete,
-            progress_reaches_the_callback,
-            dropping_a_call_cancels_it_on_the_server,
-            errors_and_disconnects_reach_the_caller,
-            the_same_handler_asks_in_both_eras,
-            tampered_request_state_is_refused,
-            server_shutdown_fails_pending_calls,
-            client_disconnect_drops_server_handlers,
-            listen_streams_deliver_and_end,
-            handlers_see_their_own_cancellation,
-            request_timeouts_fire,
+            [
+                calls_round_trip_in_both_eras,
+                concurrent_calls_all_complete,
+                progress_reaches_the_callback,
+                dropping_a_call_cancels_it_on_the_server,
+                errors_and_disconnects_reach_the_caller,
+                the_same_handler_asks_in_both_eras,
+                tampered_request_state_is_refused,
+                server_shutdown_fails_pending_calls,
+                client_disconnect_drops_server_handlers,
+                listen_streams_deliver_and_end,
+                handlers_see_their_own_cancellation,
+                request_timeouts_fire,
+            ]
+            tasks [
+                tasks_run_from_creation_to_result,
+                tasks_cancelled_while_working_stop_their_handler,
+                tasks_fail_with_the_calls_own_error,
+                tasks_ask_their_client_in_both_eras,
+            ]
         );
     };
     (@http $rt:expr, $block_on:path, $net:expr; $($case:ident),* $(,)?) => {
@@ -92,7 +102,8 @@ macro_rules! suite {
             )*
         }
     };
-    (@cases $rt:expr, $block_on:path; $($case:ident),* $(,)?) => {
+    (@cases $rt:expr, $block_on:path;
+        [$($case:ident),* $(,)?] tasks [$($task:ident),* $(,)?]) => {
         fn __suite_run<F: ::std::future::Future>(f: impl FnOnce() -> F) -> F::Output {
             $block_on(f())
         }
@@ -103,12 +114,24 @@ macro_rules! suite {
                     super::__suite_run(|| $crate::$case($rt, $crate::Link::Pipe));
                 }
             )*
+            $(
+                #[test]
+                fn $task() {
+                    super::__suite_run(|| $crate::tasks::$task($rt, $crate::Link::Pipe));
+                }
+            )*
         }
         mod in_process {
             $(
                 #[test]
                 fn $case() {
                     super::__suite_run(|| $crate::$case($rt, $crate::Link::InProcess));
+                }
+            )*
+            $(
+                #[test]
+                fn $task() {
+                    super::__suite_run(|| $crate::tasks::$task($rt, $crate::Link::InProcess));
                 }
             )*
         }
@@ -308,6 +331,22 @@ pub async fn setup<R: Runtime>(
     let mut cfg = ClientConfig::new(Implementation::new("suite-client", "1"));
     cfg.era = era;
     cfg.capabilities = capabilities;
+    let (client, server) = link_up(rt, link, service, cfg, handler).await;
+    Setup {
+        client,
+        fixture,
+        server,
+    }
+}
+
+/// Serves `service` and connects a client to it over `link`.
+pub async fn link_up<R: Runtime>(
+    rt: R,
+    link: Link,
+    service: Service,
+    config: ClientConfig,
+    handler: Arc<dyn ClientHandler>,
+) -> (Client, mcp_driver::ServerHandle) {
     let (client, server) = match link {
         Link::Pipe => {
             let (cr, cw, sr, sw) = pipe::duplex();
@@ -315,21 +354,20 @@ pub async fn setup<R: Runtime>(
             rt.spawn(Box::pin(async move {
                 let _ = conn.await;
             }));
-            (mcp_driver::connect(rt, cfg, handler, cr, cw).await, server)
+            (
+                mcp_driver::connect(rt, config, handler, cr, cw).await,
+                server,
+            )
         }
         Link::InProcess => {
-            let (c, s) = mcp_driver::connect_in_process(rt, service, cfg, handler)
+            let (c, s) = mcp_driver::connect_in_process(rt, service, config, handler)
                 .await
                 .unwrap_or_else(|e| panic!("connect failed: {e}"));
             (Ok(c), s)
         }
     };
     let client = client.unwrap_or_else(|e| panic!("connect failed: {e}"));
-    Setup {
-        client,
-        fixture,
-        server,
-    }
+    (client, server)
 }
 
 async fn plain<R: Runtime>(rt: R, link: Link, era: EraPreference) -> Setup {
