@@ -691,12 +691,19 @@ impl HttpClient {
                     return;
                 }
                 self.aborts.push_back(id);
+                let sent = ex.headers.clone();
+                let stale = self.sent_on_older_session(&sent);
                 if let Some(Exchange {
                     purpose: Purpose::Post(post),
                     ..
                 }) = self.exchanges.remove(&id)
                 {
-                    self.session_expired(now, Some(post));
+                    if stale {
+                        // A newer session already replaced the one this went out on.
+                        self.send_post(post);
+                    } else {
+                        self.session_expired(now, Some(post));
+                    }
                 }
             }
             None if matches!(ex.purpose, Purpose::Delete) => ex.state = BodyState::Discard,
@@ -1006,6 +1013,19 @@ impl HttpClient {
             }
         }
         out
+    }
+
+    /// Whether a request went out with a session id other than the current one (so its
+    /// 404 says nothing about the current session).
+    pub(super) fn sent_on_older_session(&self, headers: &[(Cow<'static, str>, String)]) -> bool {
+        let sent = headers
+            .iter()
+            .find(|(k, _)| k == header::SESSION_ID)
+            .map(|(_, v)| v.as_str());
+        match (sent, self.session_id.as_deref()) {
+            (Some(sent), Some(current)) => sent != current,
+            _ => false,
+        }
     }
 
     fn post_url(&self) -> String {

@@ -381,7 +381,10 @@ impl HttpClient {
                 for id in ids {
                     self.fail_request(&id, HttpError::SessionExpired);
                 }
-                self.session_expired(now, None);
+                // A stream of a session already replaced says nothing about the new one.
+                if !self.sent_on_older_session(&ex.headers) {
+                    self.session_expired(now, None);
+                }
             }
             _ if status >= 500 || status == 429 => {
                 let reason = format!("HTTP {status}");
