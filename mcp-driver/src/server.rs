@@ -75,6 +75,13 @@ pub(crate) struct ServerSide {
 }
 
 impl ServerSide {
+    /// Announces a session created unannounced (a legacy HTTP session, once it has its
+    /// id): to the handler, and to the task hub for task-change notifications.
+    pub(crate) fn announce(service: &Service, shared: &Arc<Mutex<ServerShared>>) {
+        service.tasks.register_session(shared);
+        service.handler.on_connection(handle_of(shared));
+    }
+
     /// Handler tasks still running.
     pub(crate) fn running(&self) -> usize {
         self.running.len()
@@ -1320,7 +1327,11 @@ pub(crate) fn new_shared_with<R: Runtime>(
         legacy_tasks: Vec::new(),
     };
     let shared = Arc::new(Mutex::new(Shared::new(session, side)));
-    service.tasks.register_session(&shared);
+    // Sessions that can hear of task changes later register; a one-request HTTP exchange
+    // cannot (and registering every one would serialize requests on the hub's lock).
+    if announce {
+        service.tasks.register_session(&shared);
+    }
     let handle = ServerHandle {
         shared: shared.clone(),
     };

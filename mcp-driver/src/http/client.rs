@@ -212,7 +212,7 @@ pub async fn connect_http<R: Runtime>(
         shared: shared.clone(),
         io,
         pool,
-        options,
+        options: Arc::new(options),
         fatal: fatal.clone(),
         sleep: None,
         closing_since: None,
@@ -269,7 +269,8 @@ struct Driver<R: Runtime> {
     shared: Arc<Mutex<ClientShared>>,
     io: Arc<Mutex<IoState>>,
     pool: Arc<Pool<R>>,
-    options: HttpClientOptions,
+    /// Shared with every exchange (cloned per request otherwise).
+    options: Arc<HttpClientOptions>,
     fatal: Arc<Mutex<Option<HttpError>>>,
     sleep: Option<(Instant, BoxFuture<'static, ()>)>,
     closing_since: Option<Instant>,
@@ -304,6 +305,7 @@ impl<R: Runtime> Future for Driver<R> {
             // The HTTP layer: frames in, exchanges and messages out.
             let mut messages = Vec::new();
             let mut events = Vec::new();
+            let mut started = Vec::new();
             let (core_due, idle) = {
                 let mut io = lock(&this.io);
                 for t in transmits {
@@ -336,13 +338,17 @@ impl<R: Runtime> Future for Driver<R> {
                         this.options.clone(),
                         req,
                     );
-                    this.rt.spawn(Box::pin(Abortable { fut, abort }));
+                    started.push(Abortable { fut, abort });
                 }
                 messages.extend(std::iter::from_fn(|| io.core.poll_message()));
                 events.extend(std::iter::from_fn(|| io.core.poll_event()));
                 io.waker = Some(cx.waker().clone());
                 (io.core.poll_timeout(), io.core.exchanges() == 0)
             };
+            // Spawned outside the lock, which their first poll may take.
+            for exchange in started {
+                this.rt.spawn(Box::pin(exchange));
+            }
             for e in &events {
                 if let Some(f) = &this.options.on_event {
                     f(e);
@@ -440,7 +446,7 @@ fn run_exchange<R: Runtime>(
     rt: R,
     pool: Arc<Pool<R>>,
     io: Arc<Mutex<IoState>>,
-    options: HttpClientOptions,
+    options: Arc<HttpClientOptions>,
     req: HttpRequest,
 ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
     Box::pin(async move {

@@ -581,9 +581,7 @@ async fn initialize<R: Runtime>(
         };
     }
     // Now the session can be announced: it has its streams and an id.
-    app.service
-        .handler
-        .on_connection(crate::server::handle_of(&shared));
+    ServerSide::announce(&app.service, &shared);
     lock(&app.sessions).begin(now, &session_id);
     let pending = turn_inline(app, &shared).await;
     spawn_driver(app, &shared, pending);
