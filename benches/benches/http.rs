@@ -41,19 +41,19 @@ use mcp_tokio::mcp_proto::schema::Era;
 use mcp_tokio::mcp_proto::schema::Implementation;
 use mcp_tokio::mcp_proto::session::{ClientConfig, EraPreference};
 use mcp_tokio::{HttpClientOptions, HttpServerConfig};
-use rmcp::model::{
-    CallToolRequestParams as RCallParams, CallToolResponse, CallToolResult as RCallResult,
-    ContentBlock as RContent, ProtocolVersion, ServerCapabilities as RCaps,
-    ServerConfig as RServerConfig,
-};
-use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RequestContext, RoleServer};
+use rmcp::model::{CallToolRequestParams as RCallParams, ProtocolVersion};
+use rmcp::service::{ClientLifecycleMode, ClientServiceExt};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{
     StreamableHttpClientTransport, StreamableHttpServerConfig, StreamableHttpService,
 };
-use rmcp::{ErrorData, ServerHandler, ServiceExt};
+use rmcp::ServiceExt;
 use serde_json::{json, Map, Value};
+
+#[path = "shared/rmcp_echo.rs"]
+mod rmcp_echo;
+use rmcp_echo::RmcpEcho;
 
 const PAYLOAD: &str = "0123456789abcdef"; // 16 bytes
 
@@ -86,29 +86,6 @@ async fn start_ours() -> SocketAddr {
         HttpServerConfig::default(),
     ));
     addr
-}
-
-#[derive(Clone)]
-struct RmcpEcho;
-
-impl ServerHandler for RmcpEcho {
-    fn get_info(&self) -> RServerConfig {
-        RServerConfig::new(RCaps::builder().enable_tools().build())
-    }
-
-    async fn call_tool(
-        &self,
-        request: RCallParams,
-        _context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResponse, ErrorData> {
-        let text = request
-            .arguments
-            .as_ref()
-            .and_then(|a| a.get("text"))
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        Ok(RCallResult::success(vec![RContent::text(text)]).into())
-    }
 }
 
 /// rmcp's streamable HTTP service (a tower service) on hyper's HTTP/1.1 server, one task per

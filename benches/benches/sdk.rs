@@ -17,13 +17,13 @@ use mcp_tokio::mcp_proto::schema::messages::ClientRequest;
 use mcp_tokio::mcp_proto::schema::tools::CallToolResult;
 use mcp_tokio::mcp_proto::schema::Implementation;
 use mcp_tokio::mcp_proto::session::{ClientConfig, ServerConfig};
-use rmcp::model::{
-    CallToolRequestParams as RCallParams, CallToolResponse, CallToolResult as RCallResult,
-    ContentBlock as RContent, ServerCapabilities as RCaps, ServerConfig as RServerConfig,
-};
-use rmcp::service::{RequestContext, RoleServer};
-use rmcp::{ErrorData, ServerHandler, ServiceExt};
+use rmcp::model::CallToolRequestParams as RCallParams;
+use rmcp::ServiceExt;
 use serde_json::{json, Map, Value};
+
+#[path = "shared/rmcp_echo.rs"]
+mod rmcp_echo;
+use rmcp_echo::RmcpEcho;
 
 // ----- the two echo servers -------------------------------------------------------------
 
@@ -57,29 +57,6 @@ fn our_service() -> Service {
         ServerConfig::new(Implementation::new("bench-ours", "1"), caps),
         OurEcho,
     )
-}
-
-#[derive(Clone)]
-struct RmcpEcho;
-
-impl ServerHandler for RmcpEcho {
-    fn get_info(&self) -> RServerConfig {
-        RServerConfig::new(RCaps::builder().enable_tools().build())
-    }
-
-    async fn call_tool(
-        &self,
-        request: RCallParams,
-        _context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResponse, ErrorData> {
-        let text = request
-            .arguments
-            .as_ref()
-            .and_then(|a| a.get("text"))
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        Ok(RCallResult::success(vec![RContent::text(text)]).into())
-    }
 }
 
 fn args(payload: &str) -> Map<String, Value> {
