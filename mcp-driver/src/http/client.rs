@@ -213,6 +213,7 @@ pub async fn connect_http<R: Runtime>(
         io,
         pool,
         options: Arc::new(options),
+        running: Vec::new(),
         fatal: fatal.clone(),
         sleep: None,
         closing_since: None,
@@ -271,6 +272,8 @@ struct Driver<R: Runtime> {
     pool: Arc<Pool<R>>,
     /// Shared with every exchange (cloned per request otherwise).
     options: Arc<HttpClientOptions>,
+    /// Exchanges in progress.
+    running: Vec<Abortable<Pin<Box<dyn Future<Output = ()> + Send>>>>,
     fatal: Arc<Mutex<Option<HttpError>>>,
     sleep: Option<(Instant, BoxFuture<'static, ()>)>,
     closing_since: Option<Instant>,
@@ -345,10 +348,6 @@ impl<R: Runtime> Future for Driver<R> {
                 io.waker = Some(cx.waker().clone());
                 (io.core.poll_timeout(), io.core.exchanges() == 0)
             };
-            // Spawned outside the lock, which their first poll may take.
-            for exchange in started {
-                this.rt.spawn(Box::pin(exchange));
-            }
             for e in &events {
                 if let Some(f) = &this.options.on_event {
                     f(e);
@@ -358,7 +357,19 @@ impl<R: Runtime> Future for Driver<R> {
                 HttpClientEvent::Failed(h) => Some(h),
                 _ => None,
             });
-            let progressed = !messages.is_empty();
+            // Once the server is given up on, nothing new goes out (a closing session may
+            // still have queued frames, e.g. the initialize after a failed probe).
+            if failed.is_none() && lock(&this.fatal).is_none() {
+                this.running.extend(started);
+            }
+            // Exchanges run inside this future rather than as tasks of their own: a response
+            // then wakes the driver directly, one task hop fewer per call. Polled outside the
+            // lock, which they take to report.
+            let before = this.running.len();
+            this.running
+                .retain_mut(|ex| Pin::new(ex).poll(cx).is_pending());
+            let finished = this.running.len() < before;
+            let progressed = !messages.is_empty() || finished;
             if !messages.is_empty() {
                 let mut g = lock(&this.shared);
                 for m in messages {
