@@ -9,3 +9,10 @@ pub mod jsonrpc;
 pub mod schema;
 pub mod session;
 pub mod tasks;
+
+/// The starting instant of unit tests: the library itself never reads a clock, and tests
+/// read it once here, then move time by explicit offsets from it.
+#[cfg(test)]
+pub(crate) fn test_start() -> std::time::Instant {
+    std::time::Instant::now()
+}

@@ -759,7 +759,7 @@ mod tests {
 
     #[test]
     fn wall_clock_maps_both_ways() {
-        let now = Instant::now();
+        let now = crate::test_start();
         let c = WallClock::new(now, UNIX_EPOCH + Duration::from_secs(1_000));
         assert_eq!(c.unix_ms(now + Duration::from_millis(5)), 1_000_005);
         assert_eq!(c.instant_at(1_000_005), now + Duration::from_millis(5));

@@ -145,7 +145,7 @@ mod tests {
 
     #[test]
     fn limits_and_idle_expiry() {
-        let t0 = Instant::now();
+        let t0 = crate::test_start();
         let mut t = SessionTable::new(2, Duration::from_secs(10), Box::new(SeededEntropy::new(1)));
         let a = t.insert(t0, "a").unwrap();
         let b = t.insert(t0, "b").unwrap();

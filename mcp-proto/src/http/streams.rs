@@ -768,7 +768,7 @@ mod tests {
 
     #[test]
     fn an_immediate_answer_is_json() {
-        let now = Instant::now();
+        let now = crate::test_start();
         let mut s = legacy();
         let sid = s.open_request(now, RequestId::Number(1));
         assert_eq!(s.poll_head(sid), None);
@@ -785,7 +785,7 @@ mod tests {
 
     #[test]
     fn modern_errors_map_to_statuses_and_drops_cancel() {
-        let now = Instant::now();
+        let now = crate::test_start();
         let mut s = HttpStreams::modern(StreamConfig::default());
         let a = s.open_request(now, RequestId::Number(1));
         s.route(now, t(1, FrameKind::Error(-32601), "{}"));
@@ -805,7 +805,7 @@ mod tests {
 
     #[test]
     fn a_dropped_legacy_stream_resumes_without_loss() {
-        let now = Instant::now();
+        let now = crate::test_start();
         let mut s = legacy();
         let sid = s.open_request(now, RequestId::Number(7));
         s.route(now, t(7, FrameKind::Notification, "{\"n\":1}"));
@@ -841,7 +841,7 @@ mod tests {
 
     #[test]
     fn a_session_message_wakes_the_get_stream_reader() {
-        let now = Instant::now();
+        let now = crate::test_start();
         let mut s = legacy();
         let get = s.open_standalone(now).unwrap();
         let _ = s.take_woken().count();
@@ -859,7 +859,7 @@ mod tests {
 
     #[test]
     fn parked_streams_are_bounded() {
-        let now = Instant::now();
+        let now = crate::test_start();
         let mut s = legacy();
         for i in 0..(MAX_PARKED as i64 + 10) {
             let sid = s.open_request(now, RequestId::Number(i));
@@ -875,7 +875,7 @@ mod tests {
 
     #[test]
     fn polling_cuts_the_stream_and_keeps_the_request() {
-        let now = Instant::now();
+        let now = crate::test_start();
         let mut s = legacy();
         let sid = s.open_request(now, RequestId::Number(1));
         assert!(s.close_for_polling(&RequestId::Number(1)));
@@ -891,7 +891,7 @@ mod tests {
 
     #[test]
     fn quiet_streams_get_keep_alives_and_json_only_never_streams() {
-        let now = Instant::now();
+        let now = crate::test_start();
         let every = StreamConfig::default().keep_alive.unwrap();
         let mut s = legacy();
         let sid = s.open_request(now, RequestId::Number(1));
@@ -921,7 +921,7 @@ mod tests {
 
     #[test]
     fn session_messages_wait_for_the_get_stream_within_bounds() {
-        let now = Instant::now();
+        let now = crate::test_start();
         let mut s = legacy();
         let msg = |n: usize| Transmit {
             route: Route::Session,

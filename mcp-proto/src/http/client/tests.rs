@@ -153,7 +153,7 @@ fn legacy(now: Instant) -> HttpClient {
 
 #[test]
 fn modern_posts_carry_standard_and_param_headers() {
-    let now = Instant::now();
+    let now = crate::test_start();
     let mut c = HttpClient::new(config());
     c.handle_transmit(now, tx(probe(0)));
     let r = one(&mut c);
@@ -221,7 +221,7 @@ fn modern_posts_carry_standard_and_param_headers() {
 
 #[test]
 fn modern_cancel_closes_the_stream_instead_of_posting() {
-    let now = Instant::now();
+    let now = crate::test_start();
     let mut c = modern(now);
     let call = json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {
         "name": "slow", "_meta": modern_meta()}});
@@ -240,7 +240,7 @@ fn modern_cancel_closes_the_stream_instead_of_posting() {
 
 #[test]
 fn unsupported_version_listing_ours_is_retried_once() {
-    let now = Instant::now();
+    let now = crate::test_start();
     let mut c = HttpClient::new(config());
     c.handle_transmit(now, tx(probe(0)));
     let refusal = json!({"jsonrpc": "2.0", "id": 0, "error": {"code": -32022,
@@ -265,7 +265,7 @@ fn unsupported_version_listing_ours_is_retried_once() {
 
 #[test]
 fn legacy_session_headers_and_delete_on_close() {
-    let now = Instant::now();
+    let now = crate::test_start();
     let mut c = legacy(now);
     assert_eq!(c.session_id(), Some("s1"));
     let list = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
@@ -290,7 +290,7 @@ fn legacy_session_headers_and_delete_on_close() {
 
 #[test]
 fn stream_cut_before_the_response_resumes_after_retry_with_last_event_id() {
-    let t0 = Instant::now();
+    let t0 = crate::test_start();
     let mut c = legacy(t0);
     let call = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "x"}});
     c.handle_transmit(t0, tx(call));
@@ -338,7 +338,7 @@ fn stream_cut_before_the_response_resumes_after_retry_with_last_event_id() {
 
 #[test]
 fn quiet_reconnections_back_off_and_end() {
-    let t0 = Instant::now();
+    let t0 = crate::test_start();
     let mut c = legacy(t0);
     c.handle_transmit(
         t0,
@@ -376,7 +376,7 @@ fn quiet_reconnections_back_off_and_end() {
 
 #[test]
 fn refused_connections_back_off_then_fail_typed() {
-    let t0 = Instant::now();
+    let t0 = crate::test_start();
     let mut c = HttpClient::new(config());
     c.handle_transmit(t0, tx(probe(0)));
     let mut now = t0;
@@ -407,7 +407,7 @@ fn refused_connections_back_off_then_fail_typed() {
 
 #[test]
 fn session_404_reinitializes_and_replays() {
-    let now = Instant::now();
+    let now = crate::test_start();
     let mut c = legacy(now);
     c.handle_transmit(
         now,
@@ -449,7 +449,7 @@ fn session_404_reinitializes_and_replays() {
 
 #[test]
 fn repeated_expiry_gives_up() {
-    let now = Instant::now();
+    let now = crate::test_start();
     let mut c = legacy(now);
     c.handle_transmit(
         now,
@@ -481,7 +481,7 @@ fn repeated_expiry_gives_up() {
 
 #[test]
 fn refused_initialize_falls_back_to_http_sse() {
-    let now = Instant::now();
+    let now = crate::test_start();
     let mut c = HttpClient::new(HttpClientConfig::new("http://127.0.0.1:9/sse"));
     c.handle_transmit(now, tx(initialize(0)));
     let r = one(&mut c);
@@ -518,7 +518,7 @@ fn refused_initialize_falls_back_to_http_sse() {
 
 #[test]
 fn failed_fallback_reports_the_original_refusal() {
-    let now = Instant::now();
+    let now = crate::test_start();
     let mut c = HttpClient::new(config());
     c.handle_transmit(now, tx(initialize(0)));
     let r = one(&mut c);
@@ -538,7 +538,7 @@ fn failed_fallback_reports_the_original_refusal() {
 
 #[test]
 fn unauthorized_is_typed_and_fatal_before_the_handshake() {
-    let now = Instant::now();
+    let now = crate::test_start();
     let mut c = HttpClient::new(config());
     c.handle_transmit(now, tx(probe(0)));
     let r = one(&mut c);
@@ -563,7 +563,7 @@ fn unauthorized_is_typed_and_fatal_before_the_handshake() {
 
 #[test]
 fn probe_refused_by_a_legacy_server_reaches_the_session_as_an_error() {
-    let now = Instant::now();
+    let now = crate::test_start();
     let mut c = HttpClient::new(config());
     c.handle_transmit(now, tx(probe(0)));
     let r = one(&mut c);
@@ -580,7 +580,7 @@ fn probe_refused_by_a_legacy_server_reaches_the_session_as_an_error() {
 
 #[test]
 fn oversized_bodies_fail_the_request() {
-    let now = Instant::now();
+    let now = crate::test_start();
     let mut cfg = config();
     cfg.max_body_len = 64;
     let mut c = HttpClient::new(cfg);
@@ -599,7 +599,7 @@ fn oversized_bodies_fail_the_request() {
 
 #[test]
 fn modern_stream_ending_early_fails_the_request() {
-    let now = Instant::now();
+    let now = crate::test_start();
     let mut c = modern(now);
     c.handle_transmit(
         now,
@@ -643,7 +643,7 @@ fn endpoint_resolution() {
 
 #[test]
 fn header_mismatch_rereads_the_tools_and_sends_the_call_again() {
-    let now = Instant::now();
+    let now = crate::test_start();
     let mut c = modern(now);
     let call = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {
         "name": "sql", "arguments": {"region": "eu"}, "_meta": modern_meta()}});
