@@ -401,7 +401,7 @@ impl HttpServer {
         headers: &(impl Headers + ?Sized),
         probe: Option<&MetaProbe<'_>>,
     ) -> Result<(), Response> {
-        if REMOVED_IN_MODERN.contains(&method) {
+        if crate::schema::messages::method::REMOVED_IN_MODERN.contains(&method) {
             // Unknown to this revision, whatever its params say: 404 tells a client it
             // reached a modern endpoint that lacks the method (not a legacy server).
             return Err(Response::rpc_error_for(
@@ -483,17 +483,6 @@ impl HttpServer {
         }
     }
 }
-
-/// Methods of the initialize-based revisions that 2026-07-28 no longer has.
-const REMOVED_IN_MODERN: &[&str] = &[
-    "initialize",
-    "ping",
-    "logging/setLevel",
-    "resources/subscribe",
-    "resources/unsubscribe",
-    "tasks/result",
-    "tasks/list",
-];
 
 fn unsupported_legacy(id: Option<&RequestId>, v: &str) -> Response {
     Response::rpc_error_for(

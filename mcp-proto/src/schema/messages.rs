@@ -73,6 +73,18 @@ pub mod method {
     pub const RESOURCES_LIST_CHANGED: &str = "notifications/resources/list_changed";
     pub const TOOLS_LIST_CHANGED: &str = "notifications/tools/list_changed";
     pub const PROMPTS_LIST_CHANGED: &str = "notifications/prompts/list_changed";
+
+    /// Requests of the initialize-based revisions that 2026-07-28 no longer has: a modern
+    /// request for one is method-not-found (404 over HTTP), whatever its params.
+    pub const REMOVED_IN_MODERN: &[&str] = &[
+        INITIALIZE,
+        PING,
+        LOGGING_SET_LEVEL,
+        RESOURCES_SUBSCRIBE,
+        RESOURCES_UNSUBSCRIBE,
+        TASKS_RESULT,
+        TASKS_LIST,
+    ];
     pub const ELICITATION_COMPLETE: &str = "notifications/elicitation/complete";
     pub const TASKS_STATUS: &str = "notifications/tasks/status";
     pub const TASKS_NOTIFICATION: &str = "notifications/tasks";

@@ -813,15 +813,7 @@ impl ServerSession {
             .get(meta_keys::CLIENT_INFO)
             .and_then(|i| Implementation::deserialize(i).ok());
         // Methods that 2026-07-28 removed.
-        if matches!(
-            request,
-            ClientRequest::Ping(_)
-                | ClientRequest::SetLevel(_)
-                | ClientRequest::Subscribe(_)
-                | ClientRequest::Unsubscribe(_)
-                | ClientRequest::GetTaskPayload(_)
-                | ClientRequest::ListTasks(_)
-        ) {
+        if method::REMOVED_IN_MODERN.contains(&request.method()) {
             return self.reply_error(&id, ErrorObject::method_not_found(request.method()));
         }
         if let Err(e) = self.gate(&request, Era::Modern) {
