@@ -3,7 +3,7 @@
 //! and client (sessions, SSE, resumption, cancellation) the same way.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use std::net::SocketAddr;
 
@@ -20,7 +20,7 @@ use mcp_driver::{BoxFuture, CallError, Client, ClientHandler, NoHandler, Runtime
 use serde_json::json;
 
 use crate::tasks::{client_config, task_service, text, Gates};
-use crate::{expected_era, Answers, Fixture};
+use crate::{call_recording_progress, drop_a_call_and_go_on, expected_era, Answers, Fixture};
 
 /// Takes one accepted connection (and serves it).
 pub type Accept = Arc<dyn Fn(BoxStream) -> BoxFuture<'static, ()> + Send + Sync>;
@@ -148,26 +148,9 @@ pub async fn http_asks_in_both_eras<R: Runtime, N: Net<R>>(rt: R, net: N) {
 pub async fn http_progress_reaches_the_callback<R: Runtime, N: Net<R>>(rt: R, net: N) {
     for era in [EraPreference::Auto, EraPreference::Legacy] {
         let s = plain(rt.clone(), &net, era).await;
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let sink = seen.clone();
-        let r = s
-            .client
-            .call_tool_with(
-                "progress",
-                json!({}),
-                Some(Box::new(move |p| {
-                    sink.lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(p.progress)
-                })),
-            )
-            .await
-            .unwrap();
+        let (r, seen) = call_recording_progress(&s.client, "progress").await;
         assert_eq!(r.content[0].as_text(), Some("done"));
-        assert_eq!(
-            *seen.lock().unwrap_or_else(|e| e.into_inner()),
-            [1.0, 2.0, 3.0]
-        );
+        assert_eq!(seen, [1.0, 2.0, 3.0]);
     }
 }
 
@@ -176,23 +159,7 @@ pub async fn http_progress_reaches_the_callback<R: Runtime, N: Net<R>>(rt: R, ne
 pub async fn http_dropping_a_call_cancels_it<R: Runtime, N: Net<R>>(rt: R, net: N) {
     for era in [EraPreference::Auto, EraPreference::Legacy] {
         let s = plain(rt.clone(), &net, era).await;
-        {
-            let call = s.client.call_tool("hang", json!({}));
-            let started = s.fixture.started.wait();
-            futures_lite::future::or(async { call.await.map(|_| ()) }, async {
-                started.await;
-                Ok(())
-            })
-            .await
-            .unwrap();
-        }
-        s.fixture.dropped.wait().await;
-        let r = s
-            .client
-            .call_tool("echo", json!({"text": "after"}))
-            .await
-            .unwrap();
-        assert_eq!(r.content[0].as_text(), Some("after"));
+        drop_a_call_and_go_on(&s.client, &s.fixture).await;
     }
 }
 
@@ -200,26 +167,9 @@ pub async fn http_dropping_a_call_cancels_it<R: Runtime, N: Net<R>>(rt: R, net: 
 /// the client resumes with `Last-Event-ID` and gets every progress report and the answer.
 pub async fn http_a_cut_stream_is_resumed<R: Runtime, N: Net<R>>(rt: R, net: N) {
     let s = plain(rt, &net, EraPreference::Legacy).await;
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let sink = seen.clone();
-    let r = s
-        .client
-        .call_tool_with(
-            "resumable",
-            json!({}),
-            Some(Box::new(move |p| {
-                sink.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push(p.progress)
-            })),
-        )
-        .await
-        .unwrap();
+    let (r, seen) = call_recording_progress(&s.client, "resumable").await;
     assert_eq!(r.content[0].as_text(), Some("resumed after a cut"));
-    assert_eq!(
-        *seen.lock().unwrap_or_else(|e| e.into_inner()),
-        [1.0, 2.0, 3.0]
-    );
+    assert_eq!(seen, [1.0, 2.0, 3.0]);
 }
 
 /// When the server ends a legacy session, the client's next call meets a 404, opens a new

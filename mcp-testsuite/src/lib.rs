@@ -423,12 +423,21 @@ pub async fn concurrent_calls_all_complete<R: Runtime>(rt: R, link: Link) {
 /// Progress notifications reach the per-call callback in order.
 pub async fn progress_reaches_the_callback<R: Runtime>(rt: R, link: Link) {
     let s = plain(rt, link, EraPreference::Auto).await;
+    let (r, seen) = call_recording_progress(&s.client, "progress").await;
+    assert_eq!(r.content[0].as_text(), Some("done"));
+    assert_eq!(seen, [1.0, 2.0, 3.0]);
+}
+
+/// Calls `tool`, recording the progress values its callback receives.
+pub(crate) async fn call_recording_progress(
+    client: &Client,
+    tool: &str,
+) -> (CallToolResult, Vec<f64>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = seen.clone();
-    let r = s
-        .client
+    let r = client
         .call_tool_with(
-            "progress",
+            tool,
             json!({}),
             Some(Box::new(move |p| {
                 sink.lock()
@@ -438,36 +447,38 @@ pub async fn progress_reaches_the_callback<R: Runtime>(rt: R, link: Link) {
         )
         .await
         .unwrap();
-    assert_eq!(r.content[0].as_text(), Some("done"));
-    assert_eq!(
-        *seen.lock().unwrap_or_else(|e| e.into_inner()),
-        vec![1.0, 2.0, 3.0]
-    );
+    let seen = std::mem::take(&mut *seen.lock().unwrap_or_else(|e| e.into_inner()));
+    (r, seen)
 }
 
 /// Dropping a call's future cancels it; the server drops the handler; the connection lives.
 pub async fn dropping_a_call_cancels_it_on_the_server<R: Runtime>(rt: R, link: Link) {
     for era in [EraPreference::Auto, EraPreference::Legacy] {
         let s = plain(rt.clone(), link, era).await;
-        {
-            let call = s.client.call_tool("hang", json!({}));
-            let started = s.fixture.started.wait();
-            // Poll the call until the handler has started, then drop it.
-            futures_lite::future::or(async { call.await.map(|_| ()) }, async {
-                started.await;
-                Ok(())
-            })
-            .await
-            .unwrap();
-        }
-        s.fixture.dropped.wait().await;
-        let r = s
-            .client
-            .call_tool("echo", json!({"text": "after"}))
-            .await
-            .unwrap();
-        assert_eq!(r.content[0].as_text(), Some("after"));
+        drop_a_call_and_go_on(&s.client, &s.fixture).await;
     }
+}
+
+/// Starts `hang`, drops the call once its handler runs, waits for the server to drop the
+/// handler, and checks the connection still answers.
+pub(crate) async fn drop_a_call_and_go_on(client: &Client, fixture: &Fixture) {
+    {
+        let call = client.call_tool("hang", json!({}));
+        let started = fixture.started.wait();
+        // Poll the call until the handler has started, then drop it.
+        futures_lite::future::or(async { call.await.map(|_| ()) }, async {
+            started.await;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    }
+    fixture.dropped.wait().await;
+    let r = client
+        .call_tool("echo", json!({"text": "after"}))
+        .await
+        .unwrap();
+    assert_eq!(r.content[0].as_text(), Some("after"));
 }
 
 /// Peer errors arrive typed; a client that closes mid-call ends the call with `Closed`.
