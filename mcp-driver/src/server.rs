@@ -19,7 +19,8 @@ use mcp_proto::schema::roots::ListRootsResult;
 use mcp_proto::schema::sampling::{CreateMessageRequestParams, CreateMessageResult};
 use mcp_proto::schema::{Era, LoggingLevel, RequestParams};
 use mcp_proto::session::{
-    RequestContext, RequestError, ServerConfig, ServerEvent, ServerSession, UsageError,
+    RequestContext, RequestError, ServerConfig, ServerEvent, ServerSession, SharedServerConfig,
+    UsageError,
 };
 use serde_json::Value;
 
@@ -1221,8 +1222,8 @@ impl WeakServerHandle {
 /// every connection gets its own session.
 #[derive(Clone)]
 pub struct Service {
-    /// Identity, capabilities, limits.
-    pub config: ServerConfig,
+    /// Identity, capabilities, limits (prepared once, shared by every session).
+    pub config: SharedServerConfig,
     /// The application logic.
     pub handler: Arc<dyn Handler>,
     /// Seals 2026-07-28 `requestState`; share one key across instances behind a balancer.
@@ -1244,7 +1245,7 @@ impl Service {
     pub fn new(config: ServerConfig, handler: impl Handler) -> Self {
         let store = mcp_proto::tasks::MemoryTaskStore::new(config.tasks.max_tasks);
         Service {
-            config,
+            config: SharedServerConfig::new(config),
             handler: Arc::new(handler),
             state_key: StateKey::random(),
             tasks: TaskHub::new(Box::new(store)),

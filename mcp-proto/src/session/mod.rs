@@ -22,7 +22,9 @@ pub use client::{
     ServerDescription,
 };
 pub use outbound::Timeout;
-pub use server::{RequestContext, ServerConfig, ServerEvent, ServerSession, TaskParams};
+pub use server::{
+    RequestContext, ServerConfig, ServerEvent, ServerSession, SharedServerConfig, TaskParams,
+};
 
 use bytes::Bytes;
 

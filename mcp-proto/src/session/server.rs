@@ -8,6 +8,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use bytes::BytesMut;
@@ -86,6 +87,40 @@ impl ServerConfig {
             discover_ttl_ms: 0,
             tasks: TaskConfig::default(),
         }
+    }
+}
+
+/// A [`ServerConfig`] prepared once for many sessions: an HTTP server opens one session per
+/// 2026-07-28 request, and each would otherwise copy the configuration and re-encode the
+/// server's identity. Cheap to clone; reads as the config it holds.
+#[derive(Debug, Clone)]
+pub struct SharedServerConfig(Arc<Prepared>);
+
+#[derive(Debug)]
+struct Prepared {
+    config: ServerConfig,
+    /// `serverInfo` as stamped on every 2026-07-28 result.
+    info: Value,
+}
+
+impl SharedServerConfig {
+    /// Prepares `config`.
+    pub fn new(config: ServerConfig) -> Self {
+        let info = serde_json::to_value(&config.info).unwrap_or(Value::Null);
+        SharedServerConfig(Arc::new(Prepared { config, info }))
+    }
+}
+
+impl From<ServerConfig> for SharedServerConfig {
+    fn from(config: ServerConfig) -> Self {
+        SharedServerConfig::new(config)
+    }
+}
+
+impl std::ops::Deref for SharedServerConfig {
+    type Target = ServerConfig;
+    fn deref(&self) -> &ServerConfig {
+        &self.0.config
     }
 }
 
@@ -257,7 +292,7 @@ struct Subscription {
 /// [`ServerEvent::Request`] for `tools/*`, `prompts/*`, `resources/list|read|templates/list`,
 /// `completion/complete` and configured custom methods.
 pub struct ServerSession {
-    config: ServerConfig,
+    config: SharedServerConfig,
     entropy: Box<dyn Entropy>,
     decoder: LineDecoder,
     outbox: Outbox,
@@ -272,8 +307,9 @@ pub struct ServerSession {
     tasks: TaskTable,
     /// Maps the monotonic clock to the wall-clock milliseconds task entries are kept in.
     clock: WallClock,
-    /// This session's owner tag on legacy tasks: a legacy client sees only its own.
-    scope: String,
+    /// This session's owner tag on legacy tasks: a legacy client sees only its own. Drawn on
+    /// first use: most sessions (every 2026-07-28 HTTP request) never need one.
+    scope: Option<String>,
     /// Our legacy requests made on a task's behalf (elicitation, sampling ...), by id.
     task_asks: HashMap<RequestId, String>,
     /// The latest time an input carried, for commands that take none.
@@ -282,7 +318,6 @@ pub struct ServerSession {
     task_progress: HashMap<String, (ProgressToken, Option<f64>)>,
     /// `tasks/result` requests waiting for their task to end.
     task_waiters: HashMap<String, Vec<RequestId>>,
-    server_info_value: Value,
     closed: bool,
 }
 
@@ -313,19 +348,17 @@ impl ServerSession {
     /// A new session. `wall` is the wall-clock time at `now` (for task timestamps); `entropy`
     /// makes task ids unguessable.
     pub fn new(
-        config: ServerConfig,
+        config: impl Into<SharedServerConfig>,
         now: Instant,
         wall: SystemTime,
         entropy: Box<dyn Entropy>,
     ) -> Self {
-        let server_info_value = serde_json::to_value(&config.info).unwrap_or(Value::Null);
-        let mut entropy = entropy;
-        let scope = crate::entropy::random_hex(entropy.as_mut(), 16);
+        let config = config.into();
         ServerSession {
             decoder: LineDecoder::new(config.max_frame_len),
             tasks: TaskTable::new(config.tasks.clone()),
             clock: WallClock::new(now, wall),
-            scope,
+            scope: None,
             task_asks: HashMap::new(),
             last_now: now,
             config,
@@ -340,9 +373,15 @@ impl ServerSession {
             resource_subscriptions: BTreeSet::new(),
             task_progress: HashMap::new(),
             task_waiters: HashMap::new(),
-            server_info_value,
             closed: false,
         }
+    }
+
+    /// The legacy task owner tag, drawn now if this is its first use.
+    fn scope(&mut self) -> &str {
+        let entropy = &mut self.entropy;
+        self.scope
+            .get_or_insert_with(|| crate::entropy::random_hex(entropy.as_mut(), 16))
     }
 
     // ----- getters -------------------------------------------------------------------------
@@ -1035,7 +1074,7 @@ impl ServerSession {
 
     /// Adds what every 2026-07-28 result carries.
     fn stamp(&self, result: &mut ServerResult) {
-        result.stamp_modern(&[(meta_keys::SERVER_INFO, &self.server_info_value)]);
+        result.stamp_modern(&[(meta_keys::SERVER_INFO, &self.config.0.info)]);
     }
 
     // ----- notifications -------------------------------------------------------------------

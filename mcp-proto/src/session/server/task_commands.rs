@@ -80,7 +80,7 @@ impl ServerSession {
             }
             Era::Legacy => {}
         }
-        let owner = (era == Era::Legacy).then(|| self.scope.clone());
+        let owner = (era == Era::Legacy).then(|| self.scope().to_owned());
         let now_ms = self.now_ms(now);
         let spec = NewTask {
             method: method::TOOLS_CALL,
@@ -238,7 +238,8 @@ impl ServerSession {
         mut request: ServerRequest,
     ) -> Result<RequestId, UsageError> {
         let now_ms = self.now_ms(now);
-        let scope = Some(self.scope.as_str());
+        self.scope();
+        let scope = self.scope.as_deref();
         let Some(task) = self.tasks.get_owned(now_ms, task_id, scope) else {
             return Err(UsageError::NotAllowed(format!("unknown task {task_id}")));
         };
@@ -341,7 +342,7 @@ impl ServerSession {
         let Some(task) = self.tasks.get(now_ms, task_id) else {
             return;
         };
-        let ours = task.owner.as_deref() == Some(self.scope.as_str());
+        let ours = task.owner.is_some() && task.owner == self.scope;
         // Legacy status notification on the session channel, to the session that owns it.
         if status_changed
             && ours
@@ -397,9 +398,12 @@ impl ServerSession {
     }
 
     /// The task a request of `era` may see, if any.
-    fn visible_task(&self, now: Instant, task_id: &str, era: Era) -> Option<TaskEntry> {
+    fn visible_task(&mut self, now: Instant, task_id: &str, era: Era) -> Option<TaskEntry> {
+        if era == Era::Legacy {
+            self.scope();
+        }
         let scope = match era {
-            Era::Legacy => Some(self.scope.as_str()),
+            Era::Legacy => self.scope.as_deref(),
             Era::Modern => None,
         };
         self.tasks.get_owned(self.now_ms(now), task_id, scope)
@@ -427,7 +431,7 @@ impl ServerSession {
                     o.insert("resultType".into(), "complete".into());
                     o.insert(
                         "_meta".into(),
-                        json!({ meta_keys::SERVER_INFO: self.server_info_value }),
+                        json!({ meta_keys::SERVER_INFO: self.config.0.info }),
                     );
                 }
                 let _ = self.outbox.response(route, id, &v);
@@ -521,7 +525,8 @@ impl ServerSession {
 
     pub(super) fn answer_list_tasks(&mut self, now: Instant, id: &RequestId, cursor: Option<&str>) {
         let now_ms = self.now_ms(now);
-        let page = match self.tasks.list(now_ms, Some(&self.scope), cursor) {
+        self.scope();
+        let page = match self.tasks.list(now_ms, self.scope.as_deref(), cursor) {
             Ok(p) => p,
             Err(_) => return self.reply_error(id, ErrorObject::invalid_params("invalid cursor")),
         };
