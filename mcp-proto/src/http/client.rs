@@ -47,12 +47,12 @@ use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::{base64, header, Headers, Method};
 use crate::codec::{SseDecoder, SseItem};
 use crate::jsonrpc::{code, ErrorObject, RawMessage, RequestId};
-use crate::schema::common::meta_keys;
 use crate::schema::messages::method;
 use crate::session::Transmit;
 use tool_headers::ParamHeader;
@@ -303,6 +303,8 @@ struct Post {
     frame: Bytes,
     /// Carries 2026-07-28 `_meta`.
     modern: bool,
+    /// What a 2026-07-28 `Mcp-Name` names: the tool, prompt, resource or task.
+    target: Option<String>,
     internal: Internal,
     /// Already re-sent once after an unsupported-version refusal.
     version_retried: bool,
@@ -533,16 +535,21 @@ impl HttpClient {
                 (None, String::from("response"), None)
             }
         };
-        let modern = params
-            .and_then(|p| serde_json::from_str::<MetaProbe>(p.get()).ok())
-            .and_then(|p| p.meta)
-            .is_some_and(|m| m.contains_key(meta_keys::PROTOCOL_VERSION));
+        // One pass over the params for everything the transport needs from them.
+        let probe = params
+            .and_then(|p| serde_json::from_str::<ParamsProbe<'_>>(p.get()).ok())
+            .unwrap_or_default();
+        let modern = probe
+            .meta
+            .and_then(|m| serde_json::from_str::<MetaProbe>(m.get()).ok())
+            .is_some_and(|m| m.version.is_some());
+        let target = modern.then(|| probe.target(&method_name)).flatten();
 
         if method_name == method::CANCELLED {
-            let target = params
-                .and_then(|p| serde_json::from_str::<CancelProbe>(p.get()).ok())
-                .and_then(|c| c.request_id);
-            if let Some(id) = target {
+            let cancelled = probe
+                .request_id
+                .and_then(|r| serde_json::from_str::<RequestId>(r.get()).ok());
+            if let Some(id) = cancelled {
                 let was_modern = self.outstanding.get(&id).is_some_and(|o| o.modern);
                 self.forget_request(&id);
                 if was_modern || self.modern_era {
@@ -556,14 +563,15 @@ impl HttpClient {
             method: method_name.clone(),
             frame: frame.clone(),
             modern,
+            target,
             internal: Internal::No,
             version_retried: false,
         };
         if method_name == method::INITIALIZE {
             if let Some(id) = &rpc {
-                let version = params
-                    .and_then(|p| serde_json::from_str::<InitProbe>(p.get()).ok())
-                    .map(|p| p.protocol_version)
+                let version = probe
+                    .protocol_version
+                    .and_then(|v| serde_json::from_str::<String>(v.get()).ok())
                     .unwrap_or_default();
                 self.init = Some((id.clone(), post.frame.clone(), version));
             }
@@ -956,57 +964,26 @@ impl HttpClient {
 
     /// `Mcp-Name` and the `Mcp-Param-*` headers of a 2026-07-28 request.
     fn modern_name_headers(&self, post: &Post) -> Vec<(Cow<'static, str>, String)> {
-        /// Only what the headers mirror, borrowed: no full parse of the request per POST.
-        #[derive(serde::Deserialize)]
-        struct Frame<'a> {
-            #[serde(borrow)]
-            params: Option<Params<'a>>,
-        }
-        #[derive(serde::Deserialize)]
-        struct Params<'a> {
-            #[serde(borrow, default)]
-            name: Option<Cow<'a, str>>,
-            #[serde(borrow, default)]
-            uri: Option<Cow<'a, str>>,
-            #[serde(rename = "taskId", borrow, default)]
-            task_id: Option<Cow<'a, str>>,
-            #[serde(borrow, default)]
-            arguments: Option<&'a serde_json::value::RawValue>,
-        }
         let mut out = Vec::new();
-        let routed = matches!(
-            post.method.as_str(),
-            method::TOOLS_CALL
-                | method::PROMPTS_GET
-                | method::RESOURCES_READ
-                | method::TASKS_GET
-                | method::TASKS_UPDATE
-                | method::TASKS_CANCEL
-        );
-        if !routed {
-            return out;
-        }
-        let Ok(frame) = serde_json::from_slice::<Frame<'_>>(&post.frame) else {
-            return out;
-        };
-        let Some(params) = frame.params else {
-            return out;
-        };
-        let name = match post.method.as_str() {
-            method::TOOLS_CALL | method::PROMPTS_GET => params.name.as_deref(),
-            method::RESOURCES_READ => params.uri.as_deref(),
-            // The tasks extension routes on the task (SEP-2663).
-            _ => params.task_id.as_deref(),
-        };
-        let Some(name) = name else {
+        let Some(name) = post.target.as_deref() else {
             return out;
         };
         out.push(hdr(header::NAME, base64::header_value(name)));
         if post.method == method::TOOLS_CALL {
             if let Some(declared) = self.tool_headers.get(name) {
-                let args: Option<Value> = params
-                    .arguments
-                    .and_then(|a| serde_json::from_str(a.get()).ok());
+                // Only calls of tools that declare parameter headers read their arguments.
+                #[derive(Deserialize)]
+                struct Frame {
+                    params: Option<Params>,
+                }
+                #[derive(Deserialize)]
+                struct Params {
+                    arguments: Option<Value>,
+                }
+                let args = serde_json::from_slice::<Frame>(&post.frame)
+                    .ok()
+                    .and_then(|f| f.params)
+                    .and_then(|p| p.arguments);
                 for (k, val) in tool_headers::headers_for_call(declared, args.as_ref()) {
                     out.push((Cow::Owned(k), val));
                 }
@@ -1179,16 +1156,43 @@ fn resolve_url(base: &str, reference: &str) -> Option<String> {
     Some(format!("{origin}{dir}{reference}"))
 }
 
-#[derive(Deserialize)]
-struct MetaProbe {
-    #[serde(rename = "_meta", default)]
-    meta: Option<serde_json::Map<String, Value>>,
+/// What the transport reads from an outgoing message's params. Every field is kept raw, so
+/// an odd value in one (a custom method's numeric `name`, say) cannot hide the others.
+#[derive(Deserialize, Default)]
+struct ParamsProbe<'a> {
+    #[serde(rename = "_meta", borrow, default)]
+    meta: Option<&'a RawValue>,
+    #[serde(rename = "requestId", borrow, default)]
+    request_id: Option<&'a RawValue>,
+    #[serde(rename = "protocolVersion", borrow, default)]
+    protocol_version: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    name: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    uri: Option<&'a RawValue>,
+    #[serde(rename = "taskId", borrow, default)]
+    task_id: Option<&'a RawValue>,
 }
 
+impl ParamsProbe<'_> {
+    /// The `Mcp-Name` of a 2026-07-28 request of this method, if it has one.
+    fn target(&self, method_name: &str) -> Option<String> {
+        let raw = match method_name {
+            method::TOOLS_CALL | method::PROMPTS_GET => self.name,
+            method::RESOURCES_READ => self.uri,
+            // The tasks extension routes on the task (SEP-2663).
+            method::TASKS_GET | method::TASKS_UPDATE | method::TASKS_CANCEL => self.task_id,
+            _ => None,
+        }?;
+        serde_json::from_str(raw.get()).ok()
+    }
+}
+
+/// Whether `_meta` carries the 2026-07-28 protocol version (its value is not needed).
 #[derive(Deserialize)]
-struct CancelProbe {
-    #[serde(rename = "requestId", default)]
-    request_id: Option<RequestId>,
+struct MetaProbe {
+    #[serde(rename = "io.modelcontextprotocol/protocolVersion", default)]
+    version: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]

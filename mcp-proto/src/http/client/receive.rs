@@ -613,6 +613,7 @@ impl HttpClient {
             method: method::TOOLS_LIST.to_owned(),
             frame: Bytes::from(frame),
             modern: true,
+            target: None,
             internal: Internal::No,
             version_retried: true,
         });

@@ -51,6 +51,7 @@ impl HttpClient {
             method: method::INITIALIZE.to_owned(),
             frame,
             modern: false,
+            target: None,
             internal: Internal::Reinit,
             version_retried: false,
         };
@@ -66,6 +67,7 @@ impl HttpClient {
                         method: method::INITIALIZED.to_owned(),
                         frame,
                         modern: false,
+                        target: None,
                         internal: Internal::ReinitNotify,
                         version_retried: false,
                     });
@@ -118,6 +120,7 @@ impl HttpClient {
                     method: method::INITIALIZE.to_owned(),
                     frame,
                     modern: false,
+                    target: None,
                     internal: Internal::No,
                     version_retried: false,
                 },
