@@ -12,6 +12,7 @@
 
 mod builder;
 mod client;
+mod coalesce;
 pub mod http;
 mod linked;
 mod mrtr;

@@ -32,6 +32,7 @@ use mcp_proto::session::{ClientConfig, ClientSession, ConnectError, RequestError
 
 use super::HyperIo;
 use crate::client::{finish_connect, new_shared, CallError, Client, ClientHandler, ClientSide};
+use crate::coalesce::Coalesce;
 use crate::pump::{close_side, lock, Side};
 use crate::runtime::{BoxFuture, Runtime};
 
@@ -214,6 +215,8 @@ pub async fn connect_http<R: Runtime>(
         pool,
         options: Arc::new(options),
         running: Vec::new(),
+        conns: Vec::new(),
+        wake: Coalesce::new(),
         fatal: fatal.clone(),
         sleep: None,
         closing_since: None,
@@ -274,6 +277,10 @@ struct Driver<R: Runtime> {
     options: Arc<HttpClientOptions>,
     /// Exchanges in progress.
     running: Vec<Abortable<Pin<Box<dyn Future<Output = ()> + Send>>>>,
+    /// hyper's connection futures, polled here rather than spawned: a response then reaches
+    /// its exchange inside this task, with no hop through a connection task.
+    conns: Vec<BoxFuture<'static, ()>>,
+    wake: Arc<Coalesce>,
     fatal: Arc<Mutex<Option<HttpError>>>,
     sleep: Option<(Instant, BoxFuture<'static, ()>)>,
     closing_since: Option<Instant>,
@@ -286,6 +293,14 @@ impl<R: Runtime> Future for Driver<R> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
+        let wake = this.wake.clone();
+        wake.poll_with(cx, |cx| this.turn(cx))
+    }
+}
+
+impl<R: Runtime> Driver<R> {
+    fn turn(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self;
         loop {
             let now = this.rt.now();
             let mut tasks = Vec::new();
@@ -369,6 +384,8 @@ impl<R: Runtime> Future for Driver<R> {
             this.running
                 .retain_mut(|ex| Pin::new(ex).poll(cx).is_pending());
             let finished = this.running.len() < before;
+            this.conns.append(&mut lock(&this.pool.fresh));
+            this.conns.retain_mut(|c| c.as_mut().poll(cx).is_pending());
             let progressed = !messages.is_empty() || finished;
             if !messages.is_empty() {
                 let mut g = lock(&this.shared);
@@ -469,7 +486,9 @@ fn run_exchange<R: Runtime>(
             g.tasks.remove(&id);
         }
         match outcome {
-            Ok(()) => report(&io, now, |c, now| c.handle_end(now, id)),
+            Ok(()) => {
+                report(&io, now, |c, now| c.handle_end(now, id));
+            }
             Err((kind, reason)) => {
                 report(&io, now, |c, now| c.handle_failure(now, id, kind, &reason))
             }
@@ -486,7 +505,8 @@ async fn exchange<R: Runtime>(
     options: &HttpClientOptions,
     req: &HttpRequest,
 ) -> ExchangeResult {
-    let target = Target::parse(&req.url)
+    let target = pool
+        .target(&req.url)
         .ok_or_else(|| (FailureKind::Connect, format!("invalid URL {}", req.url)))?;
     let mut auth_retried = false;
     let mut stale_retried = false;
@@ -563,37 +583,53 @@ fn build_request(
     req: &HttpRequest,
     options: &HttpClientOptions,
 ) -> Result<hyper::Request<FullBody>, String> {
+    use hyper::header::{HeaderName, HeaderValue};
     let method = match req.method {
         Method::Post => hyper::Method::POST,
         Method::Get => hyper::Method::GET,
         Method::Delete => hyper::Method::DELETE,
         Method::Other => return Err("unsupported method".into()),
     };
-    let mut b = hyper::Request::builder()
-        .method(method)
-        .uri(target.path_and_query.as_str())
-        .header(hyper::header::HOST, target.host_header());
-    let has = |name: &str| req.header(name).is_some();
+    let mut request =
+        hyper::Request::new(FullBody(Some(req.body.clone()).filter(|b| !b.is_empty())));
+    *request.method_mut() = method;
+    *request.uri_mut() = target.path_and_query.clone();
+    let headers = request.headers_mut();
+    headers.insert(hyper::header::HOST, target.host_header.clone());
+    let value = |v: &str| HeaderValue::from_str(v).map_err(|e| format!("header value: {e}"));
     for (k, v) in &req.headers {
-        b = b.header(k.as_ref(), v.as_str());
+        let name = match k {
+            // The core's own names are lowercase constants: no parsing, no allocation.
+            std::borrow::Cow::Borrowed(k) if is_plain_name(k) => HeaderName::from_static(k),
+            k => HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("header {k}: {e}"))?,
+        };
+        headers.append(name, value(v)?);
     }
     for (k, v) in &options.headers {
-        if !has(k) && !k.eq_ignore_ascii_case("host") {
-            b = b.header(k.as_str(), v.as_str());
+        if req.header(k).is_none() && !k.eq_ignore_ascii_case("host") {
+            let name =
+                HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("header {k}: {e}"))?;
+            headers.append(name, value(v)?);
         }
     }
-    if !has("authorization")
-        && !options
-            .headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-    {
+    if !headers.contains_key(hyper::header::AUTHORIZATION) {
         if let Some(token) = options.auth.as_ref().and_then(|a| a.token()) {
-            b = b.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
+            headers.insert(
+                hyper::header::AUTHORIZATION,
+                value(&format!("Bearer {token}"))?,
+            );
         }
     }
-    b.body(FullBody(Some(req.body.clone()).filter(|b| !b.is_empty())))
-        .map_err(|e| e.to_string())
+    Ok(request)
+}
+
+/// Whether `name` is a header name [`HeaderName::from_static`](hyper::header::HeaderName)
+/// accepts as it is (lowercase token characters).
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 /// Response headers as the core reads them.
@@ -630,13 +666,14 @@ impl Body for FullBody {
 
 // ----- URLs ---------------------------------------------------------------------------------
 
-/// Where a URL points.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// Where a URL points, with what every request to it reuses.
+#[derive(Debug, Clone)]
 struct Target {
     tls: bool,
     host: String,
     port: u16,
-    path_and_query: String,
+    path_and_query: hyper::Uri,
+    host_header: hyper::header::HeaderValue,
 }
 
 impl Target {
@@ -660,24 +697,24 @@ impl Target {
         } else {
             path_and_query
         };
+        let host_header = {
+            let h = if host.contains(':') {
+                format!("[{host}]")
+            } else {
+                host.to_owned()
+            };
+            match (tls, port) {
+                (false, 80) | (true, 443) => h,
+                (_, p) => format!("{h}:{p}"),
+            }
+        };
         Some(Target {
             tls,
             host: host.to_owned(),
             port,
-            path_and_query,
+            path_and_query: path_and_query.parse().ok()?,
+            host_header: hyper::header::HeaderValue::from_str(&host_header).ok()?,
         })
-    }
-
-    fn host_header(&self) -> String {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
-        } else {
-            self.host.clone()
-        };
-        match (self.tls, self.port) {
-            (false, 80) | (true, 443) => host,
-            (_, p) => format!("{host}:{p}"),
-        }
     }
 
     fn key(&self) -> (bool, String, u16) {
@@ -701,6 +738,10 @@ struct Pool<R: Runtime> {
     options: HttpClientOptions,
     rt: R,
     inner: Arc<Mutex<PoolInner>>,
+    /// Connection futures opened since the driver last looked, for it to poll.
+    fresh: Mutex<Vec<BoxFuture<'static, ()>>>,
+    /// The last URL parsed (a client almost always posts to one).
+    last_target: Mutex<Option<(String, Arc<Target>)>>,
 }
 
 /// A connection in use; goes back to the pool on [`release`](Lease::release), else is closed.
@@ -755,7 +796,22 @@ impl<R: Runtime> Pool<R> {
                 open: 0,
                 waiters: VecDeque::new(),
             })),
+            fresh: Mutex::new(Vec::new()),
+            last_target: Mutex::new(None),
         }
+    }
+
+    /// `url` parsed, from the cache when it is the last one seen.
+    fn target(&self, url: &str) -> Option<Arc<Target>> {
+        let mut last = lock(&self.last_target);
+        if let Some((u, t)) = last.as_ref() {
+            if u == url {
+                return Some(t.clone());
+            }
+        }
+        let t = Arc::new(Target::parse(url)?);
+        *last = Some((url.to_owned(), t.clone()));
+        Some(t)
     }
 
     /// An idle connection to `target`, or a new one once the bound allows.
@@ -822,7 +878,7 @@ impl<R: Runtime> Pool<R> {
             let (sender, conn) = http1::handshake(HyperIo::new(stream))
                 .await
                 .map_err(|e| format!("HTTP handshake: {e}"))?;
-            self.rt.spawn(Box::pin(async move {
+            lock(&self.fresh).push(Box::pin(async move {
                 let _ = conn.await;
             }));
             Ok::<Sender, String>(sender)
@@ -862,13 +918,14 @@ mod tests {
         let t = Target::parse("http://127.0.0.1:8080/mcp?x=1").unwrap();
         assert_eq!((t.tls, t.host.as_str(), t.port), (false, "127.0.0.1", 8080));
         assert_eq!(t.path_and_query, "/mcp?x=1");
-        assert_eq!(t.host_header(), "127.0.0.1:8080");
+        assert_eq!(t.host_header, "127.0.0.1:8080");
         let t = Target::parse("https://example.com").unwrap();
-        assert_eq!((t.tls, t.port, t.path_and_query.as_str()), (true, 443, "/"));
-        assert_eq!(t.host_header(), "example.com");
+        assert_eq!((t.tls, t.port), (true, 443));
+        assert_eq!(t.path_and_query, "/");
+        assert_eq!(t.host_header, "example.com");
         let t = Target::parse("http://[::1]:9/m").unwrap();
         assert_eq!(t.host, "::1");
-        assert_eq!(t.host_header(), "[::1]:9");
+        assert_eq!(t.host_header, "[::1]:9");
         assert!(Target::parse("ftp://x/").is_none());
         assert!(Target::parse("/relative").is_none());
     }
