@@ -23,8 +23,9 @@ use mcp_proto::http::{
     Body, Chunk, Exchange, Head, Headers, HttpServer, HttpServerConfig, HttpStreams,
     MemoryEventStore, Method, Response, SessionTable, StreamId,
 };
-use mcp_proto::jsonrpc::ErrorObject;
+use mcp_proto::jsonrpc::{ErrorObject, RawMessage};
 use mcp_proto::schema::ProtocolVersion;
+use mcp_proto::session::ServerSession;
 
 use super::io::{HyperIo, RtTimer};
 use crate::pump::{close_side, lock, Side};
@@ -402,10 +403,11 @@ async fn handle<R: Runtime>(
     } else {
         Bytes::new()
     };
-    let exchange = match app.front.classify(method, &headers, &body) {
+    let (exchange, msg) = match app.front.classify_message(method, &headers, &body) {
         Ok(e) => e,
         Err(r) => return to_hyper(r, None),
     };
+    let input = Input { body: &body, msg };
     let opens_stream = !matches!(
         exchange,
         Exchange::End { .. }
@@ -432,15 +434,15 @@ async fn handle<R: Runtime>(
                 }
             }
             let streams = HttpStreams::modern(app.front.config().streams.clone());
-            one_shot(&app, streams, None, id, listen, &body).await
+            one_shot(&app, streams, None, id, listen, input).await
         }
         Exchange::Stateless { version, id } => {
             let cfg = app.front.config();
             let streams = HttpStreams::stateless(cfg.streams.clone(), cfg.json_response);
-            one_shot(&app, streams, version, id, false, &body).await
+            one_shot(&app, streams, version, id, false, input).await
         }
-        Exchange::Initialize { id } => initialize(&app, id, &body).await,
-        Exchange::Legacy { session, id } => legacy_post(&app, &session, id, &body).await,
+        Exchange::Initialize { id } => initialize(&app, id, input).await,
+        Exchange::Legacy { session, id } => legacy_post(&app, &session, id, input).await,
         Exchange::Listen {
             session,
             last_event_id,
@@ -454,6 +456,22 @@ async fn handle<R: Runtime>(
                 }
                 None => to_hyper(session_not_found(), None),
             }
+        }
+    }
+}
+
+/// A request's body, with the message the front door already parsed it into (none for a
+/// batch): the session takes the message rather than parsing the body a second time.
+struct Input<'b> {
+    body: &'b [u8],
+    msg: Option<RawMessage<'b>>,
+}
+
+impl Input<'_> {
+    fn feed(self, session: &mut ServerSession, now: Instant) {
+        match self.msg {
+            Some(msg) => session.handle_parsed(now, msg),
+            None => session.handle_message(now, self.body),
         }
     }
 }
@@ -494,7 +512,7 @@ async fn one_shot<R: Runtime>(
     assume: Option<ProtocolVersion>,
     id: Option<mcp_proto::jsonrpc::RequestId>,
     listen: bool,
-    body: &[u8],
+    input: Input<'_>,
 ) -> hyper::Response<ResponseBody> {
     let link = HttpLink::new(streams, None);
     let (_handle, shared) = new_shared_with(&app.rt, &app.service, Some(link), listen);
@@ -505,7 +523,7 @@ async fn one_shot<R: Runtime>(
             g.session.assume_initialized(v);
         }
         let sid = id.map(|id| http_link(&mut g).streams.open_request(now, id));
-        g.session.handle_message(now, body);
+        input.feed(&mut g.session, now);
         sid
     };
     let Some(sid) = sid else {
@@ -536,7 +554,7 @@ fn http_link(g: &mut ServerShared) -> &mut HttpLink {
 async fn initialize<R: Runtime>(
     app: &Arc<App<R>>,
     id: mcp_proto::jsonrpc::RequestId,
-    body: &[u8],
+    input: Input<'_>,
 ) -> hyper::Response<ResponseBody> {
     let cfg = app.front.config();
     let store = Box::new(MemoryEventStore::new(cfg.streams.max_queued));
@@ -561,7 +579,7 @@ async fn initialize<R: Runtime>(
         let mut link = HttpLink::new(streams, Some(session_id.clone()));
         let sid = link.streams.open_request(now, id);
         g.side.http = Some(link);
-        g.session.handle_message(now, body);
+        input.feed(&mut g.session, now);
         let version = g.session.legacy_version();
         if let Some(v) = version {
             let priming = v >= ProtocolVersion::V2025_11_25;
@@ -600,7 +618,7 @@ async fn legacy_post<R: Runtime>(
     app: &Arc<App<R>>,
     session: &str,
     id: Option<mcp_proto::jsonrpc::RequestId>,
-    body: &[u8],
+    input: Input<'_>,
 ) -> hyper::Response<ResponseBody> {
     let now = app.rt.now();
     let Some(shared) = lock(&app.sessions).get(now, session).cloned() else {
@@ -628,7 +646,7 @@ async fn legacy_post<R: Runtime>(
             return to_hyper(Response::rpc_error_for(200, Some(dup), &e), None);
         }
         let sid = id.map(|id| link.streams.open_request(now, id));
-        g.session.handle_message(now, body);
+        input.feed(&mut g.session, now);
         sid
     };
     let pending = turn_inline(app, &shared).await;

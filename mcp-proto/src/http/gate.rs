@@ -254,6 +254,19 @@ impl HttpServer {
         headers: &(impl Headers + ?Sized),
         body: &[u8],
     ) -> Result<Exchange, Response> {
+        self.classify_message(method, headers, body).map(|(e, _)| e)
+    }
+
+    /// [`classify`](Self::classify), also returning the message the body was parsed into when
+    /// there is one (not for a batch), so the session can take it as it is
+    /// ([`ServerSession::handle_parsed`](crate::session::ServerSession::handle_parsed))
+    /// instead of parsing the body again.
+    pub fn classify_message<'b>(
+        &self,
+        method: Method,
+        headers: &(impl Headers + ?Sized),
+        body: &'b [u8],
+    ) -> Result<(Exchange, Option<RawMessage<'b>>), Response> {
         let session = headers
             .get_str(header::SESSION_ID)
             .filter(|s| !s.is_empty())
@@ -271,7 +284,7 @@ impl HttpServer {
                     });
                 };
                 if method == Method::Delete {
-                    return Ok(Exchange::End { session });
+                    return Ok((Exchange::End { session }, None));
                 }
                 if !accepts(headers, "text/event-stream") {
                     return Err(Response::rpc_error(
@@ -283,10 +296,13 @@ impl HttpServer {
                     .get_str(header::LAST_EVENT_ID)
                     .filter(|s| !s.is_empty())
                     .map(str::to_owned);
-                return Ok(Exchange::Listen {
-                    session,
-                    last_event_id,
-                });
+                return Ok((
+                    Exchange::Listen {
+                        session,
+                        last_event_id,
+                    },
+                    None,
+                ));
             }
             Method::Other => return Err(Response::status(405)),
             Method::Post => {}
@@ -316,7 +332,7 @@ impl HttpServer {
                     &ErrorObject::invalid_request("batches need a session"),
                 ));
             };
-            return Ok(Exchange::Legacy { session, id: None });
+            return Ok((Exchange::Legacy { session, id: None }, None));
         }
         let msg = match RawMessage::parse(text) {
             Ok(m) => m,
@@ -344,14 +360,17 @@ impl HttpServer {
                 ));
             };
             self.check_modern(id, method_name, headers, probe.as_ref())?;
-            return Ok(Exchange::Modern {
-                id: id.cloned(),
-                listen: method_name == "subscriptions/listen",
-                tool: (method_name == "tools/call")
-                    .then(|| probe.as_ref().and_then(|p| p.name))
-                    .flatten()
-                    .and_then(|n| serde_json::from_str(n.get()).ok()),
-            });
+            return Ok((
+                Exchange::Modern {
+                    id: id.cloned(),
+                    listen: method_name == "subscriptions/listen",
+                    tool: (method_name == "tools/call")
+                        .then(|| probe.as_ref().and_then(|p| p.name))
+                        .flatten()
+                        .and_then(|n| serde_json::from_str(n.get()).ok()),
+                },
+                Some(msg),
+            ));
         }
         if self.config.stateless {
             let version = match (header_version, parsed_header) {
@@ -360,17 +379,20 @@ impl HttpServer {
                 (Some(v), None) => return Err(unsupported_legacy(id, v)),
             };
             let handshake = method_name == Some("initialize");
-            return Ok(Exchange::Stateless {
-                version: (!handshake).then_some(version),
-                id: id.cloned(),
-            });
+            return Ok((
+                Exchange::Stateless {
+                    version: (!handshake).then_some(version),
+                    id: id.cloned(),
+                },
+                Some(msg),
+            ));
         }
         if let (Some(v), None) = (header_version, parsed_header) {
             return Err(unsupported_legacy(id, v));
         }
         match (session, method_name) {
             (None, Some("initialize")) => match id {
-                Some(id) => Ok(Exchange::Initialize { id: id.clone() }),
+                Some(id) => Ok((Exchange::Initialize { id: id.clone() }, Some(msg))),
                 None => Err(Response::rpc_error(
                     400,
                     &ErrorObject::invalid_request("initialize must be a request"),
@@ -381,10 +403,13 @@ impl HttpServer {
                 id,
                 &ErrorObject::invalid_request("initialize must not carry Mcp-Session-Id"),
             )),
-            (Some(session), _) => Ok(Exchange::Legacy {
-                session,
-                id: id.cloned(),
-            }),
+            (Some(session), _) => Ok((
+                Exchange::Legacy {
+                    session,
+                    id: id.cloned(),
+                },
+                Some(msg),
+            )),
             (None, _) => Err(Response::rpc_error_for(
                 400,
                 id,

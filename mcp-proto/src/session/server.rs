@@ -530,6 +530,16 @@ impl ServerSession {
         }
     }
 
+    /// Like [`handle_message`](Self::handle_message), for one message the transport already
+    /// parsed (an HTTP front door reads it to route the request): the body is not parsed twice.
+    pub fn handle_parsed(&mut self, now: Instant, msg: RawMessage<'_>) {
+        if self.closed {
+            return;
+        }
+        self.expire_tasks(now);
+        self.dispatch(now, msg);
+    }
+
     fn handle_batch(&mut self, now: Instant, text: &str) {
         let batches_ok = self
             .legacy
