@@ -424,7 +424,11 @@ impl<R: Runtime> Driver<R> {
                 .min();
             match due {
                 Some(d) => {
-                    if this.sleep.as_ref().is_none_or(|(at, _)| *at != d) {
+                    // Re-armed only for an earlier deadline. Deadlines move on every call
+                    // (request timeouts, the tick); a timer armed too early just fires once
+                    // and is armed again, where re-arming on every change would register a
+                    // new timer with the runtime several times per call.
+                    if this.sleep.as_ref().is_none_or(|(at, _)| d < *at) {
                         this.sleep = Some((d, this.rt.sleep_until(d)));
                     }
                     if let Some((_, s)) = this.sleep.as_mut() {

@@ -924,7 +924,8 @@ impl<R: Runtime> Future for SessionDriver<R> {
             }
             match deadline {
                 Some(d) => {
-                    if this.sleep.as_ref().is_none_or(|(at, _)| *at != d) {
+                    // Re-armed only for an earlier deadline (see the client's driver).
+                    if this.sleep.as_ref().is_none_or(|(at, _)| d < *at) {
                         this.sleep = Some((d, this.rt.sleep_until(d)));
                     }
                     let fired = this
