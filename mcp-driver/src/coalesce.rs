@@ -95,6 +95,7 @@ mod tests {
     use super::*;
     use std::sync::atomic::AtomicUsize;
 
+    /// The runtime's side: counts the wakes that reach it.
     struct Count(AtomicUsize);
     impl Wake for Count {
         fn wake(self: Arc<Self>) {
@@ -102,12 +103,17 @@ mod tests {
         }
     }
 
-    #[test]
-    fn wakes_inside_a_poll_become_rounds_and_outside_reach_the_runtime() {
+    /// A fresh `Coalesce`, with a runtime waker that counts and its counter.
+    fn setup() -> (Arc<Count>, Arc<Coalesce>, Waker) {
         let count = Arc::new(Count(AtomicUsize::new(0)));
         let waker = Waker::from(count.clone());
+        (count, Coalesce::new(), waker)
+    }
+
+    #[test]
+    fn wakes_inside_a_poll_become_rounds_and_outside_reach_the_runtime() {
+        let (count, c, waker) = setup();
         let mut cx = Context::from_waker(&waker);
-        let c = Coalesce::new();
         // Woken during the first two rounds: three rounds, no runtime wake.
         let mut rounds = 0;
         let r: Poll<()> = c.poll_with(&mut cx, |cx| {
@@ -132,10 +138,8 @@ mod tests {
 
     #[test]
     fn a_future_that_always_wakes_itself_still_yields() {
-        let count = Arc::new(Count(AtomicUsize::new(0)));
-        let waker = Waker::from(count.clone());
+        let (count, c, waker) = setup();
         let mut cx = Context::from_waker(&waker);
-        let c = Coalesce::new();
         let mut rounds = 0;
         let r: Poll<()> = c.poll_with(&mut cx, |cx| {
             rounds += 1;
