@@ -1,6 +1,5 @@
 //! The streamable HTTP server: hyper moves bytes, [`mcp_proto::http`] decides, and each
-//! session is the same [`ServerSession`](mcp_proto::session::ServerSession) + handler pair
-//! that serves stdio.
+//! session is the same [`ServerSession`] + handler pair that serves stdio.
 //!
 //! Legacy sessions live in a [`SessionTable`] and are driven by one task each for their
 //! lifetime. A 2026-07-28 request gets a session of its own; when its handler answers at
