@@ -1,13 +1,10 @@
 //! The shared behavioural suite, driven by async-std's executor.
 
-use std::process::ExitStatus;
 use std::sync::Arc;
-use std::time::Duration;
 
 use mcp_async_std::mcp_driver::http::client::Connector;
-use mcp_async_std::mcp_driver::{BoxFuture, Client, ClientHandler};
-use mcp_async_std::mcp_proto::session::ClientConfig;
-use mcp_async_std::{AsyncStdRuntime, ChildError, ChildServer, SmolConnector, Stderr};
+use mcp_async_std::mcp_driver::BoxFuture;
+use mcp_async_std::{AsyncStdRuntime, SmolConnector};
 use mcp_testsuite::http::Accept;
 use std::net::SocketAddr;
 
@@ -38,50 +35,14 @@ impl mcp_testsuite::http::Net<AsyncStdRuntime> for Net {
     }
 }
 
-/// Child processes for the child-process cases: mcp-smol's `connect_child` (async-process),
-/// which async-std programs use unchanged.
-#[derive(Clone)]
-struct Processes;
-
-impl mcp_testsuite::child::Processes for Processes {
-    type Child = ChildServer;
-    const EVERYTHING: &'static str = "everything_async_std";
-
-    fn connect_child(
-        &self,
-        command: std::process::Command,
-        config: ClientConfig,
-        handler: Arc<dyn ClientHandler>,
-    ) -> BoxFuture<'static, Result<ChildServer, ChildError>> {
-        Box::pin(mcp_async_std::connect_child(
-            command.into(),
-            config,
-            handler,
-            Stderr::Null,
-        ))
-    }
-
-    fn client(child: &ChildServer) -> &Client {
-        child.client()
-    }
-
-    fn id(child: &ChildServer) -> Option<u32> {
-        Some(child.id())
-    }
-
-    fn shutdown(
-        child: ChildServer,
-        grace: Duration,
-    ) -> BoxFuture<'static, std::io::Result<ExitStatus>> {
-        Box::pin(child.shutdown(grace))
-    }
-
-    fn kill(&self, pid: u32) -> BoxFuture<'static, std::io::Result<ExitStatus>> {
-        let mut kill = mcp_async_std::Command::new("kill");
-        kill.arg("-9").arg(pid.to_string());
-        Box::pin(async move { kill.status().await })
-    }
-}
+// Child processes: mcp-smol's `connect_child` (async-process), which async-std programs use
+// unchanged, re-exported by mcp-async-std.
+mcp_testsuite::child_processes!(
+    mcp_async_std,
+    "everything_async_std",
+    mcp_async_std::Command,
+    |c| Some(c.id())
+);
 
 mcp_testsuite::suite!(
     mcp_async_std::AsyncStdRuntime,

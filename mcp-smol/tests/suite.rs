@@ -1,13 +1,9 @@
 //! The shared behavioural suite on smol.
 
-use std::process::ExitStatus;
 use std::sync::Arc;
-use std::time::Duration;
 
 use mcp_smol::mcp_driver::http::client::Connector;
-use mcp_smol::mcp_driver::{BoxFuture, Client, ClientHandler};
-use mcp_smol::mcp_proto::session::ClientConfig;
-use mcp_smol::{ChildError, ChildServer, Stderr};
+use mcp_smol::mcp_driver::BoxFuture;
 use mcp_smol::{SmolConnector, SmolRuntime};
 use mcp_testsuite::http::Accept;
 use std::net::SocketAddr;
@@ -37,49 +33,9 @@ impl mcp_testsuite::http::Net<SmolRuntime> for Net {
     }
 }
 
-/// smol's child processes (async-process) for the child-process cases.
-#[derive(Clone)]
-struct Processes;
-
-impl mcp_testsuite::child::Processes for Processes {
-    type Child = ChildServer;
-    const EVERYTHING: &'static str = "everything_smol";
-
-    fn connect_child(
-        &self,
-        command: std::process::Command,
-        config: ClientConfig,
-        handler: Arc<dyn ClientHandler>,
-    ) -> BoxFuture<'static, Result<ChildServer, ChildError>> {
-        Box::pin(mcp_smol::connect_child(
-            command.into(),
-            config,
-            handler,
-            Stderr::Null,
-        ))
-    }
-
-    fn client(child: &ChildServer) -> &Client {
-        child.client()
-    }
-
-    fn id(child: &ChildServer) -> Option<u32> {
-        Some(child.id())
-    }
-
-    fn shutdown(
-        child: ChildServer,
-        grace: Duration,
-    ) -> BoxFuture<'static, std::io::Result<ExitStatus>> {
-        Box::pin(child.shutdown(grace))
-    }
-
-    fn kill(&self, pid: u32) -> BoxFuture<'static, std::io::Result<ExitStatus>> {
-        let mut kill = mcp_smol::Command::new("kill");
-        kill.arg("-9").arg(pid.to_string());
-        Box::pin(async move { kill.status().await })
-    }
-}
+mcp_testsuite::child_processes!(mcp_smol, "everything_smol", mcp_smol::Command, |c| Some(
+    c.id()
+));
 
 mcp_testsuite::suite!(
     mcp_smol::SmolRuntime,

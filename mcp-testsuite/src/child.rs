@@ -329,3 +329,64 @@ pub async fn shutdown_escalates_to_sigterm_then_sigkill<R: Runtime, P: Processes
         assert!(waited >= grace * graces, "{script}: ended after {waited:?}");
     }
 }
+
+/// Defines `struct Processes` for a runtime crate whose child-process API has
+/// `mcp-tokio`'s shape (`connect_child`, `ChildServer`, `Stderr`, `ChildError`): its path,
+/// the name of its `everything` example, the async `Command` that runs `kill`, and how a
+/// `ChildServer`'s pid reads as an `Option<u32>`.
+#[macro_export]
+macro_rules! child_processes {
+    ($krate:ident, $everything:literal, $command:path, |$child:ident| $id:expr) => {
+        /// The runtime's child processes for the child-process cases.
+        #[derive(Clone)]
+        struct Processes;
+
+        impl $crate::child::Processes for Processes {
+            type Child = $krate::ChildServer;
+            const EVERYTHING: &'static str = $everything;
+
+            fn connect_child(
+                &self,
+                command: std::process::Command,
+                config: $krate::mcp_proto::session::ClientConfig,
+                handler: std::sync::Arc<dyn $krate::mcp_driver::ClientHandler>,
+            ) -> $krate::mcp_driver::BoxFuture<
+                'static,
+                Result<$krate::ChildServer, $krate::ChildError>,
+            > {
+                Box::pin($krate::connect_child(
+                    command.into(),
+                    config,
+                    handler,
+                    $krate::Stderr::Null,
+                ))
+            }
+
+            fn client(child: &$krate::ChildServer) -> &$krate::mcp_driver::Client {
+                child.client()
+            }
+
+            fn id($child: &$krate::ChildServer) -> Option<u32> {
+                $id
+            }
+
+            fn shutdown(
+                child: $krate::ChildServer,
+                grace: std::time::Duration,
+            ) -> $krate::mcp_driver::BoxFuture<'static, std::io::Result<std::process::ExitStatus>>
+            {
+                Box::pin(child.shutdown(grace))
+            }
+
+            fn kill(
+                &self,
+                pid: u32,
+            ) -> $krate::mcp_driver::BoxFuture<'static, std::io::Result<std::process::ExitStatus>>
+            {
+                let mut kill = <$command>::new("kill");
+                kill.arg("-9").arg(pid.to_string());
+                Box::pin(async move { kill.status().await })
+            }
+        }
+    };
+}
