@@ -490,9 +490,7 @@ fn run_exchange<R: Runtime>(
             g.tasks.remove(&id);
         }
         match outcome {
-            Ok(()) => {
-                report(&io, now, |c, now| c.handle_end(now, id));
-            }
+            Ok(()) => report(&io, now, |c, now| c.handle_end(now, id)),
             Err((kind, reason)) => {
                 report(&io, now, |c, now| c.handle_failure(now, id, kind, &reason))
             }
