@@ -464,12 +464,19 @@ delegate_serialize!(ClientResult {
     Other
 });
 
-fn from_tree<T: DeserializeOwned>(tree: Value) -> Result<T, String> {
-    serde_json::from_value(tree).map_err(|e| e.to_string())
-}
-
 fn parse_result<T: DeserializeOwned>(raw: &RawValue) -> Result<T, String> {
     serde_json::from_str(raw.get()).map_err(|e| e.to_string())
+}
+
+/// The keys that tell an input-required or task result apart from a plain one. `resultType`
+/// is kept as borrowed text (a string with escapes falls back to an owned tree value).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ResultProbe<'a> {
+    #[serde(default, borrow)]
+    result_type: Option<&'a RawValue>,
+    #[serde(default)]
+    task: Option<serde::de::IgnoredAny>,
 }
 
 /// The key that tells a task-augmented client result apart.
@@ -484,33 +491,33 @@ impl ServerResult {
     /// Decodes the result of a request we sent with `method`, in `era`.
     pub fn decode(method: &str, era: Era, raw: &RawValue) -> Result<ServerResult, String> {
         use crate::schema::messages::method as m;
-        // Results that may come back as input-required or as a task: read the tree once,
-        // look at its shape, then take the typed value out of it (no second parse).
+        // Results that may come back as input-required or as a task: a borrowed probe reads
+        // the two keys that tell the shapes apart (skipping everything else), then the typed
+        // value is parsed straight from the text. Two quick scans beat one scan into a tree.
         if matches!(method, m::TOOLS_CALL | m::PROMPTS_GET | m::RESOURCES_READ) {
-            let tree: Value = parse_result(raw)?;
-            let result_type = tree
-                .get("resultType")
+            let probe: ResultProbe<'_> =
+                serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+            let result_type = probe
+                .result_type
                 .map(|t| ResultType::deserialize(t).map_err(|e| e.to_string()))
                 .transpose()?;
-            let is_legacy_task = tree.get("task").is_some();
-            let typed = |tree: Value| -> Result<ServerResult, String> {
-                Ok(match method {
-                    m::TOOLS_CALL => ServerResult::CallTool(from_tree(tree)?),
-                    m::PROMPTS_GET => ServerResult::GetPrompt(from_tree(tree)?),
-                    _ => ServerResult::ReadResource(from_tree(tree)?),
-                })
-            };
             return match result_type {
-                Some(ResultType::InputRequired) => from_tree(tree).map(ServerResult::InputRequired),
+                Some(ResultType::InputRequired) => {
+                    parse_result(raw).map(ServerResult::InputRequired)
+                }
                 Some(ResultType::Task) if method == m::TOOLS_CALL => {
-                    from_tree(tree).map(ServerResult::CreateTaskExt)
+                    parse_result(raw).map(ServerResult::CreateTaskExt)
                 }
                 Some(ResultType::Task) => Err(format!("a task result is not valid for {method}")),
                 Some(ResultType::Other(t)) => Err(format!("unknown resultType {t:?}")),
-                _ if is_legacy_task && method == m::TOOLS_CALL && era == Era::Legacy => {
-                    from_tree(tree).map(ServerResult::CreateTask)
+                _ if probe.task.is_some() && method == m::TOOLS_CALL && era == Era::Legacy => {
+                    parse_result(raw).map(ServerResult::CreateTask)
                 }
-                _ => typed(tree),
+                _ => Ok(match method {
+                    m::TOOLS_CALL => ServerResult::CallTool(parse_result(raw)?),
+                    m::PROMPTS_GET => ServerResult::GetPrompt(parse_result(raw)?),
+                    _ => ServerResult::ReadResource(parse_result(raw)?),
+                }),
             };
         }
         Ok(match method {
