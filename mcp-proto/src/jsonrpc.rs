@@ -253,11 +253,11 @@ fn present_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<WireId>, D::Erro
 
 #[derive(Deserialize)]
 struct Envelope<'a> {
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "crate::borrowed::option_cow")]
     jsonrpc: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "present_id")]
     id: Option<WireId>,
-    #[serde(default, borrow)]
+    #[serde(default, borrow, deserialize_with = "crate::borrowed::option_cow")]
     method: Option<Cow<'a, str>>,
     #[serde(default, borrow)]
     params: Option<&'a RawValue>,

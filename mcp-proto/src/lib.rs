@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod borrowed;
 pub mod codec;
 pub mod entropy;
 pub mod http;

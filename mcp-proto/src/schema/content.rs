@@ -1,9 +1,13 @@
 //! Content blocks shared by tools, prompts, sampling and resources.
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use std::fmt;
+
+use serde::de::{self, IntoDeserializer, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
 
 use super::common::{Annotations, Extra, Icon, Meta};
+use crate::borrowed::Text;
 
 /// Text.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -215,7 +219,11 @@ pub struct ToolResultContent {
 ///
 /// One enum serves tool results, prompt messages and sampling messages; the spec narrows which
 /// variants each may carry, and peers may send what a later version adds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+///
+/// Read with a hand-written visitor: when `type` is the object's first key (every SDK writes
+/// it first) the rest of the object goes straight into the variant, without the buffered copy
+/// serde's derived internally-tagged enums make of every block. Any other order still works.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 pub enum ContentBlock {
     /// `"text"`.
@@ -239,6 +247,67 @@ pub enum ContentBlock {
     /// `"tool_result"`.
     #[serde(rename = "tool_result")]
     ToolResult(ToolResultContent),
+}
+
+/// The `type` values [`ContentBlock`] knows.
+const BLOCK_TYPES: &[&str] = &[
+    "text",
+    "image",
+    "audio",
+    "resource_link",
+    "resource",
+    "tool_use",
+    "tool_result",
+];
+
+/// Reads the variant named `kind` from `d` (an object without its `type` key).
+fn block_of<'de, D: Deserializer<'de>>(kind: &str, d: D) -> Result<ContentBlock, D::Error> {
+    Ok(match kind {
+        "text" => ContentBlock::Text(TextContent::deserialize(d)?),
+        "image" => ContentBlock::Image(MediaContent::deserialize(d)?),
+        "audio" => ContentBlock::Audio(MediaContent::deserialize(d)?),
+        "resource_link" => ContentBlock::ResourceLink(Resource::deserialize(d)?),
+        "resource" => ContentBlock::Resource(EmbeddedResource::deserialize(d)?),
+        "tool_use" => ContentBlock::ToolUse(ToolUseContent::deserialize(d)?),
+        "tool_result" => ContentBlock::ToolResult(ToolResultContent::deserialize(d)?),
+        other => return Err(de::Error::unknown_variant(other, BLOCK_TYPES)),
+    })
+}
+
+impl<'de> Deserialize<'de> for ContentBlock {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ContentBlock;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a content block object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ContentBlock, A::Error> {
+                let Some(Text(first)) = map.next_key::<Text<'de>>()? else {
+                    return Err(de::Error::missing_field("type"));
+                };
+                if first == "type" {
+                    let Text(kind) = map.next_value::<Text<'de>>()?;
+                    return block_of(&kind, de::value::MapAccessDeserializer::new(map));
+                }
+                // `type` comes later: gather the object, then read it.
+                let mut object = Map::new();
+                object.insert(first.into_owned(), map.next_value::<Value>()?);
+                while let Some((k, v)) = map.next_entry::<String, Value>()? {
+                    object.insert(k, v);
+                }
+                let kind = match object.remove("type") {
+                    Some(Value::String(kind)) => kind,
+                    Some(_) => {
+                        return Err(de::Error::custom("content block `type` is not a string"))
+                    }
+                    None => return Err(de::Error::missing_field("type")),
+                };
+                block_of(&kind, object.into_deserializer()).map_err(de::Error::custom)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 impl ContentBlock {
@@ -283,6 +352,70 @@ impl ContentBlock {
         match self {
             ContentBlock::Text(t) => Some(&t.text),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(text: &str) -> Result<ContentBlock, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    #[test]
+    fn type_first_or_later_reads_the_same_block() {
+        let first = parse(r#"{"type":"text","text":"hi","x-vendor":1}"#).unwrap();
+        let later = parse(r#"{"text":"hi","x-vendor":1,"type":"text"}"#).unwrap();
+        assert_eq!(first, later);
+        let ContentBlock::Text(t) = &first else {
+            panic!("not text: {first:?}")
+        };
+        assert_eq!(t.text, "hi");
+        // The tag is not an unknown field; the vendor key is.
+        assert_eq!(t.extra.len(), 1);
+        assert_eq!(t.extra["x-vendor"], json!(1));
+        // Written back, the tag comes first again and nothing is lost.
+        let back = serde_json::to_value(&first).unwrap();
+        assert_eq!(back, json!({"type": "text", "text": "hi", "x-vendor": 1}));
+    }
+
+    #[test]
+    fn escaped_tag_and_nested_blocks() {
+        let b = parse(r#"{"type":"te\u0078t","text":"esc"}"#).unwrap();
+        assert_eq!(b.as_text(), Some("esc"));
+        let nested = json!({
+            "type": "tool_result",
+            "toolUseId": "u1",
+            "content": [{"text": "inner", "type": "text"}, {"type": "image", "data": "AA==", "mimeType": "image/png"}],
+        });
+        // Through a tree (another deserializer) as well as text.
+        let from_tree: ContentBlock = serde_json::from_value(nested.clone()).unwrap();
+        let from_text = parse(&nested.to_string()).unwrap();
+        assert_eq!(from_tree, from_text);
+        let ContentBlock::ToolResult(r) = from_text else {
+            panic!("not a tool result")
+        };
+        assert_eq!(r.content[0].as_text(), Some("inner"));
+        assert!(matches!(r.content[1], ContentBlock::Image(_)));
+    }
+
+    #[test]
+    fn bad_blocks_are_typed_errors() {
+        for (text, needle) in [
+            (r#"{"text":"no tag"}"#, "missing field `type`"),
+            (r#"{}"#, "missing field `type`"),
+            (r#"{"type":"video","url":"x"}"#, "unknown variant `video`"),
+            (r#"{"text":"x","type":"video"}"#, "unknown variant `video`"),
+            (r#"{"text":"x","type":7}"#, "not a string"),
+            (r#"{"type":7,"text":"x"}"#, "invalid type"),
+            (r#"{"type":"text"}"#, "missing field `text`"),
+            (r#"["text","hi"]"#, "invalid type"),
+        ] {
+            let e = parse(text).unwrap_err().to_string();
+            assert!(e.contains(needle), "{text}: {e}");
         }
     }
 }
