@@ -244,6 +244,9 @@ pub struct ClientSession {
     watch_polls: HashMap<RequestId, String>,
     client_info_value: Value,
     capabilities_value: Value,
+    /// The 2026-07-28 per-request `_meta` object, encoded once (it is the same on every
+    /// request that adds nothing of its own).
+    modern_meta_json: Box<str>,
     /// When the session was created (the base of task timestamps).
     born: Instant,
     /// Tasks run for the server (task-augmented sampling and elicitation), once enabled.
@@ -261,6 +264,22 @@ impl std::fmt::Debug for ClientSession {
     }
 }
 
+/// Adds the 2026-07-28 per-request entries (version, capabilities, identity, log level).
+fn modern_meta(config: &ClientConfig, capabilities: &Value, info: &Value, meta: &mut Option<Meta>) {
+    let m = meta.get_or_insert_with(Meta::new);
+    m.insert(
+        meta_keys::PROTOCOL_VERSION,
+        Value::String(ProtocolVersion::V2026_07_28.as_str().into()),
+    );
+    m.insert(meta_keys::CLIENT_CAPABILITIES, capabilities.clone());
+    m.insert(meta_keys::CLIENT_INFO, info.clone());
+    if let Some(level) = config.log_level {
+        if let Ok(v) = serde_json::to_value(level) {
+            m.insert(meta_keys::LOG_LEVEL, v);
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct SubscriptionProbe {
     #[serde(rename = "_meta", default)]
@@ -270,12 +289,20 @@ struct SubscriptionProbe {
 impl ClientSession {
     /// A new, unconnected session.
     pub fn new(config: ClientConfig, now: Instant) -> Self {
+        let client_info_value = serde_json::to_value(&config.info).unwrap_or(Value::Null);
+        let capabilities_value = serde_json::to_value(&config.capabilities).unwrap_or(Value::Null);
+        let mut meta = None;
+        modern_meta(&config, &capabilities_value, &client_info_value, &mut meta);
+        let modern_meta_json = serde_json::to_string(&meta)
+            .unwrap_or_else(|_| "{}".into())
+            .into_boxed_str();
         ClientSession {
             born: now,
             tasks: None,
             decoder: LineDecoder::new(config.max_frame_len),
-            client_info_value: serde_json::to_value(&config.info).unwrap_or(Value::Null),
-            capabilities_value: serde_json::to_value(&config.capabilities).unwrap_or(Value::Null),
+            client_info_value,
+            capabilities_value,
+            modern_meta_json,
             config,
             state: State::Idle,
             outbox: Outbox::default(),
@@ -459,21 +486,12 @@ impl ClientSession {
     }
 
     fn modern_meta(&self, meta: &mut Option<Meta>) {
-        let m = meta.get_or_insert_with(Meta::new);
-        m.insert(
-            meta_keys::PROTOCOL_VERSION,
-            Value::String(ProtocolVersion::V2026_07_28.as_str().into()),
+        modern_meta(
+            &self.config,
+            &self.capabilities_value,
+            &self.client_info_value,
+            meta,
         );
-        m.insert(
-            meta_keys::CLIENT_CAPABILITIES,
-            self.capabilities_value.clone(),
-        );
-        m.insert(meta_keys::CLIENT_INFO, self.client_info_value.clone());
-        if let Some(level) = self.config.log_level {
-            if let Ok(v) = serde_json::to_value(level) {
-                m.insert(meta_keys::LOG_LEVEL, v);
-            }
-        }
     }
 
     fn send_probe(&mut self, now: Instant) -> Result<(), UsageError> {
@@ -564,18 +582,53 @@ impl ClientSession {
         };
         check_request_allowed(desc, &request)?;
         let era = desc.era;
+        let tasks_method = matches!(
+            request,
+            ClientRequest::GetTask(_) | ClientRequest::UpdateTask(_) | ClientRequest::CancelTask(_)
+        );
+        if era == Era::Modern && request.meta().is_none() && !tasks_method && !options.progress {
+            // The common case: nothing of the request's own goes into `_meta`, so the
+            // session-wide entries are spliced in already encoded.
+            self.outbox.request_with_meta(
+                Route::Session,
+                &id,
+                request.method(),
+                &request,
+                &self.modern_meta_json,
+            )?;
+        } else {
+            self.encode_request(&id, &mut request, tasks_method, options.progress, era)?;
+        }
+        let timeout = match (options.timeout, &request) {
+            (Some(t), _) => t,
+            (None, ClientRequest::Listen(_)) => None,
+            (None, _) => Some(self.config.request_timeout),
+        };
+        let name = match request {
+            ClientRequest::Custom(c) => Cow::Owned(c.method),
+            other => Cow::Borrowed(static_method(other.method())),
+        };
+        self.outgoing
+            .insert(now, id, name, timeout, options.progress);
+        Ok(())
+    }
+
+    /// Encodes a request whose `_meta` needs building: its own entries, a progress token, or
+    /// the tasks extension's capability next to the session's.
+    fn encode_request(
+        &mut self,
+        id: &RequestId,
+        request: &mut ClientRequest,
+        tasks_method: bool,
+        progress: bool,
+        era: Era,
+    ) -> Result<(), UsageError> {
         if era == Era::Modern {
             // Capabilities the caller put on this request (a per-request opt-in) win.
             let own = request
                 .meta()
                 .and_then(|m| m.get(meta_keys::CLIENT_CAPABILITIES))
                 .cloned();
-            let tasks_method = matches!(
-                request,
-                ClientRequest::GetTask(_)
-                    | ClientRequest::UpdateTask(_)
-                    | ClientRequest::CancelTask(_)
-            );
             let meta = request.meta_mut();
             self.modern_meta(meta);
             let m = meta.get_or_insert_with(Meta::new);
@@ -592,26 +645,14 @@ impl ClientSession {
                 m.insert(meta_keys::CLIENT_CAPABILITIES, caps);
             }
         }
-        if options.progress {
+        if progress {
             request
                 .meta_mut()
                 .get_or_insert_with(Meta::new)
                 .set_progress_token(id.clone());
         }
         self.outbox
-            .request(Route::Session, &id, request.method(), Some(&request))?;
-        let timeout = match (options.timeout, &request) {
-            (Some(t), _) => t,
-            (None, ClientRequest::Listen(_)) => None,
-            (None, _) => Some(self.config.request_timeout),
-        };
-        let name = match request {
-            ClientRequest::Custom(c) => Cow::Owned(c.method),
-            other => Cow::Borrowed(static_method(other.method())),
-        };
-        self.outgoing
-            .insert(now, id, name, timeout, options.progress);
-        Ok(())
+            .request(Route::Session, id, request.method(), Some(&*request))
     }
 
     /// Cancels a request: sends `notifications/cancelled` and forgets it. A late answer is
