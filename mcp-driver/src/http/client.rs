@@ -12,6 +12,7 @@
 //! token and have the request sent again once. A 401 that stands ends the call (or the
 //! connect) with [`HttpError::Unauthorized`], which an OAuth client reads to start its flow.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::io;
@@ -602,10 +603,16 @@ fn build_request(
     for (k, v) in &req.headers {
         let name = match k {
             // The core's own names are lowercase constants: no parsing, no allocation.
-            std::borrow::Cow::Borrowed(k) if is_plain_name(k) => HeaderName::from_static(k),
+            Cow::Borrowed(k) if is_plain_name(k) => HeaderName::from_static(k),
             k => HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("header {k}: {e}"))?,
         };
-        headers.append(name, value(v)?);
+        let v = match v {
+            // Constant values are checked, then used in place.
+            Cow::Borrowed(v) => HeaderValue::from_maybe_shared(Bytes::from_static(v.as_bytes()))
+                .map_err(|e| format!("header value: {e}"))?,
+            Cow::Owned(v) => value(v)?,
+        };
+        headers.append(name, v);
     }
     for (k, v) in &options.headers {
         if req.header(k).is_none() && !k.eq_ignore_ascii_case("host") {

@@ -43,6 +43,7 @@ mod tool_headers;
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -115,6 +116,10 @@ impl HttpClientConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ExchangeId(pub u64);
 
+/// One request header: a lowercase name and its value. Both are usually constants, so
+/// building a request's headers allocates little.
+pub type Header = (Cow<'static, str>, Cow<'static, str>);
+
 /// An HTTP request to send.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpRequest {
@@ -122,11 +127,11 @@ pub struct HttpRequest {
     pub id: ExchangeId,
     /// POST, GET or DELETE.
     pub method: Method,
-    /// Absolute URL.
-    pub url: String,
+    /// Absolute URL (shared with the client's own copy, not copied per request).
+    pub url: Arc<str>,
     /// Headers (lowercase names). The transport adds `host`, framing headers and its own
     /// (authorization, custom headers) unless already present.
-    pub headers: Vec<(Cow<'static, str>, String)>,
+    pub headers: Vec<Header>,
     /// Body (empty for GET and DELETE).
     pub body: Bytes,
     /// Whether the response may stay open indefinitely (an SSE stream the client listens
@@ -140,7 +145,7 @@ impl HttpRequest {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| &**v)
     }
 }
 
@@ -299,7 +304,7 @@ enum Purpose {
 struct Post {
     /// The request's id when the message is a request.
     rpc: Option<RequestId>,
-    method: String,
+    method: Cow<'static, str>,
     frame: Bytes,
     /// Carries 2026-07-28 `_meta`.
     modern: bool,
@@ -355,8 +360,8 @@ enum BodyState {
 struct Exchange {
     purpose: Purpose,
     method: Method,
-    url: String,
-    headers: Vec<(Cow<'static, str>, String)>,
+    url: Arc<str>,
+    headers: Vec<Header>,
     body: Bytes,
     /// Attempts in a row that brought nothing (connection failures, quiet streams).
     failures: u32,
@@ -371,7 +376,7 @@ struct Exchange {
 
 #[derive(Debug)]
 struct Outstanding {
-    method: String,
+    method: Cow<'static, str>,
     modern: bool,
     /// The exchange the response is expected on.
     exchange: ExchangeId,
@@ -428,12 +433,15 @@ pub struct HttpClient {
     /// Internal `tools/list` requests (after a `HeaderMismatch`) and the calls waiting on them.
     refreshes: HashMap<RequestId, Refresh>,
     closed: bool,
+    /// `config.url`, shared by every request to it.
+    url: Arc<str>,
 }
 
 impl HttpClient {
     /// A client for `config.url`; nothing is sent until the session's first frame.
     pub fn new(config: HttpClientConfig) -> Self {
         HttpClient {
+            url: Arc::from(config.url.as_str()),
             config,
             next_id: 0,
             exchanges: BTreeMap::new(),
@@ -528,11 +536,11 @@ impl HttpClient {
         };
         let (rpc, method_name, params) = match &msg {
             RawMessage::Request { id, method, params } => {
-                (Some(id.clone()), method.to_string(), *params)
+                (Some(id.clone()), method::cow(method), *params)
             }
-            RawMessage::Notification { method, params } => (None, method.to_string(), *params),
+            RawMessage::Notification { method, params } => (None, method::cow(method), *params),
             RawMessage::Response { .. } | RawMessage::Error { .. } => {
-                (None, String::from("response"), None)
+                (None, Cow::Borrowed("response"), None)
             }
         };
         // One pass over the params for everything the transport needs from them.
@@ -629,7 +637,7 @@ impl HttpClient {
             self.start(
                 Purpose::Delete,
                 Method::Delete,
-                self.config.url.clone(),
+                self.url.clone(),
                 headers,
                 Bytes::new(),
             );
@@ -885,8 +893,8 @@ impl HttpClient {
         &mut self,
         purpose: Purpose,
         method: Method,
-        url: String,
-        headers: Vec<(Cow<'static, str>, String)>,
+        url: Arc<str>,
+        headers: Vec<Header>,
         body: Bytes,
     ) -> ExchangeId {
         let id = self.alloc();
@@ -929,19 +937,16 @@ impl HttpClient {
         id
     }
 
-    fn post_headers(&self, post: &Post) -> Vec<(Cow<'static, str>, String)> {
+    fn post_headers(&self, post: &Post) -> Vec<Header> {
         let mut h = vec![
-            hdr(header::CONTENT_TYPE, "application/json".to_owned()),
-            hdr(
-                header::ACCEPT,
-                "application/json, text/event-stream".to_owned(),
-            ),
+            hdr(header::CONTENT_TYPE, "application/json"),
+            hdr(header::ACCEPT, "application/json, text/event-stream"),
         ];
         if matches!(self.transport, Transport::LegacySse(_)) {
             return h;
         }
         if post.modern {
-            h.push(hdr(header::PROTOCOL_VERSION, MODERN.to_owned()));
+            h.push(hdr(header::PROTOCOL_VERSION, MODERN));
             h.push(hdr(header::METHOD, post.method.clone()));
             h.extend(self.modern_name_headers(post));
             return h;
@@ -963,7 +968,7 @@ impl HttpClient {
     }
 
     /// `Mcp-Name` and the `Mcp-Param-*` headers of a 2026-07-28 request.
-    fn modern_name_headers(&self, post: &Post) -> Vec<(Cow<'static, str>, String)> {
+    fn modern_name_headers(&self, post: &Post) -> Vec<Header> {
         let mut out = Vec::new();
         let Some(name) = post.target.as_deref() else {
             return out;
@@ -985,7 +990,7 @@ impl HttpClient {
                     .and_then(|f| f.params)
                     .and_then(|p| p.arguments);
                 for (k, val) in tool_headers::headers_for_call(declared, args.as_ref()) {
-                    out.push((Cow::Owned(k), val));
+                    out.push((Cow::Owned(k), Cow::Owned(val)));
                 }
             }
         }
@@ -994,21 +999,21 @@ impl HttpClient {
 
     /// Whether a request went out with a session id other than the current one (so its
     /// 404 says nothing about the current session).
-    pub(super) fn sent_on_older_session(&self, headers: &[(Cow<'static, str>, String)]) -> bool {
+    pub(super) fn sent_on_older_session(&self, headers: &[Header]) -> bool {
         let sent = headers
             .iter()
             .find(|(k, _)| k == header::SESSION_ID)
-            .map(|(_, v)| v.as_str());
+            .map(|(_, v)| &**v);
         match (sent, self.session_id.as_deref()) {
             (Some(sent), Some(current)) => sent != current,
             _ => false,
         }
     }
 
-    fn post_url(&self) -> String {
+    fn post_url(&self) -> Arc<str> {
         match &self.transport {
-            Transport::LegacySse(Some(endpoint)) => endpoint.clone(),
-            _ => self.config.url.clone(),
+            Transport::LegacySse(Some(endpoint)) => Arc::from(endpoint.as_str()),
+            _ => self.url.clone(),
         }
     }
 
@@ -1046,14 +1051,14 @@ impl HttpClient {
         self.start(
             Purpose::Standalone,
             Method::Get,
-            self.config.url.clone(),
+            self.url.clone(),
             headers,
             Bytes::new(),
         );
     }
 
-    fn stream_headers(&self, last_event_id: Option<&str>) -> Vec<(Cow<'static, str>, String)> {
-        let mut h = vec![hdr(header::ACCEPT, "text/event-stream".to_owned())];
+    fn stream_headers(&self, last_event_id: Option<&str>) -> Vec<Header> {
+        let mut h = vec![hdr(header::ACCEPT, "text/event-stream")];
         if let Some(v) = &self.version {
             h.push(hdr(header::PROTOCOL_VERSION, v.clone()));
         }
@@ -1101,7 +1106,7 @@ impl HttpClient {
 }
 
 /// A header with a fixed name.
-fn hdr(name: &'static str, value: impl Into<String>) -> (Cow<'static, str>, String) {
+fn hdr(name: &'static str, value: impl Into<Cow<'static, str>>) -> Header {
     (Cow::Borrowed(name), value.into())
 }
 

@@ -89,6 +89,60 @@ pub mod method {
     pub const TASKS_STATUS: &str = "notifications/tasks/status";
     pub const TASKS_NOTIFICATION: &str = "notifications/tasks";
     pub const SUBSCRIPTIONS_ACKNOWLEDGED: &str = "notifications/subscriptions/acknowledged";
+
+    /// Every method named above.
+    const ALL: &[&str] = &[
+        INITIALIZE,
+        PING,
+        DISCOVER,
+        TOOLS_LIST,
+        TOOLS_CALL,
+        PROMPTS_LIST,
+        PROMPTS_GET,
+        RESOURCES_LIST,
+        RESOURCES_TEMPLATES_LIST,
+        RESOURCES_READ,
+        RESOURCES_SUBSCRIBE,
+        RESOURCES_UNSUBSCRIBE,
+        COMPLETION_COMPLETE,
+        LOGGING_SET_LEVEL,
+        SUBSCRIPTIONS_LISTEN,
+        TASKS_GET,
+        TASKS_RESULT,
+        TASKS_LIST,
+        TASKS_CANCEL,
+        TASKS_UPDATE,
+        SAMPLING_CREATE_MESSAGE,
+        ELICITATION_CREATE,
+        ROOTS_LIST,
+        INITIALIZED,
+        CANCELLED,
+        PROGRESS,
+        MESSAGE,
+        ROOTS_LIST_CHANGED,
+        RESOURCES_UPDATED,
+        RESOURCES_LIST_CHANGED,
+        TOOLS_LIST_CHANGED,
+        PROMPTS_LIST_CHANGED,
+        ELICITATION_COMPLETE,
+        TASKS_STATUS,
+        TASKS_NOTIFICATION,
+        SUBSCRIPTIONS_ACKNOWLEDGED,
+    ];
+
+    /// The constant for `name` when it is one of the methods above: lets callers keep a
+    /// method name without allocating a copy.
+    pub fn known(name: &str) -> Option<&'static str> {
+        ALL.iter().copied().find(|m| *m == name)
+    }
+
+    /// `name` as a [`Cow`](std::borrow::Cow): borrowed when known, copied otherwise.
+    pub fn cow(name: &str) -> std::borrow::Cow<'static, str> {
+        match known(name) {
+            Some(m) => std::borrow::Cow::Borrowed(m),
+            None => std::borrow::Cow::Owned(name.to_owned()),
+        }
+    }
 }
 
 /// A request or notification whose method this crate does not model.

@@ -1192,31 +1192,5 @@ fn check_request_allowed(desc: &ServerDescription, r: &ClientRequest) -> Result<
 }
 
 fn static_method(m: &str) -> &'static str {
-    use method as k;
-    const KNOWN: &[&str] = &[
-        k::INITIALIZE,
-        k::PING,
-        k::DISCOVER,
-        k::TOOLS_LIST,
-        k::TOOLS_CALL,
-        k::PROMPTS_LIST,
-        k::PROMPTS_GET,
-        k::RESOURCES_LIST,
-        k::RESOURCES_TEMPLATES_LIST,
-        k::RESOURCES_READ,
-        k::RESOURCES_SUBSCRIBE,
-        k::RESOURCES_UNSUBSCRIBE,
-        k::COMPLETION_COMPLETE,
-        k::LOGGING_SET_LEVEL,
-        k::SUBSCRIPTIONS_LISTEN,
-        k::TASKS_GET,
-        k::TASKS_RESULT,
-        k::TASKS_LIST,
-        k::TASKS_CANCEL,
-        k::TASKS_UPDATE,
-        k::SAMPLING_CREATE_MESSAGE,
-        k::ELICITATION_CREATE,
-        k::ROOTS_LIST,
-    ];
-    KNOWN.iter().copied().find(|x| *x == m).unwrap_or("custom")
+    method::known(m).unwrap_or("custom")
 }

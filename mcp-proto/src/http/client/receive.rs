@@ -56,11 +56,11 @@ impl HttpClient {
                 // The oversized event is skipped and lost: say so, keep reading.
                 let what = match &ex.purpose {
                     Purpose::Post(p) => p.method.clone(),
-                    _ => "stream".to_owned(),
+                    _ => Cow::Borrowed("stream"),
                 };
                 let _ = e;
                 self.events.push_back(HttpClientEvent::ExchangeFailed {
-                    what,
+                    what: what.into_owned(),
                     error: HttpError::BodyTooLarge {
                         limit: self.config.max_body_len,
                     },
@@ -140,7 +140,7 @@ impl HttpClient {
         &mut self,
         id: &RequestId,
         msg: &RawMessage<'_>,
-    ) -> Option<(String, bool)> {
+    ) -> Option<(Cow<'static, str>, bool)> {
         let o = self.outstanding.get(id)?;
         let method_name = o.method.clone();
         let modern = o.modern;
@@ -263,7 +263,7 @@ impl HttpClient {
         let ex = Exchange {
             purpose: Purpose::Resume(ids.clone()),
             method: Method::Get,
-            url: self.config.url.clone(),
+            url: self.url.clone(),
             headers: self.stream_headers(Some(&from.last_event_id)),
             body: Bytes::new(),
             failures: 1,
@@ -475,7 +475,7 @@ impl HttpClient {
             let id = self.start(
                 Purpose::SseConnect,
                 Method::Get,
-                self.config.url.clone(),
+                self.url.clone(),
                 headers,
                 Bytes::new(),
             );
@@ -501,7 +501,7 @@ impl HttpClient {
         match &post.rpc {
             Some(rpc) => self.fail_request(rpc, error),
             None => self.events.push_back(HttpClientEvent::ExchangeFailed {
-                what: post.method.clone(),
+                what: post.method.to_string(),
                 error,
             }),
         }
@@ -610,7 +610,7 @@ impl HttpClient {
         self.refreshes.insert(id.clone(), Refresh { post, refusal });
         self.send_post(Post {
             rpc: Some(id),
-            method: method::TOOLS_LIST.to_owned(),
+            method: Cow::Borrowed(method::TOOLS_LIST),
             frame: Bytes::from(frame),
             modern: true,
             target: None,

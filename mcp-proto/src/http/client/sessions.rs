@@ -48,7 +48,7 @@ impl HttpClient {
         self.held = Some(refused.into_iter().collect());
         let post = Post {
             rpc: None,
-            method: method::INITIALIZE.to_owned(),
+            method: Cow::Borrowed(method::INITIALIZE),
             frame,
             modern: false,
             target: None,
@@ -64,7 +64,7 @@ impl HttpClient {
                 if let Some(frame) = self.initialized_frame.clone() {
                     self.send_post(Post {
                         rpc: None,
-                        method: method::INITIALIZED.to_owned(),
+                        method: Cow::Borrowed(method::INITIALIZED),
                         frame,
                         modern: false,
                         target: None,
@@ -117,7 +117,7 @@ impl HttpClient {
                 0,
                 Post {
                     rpc: Some(id),
-                    method: method::INITIALIZE.to_owned(),
+                    method: Cow::Borrowed(method::INITIALIZE),
                     frame,
                     modern: false,
                     target: None,

@@ -158,7 +158,7 @@ fn modern_posts_carry_standard_and_param_headers() {
     c.handle_transmit(now, tx(probe(0)));
     let r = one(&mut c);
     assert_eq!(r.method, Method::Post);
-    assert_eq!(r.url, URL);
+    assert_eq!(&*r.url, URL);
     assert_eq!(r.header("mcp-protocol-version"), Some("2026-07-28"));
     assert_eq!(r.header("mcp-method"), Some("server/discover"));
     assert_eq!(
@@ -490,7 +490,7 @@ fn refused_initialize_falls_back_to_http_sse() {
     c.handle_end(now, r.id);
     let g = one(&mut c);
     assert_eq!(g.method, Method::Get);
-    assert_eq!(g.url, "http://127.0.0.1:9/sse");
+    assert_eq!(&*g.url, "http://127.0.0.1:9/sse");
     sse_head(&mut c, now, g.id);
     c.handle_body(
         now,
@@ -499,7 +499,7 @@ fn refused_initialize_falls_back_to_http_sse() {
     );
     assert!(c.is_legacy_sse());
     let p = one(&mut c);
-    assert_eq!(p.url, "http://127.0.0.1:9/messages?sessionId=abc");
+    assert_eq!(&*p.url, "http://127.0.0.1:9/messages?sessionId=abc");
     assert!(String::from_utf8_lossy(&p.body).contains("initialize"));
     assert_eq!(p.header("mcp-protocol-version"), None);
     c.handle_response(now, p.id, 202, &[] as &[(&str, &str)]);
