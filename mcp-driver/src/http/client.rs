@@ -570,6 +570,10 @@ async fn exchange<R: Runtime>(
                         report(io, rt.now(), |c, now| c.handle_body(now, req.id, &data));
                     }
                 }
+                // All Content-Length bytes are in: no need for another poll to hear so.
+                if body.is_end_stream() {
+                    break;
+                }
             }
             Some(Err(e)) => {
                 lease.discard();

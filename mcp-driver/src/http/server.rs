@@ -27,6 +27,7 @@ use mcp_proto::schema::ProtocolVersion;
 use mcp_proto::session::ServerSession;
 
 use super::io::{HyperIo, RtTimer};
+use crate::coalesce::Coalesce;
 use crate::pump::{close_side, lock, Side};
 use crate::runtime::{BoxFuture, OsEntropy, Runtime};
 use crate::server::{new_shared_with, ServerShared, ServerSide, Service};
@@ -145,8 +146,15 @@ impl<R: Runtime> HttpService<R> {
             .header_read_timeout(std::time::Duration::from_secs(30))
             .serve_connection(HyperIo::new(io), svc);
         async move {
+            // hyper's connection wakes its own task on every request (the request body's
+            // channel signals readiness to the dispatcher in the same task). Answered by the
+            // runtime, each such wake requeues the task and may hand it to another worker;
+            // polled again at once here instead, the request stays on one thread.
+            let wake = Coalesce::new();
+            let mut conn = std::pin::pin!(conn);
             // A client that vanishes mid-request is routine; nothing to report.
-            let _ = conn.await;
+            let _ =
+                std::future::poll_fn(|cx| wake.poll_with(cx, |cx| conn.as_mut().poll(cx))).await;
         }
     }
 }
@@ -371,6 +379,13 @@ async fn read_body(mut body: Incoming, max: usize) -> Result<Bytes, bool> {
                         return Err(true);
                     }
                     buf.extend_from_slice(&data);
+                }
+                // With a Content-Length, the last byte is the end: waiting for hyper to say
+                // so as well would park this task until the connection task, which is this
+                // same task, wakes it (a self-wake that runtimes answer by requeueing the
+                // task where another worker may steal it).
+                if body.is_end_stream() {
+                    return Ok(buf.freeze());
                 }
             }
         }
