@@ -22,7 +22,8 @@ mod sessions;
 mod streams;
 
 pub use client::{
-    ExchangeId, FailureKind, HttpClient, HttpClientConfig, HttpClientEvent, HttpError, HttpRequest,
+    ExchangeId, FailureKind, Header, HttpClient, HttpClientConfig, HttpClientEvent, HttpError,
+    HttpRequest,
 };
 pub use gate::{Exchange, HttpServer, HttpServerConfig, Origins};
 pub use params::{check_param_headers, header_params, BadAnnotation, HeaderParam};
