@@ -42,6 +42,9 @@ use crate::runtime::{BoxFuture, OsEntropy, Runtime};
 
 /// Answers what a server asks of the client. Every method has a refusing default, so a
 /// client implements only what it declared in its capabilities.
+///
+/// A method that panics answers the server's request with -32603 (a panicking
+/// `on_notification` loses that notification); the connection goes on.
 pub trait ClientHandler: Send + Sync + 'static {
     /// `sampling/createMessage`.
     fn create_message(
@@ -135,7 +138,8 @@ impl<R: Runtime> Side<R> for ClientSide {
                 }
                 ClientEvent::Progress { id, params } => {
                     if let Some(f) = shared.side.progress.get_mut(&id) {
-                        f(params);
+                        // A panicking callback loses this update, not the connection.
+                        let _ = crate::unwind::call_caught(|| f(params));
                     }
                 }
                 ClientEvent::Request { id, request } => {
@@ -169,7 +173,7 @@ impl<R: Runtime> Side<R> for ClientSide {
                 }
                 ClientEvent::TaskProgress { task_id, params } => {
                     if let Some(f) = shared.side.task_progress.get_mut(&task_id) {
-                        f(params);
+                        let _ = crate::unwind::call_caught(|| f(params));
                     }
                 }
                 ClientEvent::Notification {
@@ -180,10 +184,11 @@ impl<R: Runtime> Side<R> for ClientSide {
                     if s.task.status.is_terminal() {
                         shared.side.task_progress.remove(&s.task.task_id);
                     }
-                    shared
-                        .side
-                        .handler
-                        .on_notification(ServerNotification::TaskStatus(s), subscription);
+                    let handler = &shared.side.handler;
+                    // A panicking callback loses its notification, not the connection.
+                    let _ = crate::unwind::call_caught(|| {
+                        handler.on_notification(ServerNotification::TaskStatus(s), subscription)
+                    });
                 }
                 ClientEvent::Notification {
                     notification,
@@ -193,10 +198,12 @@ impl<R: Runtime> Side<R> for ClientSide {
                     .and_then(|id| shared.side.listens.get(id))
                 {
                     Some(q) => q.push(notification),
-                    None => shared
-                        .side
-                        .handler
-                        .on_notification(notification, subscription),
+                    None => {
+                        let handler = &shared.side.handler;
+                        let _ = crate::unwind::call_caught(|| {
+                            handler.on_notification(notification, subscription)
+                        });
+                    }
                 },
                 _ => {}
             }
@@ -218,7 +225,22 @@ impl<R: Runtime> Side<R> for ClientSide {
     }
 }
 
+/// Answers a server's ask with `handler`; a handler that panics answers -32603.
 pub(crate) async fn answer_ask(
+    handler: &dyn ClientHandler,
+    request: ServerRequest,
+) -> Result<ClientResult, ErrorObject> {
+    let mut answer = std::pin::pin!(ask_handler(handler, request));
+    std::future::poll_fn(|cx| crate::unwind::poll_caught(answer.as_mut(), cx))
+        .await
+        .unwrap_or_else(|panic| {
+            Err(ErrorObject::internal(format!(
+                "the client's handler panicked: {panic}"
+            )))
+        })
+}
+
+async fn ask_handler(
     handler: &dyn ClientHandler,
     request: ServerRequest,
 ) -> Result<ClientResult, ErrorObject> {

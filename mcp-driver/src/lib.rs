@@ -24,6 +24,7 @@ mod runtime;
 mod server;
 mod task_handle;
 pub mod tasks;
+mod unwind;
 
 pub use builder::{
     Args, ArgumentsInfo, FromRequest, HandlerFn, IntoPromptResult, IntoResourceContents,

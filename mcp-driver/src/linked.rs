@@ -11,10 +11,10 @@ use std::time::Instant;
 use bytes::Bytes;
 use mcp_proto::session::{ClientConfig, ClientSession, ConnectError};
 
-use crate::client::{self, Client, ClientHandler, ClientShared};
-use crate::pump::{close_side, lock, Endpoint, Shared, Side};
+use crate::client::{self, Client, ClientHandler, ClientShared, ClientSide};
+use crate::pump::{close_on_drop, close_side, lock, Endpoint, Shared, Side};
 use crate::runtime::{BoxFuture, Runtime};
-use crate::server::{self, ServerHandle, ServerShared, Service};
+use crate::server::{self, ServerHandle, ServerShared, ServerSide, Service};
 
 /// Serves `service` to a client in the same process and returns both ends. The link runs on
 /// `rt` until either side closes.
@@ -64,6 +64,18 @@ pub async fn connect_in_process<R: Runtime>(
 
 /// The link's task: turns whenever either session has something to move.
 struct LinkTask<R: Runtime>(Arc<Mutex<Link<R>>>);
+
+/// However the link's task ends (finished, dropped, or unwound by a panic), both sessions
+/// are closed: callers waiting on either side get an error, not a hang.
+impl<R: Runtime> Drop for LinkTask<R> {
+    fn drop(&mut self) {
+        let l = lock(&self.0);
+        let (rt, client, server) = (l.rt.clone(), l.client.clone(), l.server.clone());
+        drop(l);
+        close_on_drop::<R, ClientSide>(&client, &rt, "in-process link stopped");
+        close_on_drop::<R, ServerSide>(&server, &rt, "in-process link stopped");
+    }
+}
 
 impl<R: Runtime> Future for LinkTask<R> {
     type Output = ();

@@ -268,6 +268,14 @@ where
 // No field is ever pinned in place: the streams are `Unpin` and the timer is boxed.
 impl<R: Runtime, X: Side<R>, Rd, Wr> Unpin for Connection<R, X, Rd, Wr> {}
 
+/// However the connection future ends (finished, dropped, or unwound by a panicking
+/// handler), its session is closed: callers waiting on it get an error, not a hang.
+impl<R: Runtime, X: Side<R>, Rd, Wr> Drop for Connection<R, X, Rd, Wr> {
+    fn drop(&mut self) {
+        close_on_drop::<R, X>(&self.shared, &self.rt, "connection stopped");
+    }
+}
+
 impl<R, X, Rd, Wr> Future for Connection<R, X, Rd, Wr>
 where
     R: Runtime,
@@ -406,16 +414,40 @@ pub(crate) fn close_side<R: Runtime, X: Side<R>>(
     rt: &R,
     reason: &str,
 ) {
+    let tasks = close_shared::<R, X>(shared, rt, reason);
+    tasks.into_iter().for_each(|t| rt.spawn(t));
+}
+
+/// Closes the session of a driver future that is being dropped: every waiter gets an error
+/// carrying `reason`. Handlers the last events would have started are dropped unstarted,
+/// since a drop may run outside the runtime or while a panic unwinds.
+pub(crate) fn close_on_drop<R: Runtime, X: Side<R>>(
+    shared: &Arc<Mutex<Shared<X::Session, X>>>,
+    rt: &R,
+    stopped: &str,
+) {
+    let reason = if std::thread::panicking() {
+        format!("{stopped}: a handler it ran panicked")
+    } else {
+        stopped.to_owned()
+    };
+    drop(close_shared::<R, X>(shared, rt, &reason));
+}
+
+fn close_shared<R: Runtime, X: Side<R>>(
+    shared: &Arc<Mutex<Shared<X::Session, X>>>,
+    rt: &R,
+    reason: &str,
+) -> Vec<BoxFuture<'static, ()>> {
     let mut tasks = Vec::new();
     let mut g = lock(shared);
     if g.closed {
-        return;
+        return tasks;
     }
     g.session.close();
     g.closed = true;
     g.close_reason = Some(reason.to_owned());
     X::on_events(&mut g, shared, rt, &mut tasks);
     X::on_closed(&mut g, reason);
-    drop(g);
-    tasks.into_iter().for_each(|t| rt.spawn(t));
+    tasks
 }

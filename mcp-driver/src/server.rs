@@ -34,6 +34,9 @@ use crate::tasks::{Detached, TaskHub, TaskOptions, TaskPlan, TaskSlot, TaskStart
 pub type HandlerResult = Result<ServerResult, ErrorObject>;
 
 /// Application logic behind a server: gets every request the session does not answer itself.
+///
+/// A handler that panics (in `handle` or in its future) answers its request with -32603
+/// carrying the panic's message; the session goes on serving.
 pub trait Handler: Send + Sync + 'static {
     /// Serves one request. Runs as its own task; dropped if the client cancels.
     fn handle(&self, request: ClientRequest, cx: RequestCx) -> BoxFuture<'static, HandlerResult>;
@@ -782,12 +785,17 @@ impl Future for Abortable {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
         if self.cancel.register(cx.waker()) {
             // One last poll lets a handler's own `cx.cancelled()` branch run its immediate
-            // cleanup; whatever it returns is discarded, and the handler is then dropped.
-            let _ = self.inner.as_mut().poll(cx);
+            // cleanup; whatever it returns (or a panic) is discarded, and the handler is
+            // then dropped.
+            let _ = crate::unwind::poll_caught(self.inner.as_mut(), cx);
             return Poll::Ready(Outcome::Cancelled);
         }
-        match self.inner.as_mut().poll(cx) {
-            Poll::Ready(r) => Poll::Ready(Outcome::Done(r)),
+        match crate::unwind::poll_caught(self.inner.as_mut(), cx) {
+            Poll::Ready(Ok(r)) => Poll::Ready(Outcome::Done(r)),
+            // The request still gets its one answer, and the session serves on.
+            Poll::Ready(Err(panic)) => Poll::Ready(Outcome::Done(Err(ErrorObject::internal(
+                format!("the handler panicked: {panic}"),
+            )))),
             Poll::Pending => {
                 let asks = self
                     .replay
@@ -905,8 +913,16 @@ impl<R: Runtime> Side<R> for ServerSide {
                         now: Arc::new(move || clock.now()),
                         sleep: Arc::new(move |at| timer.sleep_until(at)),
                     };
+                    let handler = &shared.side.handler;
+                    // A `handle` that panics before returning its future answers like one
+                    // whose future panics.
+                    let inner = crate::unwind::call_caught(|| handler.handle(request, cx))
+                        .unwrap_or_else(|panic| {
+                            let e = ErrorObject::internal(format!("the handler panicked: {panic}"));
+                            Box::pin(std::future::ready(Err(e)))
+                        });
                     let fut = Abortable {
-                        inner: shared.side.handler.handle(request, cx),
+                        inner,
                         cancel: cancel.clone(),
                         replay: replay.clone(),
                     };

@@ -73,12 +73,16 @@ macro_rules! suite {
                 listen_streams_deliver_and_end,
                 handlers_see_their_own_cancellation,
                 request_timeouts_fire,
+                panicking_handlers_answer_errors_and_the_connection_lives_on,
             ]
             tasks [
                 tasks_run_from_creation_to_result,
                 tasks_cancelled_while_working_stop_their_handler,
                 tasks_fail_with_the_calls_own_error,
                 tasks_ask_their_client_in_both_eras,
+            ]
+            pipe [
+                a_dropped_connection_future_ends_its_session,
             ]
         );
     };
@@ -103,7 +107,8 @@ macro_rules! suite {
         }
     };
     (@cases $rt:expr, $block_on:path;
-        [$($case:ident),* $(,)?] tasks [$($task:ident),* $(,)?]) => {
+        [$($case:ident),* $(,)?] tasks [$($task:ident),* $(,)?]
+        pipe [$($pipe:ident),* $(,)?]) => {
         fn __suite_run<F: ::std::future::Future>(f: impl FnOnce() -> F) -> F::Output {
             $block_on(f())
         }
@@ -118,6 +123,12 @@ macro_rules! suite {
                 #[test]
                 fn $task() {
                     super::__suite_run(|| $crate::tasks::$task($rt, $crate::Link::Pipe));
+                }
+            )*
+            $(
+                #[test]
+                fn $pipe() {
+                    super::__suite_run(|| $crate::$pipe($rt));
                 }
             )*
         }
@@ -260,6 +271,7 @@ impl Handler for Fixture {
                             .into(),
                     )
                 }
+                "panic" => panic!("the fixture's tool panics on purpose"),
                 other => Err(ErrorObject::invalid_params(format!("unknown tool {other}"))),
             }
         })
@@ -286,6 +298,30 @@ impl ClientHandler for Answers {
         Box::pin(async {
             serde_json::from_value(json!({"roots": [{"uri": "file:///tmp"}]})).map_err(internal)
         })
+    }
+}
+
+/// A host whose every callback panics: the asks, on call or on poll, and notifications.
+pub struct Panicky;
+
+impl ClientHandler for Panicky {
+    fn elicit(
+        &self,
+        _p: ElicitRequestParams,
+    ) -> BoxFuture<'static, Result<ElicitResult, ErrorObject>> {
+        panic!("the host's elicit panics on purpose")
+    }
+
+    fn list_roots(&self) -> BoxFuture<'static, Result<ListRootsResult, ErrorObject>> {
+        Box::pin(async { panic!("the host's list_roots panics on purpose") })
+    }
+
+    fn on_notification(
+        &self,
+        _n: mcp_driver::mcp_proto::schema::messages::ServerNotification,
+        _subscription: Option<mcp_driver::mcp_proto::jsonrpc::RequestId>,
+    ) {
+        panic!("the host's notification callback panics on purpose")
     }
 }
 
@@ -572,6 +608,111 @@ pub async fn client_disconnect_drops_server_handlers<R: Runtime>(rt: R, link: Li
         let _ = futures_lite::future::or(call, closer).await;
         s.fixture.dropped.wait().await;
     }
+}
+
+/// A panic in user code answers the request it served with -32603, and the connection goes
+/// on: a tool that panics, and a host whose callbacks panic while the server asks it.
+pub async fn panicking_handlers_answer_errors_and_the_connection_lives_on<R: Runtime>(
+    rt: R,
+    link: Link,
+) {
+    for era in [EraPreference::Legacy, EraPreference::Modern] {
+        let caps = ClientCapabilities {
+            elicitation: Some(ElicitationCapability::default()),
+            roots: Some(RootsCapability::default()),
+            ..Default::default()
+        };
+        let s = setup(rt.clone(), link, era, caps, Arc::new(Panicky)).await;
+        let err = s.client.call_tool("panic", json!({})).await.unwrap_err();
+        assert!(
+            matches!(&err, CallError::Request(RequestError::Rpc(e))
+                if e.code == -32603 && e.message.contains("panics on purpose")),
+            "{era:?}: {err:?}"
+        );
+        // The server asks the panicking host: a legacy server hears -32603 back and fails its
+        // tool with it; a 2026-07-28 client fails the ask on its own side.
+        let err = s.client.call_tool("ask", json!({})).await.unwrap_err();
+        let told = match &err {
+            CallError::Request(RequestError::Rpc(e)) if era == EraPreference::Legacy => {
+                e.code == -32603 && e.message.contains("panicked")
+            }
+            CallError::AskFailed(e) if era == EraPreference::Modern => {
+                e.code == -32603 && e.message.contains("panicked")
+            }
+            _ => false,
+        };
+        assert!(told, "{era:?}: {err:?}");
+        // A notification the host's callback panics on is lost, nothing more.
+        s.server.notify_tools_list_changed();
+        let r = s
+            .client
+            .call_tool("echo", json!({"text": "still here"}))
+            .await;
+        let r = r.unwrap_or_else(|e| panic!("{era:?}: {e:?}"));
+        assert_eq!(r.content[0].as_text(), Some("still here"), "{era:?}");
+        assert!(!s.server.is_closed(), "{era:?}");
+    }
+}
+
+/// However a connection future ends, even dropped unfinished, its session is closed: the
+/// handlers it started are cancelled, and its callers get errors instead of waiting forever.
+pub async fn a_dropped_connection_future_ends_its_session<R: Runtime>(rt: R) {
+    let fixture = Fixture::default();
+    let caps = ServerCapabilities {
+        tools: Some(ToolsCapability::default()),
+        ..Default::default()
+    };
+    let service = Service::new(
+        ServerConfig::new(Implementation::new("suite", "1"), caps),
+        fixture.clone(),
+    );
+    let (cr, cw, sr, sw) = pipe::duplex();
+    let (server, conn) = mcp_driver::serve(rt.clone(), service, sr, sw);
+    let stop = Signal::default();
+    let stopped = stop.clone();
+    // The server's connection future runs until told to stop, then is dropped unfinished.
+    rt.spawn(Box::pin(async move {
+        let _ = futures_lite::future::or(conn, async {
+            stopped.wait().await;
+            Ok(())
+        })
+        .await;
+    }));
+    let mut cfg = ClientConfig::new(Implementation::new("suite-client", "1"));
+    cfg.era = EraPreference::Legacy;
+    let client = mcp_driver::connect(rt.clone(), cfg, Arc::new(NoHandler), cr, cw)
+        .await
+        .unwrap_or_else(|e| panic!("connect failed: {e}"));
+    let call = client.call_tool("hang", json!({}));
+    let stopper = async {
+        fixture.started.wait().await;
+        stop.set();
+        std::future::pending::<Result<CallToolResult, CallError>>().await
+    };
+    let r = futures_lite::future::or(call, stopper).await;
+    assert!(
+        matches!(r, Err(CallError::Request(RequestError::Closed))),
+        "{r:?}"
+    );
+    // The server's side is over too: its session is closed and the handler was dropped
+    // (a watchdog turns a regression into a failure rather than a hang).
+    let deadline = rt.now() + std::time::Duration::from_secs(30);
+    let dropped = futures_lite::future::or(
+        async {
+            fixture.dropped.wait().await;
+            true
+        },
+        async {
+            rt.sleep_until(deadline).await;
+            false
+        },
+    )
+    .await;
+    assert!(
+        dropped,
+        "the handler still runs after its connection was dropped"
+    );
+    assert!(server.is_closed());
 }
 
 /// A 2026-07-28 listen stream: acknowledged first, then the asked-for notifications, and it

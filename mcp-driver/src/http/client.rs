@@ -34,7 +34,7 @@ use mcp_proto::session::{ClientConfig, ClientSession, ConnectError, RequestError
 use super::HyperIo;
 use crate::client::{finish_connect, new_shared, CallError, Client, ClientHandler, ClientSide};
 use crate::coalesce::Coalesce;
-use crate::pump::{close_side, lock, Side};
+use crate::pump::{close_on_drop, close_side, lock, Side};
 use crate::runtime::{BoxFuture, Runtime};
 
 /// The TLS library, so [`HttpClientOptions::tls`] can be built without depending on it.
@@ -288,6 +288,14 @@ struct Driver<R: Runtime> {
 }
 
 impl<R: Runtime> Unpin for Driver<R> {}
+
+/// However the driver ends (finished, dropped, or unwound by a panicking handler), its
+/// session is closed: callers waiting on it get an error, not a hang.
+impl<R: Runtime> Drop for Driver<R> {
+    fn drop(&mut self) {
+        close_on_drop::<R, ClientSide>(&self.shared, &self.rt, "HTTP client stopped");
+    }
+}
 
 impl<R: Runtime> Future for Driver<R> {
     type Output = ();

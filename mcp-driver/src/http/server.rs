@@ -28,7 +28,7 @@ use mcp_proto::session::ServerSession;
 
 use super::io::{HyperIo, RtTimer};
 use crate::coalesce::Coalesce;
-use crate::pump::{close_side, lock, Side};
+use crate::pump::{close_on_drop, close_side, lock, Side};
 use crate::runtime::{BoxFuture, OsEntropy, Runtime};
 use crate::server::{new_shared_with, ServerShared, ServerSide, Service};
 
@@ -884,6 +884,20 @@ struct SessionDriver<R: Runtime> {
 }
 
 impl<R: Runtime> Unpin for SessionDriver<R> {}
+
+/// However the driver ends (finished, dropped, or unwound by a panic), its session is
+/// closed and its streams end: no client waits on a session nothing drives.
+impl<R: Runtime> Drop for SessionDriver<R> {
+    fn drop(&mut self) {
+        close_on_drop::<R, ServerSide>(&self.shared, &self.rt, "session driver stopped");
+        let mut g = lock(&self.shared);
+        route_out(&self.rt, &mut g);
+        if let Some(link) = g.side.http.as_mut() {
+            link.streams.close();
+            link.wake_readers();
+        }
+    }
+}
 
 impl<R: Runtime> Future for SessionDriver<R> {
     type Output = ();
