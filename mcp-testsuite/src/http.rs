@@ -15,7 +15,7 @@ use mcp_driver::mcp_proto::schema::lifecycle::{
 };
 use mcp_driver::mcp_proto::schema::tasks::TaskStatus;
 use mcp_driver::mcp_proto::schema::Implementation;
-use mcp_driver::mcp_proto::session::{ClientConfig, EraPreference, ServerConfig};
+use mcp_driver::mcp_proto::session::{ClientConfig, EraPreference, RequestError, ServerConfig};
 use mcp_driver::{BoxFuture, CallError, Client, ClientHandler, NoHandler, Runtime, Service};
 use serde_json::json;
 
@@ -141,6 +141,37 @@ pub async fn http_asks_in_both_eras<R: Runtime, N: Net<R>>(rt: R, net: N) {
         let r = s.client.call_tool("ask", json!({})).await.unwrap();
         assert_eq!(r.content[0].as_text(), Some("a0+a1+1"), "{era:?}");
         assert_eq!(answers.0.load(Ordering::SeqCst), 2);
+    }
+}
+
+/// Over HTTP too, a panic in user code answers its request with -32603 and the server and
+/// client go on: a tool that panics, and a host whose callbacks panic when asked.
+pub async fn http_panicking_handlers_answer_errors<R: Runtime, N: Net<R>>(rt: R, net: N) {
+    for era in [EraPreference::Legacy, EraPreference::Modern] {
+        let caps = ClientCapabilities {
+            elicitation: Some(ElicitationCapability::default()),
+            roots: Some(RootsCapability::default()),
+            ..Default::default()
+        };
+        let s = http_setup(rt.clone(), &net, era, caps, Arc::new(crate::Panicky)).await;
+        let err = s.client.call_tool("panic", json!({})).await.unwrap_err();
+        assert!(
+            matches!(&err, CallError::Request(RequestError::Rpc(e))
+                if e.code == -32603 && e.message.contains("panics on purpose")),
+            "{era:?}: {err:?}"
+        );
+        let err = s.client.call_tool("ask", json!({})).await.unwrap_err();
+        let told = match &err {
+            CallError::Request(RequestError::Rpc(e)) | CallError::AskFailed(e) => {
+                e.code == -32603 && e.message.contains("panicked")
+            }
+            _ => false,
+        };
+        assert!(told, "{era:?}: {err:?}");
+        let r = s.client.call_tool("echo", json!({"text": "alive"})).await;
+        let r = r.unwrap_or_else(|e| panic!("{era:?}: {e:?}"));
+        assert_eq!(r.content[0].as_text(), Some("alive"), "{era:?}");
+        s.client.close();
     }
 }
 

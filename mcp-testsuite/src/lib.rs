@@ -48,6 +48,7 @@ macro_rules! suite {
             http_an_ended_session_is_reopened,
             http_tls_with_rustls,
             http_tasks_find_their_task_on_every_exchange,
+            http_panicking_handlers_answer_errors,
         );
         $crate::suite!(@child $rt, $block_on, $procs;
             a_server_writing_garbage_fails_the_handshake,
