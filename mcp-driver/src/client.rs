@@ -696,7 +696,8 @@ impl Client {
         }
     }
 
-    /// Ends the connection: pending requests fail with `Closed`.
+    /// Ends the connection: pending requests fail with `Closed`. Returns at once; await
+    /// [`Client::closed`] to know when it is over.
     pub fn close(&self) {
         let mut g = lock(&self.shared);
         g.shutdown = true;
@@ -706,6 +707,13 @@ impl Client {
     /// Whether the connection has ended.
     pub fn is_closed(&self) -> bool {
         lock(&self.shared).closed
+    }
+
+    /// Completes once the connection has ended, however it ends: after [`Client::close`]
+    /// once the last frames are out (over HTTP, the session's DELETE included), or when the
+    /// server goes away.
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + '_ {
+        std::future::poll_fn(move |cx| lock(&self.shared).poll_closed(cx.waker()))
     }
 }
 

@@ -78,6 +78,8 @@ pub(crate) struct Shared<S, X> {
     /// When the connection future's timer fires next (so a caller that writes its own
     /// request knows whether the future must learn of an earlier deadline).
     armed: Option<Instant>,
+    /// Handles awaiting the end of the connection.
+    close_waiters: Vec<Waker>,
 }
 
 impl<S, X> Shared<S, X> {
@@ -92,7 +94,19 @@ impl<S, X> Shared<S, X> {
             in_turn: false,
             woken_in_turn: false,
             armed: None,
+            close_waiters: Vec::new(),
         }
+    }
+
+    /// Ready once the connection has ended; until then `waker` is woken when it does.
+    pub fn poll_closed(&mut self, waker: &Waker) -> Poll<()> {
+        if self.closed {
+            return Poll::Ready(());
+        }
+        if !self.close_waiters.iter().any(|w| w.will_wake(waker)) {
+            self.close_waiters.push(waker.clone());
+        }
+        Poll::Pending
     }
 
     /// Marks the start of a turn by an inline driver.
@@ -449,5 +463,8 @@ fn close_shared<R: Runtime, X: Side<R>>(
     g.close_reason = Some(reason.to_owned());
     X::on_events(&mut g, shared, rt, &mut tasks);
     X::on_closed(&mut g, reason);
+    let waiters = std::mem::take(&mut g.close_waiters);
+    drop(g);
+    waiters.into_iter().for_each(Waker::wake);
     tasks
 }

@@ -14,7 +14,7 @@ use mcp_driver::mcp_proto::schema::lifecycle::{
     ClientCapabilities, ElicitationCapability, RootsCapability, ServerCapabilities, ToolsCapability,
 };
 use mcp_driver::mcp_proto::schema::tasks::TaskStatus;
-use mcp_driver::mcp_proto::schema::Implementation;
+use mcp_driver::mcp_proto::schema::{Era, Implementation};
 use mcp_driver::mcp_proto::session::{ClientConfig, EraPreference, RequestError, ServerConfig};
 use mcp_driver::{BoxFuture, CallError, Client, ClientHandler, NoHandler, Runtime, Service};
 use serde_json::json;
@@ -123,7 +123,13 @@ pub async fn http_calls_round_trip_in_both_eras<R: Runtime, N: Net<R>>(rt: R, ne
                 .unwrap();
             assert_eq!(r.content[0].as_text(), Some(format!("hi{i}").as_str()));
         }
+        let legacy = s.client.server().era == Era::Legacy;
+        assert_eq!(s.http.session_count(), usize::from(legacy), "{era:?}");
         s.client.close();
+        s.client.closed().await;
+        assert!(s.client.is_closed());
+        // `closed` waited for the legacy session's DELETE to be answered.
+        assert_eq!(s.http.session_count(), 0, "{era:?}");
     }
 }
 

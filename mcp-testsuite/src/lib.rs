@@ -75,6 +75,7 @@ macro_rules! suite {
                 handlers_see_their_own_cancellation,
                 request_timeouts_fire,
                 panicking_handlers_answer_errors_and_the_connection_lives_on,
+                closing_is_awaitable,
             ]
             tasks [
                 tasks_run_from_creation_to_result,
@@ -652,6 +653,28 @@ pub async fn panicking_handlers_answer_errors_and_the_connection_lives_on<R: Run
         let r = r.unwrap_or_else(|e| panic!("{era:?}: {e:?}"));
         assert_eq!(r.content[0].as_text(), Some("still here"), "{era:?}");
         assert!(!s.server.is_closed(), "{era:?}");
+    }
+}
+
+/// `Client::closed` completes once a close has run its course, in both eras.
+pub async fn closing_is_awaitable<R: Runtime>(rt: R, link: Link) {
+    for era in [EraPreference::Legacy, EraPreference::Modern] {
+        let s = plain(rt.clone(), link, era).await;
+        let r = s
+            .client
+            .call_tool("echo", json!({"text": "x"}))
+            .await
+            .unwrap();
+        assert_eq!(r.content[0].as_text(), Some("x"));
+        let mut closed = std::pin::pin!(s.client.closed());
+        // Still open: the future waits.
+        let early = futures_lite::future::poll_once(closed.as_mut()).await;
+        assert!(early.is_none() && !s.client.is_closed(), "{era:?}");
+        s.client.close();
+        closed.await;
+        assert!(s.client.is_closed(), "{era:?}");
+        // Already over: ready at once.
+        s.client.closed().await;
     }
 }
 

@@ -148,12 +148,7 @@ async fn run(url: &str, scenario: &str, version: &str, context: &Value) -> Resul
     let outcome = scenario_steps(&client, scenario, context).await;
     client.close();
     // Let a legacy session's DELETE go out before the process ends (bounded).
-    for _ in 0..40 {
-        if client.is_closed() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let _ = tokio::time::timeout(Duration::from_secs(2), client.closed()).await;
     outcome
 }
 
