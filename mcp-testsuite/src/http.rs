@@ -15,12 +15,15 @@ use mcp_driver::mcp_proto::schema::lifecycle::{
 };
 use mcp_driver::mcp_proto::schema::tasks::TaskStatus;
 use mcp_driver::mcp_proto::schema::{Era, Implementation};
-use mcp_driver::mcp_proto::session::{ClientConfig, EraPreference, RequestError, ServerConfig};
+use mcp_driver::mcp_proto::session::{ClientConfig, EraPreference, ServerConfig};
 use mcp_driver::{BoxFuture, CallError, Client, ClientHandler, NoHandler, Runtime, Service};
 use serde_json::json;
 
 use crate::tasks::{client_config, task_service, text, Gates};
-use crate::{call_recording_progress, drop_a_call_and_go_on, expected_era, Answers, Fixture};
+use crate::{
+    asking_caps, call_recording_progress, drop_a_call_and_go_on, expected_era, fixture_service,
+    panics_are_answered, Answers, Fixture, Panicky,
+};
 
 /// Takes one accepted connection (and serves it).
 pub type Accept = Arc<dyn Fn(BoxStream) -> BoxFuture<'static, ()> + Send + Sync>;
@@ -63,17 +66,7 @@ pub async fn http_setup<R: Runtime, N: Net<R>>(
     handler: Arc<dyn ClientHandler>,
 ) -> HttpSetup<R> {
     let fixture = Fixture::default();
-    let caps = ServerCapabilities {
-        tools: Some(ToolsCapability {
-            list_changed: Some(true),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let service = Service::new(
-        ServerConfig::new(Implementation::new("suite", "1"), caps),
-        fixture.clone(),
-    );
+    let service = fixture_service(&fixture);
     let mut config = HttpServerConfig::default();
     // Resumptions come quickly (the default `retry` is a second).
     config.streams.retry = std::time::Duration::from_millis(20);
@@ -154,29 +147,8 @@ pub async fn http_asks_in_both_eras<R: Runtime, N: Net<R>>(rt: R, net: N) {
 /// client go on: a tool that panics, and a host whose callbacks panic when asked.
 pub async fn http_panicking_handlers_answer_errors<R: Runtime, N: Net<R>>(rt: R, net: N) {
     for era in [EraPreference::Legacy, EraPreference::Modern] {
-        let caps = ClientCapabilities {
-            elicitation: Some(ElicitationCapability::default()),
-            roots: Some(RootsCapability::default()),
-            ..Default::default()
-        };
-        let s = http_setup(rt.clone(), &net, era, caps, Arc::new(crate::Panicky)).await;
-        let err = s.client.call_tool("panic", json!({})).await.unwrap_err();
-        assert!(
-            matches!(&err, CallError::Request(RequestError::Rpc(e))
-                if e.code == -32603 && e.message.contains("panics on purpose")),
-            "{era:?}: {err:?}"
-        );
-        let err = s.client.call_tool("ask", json!({})).await.unwrap_err();
-        let told = match &err {
-            CallError::Request(RequestError::Rpc(e)) | CallError::AskFailed(e) => {
-                e.code == -32603 && e.message.contains("panicked")
-            }
-            _ => false,
-        };
-        assert!(told, "{era:?}: {err:?}");
-        let r = s.client.call_tool("echo", json!({"text": "alive"})).await;
-        let r = r.unwrap_or_else(|e| panic!("{era:?}: {e:?}"));
-        assert_eq!(r.content[0].as_text(), Some("alive"), "{era:?}");
+        let s = http_setup(rt.clone(), &net, era, asking_caps(), Arc::new(Panicky)).await;
+        panics_are_answered(&s.client, era).await;
         s.client.close();
     }
 }

@@ -346,6 +346,21 @@ pub struct Setup {
     pub server: mcp_driver::ServerHandle,
 }
 
+/// A service of `fixture`'s tools, announcing tool list changes.
+pub fn fixture_service(fixture: &Fixture) -> Service {
+    let caps = ServerCapabilities {
+        tools: Some(ToolsCapability {
+            list_changed: Some(true),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    Service::new(
+        ServerConfig::new(Implementation::new("suite", "1"), caps),
+        fixture.clone(),
+    )
+}
+
 /// Serves the fixture and connects a client with `era` and `capabilities`.
 pub async fn setup<R: Runtime>(
     rt: R,
@@ -355,17 +370,7 @@ pub async fn setup<R: Runtime>(
     handler: Arc<dyn ClientHandler>,
 ) -> Setup {
     let fixture = Fixture::default();
-    let caps = ServerCapabilities {
-        tools: Some(ToolsCapability {
-            list_changed: Some(true),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
-    let service = Service::new(
-        ServerConfig::new(Implementation::new("suite", "1"), caps),
-        fixture.clone(),
-    );
+    let service = fixture_service(&fixture);
     let mut cfg = ClientConfig::new(Implementation::new("suite-client", "1"));
     cfg.era = era;
     cfg.capabilities = capabilities;
@@ -612,6 +617,43 @@ pub async fn client_disconnect_drops_server_handlers<R: Runtime>(rt: R, link: Li
     }
 }
 
+/// Capabilities that let the server ask the host (elicitation and roots).
+pub(crate) fn asking_caps() -> ClientCapabilities {
+    ClientCapabilities {
+        elicitation: Some(ElicitationCapability::default()),
+        roots: Some(RootsCapability::default()),
+        ..Default::default()
+    }
+}
+
+/// With a [`Panicky`] host on `era`: the panicking tool's call fails with -32603, the server's
+/// ask of the host fails the call (a legacy server hears -32603 back and fails its tool
+/// with it; a 2026-07-28 client fails the ask on its own side), and the client still works.
+pub(crate) async fn panics_are_answered(client: &Client, era: EraPreference) {
+    let err = client.call_tool("panic", json!({})).await.unwrap_err();
+    assert!(
+        matches!(&err, CallError::Request(RequestError::Rpc(e))
+            if e.code == -32603 && e.message.contains("panics on purpose")),
+        "{era:?}: {err:?}"
+    );
+    let err = client.call_tool("ask", json!({})).await.unwrap_err();
+    let told = match &err {
+        CallError::Request(RequestError::Rpc(e)) if era == EraPreference::Legacy => {
+            e.code == -32603 && e.message.contains("panicked")
+        }
+        CallError::AskFailed(e) if era == EraPreference::Modern => {
+            e.code == -32603 && e.message.contains("panicked")
+        }
+        _ => false,
+    };
+    assert!(told, "{era:?}: {err:?}");
+    let r = client
+        .call_tool("echo", json!({"text": "still here"}))
+        .await;
+    let r = r.unwrap_or_else(|e| panic!("{era:?}: {e:?}"));
+    assert_eq!(r.content[0].as_text(), Some("still here"), "{era:?}");
+}
+
 /// A panic in user code answers the request it served with -32603, and the connection goes
 /// on: a tool that panics, and a host whose callbacks panic while the server asks it.
 pub async fn panicking_handlers_answer_errors_and_the_connection_lives_on<R: Runtime>(
@@ -619,39 +661,11 @@ pub async fn panicking_handlers_answer_errors_and_the_connection_lives_on<R: Run
     link: Link,
 ) {
     for era in [EraPreference::Legacy, EraPreference::Modern] {
-        let caps = ClientCapabilities {
-            elicitation: Some(ElicitationCapability::default()),
-            roots: Some(RootsCapability::default()),
-            ..Default::default()
-        };
-        let s = setup(rt.clone(), link, era, caps, Arc::new(Panicky)).await;
-        let err = s.client.call_tool("panic", json!({})).await.unwrap_err();
-        assert!(
-            matches!(&err, CallError::Request(RequestError::Rpc(e))
-                if e.code == -32603 && e.message.contains("panics on purpose")),
-            "{era:?}: {err:?}"
-        );
-        // The server asks the panicking host: a legacy server hears -32603 back and fails its
-        // tool with it; a 2026-07-28 client fails the ask on its own side.
-        let err = s.client.call_tool("ask", json!({})).await.unwrap_err();
-        let told = match &err {
-            CallError::Request(RequestError::Rpc(e)) if era == EraPreference::Legacy => {
-                e.code == -32603 && e.message.contains("panicked")
-            }
-            CallError::AskFailed(e) if era == EraPreference::Modern => {
-                e.code == -32603 && e.message.contains("panicked")
-            }
-            _ => false,
-        };
-        assert!(told, "{era:?}: {err:?}");
+        let s = setup(rt.clone(), link, era, asking_caps(), Arc::new(Panicky)).await;
+        panics_are_answered(&s.client, era).await;
         // A notification the host's callback panics on is lost, nothing more.
         s.server.notify_tools_list_changed();
-        let r = s
-            .client
-            .call_tool("echo", json!({"text": "still here"}))
-            .await;
-        let r = r.unwrap_or_else(|e| panic!("{era:?}: {e:?}"));
-        assert_eq!(r.content[0].as_text(), Some("still here"), "{era:?}");
+        panics_are_answered(&s.client, era).await;
         assert!(!s.server.is_closed(), "{era:?}");
     }
 }
@@ -682,14 +696,7 @@ pub async fn closing_is_awaitable<R: Runtime>(rt: R, link: Link) {
 /// handlers it started are cancelled, and its callers get errors instead of waiting forever.
 pub async fn a_dropped_connection_future_ends_its_session<R: Runtime>(rt: R) {
     let fixture = Fixture::default();
-    let caps = ServerCapabilities {
-        tools: Some(ToolsCapability::default()),
-        ..Default::default()
-    };
-    let service = Service::new(
-        ServerConfig::new(Implementation::new("suite", "1"), caps),
-        fixture.clone(),
-    );
+    let service = fixture_service(&fixture);
     let (cr, cw, sr, sw) = pipe::duplex();
     let (server, conn) = mcp_driver::serve(rt.clone(), service, sr, sw);
     let stop = Signal::default();

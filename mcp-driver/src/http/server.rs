@@ -890,6 +890,13 @@ impl<R: Runtime> Unpin for SessionDriver<R> {}
 impl<R: Runtime> Drop for SessionDriver<R> {
     fn drop(&mut self) {
         close_on_drop::<R, ServerSide>(&self.shared, &self.rt, "session driver stopped");
+        self.end_streams();
+    }
+}
+
+impl<R: Runtime> SessionDriver<R> {
+    /// Routes the session's last frames, then ends every stream and wakes its reader.
+    fn end_streams(&self) {
         let mut g = lock(&self.shared);
         route_out(&self.rt, &mut g);
         if let Some(link) = g.side.http.as_mut() {
@@ -942,12 +949,7 @@ impl<R: Runtime> Future for SessionDriver<R> {
                 (deadline, g.closed)
             };
             if over {
-                let mut g = lock(&this.shared);
-                route_out(&this.rt, &mut g);
-                if let Some(link) = g.side.http.as_mut() {
-                    link.streams.close();
-                    link.wake_readers();
-                }
+                this.end_streams();
                 return Poll::Ready(());
             }
             match deadline {

@@ -522,8 +522,9 @@ fn parse_result<T: DeserializeOwned>(raw: &RawValue) -> Result<T, String> {
     serde_json::from_str(raw.get()).map_err(|e| e.to_string())
 }
 
-/// The keys that tell an input-required or task result apart from a plain one. `resultType`
-/// is kept as borrowed text (a string with escapes falls back to an owned tree value).
+/// The keys that tell an input-required or task result apart from a plain one (and a
+/// task-augmented client result from a plain one). Both are only looked at, not kept:
+/// `resultType` stays raw until it is found, everything else is skipped.
 #[derive(serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ResultProbe<'a> {
@@ -533,12 +534,10 @@ struct ResultProbe<'a> {
     task: Option<serde::de::IgnoredAny>,
 }
 
-/// The key that tells a task-augmented client result apart.
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ShapeProbe {
-    #[serde(default)]
-    task: Option<serde::de::IgnoredAny>,
+impl<'a> ResultProbe<'a> {
+    fn read(raw: &'a RawValue) -> Result<Self, String> {
+        serde_json::from_str(raw.get()).map_err(|e| e.to_string())
+    }
 }
 
 impl ServerResult {
@@ -549,8 +548,7 @@ impl ServerResult {
         // the two keys that tell the shapes apart (skipping everything else), then the typed
         // value is parsed straight from the text. Two quick scans beat one scan into a tree.
         if matches!(method, m::TOOLS_CALL | m::PROMPTS_GET | m::RESOURCES_READ) {
-            let probe: ResultProbe<'_> =
-                serde_json::from_str(raw.get()).map_err(|e| e.to_string())?;
+            let probe = ResultProbe::read(raw)?;
             let result_type = probe
                 .result_type
                 .map(|t| ResultType::deserialize(t).map_err(|e| e.to_string()))
@@ -684,7 +682,7 @@ impl ClientResult {
     pub fn decode(method: &str, raw: &RawValue) -> Result<ClientResult, String> {
         use crate::schema::messages::method as m;
         if matches!(method, m::SAMPLING_CREATE_MESSAGE | m::ELICITATION_CREATE) {
-            let p = parse_result::<ShapeProbe>(raw)?;
+            let p = ResultProbe::read(raw)?;
             if p.task.is_some() {
                 return parse_result(raw).map(ClientResult::CreateTask);
             }
