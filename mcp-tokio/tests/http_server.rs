@@ -162,6 +162,10 @@ fn init_body() -> String {
 }
 
 /// Opens a legacy session; returns its id.
+fn as_refs<'a>(h: &'a [(&'static str, String); 2]) -> [(&'static str, &'a str); 2] {
+    [(h[0].0, h[0].1.as_str()), (h[1].0, h[1].1.as_str())]
+}
+
 async fn open_session(conn: &mut Conn) -> String {
     let resp = conn.send("POST", &[], init_body()).await;
     assert_eq!(resp.status(), 200);
@@ -283,7 +287,7 @@ async fn closing_a_2026_response_stream_cancels_the_request() {
 }
 
 #[tokio::test]
-async fn floods_and_oversized_bodies_are_refused_while_sessions_keep_working() {
+async fn floods_evict_idle_sessions_and_oversized_bodies_are_refused() {
     tokio::time::timeout(GUARD, async {
         let (service, _c, _g) = service();
         let config = HttpServerConfig {
@@ -294,10 +298,29 @@ async fn floods_and_oversized_bodies_are_refused_while_sessions_keep_working() {
         let addr = listen(service, config).await;
         let mut conn = Conn::open(addr).await;
         let a = open_session(&mut conn).await;
-        let _b = open_session(&mut conn).await;
+        let b = open_session(&mut conn).await;
+        let ping = |id: u32| json!({"jsonrpc":"2.0","id":id,"method":"ping"}).to_string();
+        let on = |s: &str| {
+            [
+                ("mcp-session-id", s.to_owned()),
+                ("mcp-protocol-version", LEGACY.to_owned()),
+            ]
+        };
+        let resp = conn.send("POST", &as_refs(&on(&a)), ping(1)).await;
+        assert_eq!(resp.status(), 200);
+        read_all(resp.into_body()).await;
+        // The table is full: a newcomer is served, and the least recently used idle session
+        // (b) makes room for it. Before the endpoint, this was a 503 for every newcomer.
         let third = conn.send("POST", &[], init_body()).await;
-        assert_eq!(third.status(), 503);
+        assert_eq!(third.status(), 200);
         read_all(third.into_body()).await;
+        let resp = conn.send("POST", &as_refs(&on(&b)), ping(2)).await;
+        assert_eq!(resp.status(), 404);
+        read_all(resp.into_body()).await;
+        // The third never sent a second message: the next newcomer displaces it, not `a`.
+        let fourth = conn.send("POST", &[], init_body()).await;
+        assert_eq!(fourth.status(), 200);
+        read_all(fourth.into_body()).await;
 
         let big = json!({"jsonrpc":"2.0","id":3,"method":"tools/call","params":{
             "name":"echo","arguments":{"pad":"x".repeat(4096)}}})

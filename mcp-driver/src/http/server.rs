@@ -1,8 +1,10 @@
-//! The streamable HTTP server: hyper moves bytes, [`mcp_proto::http`] decides, and each
-//! session is the same [`ServerSession`] + handler pair that serves stdio.
+//! The streamable HTTP server: hyper moves bytes, [`mcp_proto::http::HttpEndpoint`] decides,
+//! and each session is the same [`ServerSession`] + handler pair that serves stdio.
 //!
-//! Legacy sessions live in a [`SessionTable`] and are driven by one task each for their
-//! lifetime. A 2026-07-28 request gets a session of its own; when its handler answers at
+//! Nothing here chooses a status code or applies a limit: the endpoint admits or refuses each
+//! request, counts its stream's slot, owns the legacy session table (eviction, idle expiry),
+//! and this module carries out what it says. Legacy sessions are driven by one task each for
+//! their lifetime. A 2026-07-28 request gets a session of its own; when its handler answers at
 //! once (the common case) the whole exchange completes inside the HTTP request's task, with
 //! no task spawned.
 
@@ -19,10 +21,10 @@ use futures_lite::io::{AsyncRead, AsyncWrite};
 use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use mcp_proto::http::{
-    Body, Chunk, Exchange, Head, Headers, HttpServer, HttpServerConfig, HttpStreams,
-    MemoryEventStore, Method, Response, SessionTable, StreamId,
+    session_not_found, Admitted, Body, Chunk, Head, Headers, HttpEndpoint, HttpServerConfig,
+    HttpStreams, MemoryEventStore, Method, Response, StreamId, StreamSlot,
 };
-use mcp_proto::jsonrpc::{ErrorObject, RawMessage};
+use mcp_proto::jsonrpc::RawMessage;
 use mcp_proto::schema::ProtocolVersion;
 use mcp_proto::session::ServerSession;
 
@@ -64,10 +66,15 @@ type SessionRef = Arc<Mutex<ServerShared>>;
 struct App<R: Runtime> {
     rt: R,
     service: Service,
-    front: HttpServer,
-    sessions: Mutex<SessionTable<SessionRef>>,
-    /// Response streams open across the server (every session, both eras).
-    open_streams: Arc<std::sync::atomic::AtomicUsize>,
+    /// Its configuration, readable without the endpoint's lock.
+    config: HttpServerConfig,
+    endpoint: Mutex<HttpEndpoint<SessionRef>>,
+}
+
+impl<R: Runtime> App<R> {
+    fn endpoint(&self) -> std::sync::MutexGuard<'_, HttpEndpoint<SessionRef>> {
+        lock(&self.endpoint)
+    }
 }
 
 /// A streamable HTTP server: a [`Service`] plus its HTTP configuration. Cheap to clone; give
@@ -87,8 +94,8 @@ impl<R: Runtime> Clone for HttpService<R> {
 impl<R: Runtime> std::fmt::Debug for HttpService<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpService")
-            .field("config", self.app.front.config())
-            .field("sessions", &lock(&self.app.sessions).len())
+            .field("config", &self.app.config)
+            .field("endpoint", &*self.app.endpoint())
             .finish()
     }
 }
@@ -96,17 +103,11 @@ impl<R: Runtime> std::fmt::Debug for HttpService<R> {
 impl<R: Runtime> HttpService<R> {
     /// Serves `service` with `config`. Spawns the task that expires idle sessions.
     pub fn new(rt: R, service: Service, config: HttpServerConfig) -> Self {
-        let sessions = SessionTable::new(
-            config.max_sessions,
-            config.session_idle_timeout,
-            Box::new(OsEntropy),
-        );
         let app = Arc::new(App {
             rt: rt.clone(),
             service,
-            front: HttpServer::new(config),
-            sessions: Mutex::new(sessions),
-            open_streams: Arc::default(),
+            endpoint: Mutex::new(HttpEndpoint::new(config.clone(), Box::new(OsEntropy))),
+            config,
         });
         rt.spawn(Box::pin(expire_sessions(Arc::downgrade(&app))));
         HttpService { app }
@@ -114,7 +115,18 @@ impl<R: Runtime> HttpService<R> {
 
     /// Legacy sessions alive now.
     pub fn session_count(&self) -> usize {
-        lock(&self.app.sessions).len()
+        self.app.endpoint().session_count()
+    }
+
+    /// Response streams open now (every session, both eras), as the limits count them.
+    pub fn open_streams(&self) -> usize {
+        self.app.endpoint().open_streams()
+    }
+
+    /// Whether legacy session `id` has sent nothing since `initialize` (such sessions are
+    /// evicted first and expire sooner).
+    pub fn is_on_probation(&self, id: &str) -> bool {
+        self.app.endpoint().is_on_probation(id)
     }
 
     /// Ends the sessions idle past the limit at the runtime's current time; returns how many.
@@ -125,7 +137,7 @@ impl<R: Runtime> HttpService<R> {
 
     /// Ends every legacy session (answering what is in flight).
     pub fn close_sessions(&self) {
-        let all = lock(&self.app.sessions).drain();
+        let all = self.app.endpoint().drain_sessions();
         for (_, shared) in all {
             end_session(&self.app.rt, &shared, "server shutting down");
         }
@@ -166,8 +178,8 @@ async fn expire_sessions<R: Runtime>(app: std::sync::Weak<App<R>>) {
             let Some(app) = app.upgrade() else { return };
             expire_now(&app);
             let now = app.rt.now();
-            let idle = app.front.config().session_idle_timeout;
-            let next = lock(&app.sessions).poll_timeout().unwrap_or(now + idle);
+            let idle = app.config.session_idle_timeout;
+            let next = app.endpoint().poll_timeout().unwrap_or(now + idle);
             (app.rt.clone(), next)
         };
         rt.sleep_until(next).await;
@@ -175,7 +187,7 @@ async fn expire_sessions<R: Runtime>(app: std::sync::Weak<App<R>>) {
 }
 
 fn expire_now<R: Runtime>(app: &App<R>) -> usize {
-    let expired = lock(&app.sessions).expire(app.rt.now());
+    let expired = app.endpoint().handle_timeout(app.rt.now());
     for (_, shared) in &expired {
         end_session(&app.rt, shared, "session expired");
     }
@@ -222,11 +234,8 @@ struct StreamReader {
     generation: u32,
     done: bool,
     now: Arc<dyn Fn() -> Instant + Send + Sync>,
-    /// Activity bookkeeping of a legacy session, released when the stream ends.
+    /// Gives the stream's slot back to the endpoint when the stream ends.
     on_end: Option<Box<dyn FnOnce() + Send>>,
-    /// The server-wide count of open streams, this one included until it ends.
-    open_streams: Arc<std::sync::atomic::AtomicUsize>,
-    counted: bool,
 }
 
 impl StreamReader {
@@ -238,10 +247,6 @@ impl StreamReader {
     fn release(&mut self) {
         if let Some(f) = self.on_end.take() {
             f();
-        }
-        if std::mem::take(&mut self.counted) {
-            self.open_streams
-                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
 }
@@ -365,18 +370,25 @@ fn sse_response(sid: StreamId) -> Response {
     }
 }
 
+/// Why a body could not be read.
+enum BodyError {
+    TooLarge,
+    TooSlow,
+    Broken,
+}
+
 /// Reads the request body, refusing more than `max` bytes.
-async fn read_body(mut body: Incoming, max: usize) -> Result<Bytes, bool> {
+async fn read_body(mut body: Incoming, max: usize) -> Result<Bytes, BodyError> {
     let mut buf = bytes::BytesMut::new();
     loop {
         let frame = futures_lite::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
         match frame {
             None => return Ok(buf.freeze()),
-            Some(Err(_)) => return Err(false),
+            Some(Err(_)) => return Err(BodyError::Broken),
             Some(Ok(f)) => {
                 if let Ok(data) = f.into_data() {
                     if buf.len() + data.len() > max {
-                        return Err(true);
+                        return Err(BodyError::TooLarge);
                     }
                     buf.extend_from_slice(&data);
                 }
@@ -389,6 +401,34 @@ async fn read_body(mut body: Incoming, max: usize) -> Result<Bytes, bool> {
                 }
             }
         }
+    }
+}
+
+/// [`read_body`] within the endpoint's body deadline.
+async fn read_body_in_time<R: Runtime>(app: &App<R>, body: Incoming) -> Result<Bytes, BodyError> {
+    let deadline = app.rt.now() + app.config.body_timeout;
+    let sleep = app.rt.sleep_until(deadline);
+    futures_lite::future::or(read_body(body, app.config.max_body), async move {
+        sleep.await;
+        Err(BodyError::TooSlow)
+    })
+    .await
+}
+
+/// Gives `slot` back to the endpoint once its stream ends.
+fn releaser<R: Runtime>(app: &Arc<App<R>>, slot: StreamSlot) -> Box<dyn FnOnce() + Send> {
+    let app = Arc::downgrade(app);
+    Box::new(move || {
+        if let Some(app) = app.upgrade() {
+            let now = app.rt.now();
+            app.endpoint().release(now, slot);
+        }
+    })
+}
+
+fn release<R: Runtime>(app: &Arc<App<R>>, slot: Option<StreamSlot>) {
+    if let Some(slot) = slot {
+        releaser(app, slot)();
     }
 }
 
@@ -405,76 +445,75 @@ async fn handle<R: Runtime>(
         .get(hyper::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if let Err(r) = app.front.check_head(method, path, &headers, length) {
+    if let Err(r) = app.endpoint().check_head(method, path, &headers, length) {
         return to_hyper(r, None);
     }
     let body = if method == Method::Post {
-        match read_body(body, app.front.config().max_body).await {
+        match read_body_in_time(&app, body).await {
             Ok(b) => b,
-            Err(true) => return to_hyper(app.front.too_large(), None),
-            Err(false) => return to_hyper(Response::status(400), None),
+            Err(BodyError::TooLarge) => return to_hyper(app.endpoint().too_large(), None),
+            Err(BodyError::TooSlow) => return to_hyper(app.endpoint().too_slow(), None),
+            Err(BodyError::Broken) => return to_hyper(Response::status(400), None),
         }
     } else {
         Bytes::new()
     };
-    let (exchange, msg) = match app.front.classify_message(method, &headers, &body) {
-        Ok(e) => e,
-        Err(r) => return to_hyper(r, None),
-    };
-    let input = Input { body: &body, msg };
-    let opens_stream = !matches!(
-        exchange,
-        Exchange::End { .. }
-            | Exchange::Legacy { id: None, .. }
-            | Exchange::Modern { id: None, .. }
-            | Exchange::Stateless { id: None, .. }
-    );
-    let limit = app.front.config().max_streams;
-    if opens_stream && app.open_streams.load(std::sync::atomic::Ordering::Relaxed) >= limit {
-        return to_hyper(
-            Response::rpc_error(
-                503,
-                &ErrorObject::internal(format!("server busy: {limit} streams open")),
-            )
-            .with_header("retry-after", "1"),
-            None,
-        );
-    }
-    match exchange {
-        Exchange::Modern { id, listen, tool } => {
+    let now = app.rt.now();
+    let admitted = app.endpoint().handle_request(now, method, &headers, &body);
+    match admitted {
+        Admitted::Respond(r) => to_hyper(r, None),
+        Admitted::OneShot {
+            modern,
+            assume,
+            id,
+            listen,
+            tool,
+            msg,
+            slot,
+        } => {
             if let Some(params) = tool.and_then(|t| app.service.handler.header_params(&t)) {
                 if let Err(r) = check_params(id.as_ref(), &headers, &params, &body) {
+                    release(&app, slot);
                     return to_hyper(r, None);
                 }
             }
-            let streams = HttpStreams::modern(app.front.config().streams.clone());
-            one_shot(&app, streams, None, id, listen, input).await
+            let cfg = &app.config;
+            let streams = if modern {
+                HttpStreams::modern(cfg.streams.clone())
+            } else {
+                HttpStreams::stateless(cfg.streams.clone(), cfg.json_response)
+            };
+            let input = Input { body: &body, msg };
+            one_shot(&app, streams, assume, id, listen, input, slot).await
         }
-        Exchange::Stateless { version, id } => {
-            let cfg = app.front.config();
-            let streams = HttpStreams::stateless(cfg.streams.clone(), cfg.json_response);
-            one_shot(&app, streams, version, id, false, input).await
+        Admitted::Initialize { id, msg, slot } => {
+            let input = Input {
+                body: &body,
+                msg: Some(msg),
+            };
+            initialize(&app, id, input, slot).await
         }
-        Exchange::Initialize { id } => initialize(&app, id, input).await,
-        Exchange::Legacy { session, id } => legacy_post(&app, &session, id, input).await,
-        Exchange::Listen {
-            session,
+        Admitted::Legacy {
+            value,
+            id,
+            msg,
+            slot,
+            ..
+        } => legacy_post(&app, value, id, Input { body: &body, msg }, slot).await,
+        Admitted::Listen {
+            value,
             last_event_id,
-        } => listen(&app, &session, last_event_id.as_deref()),
-        Exchange::End { session } => {
-            let removed = lock(&app.sessions).remove(&session);
-            match removed {
-                Some(shared) => {
-                    end_session(&app.rt, &shared, "session deleted by client");
-                    to_hyper(Response::status(200), None)
-                }
-                None => to_hyper(session_not_found(), None),
-            }
+            slot,
+            ..
+        } => listen(&app, value, last_event_id.as_deref(), slot),
+        Admitted::Ended { value } => {
+            end_session(&app.rt, &value, "session deleted by client");
+            to_hyper(Response::status(200), None)
         }
     }
 }
 
-/// A request's body, with the message the front door already parsed it into (none for a
+/// A request's body, with the message the endpoint already parsed it into (none for a
 /// batch): the session takes the message rather than parsing the body a second time.
 struct Input<'b> {
     body: &'b [u8],
@@ -515,10 +554,6 @@ fn check_params(
     mcp_proto::http::check_param_headers(id, headers, params, args.as_ref())
 }
 
-fn session_not_found() -> Response {
-    Response::rpc_error(404, &ErrorObject::invalid_request("session not found"))
-}
-
 /// A message served on a session of its own (2026-07-28, or a stateless legacy server).
 async fn one_shot<R: Runtime>(
     app: &Arc<App<R>>,
@@ -527,6 +562,7 @@ async fn one_shot<R: Runtime>(
     id: Option<mcp_proto::jsonrpc::RequestId>,
     listen: bool,
     input: Input<'_>,
+    slot: Option<StreamSlot>,
 ) -> hyper::Response<ResponseBody> {
     let link = HttpLink::new(streams, None);
     let (_handle, shared) = new_shared_with(&app.rt, &app.service, Some(link), listen);
@@ -540,7 +576,7 @@ async fn one_shot<R: Runtime>(
         input.feed(&mut g.session, now);
         sid
     };
-    let Some(sid) = sid else {
+    let (Some(sid), Some(slot)) = (sid, slot) else {
         // A notification (or a response): nothing comes back.
         turn_inline(app, &shared).await;
         close_side::<R, ServerSide>(&shared, &app.rt, "exchange over");
@@ -553,10 +589,11 @@ async fn one_shot<R: Runtime>(
         } else {
             spawn_driver(app, &shared, pending);
         }
+        release(app, Some(slot));
         return to_hyper(Response::json(status, body), None);
     }
     spawn_driver(app, &shared, pending);
-    respond_when_ready(app, shared, sid, None, None).await
+    respond_when_ready(app, shared, sid, None, releaser(app, slot)).await
 }
 
 fn http_link(g: &mut ServerShared) -> &mut HttpLink {
@@ -569,97 +606,82 @@ async fn initialize<R: Runtime>(
     app: &Arc<App<R>>,
     id: mcp_proto::jsonrpc::RequestId,
     input: Input<'_>,
+    mut slot: StreamSlot,
 ) -> hyper::Response<ResponseBody> {
-    let cfg = app.front.config();
+    let cfg = &app.config;
     let store = Box::new(MemoryEventStore::new(cfg.streams.max_queued));
     let streams = HttpStreams::legacy(cfg.streams.clone(), store, false, cfg.json_response);
     let (_handle, shared) = new_shared_with(&app.rt, &app.service, None, false);
     let now = app.rt.now();
-    let session_id = {
-        let mut sessions = lock(&app.sessions);
-        match sessions.insert(now, shared.clone()) {
-            Ok(id) => id,
-            Err(full) => {
-                return to_hyper(
-                    Response::rpc_error(503, &ErrorObject::internal(full.to_string()))
-                        .with_header("retry-after", "5"),
-                    None,
-                )
-            }
-        }
-    };
     let (sid, accepted) = {
         let mut g = lock(&shared);
-        let mut link = HttpLink::new(streams, Some(session_id.clone()));
+        let mut link = HttpLink::new(streams, None);
         let sid = link.streams.open_request(now, id);
         g.side.http = Some(link);
         input.feed(&mut g.session, now);
         let version = g.session.legacy_version();
         if let Some(v) = version {
-            let priming = v >= ProtocolVersion::V2025_11_25;
-            http_link(&mut g).streams.set_priming(priming);
+            http_link(&mut g).streams.negotiated(v);
         }
         (sid, version.is_some())
     };
-    if !accepted {
-        // A refused handshake (bad params, no common version) leaves no session behind.
-        lock(&app.sessions).remove(&session_id);
-        let _ = turn_inline(app, &shared).await;
-        let head = take_head(&shared, sid);
-        end_session(&app.rt, &shared, "handshake refused");
-        return match head {
-            Some(Head::Json { status, body }) => to_hyper(Response::json(status, body), None),
-            _ => to_hyper(Response::status(400), None),
-        };
+    let opened = if accepted {
+        app.endpoint().open_session(now, shared.clone(), &mut slot)
+    } else {
+        Err(Response::status(400))
+    };
+    let opened = match opened {
+        Ok(opened) => opened,
+        Err(refusal) => {
+            // A refused handshake (bad params, no common version) or a table of busy
+            // sessions leaves no session behind.
+            let _ = turn_inline(app, &shared).await;
+            let head = take_head(&shared, sid);
+            end_session(&app.rt, &shared, "handshake refused");
+            release(app, Some(slot));
+            return match head {
+                Some(Head::Json { status, body }) if !accepted => {
+                    to_hyper(Response::json(status, body), None)
+                }
+                _ => to_hyper(refusal, None),
+            };
+        }
+    };
+    if let Some((_, evicted)) = &opened.evicted {
+        end_session(&app.rt, evicted, "evicted: the session table is full");
     }
+    http_link(&mut lock(&shared)).session_id = Some(opened.id.clone());
     // Now the session can be announced: it has its streams and an id.
     ServerSide::announce(&app.service, &shared);
-    lock(&app.sessions).begin(now, &session_id);
     let pending = turn_inline(app, &shared).await;
     spawn_driver(app, &shared, pending);
-    let sessions = Arc::downgrade(app);
-    let sid_text = session_id.clone();
-    let on_end: Box<dyn FnOnce() + Send> = Box::new(move || {
-        if let Some(app) = sessions.upgrade() {
-            let now = app.rt.now();
-            lock(&app.sessions).end(now, &sid_text);
-        }
-    });
-    respond_when_ready(app, shared, sid, Some(session_id), Some(on_end)).await
+    respond_when_ready(app, shared, sid, Some(opened.id), releaser(app, slot)).await
 }
 
 async fn legacy_post<R: Runtime>(
     app: &Arc<App<R>>,
-    session: &str,
+    shared: SessionRef,
     id: Option<mcp_proto::jsonrpc::RequestId>,
     input: Input<'_>,
+    slot: Option<StreamSlot>,
 ) -> hyper::Response<ResponseBody> {
     let now = app.rt.now();
-    let Some(shared) = lock(&app.sessions).get(now, session).cloned() else {
-        return to_hyper(session_not_found(), None);
-    };
-    let max_streams = app.front.config().max_streams_per_session;
     let sid = {
         let mut g = lock(&shared);
         if g.closed {
+            drop(g);
+            release(app, slot);
             return to_hyper(session_not_found(), None);
         }
         let link = http_link(&mut g);
-        if id.is_some() && link.streams.active() >= max_streams {
-            return to_hyper(
-                Response::rpc_error(
-                    429,
-                    &ErrorObject::internal("too many concurrent streams on this session"),
-                )
-                .with_header("retry-after", "1"),
-                None,
-            );
-        }
-        if let Some(dup) = id.as_ref().filter(|id| link.streams.is_open(id)) {
-            let e = ErrorObject::invalid_request(format!("request id {dup} is already in flight"));
-            return to_hyper(Response::rpc_error_for(200, Some(dup), &e), None);
-        }
-        let sid = id.map(|id| link.streams.open_request(now, id));
+        let sid = match id.map(|id| link.streams.admit_request(now, id)).transpose() {
+            Ok(sid) => sid,
+            Err(refusal) => {
+                drop(g);
+                release(app, slot);
+                return to_hyper(refusal, None);
+            }
+        };
         input.feed(&mut g.session, now);
         sid
     };
@@ -668,74 +690,47 @@ async fn legacy_post<R: Runtime>(
         pending.into_iter().for_each(|t| app.rt.spawn(t));
     }
     lock(&shared).wake();
-    let Some(sid) = sid else {
+    let (Some(sid), Some(slot)) = (sid, slot) else {
         return to_hyper(Response::status(202), None);
     };
-    lock(&app.sessions).begin(now, session);
-    let sessions = Arc::downgrade(app);
-    let sid_text = session.to_owned();
-    let on_end: Box<dyn FnOnce() + Send> = Box::new(move || {
-        if let Some(app) = sessions.upgrade() {
-            let now = app.rt.now();
-            lock(&app.sessions).end(now, &sid_text);
-        }
-    });
-    respond_when_ready(app, shared, sid, None, Some(on_end)).await
+    respond_when_ready(app, shared, sid, None, releaser(app, slot)).await
 }
 
 fn listen<R: Runtime>(
     app: &Arc<App<R>>,
-    session: &str,
+    shared: SessionRef,
     last_event_id: Option<&str>,
+    slot: StreamSlot,
 ) -> hyper::Response<ResponseBody> {
     let now = app.rt.now();
-    let Some(shared) = lock(&app.sessions).get(now, session).cloned() else {
-        return to_hyper(session_not_found(), None);
-    };
     let sid = {
         let mut g = lock(&shared);
         let link = http_link(&mut g);
-        let sid = match last_event_id {
-            Some(last) => link.streams.resume(now, last),
-            None => link.streams.open_standalone(now),
-        };
+        let sid = link.streams.admit_listen(now, last_event_id);
         // A reader displaced by the resumption must look again (and find its end).
-        if let Some(w) = sid.and_then(|sid| link.wakers.remove(&sid)) {
+        if let Some(w) = sid.as_ref().ok().and_then(|sid| link.wakers.remove(sid)) {
             w.wake();
         }
         g.wake();
         sid
     };
-    let Some(sid) = sid else {
-        return to_hyper(
-            Response::rpc_error(
-                409,
-                &ErrorObject::invalid_request("that stream is already being read"),
-            ),
-            None,
-        );
-    };
-    lock(&app.sessions).begin(now, session);
-    let reader = reader(app, shared, sid, Some(end_hook(app, session)));
-    to_hyper(sse_response(sid), Some(reader))
-}
-
-fn end_hook<R: Runtime>(app: &Arc<App<R>>, session: &str) -> Box<dyn FnOnce() + Send> {
-    let sessions = Arc::downgrade(app);
-    let sid_text = session.to_owned();
-    Box::new(move || {
-        if let Some(app) = sessions.upgrade() {
-            let now = app.rt.now();
-            lock(&app.sessions).end(now, &sid_text);
+    match sid {
+        Ok(sid) => {
+            let reader = reader(app, shared, sid, releaser(app, slot));
+            to_hyper(sse_response(sid), Some(reader))
         }
-    })
+        Err(refusal) => {
+            release(app, Some(slot));
+            to_hyper(refusal, None)
+        }
+    }
 }
 
 fn reader<R: Runtime>(
     app: &Arc<App<R>>,
     shared: SessionRef,
     sid: StreamId,
-    on_end: Option<Box<dyn FnOnce() + Send>>,
+    on_end: Box<dyn FnOnce() + Send>,
 ) -> StreamReader {
     let clock = app.rt.clone();
     let generation = lock(&shared)
@@ -743,17 +738,13 @@ fn reader<R: Runtime>(
         .http
         .as_ref()
         .map_or(0, |l| l.streams.generation(sid));
-    app.open_streams
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     StreamReader {
-        open_streams: app.open_streams.clone(),
-        counted: true,
         shared,
         sid,
         generation,
         done: false,
         now: Arc::new(move || clock.now()),
-        on_end,
+        on_end: Some(on_end),
     }
 }
 
@@ -768,7 +759,7 @@ async fn respond_when_ready<R: Runtime>(
     shared: SessionRef,
     sid: StreamId,
     session_id: Option<String>,
-    on_end: Option<Box<dyn FnOnce() + Send>>,
+    on_end: Box<dyn FnOnce() + Send>,
 ) -> hyper::Response<ResponseBody> {
     // If the client goes away before the head, the reader's drop detaches the stream.
     let mut rd = reader(app, shared, sid, on_end);

@@ -38,11 +38,22 @@ pub struct HttpServerConfig {
     pub max_sessions: usize,
     /// A legacy session with no open stream and no request for this long is ended.
     pub session_idle_timeout: Duration,
+    /// A legacy session that sent nothing after `initialize` ends after this much idleness
+    /// (never longer than `session_idle_timeout`); at the session cap such sessions are the
+    /// first evicted.
+    pub probation_idle_timeout: Duration,
     /// Most concurrent response streams per legacy session; more get 429.
     pub max_streams_per_session: usize,
     /// Most requests answering or streams open at once across the server, both eras; more
     /// get 503 (bounds what a flood of slow or long-lived requests can hold).
     pub max_streams: usize,
+    /// Most long-lived listening streams at once (legacy GET streams and 2026-07-28
+    /// `subscriptions/listen`); more get 503. Kept below `max_streams` so listeners cannot
+    /// take the slots ordinary requests need.
+    pub max_listen_streams: usize,
+    /// How long reading a request body may take; a slower client gets 408 (a peer announcing
+    /// a large body and sending a byte a minute must not hold a connection forever).
+    pub body_timeout: Duration,
     /// Legacy: answer every request with a JSON body, never SSE.
     pub json_response: bool,
     /// Legacy: no sessions; every message is served on its own, without a handshake.
@@ -64,8 +75,11 @@ impl Default for HttpServerConfig {
             max_body: 4 * 1024 * 1024,
             max_sessions: 1024,
             session_idle_timeout: Duration::from_secs(600),
+            probation_idle_timeout: Duration::from_secs(60),
             max_streams_per_session: 32,
             max_streams: 4096,
+            max_listen_streams: 2048,
+            body_timeout: Duration::from_secs(30),
             json_response: false,
             stateless: false,
             streams: super::StreamConfig::default(),
@@ -199,6 +213,18 @@ impl HttpServer {
             Method::Get | Method::Delete => Ok(()),
             Method::Other => Err(Response::status(405).with_header("allow", "GET, POST, DELETE")),
         }
+    }
+
+    /// The 408 response for a body not read within `body_timeout`.
+    pub fn too_slow(&self) -> Response {
+        Response::rpc_error(
+            408,
+            &ErrorObject::invalid_request(format!(
+                "request body not received within {:?}",
+                self.config.body_timeout
+            )),
+        )
+        .with_header("connection", "close")
     }
 
     /// The 413 response for a body over the limit (also when a body without a length grows

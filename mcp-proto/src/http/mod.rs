@@ -3,7 +3,8 @@
 //! The transport (hyper, or anything else) parses HTTP and hands this module the method, the
 //! path, a view of the headers and the body. [`HttpServer::classify`] answers with either a
 //! finished [`Response`] (a refusal: 403, 404, 413 ...) or an [`Exchange`] that says which
-//! session serves the message. Per session, [`HttpStreams`] routes the session's
+//! session serves the message. [`HttpEndpoint`] wraps it with the legacy session table and
+//! the stream limits: every admission decision of a server is made there. Per session, [`HttpStreams`] routes the session's
 //! [`Transmit`](crate::session::Transmit)s onto response streams: JSON bodies, SSE streams
 //! with event ids and priming events, resumption from an [`EventStore`], keep-alives.
 //! [`SessionTable`] keeps legacy sessions with their limits and idle expiry.
@@ -16,6 +17,7 @@
 
 pub mod base64;
 mod client;
+mod endpoint;
 mod gate;
 mod params;
 mod sessions;
@@ -25,9 +27,10 @@ pub use client::{
     ExchangeId, FailureKind, Header, HttpClient, HttpClientConfig, HttpClientEvent, HttpError,
     HttpRequest,
 };
+pub use endpoint::{session_not_found, Admitted, HttpEndpoint, Opened, StreamSlot};
 pub use gate::{Exchange, HttpServer, HttpServerConfig, Origins};
 pub use params::{check_param_headers, header_params, BadAnnotation, HeaderParam};
-pub use sessions::{SessionFull, SessionTable};
+pub use sessions::{Inserted, SessionFull, SessionTable};
 pub use streams::{Chunk, EventStore, Head, HttpStreams, MemoryEventStore, StreamConfig, StreamId};
 
 use bytes::Bytes;

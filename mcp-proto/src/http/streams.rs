@@ -331,6 +331,48 @@ impl HttpStreams {
         sid
     }
 
+    /// Opens the response stream of a POSTed request, or refuses a second request with an
+    /// id still in flight (answering it would take the first one's stream) with the
+    /// response to send.
+    pub fn admit_request(
+        &mut self,
+        now: Instant,
+        id: RequestId,
+    ) -> Result<StreamId, super::Response> {
+        if self.is_open(&id) {
+            let e = crate::jsonrpc::ErrorObject::invalid_request(format!(
+                "request id {id} is already in flight"
+            ));
+            return Err(super::Response::rpc_error_for(200, Some(&id), &e));
+        }
+        Ok(self.open_request(now, id))
+    }
+
+    /// A legacy GET: the standalone stream, or the resumption of `last_event_id`; refused
+    /// with 409 when a client already reads that stream (or it is gone).
+    pub fn admit_listen(
+        &mut self,
+        now: Instant,
+        last_event_id: Option<&str>,
+    ) -> Result<StreamId, super::Response> {
+        let sid = match last_event_id {
+            Some(last) => self.resume(now, last),
+            None => self.open_standalone(now),
+        };
+        sid.ok_or_else(|| {
+            super::Response::rpc_error(
+                409,
+                &crate::jsonrpc::ErrorObject::invalid_request("that stream is already being read"),
+            )
+        })
+    }
+
+    /// The session negotiated `version`: clients of 2025-11-25 and later get priming
+    /// events (they know to resume from them).
+    pub fn negotiated(&mut self, version: crate::schema::ProtocolVersion) {
+        self.priming = version >= crate::schema::ProtocolVersion::V2025_11_25;
+    }
+
     /// Opens the standalone stream (legacy GET). `None` when a client already reads it.
     pub fn open_standalone(&mut self, now: Instant) -> Option<StreamId> {
         if self.has_standalone() {
