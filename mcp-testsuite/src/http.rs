@@ -35,16 +35,21 @@ pub trait Net<R: Runtime>: Clone + Send + Sync + 'static {
     fn listen(&self, accept: Accept) -> BoxFuture<'static, SocketAddr>;
     /// Opens client connections.
     fn connector(&self) -> Arc<dyn Connector>;
+    /// Serves `http` in the background and resolves to its MCP URL. By default every
+    /// accepted connection goes to [`HttpService::serve_connection`]; a runtime overrides it
+    /// to prove the endpoint mounted elsewhere (inside an axum router, say) passes the same
+    /// cases.
+    fn serve_mcp(&self, http: HttpService<R>) -> BoxFuture<'static, String> {
+        let listening = self.listen(Arc::new(move |stream| {
+            Box::pin(http.serve_connection(stream)) as BoxFuture<'static, ()>
+        }));
+        Box::pin(async move { format!("http://{}/mcp", listening.await) })
+    }
 }
 
 /// Serves `http` in the background; resolves to the MCP URL.
 pub async fn serve<R: Runtime, N: Net<R>>(net: &N, http: HttpService<R>) -> String {
-    let addr = net
-        .listen(Arc::new(move |stream| {
-            Box::pin(http.serve_connection(stream)) as BoxFuture<'static, ()>
-        }))
-        .await;
-    format!("http://{addr}/mcp")
+    net.serve_mcp(http).await
 }
 
 /// An HTTP server of the fixture and a client of it.

@@ -39,17 +39,7 @@ pub mod tasks;
 #[macro_export]
 macro_rules! suite {
     ($rt:expr, $block_on:path, $net:expr, $procs:expr) => {
-        $crate::suite!(@http $rt, $block_on, $net;
-            http_calls_round_trip_in_both_eras,
-            http_asks_in_both_eras,
-            http_progress_reaches_the_callback,
-            http_dropping_a_call_cancels_it,
-            http_a_cut_stream_is_resumed,
-            http_an_ended_session_is_reopened,
-            http_tls_with_rustls,
-            http_tasks_find_their_task_on_every_exchange,
-            http_panicking_handlers_answer_errors,
-        );
+        $crate::http_suite!(@list $rt, $block_on, $net);
         $crate::suite!(@child $rt, $block_on, $procs;
             a_server_writing_garbage_fails_the_handshake,
             a_silent_server_times_out,
@@ -148,6 +138,31 @@ macro_rules! suite {
                 }
             )*
         }
+    };
+}
+
+/// Expands to one `#[test]` per streamable-HTTP case of the suite only, with `$net` serving
+/// the endpoint (see [`http::Net::serve_mcp`]): the same cases, another way of mounting.
+#[macro_export]
+macro_rules! http_suite {
+    ($rt:expr, $block_on:path, $net:expr) => {
+        fn __suite_run<F: ::std::future::Future>(f: impl FnOnce() -> F) -> F::Output {
+            $block_on(f())
+        }
+        $crate::http_suite!(@list $rt, $block_on, $net);
+    };
+    (@list $rt:expr, $block_on:path, $net:expr) => {
+        $crate::suite!(@http $rt, $block_on, $net;
+            http_calls_round_trip_in_both_eras,
+            http_asks_in_both_eras,
+            http_progress_reaches_the_callback,
+            http_dropping_a_call_cancels_it,
+            http_a_cut_stream_is_resumed,
+            http_an_ended_session_is_reopened,
+            http_tls_with_rustls,
+            http_tasks_find_their_task_on_every_exchange,
+            http_panicking_handlers_answer_errors,
+        );
     };
 }
 

@@ -16,9 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use futures_lite::io::{AsyncRead, AsyncWrite};
-use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
+use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use mcp_proto::http::{
     session_not_found, Admitted, Body, Chunk, Head, Headers, HttpEndpoint, HttpServerConfig,
@@ -143,7 +143,9 @@ impl<R: Runtime> HttpService<R> {
         }
     }
 
-    /// Serves HTTP/1.1 on one accepted connection until the client closes it.
+    /// Serves one accepted connection until the client closes it: HTTP/1.1, or HTTP/2 when
+    /// the client opens with the HTTP/2 preface (prior knowledge, as behind a TLS terminator
+    /// that negotiated `h2`).
     pub fn serve_connection<T>(&self, io: T) -> impl Future<Output = ()> + Send + 'static
     where
         T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -153,21 +155,65 @@ impl<R: Runtime> HttpService<R> {
             let app = app.clone();
             async move { Ok::<_, Infallible>(handle(app, req).await) }
         });
-        let conn = hyper::server::conn::http1::Builder::new()
-            .timer(RtTimer(self.app.rt.clone()))
-            .header_read_timeout(std::time::Duration::from_secs(30))
-            .serve_connection(HyperIo::new(io), svc);
+        let rt = self.app.rt.clone();
         async move {
-            // hyper's connection wakes its own task on every request (the request body's
-            // channel signals readiness to the dispatcher in the same task). Answered by the
-            // runtime, each such wake requeues the task and may hand it to another worker;
-            // polled again at once here instead, the request stays on one thread.
-            let wake = Coalesce::new();
-            let mut conn = std::pin::pin!(conn);
-            // A client that vanishes mid-request is routine; nothing to report.
-            let _ =
-                std::future::poll_fn(|cx| wake.poll_with(cx, |cx| conn.as_mut().poll(cx))).await;
+            #[cfg(feature = "http2")]
+            {
+                let mut builder =
+                    hyper_util::server::conn::auto::Builder::new(super::io::RtExecutor(rt.clone()));
+                builder.http2().timer(RtTimer(rt.clone()));
+                builder
+                    .http1()
+                    .timer(RtTimer(rt))
+                    .header_read_timeout(std::time::Duration::from_secs(30));
+                drive_connection(builder.serve_connection(HyperIo::new(io), svc)).await;
+            }
+            #[cfg(not(feature = "http2"))]
+            {
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .timer(RtTimer(rt))
+                    .header_read_timeout(std::time::Duration::from_secs(30))
+                    .serve_connection(HyperIo::new(io), svc);
+                drive_connection(conn).await;
+            }
         }
+    }
+}
+
+/// Runs a hyper connection to its end.
+async fn drive_connection<F: Future>(conn: F) {
+    // hyper's connection wakes its own task on every request (the request body's channel
+    // signals readiness to the dispatcher in the same task). Answered by the runtime, each
+    // such wake requeues the task and may hand it to another worker; polled again at once
+    // here instead, the request stays on one thread.
+    let wake = Coalesce::new();
+    let mut conn = std::pin::pin!(conn);
+    // A client that vanishes mid-request is routine; nothing to report.
+    let _ = std::future::poll_fn(|cx| wake.poll_with(cx, |cx| conn.as_mut().poll(cx))).await;
+}
+
+/// Mounts the MCP endpoint in any tower stack (`axum::Router::nest_service("/mcp", http)`,
+/// hyper's `service_fn`, tower middleware), over any request body. The configured `path` is
+/// matched against the request's path as the service sees it: set it to `/` when a router
+/// strips its prefix before calling the service (axum's `nest_service` does).
+impl<R: Runtime, B> tower_service::Service<hyper::Request<B>> for HttpService<R>
+where
+    B: HttpBody + Send + 'static,
+    B::Data: Send,
+{
+    type Response = hyper::Response<ResponseBody>;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: hyper::Request<B>) -> Self::Future {
+        let app = self.app.clone();
+        let (parts, body) = req.into_parts();
+        let req = hyper::Request::from_parts(parts, Box::pin(body));
+        Box::pin(async move { Ok(handle(app, req).await) })
     }
 }
 
@@ -202,11 +248,19 @@ fn end_session<R: Runtime>(rt: &R, shared: &SessionRef, reason: &str) {
 }
 
 /// Header access for the core, straight from hyper's map.
-struct HyperHeaders<'a>(&'a HeaderMap);
+struct HyperHeaders<'a> {
+    map: &'a HeaderMap,
+    /// The request target's authority (HTTP/2's `:authority`), standing in for `Host`.
+    authority: Option<&'a str>,
+}
 
 impl Headers for HyperHeaders<'_> {
     fn get(&self, name: &str) -> Option<&[u8]> {
-        self.0.get(name).map(HeaderValue::as_bytes)
+        match self.map.get(name) {
+            Some(v) => Some(v.as_bytes()),
+            None if name == mcp_proto::http::header::HOST => self.authority.map(str::as_bytes),
+            None => None,
+        }
     }
 }
 
@@ -378,7 +432,7 @@ enum BodyError {
 }
 
 /// Reads the request body, refusing more than `max` bytes.
-async fn read_body(mut body: Incoming, max: usize) -> Result<Bytes, BodyError> {
+async fn read_body<B: HttpBody + Unpin>(mut body: B, max: usize) -> Result<Bytes, BodyError> {
     let mut buf = bytes::BytesMut::new();
     loop {
         let frame = futures_lite::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
@@ -387,10 +441,10 @@ async fn read_body(mut body: Incoming, max: usize) -> Result<Bytes, BodyError> {
             Some(Err(_)) => return Err(BodyError::Broken),
             Some(Ok(f)) => {
                 if let Ok(data) = f.into_data() {
-                    if buf.len() + data.len() > max {
+                    if buf.len() + data.remaining() > max {
                         return Err(BodyError::TooLarge);
                     }
-                    buf.extend_from_slice(&data);
+                    bytes::BufMut::put(&mut buf, data);
                 }
                 // With a Content-Length, the last byte is the end: waiting for hyper to say
                 // so as well would park this task until the connection task, which is this
@@ -405,7 +459,10 @@ async fn read_body(mut body: Incoming, max: usize) -> Result<Bytes, BodyError> {
 }
 
 /// [`read_body`] within the endpoint's body deadline.
-async fn read_body_in_time<R: Runtime>(app: &App<R>, body: Incoming) -> Result<Bytes, BodyError> {
+async fn read_body_in_time<R: Runtime, B: HttpBody + Unpin>(
+    app: &App<R>,
+    body: B,
+) -> Result<Bytes, BodyError> {
     let deadline = app.rt.now() + app.config.body_timeout;
     let sleep = app.rt.sleep_until(deadline);
     futures_lite::future::or(read_body(body, app.config.max_body), async move {
@@ -432,13 +489,20 @@ fn release<R: Runtime>(app: &Arc<App<R>>, slot: Option<StreamSlot>) {
     }
 }
 
-async fn handle<R: Runtime>(
+async fn handle<R: Runtime, B>(
     app: Arc<App<R>>,
-    req: hyper::Request<Incoming>,
-) -> hyper::Response<ResponseBody> {
+    req: hyper::Request<B>,
+) -> hyper::Response<ResponseBody>
+where
+    B: HttpBody + Unpin,
+{
     let (parts, body) = req.into_parts();
     let method = Method::parse(parts.method.as_str());
-    let headers = HyperHeaders(&parts.headers);
+    // HTTP/2 carries the host as `:authority`, which hyper keeps in the URI.
+    let headers = HyperHeaders {
+        map: &parts.headers,
+        authority: parts.uri.authority().map(|a| a.as_str()),
+    };
     let path = parts.uri.path();
     let length = parts
         .headers

@@ -1,0 +1,233 @@
+//! The MCP endpoint mounted inside an axum app, next to the app's own routes and middleware:
+//! the suite's streamable-HTTP cases pass against it exactly as against `serve_http`, and
+//! HTTP/2 requests of both eras are served mounted and by `serve_http` alike.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+use bytes::{Bytes, BytesMut};
+use hyper::body::{Body as _, Incoming};
+use mcp_testsuite::http::Accept;
+use mcp_tokio::mcp_driver::http::client::Connector;
+use mcp_tokio::mcp_driver::http::HyperIo;
+use mcp_tokio::mcp_driver::{BoxFuture, Server};
+use mcp_tokio::{HttpServerConfig, HttpService, TokioConnector, TokioRuntime};
+use serde_json::{json, Value};
+use tokio_util::compat::TokioAsyncReadCompatExt;
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(f)
+}
+
+/// An app of its own: a health route, and a middleware that marks every response.
+fn app(http: HttpService<TokioRuntime>) -> Router {
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route_service("/mcp", http)
+        .layer(axum::middleware::map_response(
+            |mut r: axum::response::Response| async move {
+                r.headers_mut()
+                    .insert("x-app", axum::http::HeaderValue::from_static("mounted"));
+                r
+            },
+        ))
+}
+
+async fn serve_app(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    addr
+}
+
+/// The suite's network, but the endpoint is served mounted in [`app`] by `axum::serve`.
+#[derive(Clone)]
+struct Mounted;
+
+impl mcp_testsuite::http::Net<TokioRuntime> for Mounted {
+    fn listen(&self, accept: Accept) -> BoxFuture<'static, SocketAddr> {
+        Box::pin(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(async move {
+                while let Ok((tcp, _)) = listener.accept().await {
+                    tokio::spawn(accept(Box::new(tcp.compat())));
+                }
+            });
+            addr
+        })
+    }
+
+    fn connector(&self) -> Arc<dyn Connector> {
+        Arc::new(TokioConnector)
+    }
+
+    fn serve_mcp(&self, http: HttpService<TokioRuntime>) -> BoxFuture<'static, String> {
+        Box::pin(async move { format!("http://{}/mcp", serve_app(app(http)).await) })
+    }
+}
+
+mod mounted_in_axum {
+    mcp_testsuite::http_suite!(mcp_tokio::TokioRuntime, crate::block_on, crate::Mounted);
+}
+
+fn service() -> mcp_tokio::mcp_driver::Service {
+    Server::builder("mounted", "1.0.0")
+        .tool("echo", "Echoes", || async { Ok("echo") })
+        .build()
+}
+
+#[derive(Clone)]
+struct Exec;
+
+impl<F: std::future::Future<Output = ()> + Send + 'static> hyper::rt::Executor<F> for Exec {
+    fn execute(&self, fut: F) {
+        tokio::spawn(fut);
+    }
+}
+
+async fn read_all(mut body: Incoming) -> Bytes {
+    let mut out = BytesMut::new();
+    while let Some(f) =
+        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
+    {
+        if let Ok(d) = f.unwrap().into_data() {
+            out.extend_from_slice(&d);
+        }
+    }
+    out.freeze()
+}
+
+/// One HTTP/2 connection (prior knowledge); the authority is `127.0.0.1`.
+struct H2(hyper::client::conn::http2::SendRequest<String>);
+
+impl H2 {
+    async fn open(addr: SocketAddr) -> H2 {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (sender, conn) =
+            hyper::client::conn::http2::handshake(Exec, HyperIo::new(tcp.compat()))
+                .await
+                .unwrap();
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        H2(sender)
+    }
+
+    async fn post(
+        &mut self,
+        headers: &[(&str, &str)],
+        body: Value,
+    ) -> (u16, hyper::HeaderMap, Value) {
+        let mut req = hyper::Request::builder()
+            .method("POST")
+            .version(hyper::Version::HTTP_2)
+            .uri("http://127.0.0.1/mcp")
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = self
+            .0
+            .send_request(req.body(body.to_string()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.version(), hyper::Version::HTTP_2);
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = read_all(resp.into_body()).await;
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+        };
+        (status, headers, value)
+    }
+}
+
+/// Both eras over one HTTP/2 connection: a 2026-07-28 call, then a legacy session.
+async fn both_eras_over_h2(addr: SocketAddr) -> hyper::HeaderMap {
+    let mut h2 = H2::open(addr).await;
+    let modern = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{
+        "name":"echo","arguments":{},"_meta":{
+            "io.modelcontextprotocol/protocolVersion":"2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities":{}}}});
+    let (status, headers, body) = h2
+        .post(
+            &[
+                ("mcp-protocol-version", "2026-07-28"),
+                ("mcp-method", "tools/call"),
+                ("mcp-name", "echo"),
+            ],
+            modern,
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["content"][0]["text"], "echo");
+
+    let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+        "protocolVersion":"2025-06-18","capabilities":{},
+        "clientInfo":{"name":"h2","version":"1"}}});
+    let (status, h, body) = h2.post(&[], init).await;
+    assert_eq!(status, 200, "{body}");
+    let session = h["mcp-session-id"].to_str().unwrap().to_owned();
+    let on = [
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", "2025-06-18"),
+    ];
+    let note = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
+    assert_eq!(h2.post(&on, note).await.0, 202);
+    let call = json!({"jsonrpc":"2.0","id":2,"method":"tools/call",
+        "params":{"name":"echo","arguments":{}}});
+    let (status, _, body) = h2.post(&on, call).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["content"][0]["text"], "echo");
+    headers
+}
+
+#[tokio::test]
+async fn http2_both_eras_mounted_in_axum_and_next_to_the_apps_routes() {
+    let http = HttpService::new(TokioRuntime, service(), HttpServerConfig::default());
+    let addr = serve_app(app(http.clone())).await;
+    let headers = both_eras_over_h2(addr).await;
+    assert_eq!(
+        headers["x-app"], "mounted",
+        "the app's middleware wraps MCP too"
+    );
+    assert_eq!(http.session_count(), 1);
+
+    // The app's own route still answers, over HTTP/1.1.
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(HyperIo::new(tcp.compat()))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let req = hyper::Request::get("/health")
+        .header("host", "127.0.0.1")
+        .body(String::new())
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(read_all(resp.into_body()).await, "ok");
+}
+
+#[tokio::test]
+async fn http2_both_eras_with_serve_http() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(mcp_tokio::serve_http(
+        listener,
+        service(),
+        HttpServerConfig::default(),
+    ));
+    both_eras_over_h2(addr).await;
+}
