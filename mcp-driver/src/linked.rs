@@ -4,11 +4,12 @@
 
 use std::sync::Arc;
 use std::task::Context;
+use std::time::Instant;
 
-use mcp_proto::session::{ClientConfig, ClientSession, ConnectError};
+use mcp_proto::session::{ClientConfig, ClientSession, ConnectError, Transmit};
 
 use crate::client::{self, Client, ClientHandler};
-use crate::engine::{End, Engine, Io, Round, Transport};
+use crate::engine::{Attached, End, Engine, Io, Round, Transport};
 use crate::runtime::Runtime;
 use crate::server::{self, ServerHandle, Service};
 
@@ -54,15 +55,22 @@ struct Link;
 impl<R: Runtime> Transport<R> for Link {
     const STOPPED: &'static str = "in-process link stopped";
 
+    fn relay(
+        &mut self,
+        from: usize,
+        now: Instant,
+        out: &mut Vec<Transmit>,
+        sessions: &[Box<dyn Attached<R>>],
+    ) -> bool {
+        if out.is_empty() {
+            return false;
+        }
+        sessions[1 - from].deliver(now, &mut out.drain(..).map(|t| t.frame));
+        true
+    }
+
     fn poll_io(&mut self, _cx: Option<&mut Context<'_>>, round: &mut Round<'_, R>) -> Io {
         let mut io = Io::default();
-        let (to_server, to_client) = round.out.split_at_mut(1);
-        for (from, to) in [(&mut to_server[0], 1), (&mut to_client[0], 0)] {
-            if !from.is_empty() {
-                io.progressed = true;
-                round.sessions[to].deliver(round.now, &mut from.drain(..).map(|t| t.frame));
-            }
-        }
         if round.stopped != 0 {
             let reason = if round.stopped & 1 != 0 {
                 "client closed"

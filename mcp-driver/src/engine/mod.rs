@@ -214,6 +214,19 @@ pub(crate) trait Transport<R: Runtime>: Send + 'static {
     /// The reason sessions see when the engine is dropped before it finished.
     const STOPPED: &'static str;
 
+    /// Called right after session `from` stepped, before the next one does, with the frames
+    /// it produced: a transport linking sessions hands them on here, so the next session
+    /// handles them in the same round. Returns whether anything moved.
+    fn relay(
+        &mut self,
+        _from: usize,
+        _now: Instant,
+        _out: &mut Vec<Transmit>,
+        _sessions: &[Box<dyn Attached<R>>],
+    ) -> bool {
+        false
+    }
+
     /// One round of IO (see the module docs).
     fn poll_io(&mut self, cx: Option<&mut Context<'_>>, round: &mut Round<'_, R>) -> Io;
 
@@ -330,6 +343,7 @@ impl<R: Runtime, T: Transport<R>> Core<R, T> {
             let mut deadline: Option<Instant> = None;
             let mut stopped = 0u32;
             let mut orphaned = true;
+            let mut progressed = false;
             for (i, s) in self.sessions.iter().enumerate() {
                 let st = s.step(
                     &self.rt,
@@ -343,9 +357,11 @@ impl<R: Runtime, T: Transport<R>> Core<R, T> {
                     stopped |= 1 << i;
                 }
                 orphaned &= st.orphaned;
+                progressed |= self
+                    .transport
+                    .relay(i, now, &mut self.out[i], &self.sessions);
             }
             self.due = deadline;
-            let mut progressed = false;
             // New work gets one poll right here, outside the locks: a handler that answers
             // at once (most do) costs no spawn and no task hop.
             for mut task in self.tasks.drain(..) {
