@@ -10,6 +10,7 @@
 //! detached from their request ([`tasks`]), and [`Client::call_tool_as_task`] returns a
 //! [`TaskHandle`] to poll, wait on, answer and cancel.
 
+pub mod accept;
 mod builder;
 mod client;
 mod engine;
