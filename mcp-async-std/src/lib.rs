@@ -13,16 +13,29 @@ pub async fn serve_tcp(
     serve(service, stream.clone(), stream).await
 }
 
-/// Serves streamable HTTP (both eras) on an async-std listener until accepting fails.
+/// Serves streamable HTTP (both eras) on an async-std listener. Accept errors are reported
+/// on stderr and waited out; never returns.
 pub async fn serve_http_tcp(
     listener: async_std::net::TcpListener,
     service: mcp_driver::Service,
     config: HttpServerConfig,
 ) -> std::io::Result<()> {
     let http = HttpService::new(AsyncStdRuntime, service, config);
-    loop {
-        let (stream, _) = listener.accept().await?;
-        let _ = stream.set_nodelay(true);
-        async_std::task::spawn(http.serve_connection(stream));
+    serve_http_accepting(AsyncStdListener(listener), http, AcceptConfig::default()).await
+}
+
+/// async-std's TCP listener as the driver's [`Listener`].
+#[derive(Debug)]
+pub struct AsyncStdListener(pub async_std::net::TcpListener);
+
+impl Listener for AsyncStdListener {
+    type Stream = async_std::net::TcpStream;
+
+    fn accept(&mut self) -> mcp_driver::BoxFuture<'_, std::io::Result<Self::Stream>> {
+        Box::pin(async move {
+            let (stream, _) = self.0.accept().await?;
+            let _ = stream.set_nodelay(true);
+            Ok(stream)
+        })
     }
 }

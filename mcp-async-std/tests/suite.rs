@@ -40,8 +40,7 @@ impl mcp_testsuite::http::Net<AsyncStdRuntime> for Net {
 mcp_testsuite::child_processes!(
     mcp_async_std,
     "everything_async_std",
-    mcp_async_std::Command,
-    |c| Some(c.id())
+    mcp_async_std::Command
 );
 
 mcp_testsuite::suite!(

@@ -35,8 +35,8 @@ use mcp_proto::session::{
 };
 use serde_json::{Map, Value};
 
+use crate::engine::{lock, stream, Backlog, Shared, Side};
 use crate::oneshot;
-use crate::pump::{lock, Connection, Shared, Side};
 use crate::queue;
 use crate::runtime::{BoxFuture, OsEntropy, Runtime};
 
@@ -704,6 +704,12 @@ impl Client {
         g.wake();
     }
 
+    /// Output waiting for the server on a byte-stream connection (zero over HTTP and
+    /// in-process links): what a server that stopped reading costs this client.
+    pub fn backlog(&self) -> Backlog {
+        lock(&self.shared).backlog
+    }
+
     /// Whether the connection has ended.
     pub fn is_closed(&self) -> bool {
         lock(&self.shared).closed
@@ -746,8 +752,8 @@ where
         .connect(now)
         .map_err(|e| ConnectError::Malformed(e.to_string()))?;
     let (shared, rx) = new_shared(session, handler);
-    let conn: Connection<R, ClientSide, Rd, Wr> =
-        Connection::new(rt.clone(), shared.clone(), reader, writer).with_idle_horizon(horizon);
+    let conn = stream::engine::<R, ClientSide, Rd, Wr>(rt.clone(), shared.clone(), reader, writer)
+        .with_idle_horizon(horizon);
     let kick = conn.kick();
     rt.spawn(Box::pin(async move {
         let _ = conn.await;

@@ -26,7 +26,7 @@ use mcp_proto::schema::mrtr::{InputRequest, InputResponse, InputResponses};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::pump::lock;
+use crate::engine::lock;
 use crate::runtime::OsEntropy;
 
 /// Most answers one request may accumulate across rounds (bounds the state a client can make

@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use crate::pump::lock;
+use crate::engine::lock;
 
 struct Inner<T> {
     value: Option<T>,

@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use crate::pump::lock;
+use crate::engine::lock;
 
 struct Inner<T> {
     items: VecDeque<T>,

@@ -4,9 +4,8 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_lite::io::{AsyncRead, AsyncWrite};
@@ -24,9 +23,10 @@ use mcp_proto::session::{
 };
 use serde_json::Value;
 
+use crate::engine::abort::AbortFlag;
+use crate::engine::{lock, stream, Backlog, Shared, Side};
 use crate::mrtr::{BadState, Replay, StateKey};
 use crate::oneshot;
-use crate::pump::{lock, Connection, Shared, Side};
 use crate::runtime::{BoxFuture, OsEntropy, Runtime};
 use crate::tasks::{Detached, TaskHub, TaskOptions, TaskPlan, TaskSlot, TaskStart, TaskSupport};
 
@@ -93,29 +93,7 @@ impl ServerSide {
 }
 
 /// Set when the client cancels a request (or a task).
-#[derive(Default)]
-pub(crate) struct CancelFlag {
-    set: AtomicBool,
-    wakers: Mutex<Vec<Waker>>,
-}
-
-impl CancelFlag {
-    pub(crate) fn cancel(&self) {
-        self.set.store(true, Ordering::SeqCst);
-        for w in lock(&self.wakers).drain(..) {
-            w.wake();
-        }
-    }
-
-    /// Registers interest; true if already cancelled.
-    fn register(&self, waker: &Waker) -> bool {
-        let mut ws = lock(&self.wakers);
-        if !ws.iter().any(|w| w.will_wake(waker)) {
-            ws.push(waker.clone());
-        }
-        self.set.load(Ordering::SeqCst)
-    }
-}
+pub(crate) type CancelFlag = AbortFlag;
 
 /// Why an ask to the client failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -233,7 +211,7 @@ impl RequestCx {
 
     /// Whether the client cancelled this request.
     pub fn is_cancelled(&self) -> bool {
-        self.cancel.set.load(Ordering::SeqCst)
+        self.cancel.is_set()
     }
 
     /// Completes when the client cancels this request. The handler gets one more poll after
@@ -772,15 +750,15 @@ enum Outcome {
     NeedsInput(Vec<(String, InputRequest)>),
 }
 
-/// Runs a handler future until it finishes, its request is cancelled, or it asks for input
-/// it does not have yet (then drops it).
-struct Abortable {
+/// Runs a handler future until it finishes, its request is cancelled (its [`AbortFlag`]), or
+/// it asks for input it does not have yet (then drops it).
+struct HandlerRun {
     inner: BoxFuture<'static, HandlerResult>,
     cancel: Arc<CancelFlag>,
     replay: Option<Arc<Replay>>,
 }
 
-impl Future for Abortable {
+impl Future for HandlerRun {
     type Output = Outcome;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
         if self.cancel.register(cx.waker()) {
@@ -921,7 +899,7 @@ impl<R: Runtime> Side<R> for ServerSide {
                             let e = ErrorObject::internal(format!("the handler panicked: {panic}"));
                             Box::pin(std::future::ready(Err(e)))
                         });
-                    let fut = Abortable {
+                    let fut = HandlerRun {
                         inner,
                         cancel: cancel.clone(),
                         replay: replay.clone(),
@@ -949,7 +927,7 @@ impl<R: Runtime> Side<R> for ServerSide {
                 }
                 ServerEvent::Cancelled { id, .. } => {
                     if let Some(flag) = shared.side.running.remove(&id) {
-                        flag.cancel();
+                        flag.fire();
                     }
                 }
                 ServerEvent::TaskCancelRequested { task_id } => {
@@ -978,7 +956,7 @@ impl<R: Runtime> Side<R> for ServerSide {
 
     fn on_closed(shared: &mut ServerShared, _reason: &str) {
         for (_, flag) in shared.side.running.drain() {
-            flag.cancel();
+            flag.fire();
         }
         for task_id in shared.side.legacy_tasks.drain(..) {
             shared.side.tasks.forget(&task_id);
@@ -1196,6 +1174,12 @@ impl ServerHandle {
         lock(&self.shared).closed
     }
 
+    /// Output waiting for the client on a byte-stream connection (zero over HTTP and
+    /// in-process links): what a client that stopped reading costs this server.
+    pub fn backlog(&self) -> Backlog {
+        lock(&self.shared).backlog
+    }
+
     /// A handle that does not keep the connection's state alive: registries of connections
     /// should hold these, so finished connections are freed.
     pub fn downgrade(&self) -> WeakServerHandle {
@@ -1302,7 +1286,7 @@ where
     Wr: AsyncWrite + Unpin + Send + 'static,
 {
     let (handle, shared) = new_shared(&rt, service);
-    let conn: Connection<R, ServerSide, Rd, Wr> = Connection::new(rt, shared, reader, writer);
+    let conn = stream::engine::<R, ServerSide, Rd, Wr>(rt, shared, reader, writer);
     (handle, conn)
 }
 

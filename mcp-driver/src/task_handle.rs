@@ -26,7 +26,7 @@ use mcp_proto::session::{RequestError, RequestOptions};
 use serde_json::{Map, Value};
 
 use crate::client::{answer_ask, CallError, Client, ClientShared};
-use crate::pump::lock;
+use crate::engine::lock;
 use crate::queue;
 
 /// One poll of a watched task, as the session reported it.

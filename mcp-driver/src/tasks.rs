@@ -26,8 +26,8 @@ use mcp_proto::jsonrpc::ErrorObject;
 use mcp_proto::schema::mrtr::{InputResponse, InputResponses};
 use mcp_proto::tasks::{TaskEntry, TaskError, TaskPage, TaskStore};
 
+use crate::engine::lock;
 use crate::oneshot;
-use crate::pump::lock;
 use crate::server::{CancelFlag, ServerShared};
 
 pub use mcp_proto::schema::tools::TaskSupport;
@@ -222,7 +222,7 @@ impl TaskHub {
     pub fn cancel(&self, task_id: &str) {
         let runner = lock(&self.runners).remove(task_id);
         if let Some(r) = runner {
-            r.cancel.cancel();
+            r.cancel.fire();
         }
     }
 

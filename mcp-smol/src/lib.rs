@@ -11,13 +11,14 @@ use std::process::ExitStatus;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub use mcp_driver::accept::{AcceptConfig, Listener};
 pub use mcp_driver::http::server::HttpService;
 pub use mcp_driver::mcp_proto::http::HttpServerConfig;
 use mcp_driver::mcp_proto::session::{ClientConfig, ConnectError};
-use mcp_driver::process::{shutdown_child, ChildProcess};
 pub use mcp_driver::process::{ChildError, Stderr};
+use mcp_driver::process::{ChildPipes, ChildProcess};
 use mcp_driver::{BoxFuture, Client, ClientHandler, Runtime, ServerHandle, Service};
-use smol::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, BufReader};
+use smol::io::{AsyncRead, AsyncWrite};
 use smol::process::{Child, Stdio};
 use smol::Timer;
 
@@ -117,8 +118,9 @@ where
     mcp_driver::connect(SmolRuntime, config, handler, reader, writer).await
 }
 
-/// Serves streamable HTTP (both eras) on `listener` until accepting fails. Each connection
-/// runs as its own task; the policies (allowed hosts and origins, limits) are in `config`.
+/// Serves streamable HTTP (both eras) on `listener`. Each connection runs as its own task;
+/// the policies (allowed hosts and origins, limits) are in `config`. Accept errors are
+/// reported on stderr and waited out; never returns.
 pub async fn serve_http(
     listener: smol::net::TcpListener,
     service: Service,
@@ -133,25 +135,57 @@ pub async fn serve_http_with(
     listener: smol::net::TcpListener,
     http: HttpService<SmolRuntime>,
 ) -> io::Result<()> {
-    loop {
-        let (stream, _) = listener.accept().await?;
-        // Small request/response exchanges: don't let Nagle hold them back.
-        let _ = stream.set_nodelay(true);
-        smol::spawn(http.serve_connection(stream)).detach();
+    serve_http_accepting(SmolListener(listener), http, AcceptConfig::default()).await
+}
+
+/// Like [`serve_http_with`], on any [`Listener`] and with the accept loop's settings
+/// (connection cap, backoff).
+pub async fn serve_http_accepting<L: Listener>(
+    listener: L,
+    http: HttpService<SmolRuntime>,
+    accept: AcceptConfig,
+) -> io::Result<()> {
+    mcp_driver::accept::serve_http(SmolRuntime, listener, http, accept).await;
+    Ok(())
+}
+
+/// smol's TCP listener as the driver's [`Listener`].
+#[derive(Debug)]
+pub struct SmolListener(pub smol::net::TcpListener);
+
+impl Listener for SmolListener {
+    type Stream = smol::net::TcpStream;
+
+    fn accept(&mut self) -> BoxFuture<'_, io::Result<Self::Stream>> {
+        Box::pin(async move {
+            let (stream, _) = self.0.accept().await?;
+            // Small request/response exchanges: don't let Nagle hold them back.
+            let _ = stream.set_nodelay(true);
+            Ok(stream)
+        })
     }
 }
 
-/// A server running as a child process, with a connected client. Dropping it kills the
-/// process; [`shutdown`](Self::shutdown) closes stdin, waits, sends SIGTERM, then kills.
+/// A server running as a child process, with a connected client (see
+/// [`mcp_driver::process::ChildServer`]).
+pub type ChildServer = mcp_driver::process::ChildServer<SmolChild>;
+
+/// A smol child process as the driver's [`ChildProcess`].
 #[derive(Debug)]
-pub struct ChildServer {
-    child: Child,
-    client: Client,
-}
+pub struct SmolChild(Child);
 
-struct SmolChild<'a>(&'a mut Child);
+impl ChildProcess for SmolChild {
+    type Stdin = smol::process::ChildStdin;
+    type Stdout = smol::process::ChildStdout;
+    type Stderr = smol::process::ChildStderr;
 
-impl ChildProcess for SmolChild<'_> {
+    fn take_stdio(&mut self) -> ChildPipes<Self::Stdin, Self::Stdout, Self::Stderr> {
+        ChildPipes {
+            stdin: self.0.stdin.take(),
+            stdout: self.0.stdout.take(),
+            stderr: self.0.stderr.take(),
+        }
+    }
     async fn wait_for(&mut self, grace: Duration) -> Option<io::Result<ExitStatus>> {
         let status = async { Some(self.0.status().await) };
         let timeout = async {
@@ -169,24 +203,6 @@ impl ChildProcess for SmolChild<'_> {
     }
 }
 
-impl ChildServer {
-    /// The client talking to the child.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    /// The child's process id.
-    pub fn id(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Ends the child gracefully, escalating after `grace` at each step.
-    pub async fn shutdown(mut self, grace: Duration) -> io::Result<ExitStatus> {
-        self.client.close();
-        shutdown_child(&mut SmolChild(&mut self.child), grace).await
-    }
-}
-
 /// Spawns `command` as an MCP server on stdio and connects to it.
 pub async fn connect_child(
     mut command: Command,
@@ -199,26 +215,9 @@ pub async fn connect_child(
         .stdout(Stdio::piped())
         .stderr(stderr.stdio())
         .kill_on_drop(true);
-    let name = format!("{:?}", command.get_program());
-    let mut child = command.spawn().map_err(ChildError::Spawn)?;
-    let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-        return Err(ChildError::Spawn(io::Error::other(
-            "child has no stdio pipes",
-        )));
-    };
-    if let Some(err) = child.stderr.take() {
-        smol::spawn(async move {
-            let mut lines = BufReader::new(err).lines();
-            while let Some(Ok(line)) = smol::stream::StreamExt::next(&mut lines).await {
-                eprintln!("[{name}] {line}");
-            }
-        })
-        .detach();
-    }
-    let client = connect(config, handler, stdout, stdin)
-        .await
-        .map_err(ChildError::Connect)?;
-    Ok(ChildServer { child, client })
+    let name = command.get_program().to_string_lossy().into_owned();
+    let child = SmolChild(command.spawn().map_err(ChildError::Spawn)?);
+    mcp_driver::process::connect_spawned(SmolRuntime, child, name, config, handler).await
 }
 
 pub use mcp_driver::http::client::{

@@ -33,9 +33,7 @@ impl mcp_testsuite::http::Net<SmolRuntime> for Net {
     }
 }
 
-mcp_testsuite::child_processes!(mcp_smol, "everything_smol", mcp_smol::Command, |c| Some(
-    c.id()
-));
+mcp_testsuite::child_processes!(mcp_smol, "everything_smol", mcp_smol::Command);
 
 mcp_testsuite::suite!(
     mcp_smol::SmolRuntime,

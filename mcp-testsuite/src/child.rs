@@ -336,7 +336,7 @@ pub async fn shutdown_escalates_to_sigterm_then_sigkill<R: Runtime, P: Processes
 /// `ChildServer`'s pid reads as an `Option<u32>`.
 #[macro_export]
 macro_rules! child_processes {
-    ($krate:ident, $everything:literal, $command:path, |$child:ident| $id:expr) => {
+    ($krate:ident, $everything:literal, $command:path) => {
         /// The runtime's child processes for the child-process cases.
         #[derive(Clone)]
         struct Processes;
@@ -366,8 +366,8 @@ macro_rules! child_processes {
                 child.client()
             }
 
-            fn id($child: &$krate::ChildServer) -> Option<u32> {
-                $id
+            fn id(child: &$krate::ChildServer) -> Option<u32> {
+                child.id()
             }
 
             fn shutdown(

@@ -28,7 +28,14 @@ use mcp_driver::{
 };
 use serde_json::json;
 
+pub mod accept;
+pub use accept::{accept_errors_are_survived, connections_are_capped};
 pub mod child;
+pub mod flow;
+pub use flow::{
+    a_peer_that_never_reads_costs_bounded_memory,
+    notifications_to_a_client_that_never_reads_are_cut_off,
+};
 pub mod http;
 pub mod pipe;
 pub mod tasks;
@@ -75,6 +82,10 @@ macro_rules! suite {
             ]
             pipe [
                 a_dropped_connection_future_ends_its_session,
+                a_peer_that_never_reads_costs_bounded_memory,
+                notifications_to_a_client_that_never_reads_are_cut_off,
+                accept_errors_are_survived,
+                connections_are_capped,
             ]
         );
     };

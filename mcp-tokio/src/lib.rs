@@ -7,15 +7,17 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub use mcp_driver::accept::AcceptConfig;
+use mcp_driver::accept::Listener;
 pub use mcp_driver::http::server::HttpService;
 pub use mcp_driver::mcp_proto::http::HttpServerConfig;
 use mcp_driver::mcp_proto::session::{ClientConfig, ConnectError};
-use mcp_driver::process::{shutdown_child, ChildProcess};
 pub use mcp_driver::process::{ChildError, Stderr};
+use mcp_driver::process::{ChildPipes, ChildProcess};
 use mcp_driver::{BoxFuture, Client, ClientHandler, Runtime, ServerHandle, Service};
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, BufReader};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::process::{Child, Command};
-use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
+use tokio_util::compat::{Compat, TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 
 pub use mcp_driver;
 pub use mcp_driver::mcp_proto;
@@ -97,8 +99,9 @@ fn stdio_pipes() -> Option<(
     Some((reader, writer))
 }
 
-/// Serves streamable HTTP (both eras) on `listener` until accepting fails. Each connection
-/// runs as its own task; the policies (allowed hosts and origins, limits) are in `config`.
+/// Serves streamable HTTP (both eras) on `listener`. Each connection runs as its own task;
+/// the policies (allowed hosts and origins, limits) are in `config`. Accept errors are
+/// reported on stderr and waited out; never returns.
 pub async fn serve_http(
     listener: tokio::net::TcpListener,
     service: Service,
@@ -113,11 +116,33 @@ pub async fn serve_http_with<R: Runtime>(
     listener: tokio::net::TcpListener,
     http: HttpService<R>,
 ) -> io::Result<()> {
-    loop {
-        let (stream, _) = listener.accept().await?;
-        // Small request/response exchanges: don't let Nagle hold them back.
-        let _ = stream.set_nodelay(true);
-        tokio::spawn(http.serve_connection(stream.compat()));
+    serve_http_accepting(listener, http, AcceptConfig::default()).await
+}
+
+/// Like [`serve_http_with`], with the accept loop's settings (connection cap, backoff).
+pub async fn serve_http_accepting<R: Runtime>(
+    listener: tokio::net::TcpListener,
+    http: HttpService<R>,
+    accept: AcceptConfig,
+) -> io::Result<()> {
+    mcp_driver::accept::serve_http(TokioRuntime, TokioListener(listener), http, accept).await;
+    Ok(())
+}
+
+/// tokio's TCP listener as the driver's [`Listener`].
+#[derive(Debug)]
+pub struct TokioListener(pub tokio::net::TcpListener);
+
+impl Listener for TokioListener {
+    type Stream = Compat<tokio::net::TcpStream>;
+
+    fn accept(&mut self) -> BoxFuture<'_, io::Result<Self::Stream>> {
+        Box::pin(async move {
+            let (stream, _) = self.0.accept().await?;
+            // Small request/response exchanges: don't let Nagle hold them back.
+            let _ = stream.set_nodelay(true);
+            Ok(stream.compat())
+        })
     }
 }
 
@@ -142,19 +167,26 @@ where
     .await
 }
 
-/// A server running as a child process, with a connected client.
-///
-/// Dropping it kills the process. [`shutdown`](Self::shutdown) ends it gracefully: close its
-/// stdin, wait, then SIGTERM, then SIGKILL.
+/// A server running as a child process, with a connected client (see
+/// [`mcp_driver::process::ChildServer`]).
+pub type ChildServer = mcp_driver::process::ChildServer<TokioChild>;
+
+/// A tokio child process as the driver's [`ChildProcess`].
 #[derive(Debug)]
-pub struct ChildServer {
-    child: Child,
-    client: Client,
-}
+pub struct TokioChild(Child);
 
-struct TokioChild<'a>(&'a mut Child);
+impl ChildProcess for TokioChild {
+    type Stdin = Compat<tokio::process::ChildStdin>;
+    type Stdout = Compat<tokio::process::ChildStdout>;
+    type Stderr = Compat<tokio::process::ChildStderr>;
 
-impl ChildProcess for TokioChild<'_> {
+    fn take_stdio(&mut self) -> ChildPipes<Self::Stdin, Self::Stdout, Self::Stderr> {
+        ChildPipes {
+            stdin: self.0.stdin.take().map(|s| s.compat_write()),
+            stdout: self.0.stdout.take().map(|s| s.compat()),
+            stderr: self.0.stderr.take().map(|s| s.compat()),
+        }
+    }
     async fn wait_for(&mut self, grace: Duration) -> Option<io::Result<ExitStatus>> {
         tokio::time::timeout(grace, self.0.wait()).await.ok()
     }
@@ -164,25 +196,6 @@ impl ChildProcess for TokioChild<'_> {
     async fn kill_and_wait(&mut self) -> io::Result<ExitStatus> {
         self.0.kill().await?;
         self.0.wait().await
-    }
-}
-
-impl ChildServer {
-    /// The client talking to the child.
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    /// The child's process id, while it runs.
-    pub fn id(&self) -> Option<u32> {
-        self.child.id()
-    }
-
-    /// Ends the child: closes its stdin and waits up to `grace`, then sends SIGTERM and waits
-    /// up to `grace` again, then kills it.
-    pub async fn shutdown(mut self, grace: Duration) -> io::Result<ExitStatus> {
-        self.client.close();
-        shutdown_child(&mut TokioChild(&mut self.child), grace).await
     }
 }
 
@@ -203,24 +216,8 @@ pub async fn connect_child(
         .get_program()
         .to_string_lossy()
         .into_owned();
-    let mut child = command.spawn().map_err(ChildError::Spawn)?;
-    let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-        return Err(ChildError::Spawn(io::Error::other(
-            "child has no stdio pipes",
-        )));
-    };
-    if let Some(err) = child.stderr.take() {
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(err).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                eprintln!("[{name}] {line}");
-            }
-        });
-    }
-    let client = connect(config, handler, stdout, stdin)
-        .await
-        .map_err(ChildError::Connect)?;
-    Ok(ChildServer { child, client })
+    let child = TokioChild(command.spawn().map_err(ChildError::Spawn)?);
+    mcp_driver::process::connect_spawned(TokioRuntime, child, name, config, handler).await
 }
 
 pub use mcp_driver::http::client::{

@@ -42,7 +42,7 @@ impl mcp_testsuite::http::Net<TokioRuntime> for Net {
     }
 }
 
-mcp_testsuite::child_processes!(mcp_tokio, "everything", tokio::process::Command, |c| c.id());
+mcp_testsuite::child_processes!(mcp_tokio, "everything", tokio::process::Command);
 
 mcp_testsuite::suite!(
     mcp_tokio::TokioRuntime,

@@ -17,7 +17,6 @@ use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
@@ -32,9 +31,9 @@ use mcp_proto::http::{
 use mcp_proto::session::{ClientConfig, ClientSession, ConnectError, RequestError};
 
 use super::HyperIo;
-use crate::client::{finish_connect, new_shared, CallError, Client, ClientHandler, ClientSide};
-use crate::coalesce::Coalesce;
-use crate::pump::{close_on_drop, close_side, lock, Side};
+use crate::client::{finish_connect, new_shared, CallError, Client, ClientHandler};
+use crate::engine::abort::{AbortFlag, Abortable};
+use crate::engine::{lock, End, Engine, Io, Round, Transport};
 use crate::runtime::{BoxFuture, Runtime};
 
 /// The TLS library, so [`HttpClientOptions::tls`] can be built without depending on it.
@@ -209,20 +208,20 @@ pub async fn connect_http<R: Runtime>(
         tasks: HashMap::new(),
     }));
     let pool = Arc::new(Pool::new(connector, options.clone(), rt.clone()));
-    let driver = Driver {
+    let transport = HttpTransport {
         rt: rt.clone(),
-        shared: shared.clone(),
         io,
         pool,
         options: Arc::new(options),
         running: Vec::new(),
         conns: Vec::new(),
-        wake: Coalesce::new(),
         fatal: fatal.clone(),
-        sleep: None,
         closing_since: None,
     };
-    rt.spawn(Box::pin(driver));
+    let engine = Engine::new(rt.clone(), vec![Box::new(shared.clone())], transport);
+    rt.spawn(Box::pin(async move {
+        let _ = engine.await;
+    }));
     match finish_connect(rt, shared, ready).await {
         Ok(client) => Ok(client),
         Err(e) => match lock(&fatal).take() {
@@ -232,28 +231,13 @@ pub async fn connect_http<R: Runtime>(
     }
 }
 
-// ----- the driving future ------------------------------------------------------------------
+// ----- the transport -----------------------------------------------------------------------
 
-/// An exchange in flight: dropping the flag's future stops it.
-struct Abort {
-    flag: AtomicBool,
-    waker: Mutex<Option<Waker>>,
-}
-
-impl Abort {
-    fn fire(&self) {
-        self.flag.store(true, Ordering::SeqCst);
-        if let Some(w) = lock(&self.waker).take() {
-            w.wake();
-        }
-    }
-}
-
-/// State shared by the driver and the exchange tasks.
+/// State shared by the transport and the exchanges.
 struct IoState {
     core: HttpClient,
     waker: Option<Waker>,
-    tasks: HashMap<ExchangeId, Arc<Abort>>,
+    tasks: HashMap<ExchangeId, Arc<AbortFlag>>,
 }
 
 impl IoState {
@@ -264,213 +248,129 @@ impl IoState {
     }
 }
 
-type ClientShared = crate::pump::Shared<ClientSession, ClientSide>;
-
-/// How often an idle driver looks whether its client was dropped.
+/// How often an idle client looks whether its handles were all dropped.
 const IDLE_TICK: Duration = Duration::from_secs(5);
 
-struct Driver<R: Runtime> {
+/// The client session's frames as HTTP exchanges, decided by [`HttpClient`].
+struct HttpTransport<R: Runtime> {
     rt: R,
-    shared: Arc<Mutex<ClientShared>>,
     io: Arc<Mutex<IoState>>,
     pool: Arc<Pool<R>>,
     /// Shared with every exchange (cloned per request otherwise).
     options: Arc<HttpClientOptions>,
     /// Exchanges in progress.
-    running: Vec<Abortable<Pin<Box<dyn Future<Output = ()> + Send>>>>,
+    running: Vec<Abortable<BoxFuture<'static, ()>>>,
     /// hyper's connection futures, polled here rather than spawned: a response then reaches
     /// its exchange inside this task, with no hop through a connection task.
     conns: Vec<BoxFuture<'static, ()>>,
-    wake: Arc<Coalesce>,
     fatal: Arc<Mutex<Option<HttpError>>>,
-    sleep: Option<(Instant, BoxFuture<'static, ()>)>,
     closing_since: Option<Instant>,
 }
 
-impl<R: Runtime> Unpin for Driver<R> {}
+impl<R: Runtime> Transport<R> for HttpTransport<R> {
+    // Exchanges and hyper's connections are polled with the engine's waker and wake each
+    // other from inside its poll.
+    const COALESCE: bool = true;
+    const STOPPED: &'static str = "HTTP client stopped";
 
-/// However the driver ends (finished, dropped, or unwound by a panicking handler), its
-/// session is closed: callers waiting on it get an error, not a hang.
-impl<R: Runtime> Drop for Driver<R> {
-    fn drop(&mut self) {
-        close_on_drop::<R, ClientSide>(&self.shared, &self.rt, "HTTP client stopped");
-    }
-}
-
-impl<R: Runtime> Future for Driver<R> {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = &mut *self;
-        let wake = this.wake.clone();
-        wake.poll_with(cx, |cx| this.turn(cx))
-    }
-}
-
-impl<R: Runtime> Driver<R> {
-    fn turn(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let this = self;
-        loop {
-            let now = this.rt.now();
-            let mut tasks = Vec::new();
-            // The session: timers, events, frames out.
-            let (transmits, shutdown, closed, session_due) = {
-                let mut g = lock(&this.shared);
-                if g.session.poll_timeout().is_some_and(|t| t <= now) {
-                    g.session.handle_timeout(now);
-                }
-                <ClientSide as Side<R>>::on_events(&mut g, &this.shared, &this.rt, &mut tasks);
-                let t: Vec<_> = std::iter::from_fn(|| g.session.poll_transmit()).collect();
-                g.set_driver(cx.waker());
-                (t, g.shutdown, g.closed, g.session.poll_timeout())
-            };
-            for mut task in tasks {
-                if task.as_mut().poll(cx).is_pending() {
-                    this.rt.spawn(task);
+    fn poll_io(&mut self, cx: Option<&mut Context<'_>>, round: &mut Round<'_, R>) -> Io {
+        let mut result = Io::default();
+        // Never driven inline (no kick); a caller without a context just leaves it to the
+        // engine's task.
+        let Some(cx) = cx else {
+            round.needs_driver = true;
+            return result;
+        };
+        let now = round.now;
+        let mut messages = Vec::new();
+        let mut events = Vec::new();
+        let mut started = Vec::new();
+        let (core_due, idle) = {
+            let mut io = lock(&self.io);
+            for t in round.out[0].drain(..) {
+                io.core.handle_transmit(now, t);
+            }
+            // Every handle dropped without `close`: nobody can use the session any more.
+            if (round.stopped != 0 || round.orphaned) && self.closing_since.is_none() {
+                self.closing_since = Some(now);
+                io.core.close(now);
+            }
+            if io.core.poll_timeout().is_some_and(|t| t <= now) {
+                io.core.handle_timeout(now);
+            }
+            while let Some(id) = io.core.poll_abort() {
+                if let Some(a) = io.tasks.remove(&id) {
+                    a.fire();
                 }
             }
-            // The HTTP layer: frames in, exchanges and messages out.
-            let mut messages = Vec::new();
-            let mut events = Vec::new();
-            let mut started = Vec::new();
-            let (core_due, idle) = {
-                let mut io = lock(&this.io);
-                for t in transmits {
-                    io.core.handle_transmit(now, t);
-                }
-                // Every handle dropped without `close`: nobody can use the session any more.
-                let orphaned = Arc::strong_count(&this.shared) == 1;
-                if (shutdown || closed || orphaned) && this.closing_since.is_none() {
-                    this.closing_since = Some(now);
-                    io.core.close(now);
-                }
-                if io.core.poll_timeout().is_some_and(|t| t <= now) {
-                    io.core.handle_timeout(now);
-                }
-                while let Some(id) = io.core.poll_abort() {
-                    if let Some(a) = io.tasks.remove(&id) {
-                        a.fire();
-                    }
-                }
-                while let Some(req) = io.core.poll_request() {
-                    let abort = Arc::new(Abort {
-                        flag: AtomicBool::new(false),
-                        waker: Mutex::new(None),
-                    });
-                    io.tasks.insert(req.id, abort.clone());
-                    let fut = run_exchange(
-                        this.rt.clone(),
-                        this.pool.clone(),
-                        this.io.clone(),
-                        this.options.clone(),
-                        req,
-                    );
-                    started.push(Abortable { fut, abort });
-                }
-                messages.extend(std::iter::from_fn(|| io.core.poll_message()));
-                events.extend(std::iter::from_fn(|| io.core.poll_event()));
+            while let Some(req) = io.core.poll_request() {
+                let abort = Arc::new(AbortFlag::default());
+                io.tasks.insert(req.id, abort.clone());
+                let fut = run_exchange(
+                    self.rt.clone(),
+                    self.pool.clone(),
+                    self.io.clone(),
+                    self.options.clone(),
+                    req,
+                );
+                started.push(Abortable::new(fut, abort));
+            }
+            messages.extend(std::iter::from_fn(|| io.core.poll_message()));
+            events.extend(std::iter::from_fn(|| io.core.poll_event()));
+            if !io.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
                 io.waker = Some(cx.waker().clone());
-                (io.core.poll_timeout(), io.core.exchanges() == 0)
-            };
-            for e in &events {
-                if let Some(f) = &this.options.on_event {
-                    f(e);
-                }
             }
-            let failed = events.into_iter().find_map(|e| match e {
-                HttpClientEvent::Failed(h) => Some(h),
-                _ => None,
-            });
-            // Once the server is given up on, nothing new goes out (a closing session may
-            // still have queued frames, e.g. the initialize after a failed probe).
-            if failed.is_none() && lock(&this.fatal).is_none() {
-                this.running.extend(started);
+            (io.core.poll_timeout(), io.core.exchanges() == 0)
+        };
+        for e in &events {
+            if let Some(f) = &self.options.on_event {
+                f(e);
             }
-            // Exchanges run inside this future rather than as tasks of their own: a response
-            // then wakes the driver directly, one task hop fewer per call. Polled outside the
-            // lock, which they take to report.
-            let before = this.running.len();
-            this.running
-                .retain_mut(|ex| Pin::new(ex).poll(cx).is_pending());
-            let finished = this.running.len() < before;
-            this.conns.append(&mut lock(&this.pool.fresh));
-            this.conns.retain_mut(|c| c.as_mut().poll(cx).is_pending());
-            let progressed = !messages.is_empty() || finished;
-            if !messages.is_empty() {
-                let mut g = lock(&this.shared);
-                for m in messages {
-                    g.session.handle_message(now, &m);
-                }
-                g.wake();
-            }
-            if let Some(h) = failed {
-                let reason = h.to_string();
-                lock(&this.fatal).get_or_insert(h);
-                close_side(&this.shared, &this.rt, &reason);
-                continue;
-            }
-            if let Some(since) = this.closing_since {
-                let grace_over = now >= since + this.options.close_grace;
-                if idle || grace_over {
-                    close_side(&this.shared, &this.rt, "closed");
-                    let mut io = lock(&this.io);
-                    for (_, a) in io.tasks.drain() {
-                        a.fire();
-                    }
-                    return Poll::Ready(());
-                }
-            }
-            if progressed {
-                continue;
-            }
-            // One timer for both layers, the close grace, and a slow tick that notices when
-            // every handle was dropped (nothing else may wake an idle driver).
-            let grace = this.closing_since.map(|s| s + this.options.close_grace);
-            let tick = this.closing_since.is_none().then(|| now + IDLE_TICK);
-            let due = [session_due, core_due, grace, tick]
-                .into_iter()
-                .flatten()
-                .min();
-            match due {
-                Some(d) => {
-                    // Re-armed only for an earlier deadline. Deadlines move on every call
-                    // (request timeouts, the tick); a timer armed too early just fires once
-                    // and is armed again, where re-arming on every change would register a
-                    // new timer with the runtime several times per call.
-                    if this.sleep.as_ref().is_none_or(|(at, _)| d < *at) {
-                        this.sleep = Some((d, this.rt.sleep_until(d)));
-                    }
-                    if let Some((_, s)) = this.sleep.as_mut() {
-                        if s.as_mut().poll(cx).is_ready() {
-                            this.sleep = None;
-                            continue;
-                        }
-                    }
-                }
-                None => this.sleep = None,
-            }
-            return Poll::Pending;
         }
-    }
-}
-
-/// Runs `fut` until it ends or the abort fires.
-struct Abortable<F> {
-    fut: F,
-    abort: Arc<Abort>,
-}
-
-impl<F: Future<Output = ()> + Unpin> Future for Abortable<F> {
-    type Output = ();
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.abort.flag.load(Ordering::SeqCst) {
-            return Poll::Ready(());
+        let failed = events.into_iter().find_map(|e| match e {
+            HttpClientEvent::Failed(h) => Some(h),
+            _ => None,
+        });
+        // Once the server is given up on, nothing new goes out (a closing session may
+        // still have queued frames, e.g. the initialize after a failed probe).
+        if failed.is_none() && lock(&self.fatal).is_none() {
+            self.running.extend(started);
         }
-        *lock(&self.abort.waker) = Some(cx.waker().clone());
-        if self.abort.flag.load(Ordering::SeqCst) {
-            return Poll::Ready(());
+        // Exchanges run inside the engine's future rather than as tasks of their own: a
+        // response then wakes it directly, one task hop fewer per call. Polled outside the
+        // lock, which they take to report.
+        let before = self.running.len();
+        self.running
+            .retain_mut(|ex| Pin::new(ex).poll(cx).is_pending());
+        let finished = self.running.len() < before;
+        self.conns.append(&mut lock(&self.pool.fresh));
+        self.conns.retain_mut(|c| c.as_mut().poll(cx).is_pending());
+        result.progressed = !messages.is_empty() || finished;
+        if !messages.is_empty() {
+            round.sessions[0].deliver(now, &mut messages.into_iter());
         }
-        Pin::new(&mut self.fut).poll(cx)
+        if let Some(h) = failed {
+            result.close = Some(h.to_string());
+            lock(&self.fatal).get_or_insert(h);
+            return result;
+        }
+        if let Some(since) = self.closing_since {
+            let grace_over = now >= since + self.options.close_grace;
+            if idle || grace_over {
+                let mut io = lock(&self.io);
+                for (_, a) in io.tasks.drain() {
+                    a.fire();
+                }
+                result.end = Some(End::Done("closed".into()));
+                return result;
+            }
+        }
+        // The close grace, and a slow tick that notices when every handle was dropped
+        // (nothing else may wake an idle client).
+        let grace = self.closing_since.map(|s| s + self.options.close_grace);
+        let tick = self.closing_since.is_none().then(|| now + IDLE_TICK);
+        result.deadline = [core_due, grace, tick].into_iter().flatten().min();
+        result
     }
 }
 
@@ -489,7 +389,7 @@ fn run_exchange<R: Runtime>(
     io: Arc<Mutex<IoState>>,
     options: Arc<HttpClientOptions>,
     req: HttpRequest,
-) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+) -> BoxFuture<'static, ()> {
     Box::pin(async move {
         let id = req.id;
         let outcome = exchange(&rt, &pool, &io, &options, &req).await;

@@ -84,7 +84,7 @@ struct RtSleep(Mutex<BoxFuture<'static, ()>>);
 impl Future for RtSleep {
     type Output = ();
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        crate::pump::lock(&self.0).as_mut().poll(cx)
+        crate::engine::lock(&self.0).as_mut().poll(cx)
     }
 }
 

@@ -36,6 +36,7 @@
 //! assert_eq!(frames, [&b"{\"id\":1}"[..], b"{\"id\":2}"]);
 //! ```
 
+pub mod flow;
 pub mod line;
 pub mod sse;
 

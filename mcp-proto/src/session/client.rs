@@ -62,6 +62,8 @@ pub struct ClientConfig {
     /// Log messages wanted with each 2026-07-28 request (`_meta` `logLevel`); `None` opts out.
     /// Legacy sessions use `logging/setLevel` instead.
     pub log_level: Option<crate::schema::LoggingLevel>,
+    /// Output backlog limits of a byte-stream transport (see [`crate::codec::flow`]).
+    pub watermarks: crate::codec::flow::Watermarks,
 }
 
 impl ClientConfig {
@@ -79,6 +81,7 @@ impl ClientConfig {
             max_queued: 1024,
             max_in_flight: 256,
             log_level: None,
+            watermarks: crate::codec::flow::Watermarks::default(),
         }
     }
 }
@@ -334,6 +337,11 @@ impl ClientSession {
     /// may widen them in its own `_meta`).
     pub fn capabilities(&self) -> &ClientCapabilities {
         &self.config.capabilities
+    }
+
+    /// The output backlog limits a byte-stream transport applies to this session.
+    pub fn watermarks(&self) -> crate::codec::flow::Watermarks {
+        self.config.watermarks
     }
 
     /// Requests sent and not yet answered.

@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 use super::outbound::{Outbound, ProgressCheck, Timeout};
 use super::outbox::Outbox;
 use super::{PeerFault, RequestError, Route, Transmit, UsageError, DEFAULT_MAX_FRAME_LEN};
+use crate::codec::flow::Watermarks;
 use crate::codec::{FrameError, LineDecoder};
 use crate::entropy::Entropy;
 use crate::jsonrpc::{code, ErrorObject, ProgressToken, RawMessage, RequestId};
@@ -69,6 +70,8 @@ pub struct ServerConfig {
     pub discover_ttl_ms: u64,
     /// Task table limits.
     pub tasks: TaskConfig,
+    /// Output backlog limits of a byte-stream transport (see [`crate::codec::flow`]).
+    pub watermarks: Watermarks,
 }
 
 impl ServerConfig {
@@ -86,6 +89,7 @@ impl ServerConfig {
             custom_methods: Vec::new(),
             discover_ttl_ms: 0,
             tasks: TaskConfig::default(),
+            watermarks: Watermarks::default(),
         }
     }
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
-use crate::pump::lock;
+use super::lock;
 
 const IDLE: u8 = 0;
 const POLLING: u8 = 1;
