@@ -315,7 +315,21 @@ pub struct EnvelopeError {
 
 impl<'a> RawMessage<'a> {
     /// Parses one JSON-RPC message (not a batch) from `text`.
+    ///
+    /// Only a JSON object is a message: serde would otherwise read an array such as
+    /// `["2.0",1,"ping"]` positionally into the envelope's fields.
     pub fn parse(text: &'a str) -> Result<RawMessage<'a>, EnvelopeError> {
+        if !text.trim_start_matches(JSON_WS).starts_with('{') {
+            let error = match serde_json::from_str::<de::IgnoredAny>(text) {
+                Ok(_) => ErrorObject::invalid_request("a JSON-RPC message must be an object"),
+                Err(e) => ErrorObject::parse_error(format!("parse error: {e}")),
+            };
+            return Err(EnvelopeError {
+                id: None,
+                error,
+                reply: true,
+            });
+        }
         let env: Envelope<'a> = match serde_json::from_str(text) {
             Ok(env) => env,
             Err(e) => {
@@ -331,7 +345,8 @@ impl<'a> RawMessage<'a> {
                 return Err(EnvelopeError {
                     id: None,
                     error,
-                    reply: true,
+                    // A notification is never answered, even when malformed.
+                    reply: is_syntax || !looks_like_notification(text),
                 });
             }
         };
@@ -345,17 +360,24 @@ impl<'a> RawMessage<'a> {
             error: ErrorObject::invalid_request(msg.to_owned()),
             reply,
         };
+        // A message with a method and no `id` member is a notification: never answered,
+        // even when malformed (JSON-RPC 2.0, section 4.1).
+        let has_id = env.id.is_some();
         if env.jsonrpc.as_deref() != Some(JSONRPC_VERSION) {
-            return Err(bad(id, "jsonrpc must be \"2.0\"", env.method.is_some()));
+            return Err(bad(
+                id,
+                "jsonrpc must be \"2.0\"",
+                env.method.is_some() && has_id,
+            ));
         }
         if let Some(method) = env.method {
             if env.result.is_some() || env.error.is_some() {
-                return Err(bad(id, "a request cannot carry result or error", true));
+                return Err(bad(id, "a request cannot carry result or error", has_id));
             }
             if let Some(p) = env.params {
                 let first = p.get().as_bytes().first().copied();
                 if !matches!(first, Some(b'{') | Some(b'[')) {
-                    return Err(bad(id, "params must be an object or an array", true));
+                    return Err(bad(id, "params must be an object or an array", has_id));
                 }
             }
             return match env.id {
@@ -386,6 +408,84 @@ impl<'a> RawMessage<'a> {
             (Some(_), Some(_)) => Err(bad(id, "response has both result and error", false)),
             (None, None) => Err(bad(id, "neither a request nor a response", true)),
         }
+    }
+}
+
+/// Whitespace as JSON defines it (RFC 8259, section 2).
+const JSON_WS: &[char] = &[' ', '\t', '\n', '\r'];
+
+/// Whether `text`, which did not fit the envelope, is an object with a `method` member and
+/// no `id` member: a malformed notification, which gets no reply.
+fn looks_like_notification(text: &str) -> bool {
+    serde_json::from_str::<serde_json::Map<String, Value>>(text)
+        .is_ok_and(|m| m.contains_key("method") && !m.contains_key("id"))
+}
+
+/// A JSON-RPC batch (2025-03-26 only): each item parsed on its own, in order.
+///
+/// An item that is not a valid message keeps its [`EnvelopeError`] so the reply to the batch
+/// can carry one error per bad item; an item that is not an object is such an error.
+#[derive(Debug)]
+pub struct RawBatch<'a> {
+    items: Vec<Result<RawMessage<'a>, EnvelopeError>>,
+}
+
+impl<'a> RawBatch<'a> {
+    /// Parses a batch. `Err` is the single error object that answers the whole batch: the
+    /// text is not JSON (-32700), not an array, or an empty array (-32600).
+    pub fn parse(text: &'a str) -> Result<RawBatch<'a>, EnvelopeError> {
+        let whole = |error| EnvelopeError {
+            id: None,
+            error,
+            reply: true,
+        };
+        if !text.trim_start_matches(JSON_WS).starts_with('[') {
+            return Err(whole(ErrorObject::invalid_request(
+                "a batch must be an array",
+            )));
+        }
+        let raw: Vec<&'a RawValue> = serde_json::from_str(text)
+            .map_err(|e| whole(ErrorObject::parse_error(format!("parse error: {e}"))))?;
+        if raw.is_empty() {
+            return Err(whole(ErrorObject::invalid_request("empty batch")));
+        }
+        Ok(RawBatch {
+            items: raw
+                .into_iter()
+                .map(|r| RawMessage::parse(r.get()))
+                .collect(),
+        })
+    }
+
+    /// The items, in the order they were sent.
+    pub fn items(&self) -> &[Result<RawMessage<'a>, EnvelopeError>] {
+        &self.items
+    }
+
+    /// Takes the items out.
+    pub fn into_items(self) -> Vec<Result<RawMessage<'a>, EnvelopeError>> {
+        self.items
+    }
+
+    /// How many items owe an answer: requests, and invalid items that are not notifications.
+    /// Zero means the batch is answered with nothing at all (HTTP: 202).
+    pub fn answers_owed(&self) -> usize {
+        self.items
+            .iter()
+            .filter(|i| match i {
+                Ok(RawMessage::Request { .. }) => true,
+                Ok(_) => false,
+                Err(e) => e.reply,
+            })
+            .count()
+    }
+
+    /// Ids of the requests in the batch, in order (an HTTP server can route their answers).
+    pub fn request_ids(&self) -> impl Iterator<Item = &RequestId> {
+        self.items.iter().filter_map(|i| match i {
+            Ok(RawMessage::Request { id, .. }) => Some(id),
+            _ => None,
+        })
     }
 }
 
@@ -465,5 +565,58 @@ mod tests {
         assert_eq!(e.error.code, code::INVALID_REQUEST);
         let e = RawMessage::parse(r#"[1,2]"#).unwrap_err();
         assert_eq!(e.error.code, code::INVALID_REQUEST);
+    }
+
+    #[test]
+    fn an_array_is_never_read_as_a_message() {
+        // serde reads a struct from an array positionally: this was accepted as a ping.
+        let e = RawMessage::parse(r#"["2.0",1,"ping"]"#).unwrap_err();
+        assert_eq!(e.error.code, code::INVALID_REQUEST);
+        assert!(e.reply);
+        let e = RawMessage::parse(" [\"2.0\",1,").unwrap_err();
+        assert_eq!(e.error.code, code::PARSE_ERROR);
+        let e = RawMessage::parse("3").unwrap_err();
+        assert_eq!(e.error.code, code::INVALID_REQUEST);
+        let b = RawBatch::parse(r#"[["2.0",1,"ping"],{"jsonrpc":"2.0","id":2,"method":"ping"}]"#)
+            .unwrap();
+        assert!(b.items()[0].is_err());
+        assert!(b.items()[1].is_ok());
+        assert_eq!(b.answers_owed(), 2);
+        assert_eq!(b.request_ids().collect::<Vec<_>>(), [&RequestId::Number(2)]);
+    }
+
+    #[test]
+    fn a_malformed_notification_is_not_answered() {
+        for text in [
+            r#"{"jsonrpc":"1.0","method":"notifications/x"}"#,
+            r#"{"jsonrpc":"2.0","method":"notifications/x","params":3}"#,
+            r#"{"jsonrpc":"2.0","method":"notifications/x","result":{}}"#,
+            r#"{"jsonrpc":"2.0","method":7}"#,
+        ] {
+            let e = RawMessage::parse(text).unwrap_err();
+            assert!(!e.reply, "{text} must not be answered");
+        }
+        // The same faults on a request are answered.
+        for text in [
+            r#"{"jsonrpc":"1.0","id":1,"method":"x"}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"x","params":3}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":7}"#,
+        ] {
+            assert!(RawMessage::parse(text).unwrap_err().reply, "{text}");
+        }
+    }
+
+    #[test]
+    fn whole_batch_errors() {
+        assert_eq!(
+            RawBatch::parse("[").unwrap_err().error.code,
+            code::PARSE_ERROR
+        );
+        assert_eq!(
+            RawBatch::parse("[]").unwrap_err().error.code,
+            code::INVALID_REQUEST
+        );
+        let b = RawBatch::parse(r#"[{"jsonrpc":"2.0","method":"n"}]"#).unwrap();
+        assert_eq!(b.answers_owed(), 0);
     }
 }

@@ -187,25 +187,147 @@ fn malformed_notifications_get_no_reply() {
     still_usable(&mut raw);
 }
 
+/// Ids of the answers in one batch reply, sorted (JSON-RPC leaves their order free).
+fn batch_ids(reply: &Value) -> Vec<Value> {
+    let mut ids: Vec<Value> = reply
+        .as_array()
+        .unwrap_or_else(|| panic!("a batch is answered with an array, got {reply}"))
+        .iter()
+        .map(|v| v["id"].clone())
+        .collect();
+    ids.sort_by_key(|v| v.to_string());
+    ids
+}
+
 #[test]
 fn batches_only_on_2025_03_26() {
     let mut raw = Raw::new(server_config());
     raw.initialize("2025-03-26");
     let out = raw.feed(b"[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"},{\"jsonrpc\":\"2.0\",\"method\":\"notifications/whatever\"},{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"ping\"}]\n");
-    let ids: Vec<_> = out.iter().map(|v| v["id"].clone()).collect();
-    assert_eq!(ids, vec![json!(1), json!(2)]);
+    assert_eq!(batch_ids(&one(out)), vec![json!(1), json!(2)]);
     assert_eq!(
         one(raw.feed(b"[]\n"))["error"]["code"],
         code::INVALID_REQUEST
     );
     let out =
         raw.feed(b"[{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"initialize\",\"params\":{}}]\n");
-    assert_eq!(one(out)["error"]["code"], code::INVALID_REQUEST);
+    let reply = one(out);
+    assert_eq!(reply[0]["error"]["code"], code::INVALID_REQUEST);
+    assert_eq!(reply[0]["id"], 9);
 
     let mut raw = Raw::new(server_config());
     raw.initialize(ProtocolVersion::V2025_06_18.as_str());
     let r = one(raw.feed(b"[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]\n"));
     assert_eq!(r["error"]["code"], code::INVALID_REQUEST);
+    still_usable(&mut raw);
+}
+
+/// Before: `["2.0",1,"ping"]` was read positionally into the envelope and answered as a
+/// ping with id 1.
+#[test]
+fn a_batch_item_that_is_an_array_is_an_invalid_request() {
+    let mut raw = Raw::new(server_config());
+    raw.initialize("2025-03-26");
+    let reply = one(raw.feed(b"[[\"2.0\",1,\"ping\"]]\n"));
+    assert_eq!(reply.as_array().map(Vec::len), Some(1), "{reply}");
+    assert_eq!(reply[0]["error"]["code"], code::INVALID_REQUEST);
+    assert!(reply[0]["id"].is_null(), "{reply}");
+    assert!(reply[0].get("result").is_none());
+    // Outside a batch too.
+    let r = one(raw.feed(b"[\"2.0\",1,\"ping\"]\n"));
+    assert!(r.is_array() || r["error"].is_object(), "{r}");
+    still_usable(&mut raw);
+}
+
+/// Before: each answer of a batch left as its own line.
+#[test]
+fn a_batch_on_a_byte_stream_is_answered_with_one_array_once_all_are_answered() {
+    let mut raw = Raw::new(server_config());
+    raw.initialize("2025-03-26");
+    let batch = json!([
+        {"jsonrpc":"2.0","id":"slow","method":"tools/call","params":{"name":"x"}},
+        {"jsonrpc":"2.0","id":"fast","method":"ping"},
+        {"jsonrpc":"1.0","id":"bad","method":"ping"},
+        {"jsonrpc":"2.0","method":"notifications/whatever"},
+        {"jsonrpc":"1.0","method":"notifications/malformed"},
+        17
+    ]);
+    assert!(
+        raw.send(batch).is_empty(),
+        "held until the slow call is answered"
+    );
+    // Something else answered meanwhile leaves on its own.
+    assert_eq!(
+        one(raw.send(json!({"jsonrpc":"2.0","id":"alone","method":"ping"})))["id"],
+        "alone"
+    );
+    raw.server
+        .respond(
+            &"slow".into(),
+            mcp_proto::schema::tools::CallToolResult::text("done"),
+        )
+        .unwrap();
+    let reply = one(raw.drain());
+    assert_eq!(
+        batch_ids(&reply),
+        vec![json!("bad"), json!("fast"), json!("slow"), json!(null)]
+    );
+
+    // A cancelled request is left out; the rest still arrives.
+    let batch = json!([
+        {"jsonrpc":"2.0","id":"c","method":"tools/call","params":{"name":"x"}},
+        {"jsonrpc":"2.0","id":"p","method":"ping"}
+    ]);
+    assert!(raw.send(batch).is_empty());
+    let cancel =
+        json!({"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"c"}});
+    assert_eq!(batch_ids(&one(raw.send(cancel))), vec![json!("p")]);
+
+    // Only notifications: nothing at all.
+    let batch = json!([{"jsonrpc":"2.0","method":"notifications/whatever"}]);
+    assert!(raw.send(batch).is_empty());
+
+    // Closing answers what is left, still as one array.
+    let batch = json!([{"jsonrpc":"2.0","id":"z","method":"tools/call","params":{"name":"x"}}]);
+    assert!(raw.send(batch).is_empty());
+    raw.server.close();
+    assert_eq!(batch_ids(&one(raw.drain())), vec![json!("z")]);
+}
+
+/// `handle_message` / `handle_batch` (HTTP) keep each answer on its own request's route.
+#[test]
+fn a_parsed_batch_answers_each_request_on_its_route() {
+    use mcp_proto::jsonrpc::RawBatch;
+    use mcp_proto::session::Route;
+    let mut raw = Raw::new(server_config());
+    raw.initialize("2025-03-26");
+    let text = r#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"ping"},{"jsonrpc":"2.0","method":"notifications/x"}]"#;
+    let batch = RawBatch::parse(text).unwrap();
+    assert_eq!(batch.answers_owed(), 2);
+    raw.server.handle_batch(raw.now, batch);
+    let mut routes = Vec::new();
+    while let Some(t) = raw.server.poll_transmit() {
+        routes.push(t.route);
+    }
+    assert_eq!(
+        routes,
+        vec![Route::Request(1.into()), Route::Request(2.into())]
+    );
+}
+
+/// Before: a notification with a bad `jsonrpc` or bad params was answered with an error.
+#[test]
+fn a_malformed_notification_envelope_gets_no_reply() {
+    let mut raw = Raw::new(server_config());
+    raw.initialize("2025-11-25");
+    for bad in [
+        json!({"jsonrpc":"1.0","method":"notifications/whatever"}),
+        json!({"method":"notifications/whatever"}),
+        json!({"jsonrpc":"2.0","method":"notifications/whatever","params":"x"}),
+        json!({"jsonrpc":"2.0","method":5}),
+    ] {
+        assert!(raw.send(bad.clone()).is_empty(), "{bad} was answered");
+    }
     still_usable(&mut raw);
 }
 

@@ -120,6 +120,23 @@ pub fn check_frame(frame: &Bytes) -> Value {
     );
     let v: Value = serde_json::from_slice(body)
         .unwrap_or_else(|e| panic!("session wrote invalid JSON ({e}): {frame:?}"));
+    if let Value::Array(answers) = &v {
+        // The answer to a batch: a non-empty array of responses.
+        assert!(!answers.is_empty(), "empty batch answer");
+        for a in answers {
+            check_message(a);
+            assert!(
+                a.get("method").is_none(),
+                "a batch answer holds only responses: {v}"
+            );
+        }
+        return v;
+    }
+    check_message(&v);
+    v
+}
+
+fn check_message(v: &Value) {
     assert_eq!(
         v.get("jsonrpc").and_then(Value::as_str),
         Some("2.0"),
@@ -133,5 +150,4 @@ pub fn check_frame(frame: &Bytes) -> Value {
         kinds, 1,
         "frame must be exactly one of request/notification/response: {v}"
     );
-    v
 }

@@ -1161,6 +1161,43 @@ fn resolve_url(base: &str, reference: &str) -> Option<String> {
     Some(format!("{origin}{dir}{reference}"))
 }
 
+/// Scheme, host and port of an absolute `http(s)` URL, lower-cased, the port made explicit.
+fn origin(url: &str) -> Option<(String, String, u16)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    // Userinfo ends at the last `@`: `http://h:1@evil/` is a request to `evil`.
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let (host, port) = if let Some(v6) = host_port.strip_prefix('[') {
+        let (host, after) = v6.split_once(']')?;
+        (host, after.strip_prefix(':'))
+    } else {
+        match host_port.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (host_port, None),
+        }
+    };
+    if host.is_empty() {
+        return None;
+    }
+    let port = match port {
+        None | Some("") => default_port,
+        Some(p) => p.parse().ok()?,
+    };
+    Some((scheme, host.to_ascii_lowercase(), port))
+}
+
+/// Whether `url` is on the same scheme, host and port as `base`: the 2024-11-05 `endpoint`
+/// event may only move messages (and the credentials on them) within the configured origin.
+fn same_origin(base: &str, url: &str) -> bool {
+    matches!((origin(base), origin(url)), (Some(a), Some(b)) if a == b)
+}
+
 /// What the transport reads from an outgoing message's params. Every field is kept raw, so
 /// an odd value in one (a custom method's numeric `name`, say) cannot hide the others.
 #[derive(Deserialize, Default)]

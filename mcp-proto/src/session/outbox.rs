@@ -1,6 +1,6 @@
 //! Encoding of outgoing frames into one reused buffer.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::Serialize;
@@ -22,6 +22,35 @@ pub(crate) struct Outbox {
     queue: VecDeque<Transmit>,
     /// Params encoded on their own before [`Outbox::request_with_meta`] splices them in.
     scratch: Vec<u8>,
+    /// The batch being dispatched right now, if it came from a byte stream.
+    open_batch: Option<BatchReply>,
+    /// Byte-stream batches dispatched and still waiting for answers.
+    batches: Vec<BatchReply>,
+}
+
+/// The answers to one batch read from a byte stream, gathered so that they leave as one
+/// JSON array (JSON-RPC 2.0, section 6), whatever order the application answers in.
+#[derive(Debug, Default)]
+struct BatchReply {
+    /// Answers still owed, by request id (a count: a batch may repeat an id).
+    waiting: HashMap<RequestId, usize>,
+    /// Encoded answers without their trailing newline.
+    answers: Vec<Bytes>,
+}
+
+impl BatchReply {
+    fn take(&mut self, id: &RequestId) -> bool {
+        match self.waiting.get_mut(id) {
+            Some(n) => {
+                *n -= 1;
+                if *n == 0 {
+                    self.waiting.remove(id);
+                }
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 impl Outbox {
@@ -46,8 +75,91 @@ impl Outbox {
         }
         self.buf.put_u8(b'\n');
         let frame: Bytes = self.buf.split().freeze();
+        if kind.is_response() && self.gather(&route, &frame) {
+            return Ok(());
+        }
         self.queue.push_back(Transmit { route, frame, kind });
         Ok(())
+    }
+
+    /// Starts gathering the answers of a batch read from a byte stream: the answers to
+    /// `ids`, and every id-less error raised until [`Outbox::seal_batch`].
+    pub(crate) fn open_batch<'i>(&mut self, ids: impl IntoIterator<Item = &'i RequestId>) {
+        let mut reply = BatchReply::default();
+        for id in ids {
+            *reply.waiting.entry(id.clone()).or_default() += 1;
+        }
+        self.open_batch = Some(reply);
+    }
+
+    /// Ends the dispatch of the open batch: sends its array now if nothing is owed any more.
+    pub(crate) fn seal_batch(&mut self) {
+        if let Some(reply) = self.open_batch.take() {
+            if reply.waiting.is_empty() {
+                self.send_batch(reply);
+            } else {
+                self.batches.push(reply);
+            }
+        }
+    }
+
+    /// `id` ends without an answer (cancelled): its batch no longer waits for it.
+    pub(crate) fn forget(&mut self, id: &RequestId) {
+        if let Some(i) = self.batches.iter_mut().position(|b| b.take(id)) {
+            if self.batches[i].waiting.is_empty() {
+                let reply = self.batches.swap_remove(i);
+                self.send_batch(reply);
+            }
+        } else if let Some(open) = self.open_batch.as_mut() {
+            open.take(id);
+        }
+    }
+
+    /// Keeps an answer that belongs to a byte-stream batch; `false` if it belongs to none.
+    fn gather(&mut self, route: &Route, frame: &Bytes) -> bool {
+        let line = frame.slice(..frame.len() - 1);
+        if let Some(open) = self.open_batch.as_mut() {
+            let mine = match route {
+                Route::Request(id) => open.take(id),
+                // An error about an item whose id could not be read.
+                Route::Session => true,
+            };
+            if mine {
+                open.answers.push(line);
+                return true;
+            }
+        }
+        let Route::Request(id) = route else {
+            return false;
+        };
+        let Some(i) = self.batches.iter_mut().position(|b| b.take(id)) else {
+            return false;
+        };
+        self.batches[i].answers.push(line);
+        if self.batches[i].waiting.is_empty() {
+            let reply = self.batches.swap_remove(i);
+            self.send_batch(reply);
+        }
+        true
+    }
+
+    fn send_batch(&mut self, reply: BatchReply) {
+        if reply.answers.is_empty() {
+            // Only notifications (or cancelled requests): nothing is sent at all.
+            return;
+        }
+        let len = reply.answers.iter().map(|a| a.len() + 1).sum::<usize>() + 2;
+        let mut out = BytesMut::with_capacity(len);
+        for (i, a) in reply.answers.iter().enumerate() {
+            out.put_u8(if i == 0 { b'[' } else { b',' });
+            out.put_slice(a);
+        }
+        out.put_slice(b"]\n");
+        self.queue.push_back(Transmit {
+            route: Route::Session,
+            frame: out.freeze(),
+            kind: FrameKind::Result,
+        });
     }
 
     pub(crate) fn request<P: Serialize>(

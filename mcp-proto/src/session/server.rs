@@ -22,7 +22,7 @@ use super::{PeerFault, RequestError, Route, Transmit, UsageError, DEFAULT_MAX_FR
 use crate::codec::flow::Watermarks;
 use crate::codec::{FrameError, LineDecoder};
 use crate::entropy::Entropy;
-use crate::jsonrpc::{code, ErrorObject, ProgressToken, RawMessage, RequestId};
+use crate::jsonrpc::{code, ErrorObject, ProgressToken, RawBatch, RawMessage, RequestId};
 use crate::schema::common::{meta_keys, Implementation, LoggingLevel, Meta, RequestParams};
 use crate::schema::lifecycle::{
     ClientCapabilities, DiscoverResult, InitializeResult, ServerCapabilities,
@@ -477,10 +477,13 @@ impl ServerSession {
 
     /// Feeds bytes from a newline-framed stream (stdio, TCP). Consumes every complete frame
     /// in `buf` and leaves a partial tail for the next call.
+    ///
+    /// A batch (2025-03-26) read here is answered with one JSON array on [`Route::Session`]
+    /// once every request in it is answered, as JSON-RPC 2.0 requires of a byte stream.
     pub fn handle_bytes(&mut self, now: Instant, buf: &mut BytesMut) {
         while let Some(frame) = self.decoder.decode(buf) {
             match frame {
-                Ok(bytes) => self.handle_message(now, &bytes),
+                Ok(bytes) => self.handle_frame(now, &bytes, true),
                 Err(e) => self.frame_error(e),
             }
         }
@@ -491,7 +494,7 @@ impl ServerSession {
         self.handle_bytes(now, buf);
         if let Some(frame) = self.decoder.finish(buf) {
             match frame {
-                Ok(bytes) => self.handle_message(now, &bytes),
+                Ok(bytes) => self.handle_frame(now, &bytes, true),
                 Err(e) => self.frame_error(e),
             }
         }
@@ -505,8 +508,13 @@ impl ServerSession {
         self.outbox.error(Route::Session, None, &error);
     }
 
-    /// Feeds one complete JSON-RPC message (or a 2025-03-26 batch).
+    /// Feeds one complete JSON-RPC message (or a 2025-03-26 batch, handled as by
+    /// [`handle_batch`](Self::handle_batch): each answer on its own request's route).
     pub fn handle_message(&mut self, now: Instant, bytes: &[u8]) {
+        self.handle_frame(now, bytes, false);
+    }
+
+    fn handle_frame(&mut self, now: Instant, bytes: &[u8], stream: bool) {
         if self.closed {
             return;
         }
@@ -518,7 +526,10 @@ impl ServerSession {
         };
         let trimmed = text.trim_start();
         if trimmed.starts_with('[') {
-            self.handle_batch(now, trimmed);
+            match RawBatch::parse(trimmed) {
+                Ok(batch) => self.dispatch_batch(now, batch, stream),
+                Err(e) => self.outbox.error(Route::Session, None, &e.error),
+            }
             return;
         }
         match RawMessage::parse(text) {
@@ -544,19 +555,25 @@ impl ServerSession {
         self.dispatch(now, msg);
     }
 
-    fn handle_batch(&mut self, now: Instant, text: &str) {
+    /// Feeds a 2025-03-26 batch the transport already parsed. Each answer leaves on its own
+    /// [`Route::Request`] (an id-less error about an item on [`Route::Session`]), so an HTTP
+    /// server can gather them into one array or stream them; [`RawBatch::answers_owed`] says
+    /// how many to expect. On another version the whole batch is refused with one error on
+    /// [`Route::Session`].
+    pub fn handle_batch(&mut self, now: Instant, batch: RawBatch<'_>) {
+        if self.closed {
+            return;
+        }
+        self.expire_tasks(now);
+        self.dispatch_batch(now, batch, false);
+    }
+
+    /// `gather`: answer with one array (byte streams) instead of one frame per answer.
+    fn dispatch_batch(&mut self, now: Instant, batch: RawBatch<'_>, gather: bool) {
         let batches_ok = self
             .legacy
             .as_ref()
             .is_some_and(|l| l.version.accepts_batches());
-        let items: Vec<&RawValue> = match serde_json::from_str(text) {
-            Ok(items) => items,
-            Err(e) => {
-                let err = ErrorObject::parse_error(format!("parse error: {e}"));
-                self.outbox.error(Route::Session, None, &err);
-                return;
-            }
-        };
         if !batches_ok {
             let err = ErrorObject::invalid_request(
                 "JSON-RPC batches are only accepted on a 2025-03-26 session",
@@ -564,21 +581,19 @@ impl ServerSession {
             self.outbox.error(Route::Session, None, &err);
             return;
         }
-        if items.is_empty() {
-            let err = ErrorObject::invalid_request("empty batch");
-            self.outbox.error(Route::Session, None, &err);
-            return;
+        if gather {
+            let owed = batch.items().iter().filter_map(|i| match i {
+                Ok(RawMessage::Request { id, .. }) => Some(id),
+                Err(e) if e.reply => e.id.as_ref(),
+                _ => None,
+            });
+            self.outbox.open_batch(owed);
         }
-        for item in items {
-            match RawMessage::parse(item.get()) {
-                Ok(RawMessage::Request { ref method, .. }) if method == method::INITIALIZE => {
-                    let id = RawMessage::parse(item.get()).ok().and_then(|m| match m {
-                        RawMessage::Request { id, .. } => Some(id),
-                        _ => None,
-                    });
+        for item in batch.into_items() {
+            match item {
+                Ok(RawMessage::Request { id, ref method, .. }) if method == method::INITIALIZE => {
                     let err = ErrorObject::invalid_request("initialize must not be batched");
-                    let route = id.clone().map_or(Route::Session, Route::Request);
-                    self.outbox.error(route, id.as_ref(), &err);
+                    self.reply_error(&id, err);
                 }
                 Ok(msg) => self.dispatch(now, msg),
                 Err(e) if e.reply => {
@@ -587,6 +602,9 @@ impl ServerSession {
                 }
                 Err(e) => self.fault(e.error.message),
             }
+        }
+        if gather {
+            self.outbox.seal_batch();
         }
     }
 
@@ -1128,6 +1146,7 @@ impl ServerSession {
                     .is_some_and(|i| i.kind != Kind::TaskPayload);
                 if cancellable {
                     self.incoming.remove(&id);
+                    self.outbox.forget(&id);
                     self.remember_cancelled(id.clone());
                     self.events.push_back(ServerEvent::Cancelled {
                         id,

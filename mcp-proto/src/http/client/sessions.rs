@@ -105,7 +105,11 @@ impl HttpClient {
         if !matches!(self.transport, Transport::LegacySse(None)) {
             return;
         }
-        let Some(endpoint) = resolve_url(&self.config.url, data) else {
+        // Another origin would receive our `Authorization` and custom headers (and could be
+        // any host the client can reach): refused, the fallback fails.
+        let Some(endpoint) =
+            resolve_url(&self.config.url, data).filter(|e| same_origin(&self.config.url, e))
+        else {
             return self.legacy_sse_failed();
         };
         self.transport = Transport::LegacySse(Some(endpoint.clone()));

@@ -516,6 +516,52 @@ fn refused_initialize_falls_back_to_http_sse() {
     assert!(events(&mut c).contains(&HttpClientEvent::Failed(HttpError::StreamEnded)));
 }
 
+/// Before: an `endpoint` on another origin was followed, credentials attached.
+#[test]
+fn an_endpoint_on_another_origin_is_refused() {
+    for hostile in [
+        "http://127.0.0.1:10/messages",
+        "https://127.0.0.1:9/messages",
+        "http://evil.example:9/messages",
+        "//evil.example:9/messages",
+        "http://127.0.0.1:9@evil.example/messages",
+    ] {
+        let now = crate::test_start();
+        let mut c = HttpClient::new(HttpClientConfig::new("http://127.0.0.1:9/sse"));
+        c.handle_transmit(now, tx(initialize(0)));
+        let r = one(&mut c);
+        c.handle_response(now, r.id, 405, &[("content-type", "text/plain")]);
+        c.handle_end(now, r.id);
+        let g = one(&mut c);
+        sse_head(&mut c, now, g.id);
+        let event = format!("event: endpoint\ndata: {hostile}\n\n");
+        c.handle_body(now, g.id, event.as_bytes());
+        assert!(!c.is_legacy_sse(), "{hostile} was accepted");
+        while let Some(r) = c.poll_request() {
+            assert!(
+                r.url.starts_with("http://127.0.0.1:9/"),
+                "a request went to {} for {hostile}",
+                r.url
+            );
+        }
+        let m = messages(&mut c);
+        assert_eq!(m[0]["id"], 0, "initialize fails: {m:?}");
+        assert!(m[0]["error"].is_object());
+    }
+}
+
+#[test]
+fn origins_compare_scheme_host_and_port() {
+    assert!(same_origin("http://h/a", "http://H:80/b"));
+    assert!(same_origin("https://h:443/a", "https://h/b?x"));
+    assert!(same_origin("http://[::1]:9/a", "http://[::1]:9/m"));
+    assert!(!same_origin("http://[::1]:9/a", "http://[::1]:8/m"));
+    assert!(!same_origin("http://h/a", "https://h/a"));
+    assert!(!same_origin("http://h:1/a", "http://h:2/a"));
+    assert!(!same_origin("http://h/a", "http://a@g/a"));
+    assert!(!same_origin("http://h/a", "http:///a"));
+}
+
 #[test]
 fn failed_fallback_reports_the_original_refusal() {
     let now = crate::test_start();
