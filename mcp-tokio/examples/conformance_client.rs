@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mcp_tokio::mcp_driver::{BoxFuture, CallError, Client, ClientHandler};
+use mcp_tokio::mcp_proto::auth::{Grant, OAuthConfig, PreRegistered};
 use mcp_tokio::mcp_proto::jsonrpc::ErrorObject;
 use mcp_tokio::mcp_proto::schema::elicitation::{ElicitRequestParams, ElicitResult};
 use mcp_tokio::mcp_proto::schema::lifecycle::{
@@ -27,7 +28,7 @@ use mcp_tokio::mcp_proto::schema::sampling::{CreateMessageRequestParams, CreateM
 use mcp_tokio::mcp_proto::schema::version::{Era, ProtocolVersion};
 use mcp_tokio::mcp_proto::schema::Implementation;
 use mcp_tokio::mcp_proto::session::{ClientConfig, EraPreference};
-use mcp_tokio::{connect_http, HttpClientOptions};
+use mcp_tokio::{connect_http, HeadlessAuthorization, HttpClientOptions, OAuth, PemSigner};
 use serde_json::{json, Map, Value};
 
 /// Accepts every elicitation with the schema's defaults (SEP-1034), answers sampling with a
@@ -136,16 +137,58 @@ fn config(version: &str) -> Result<ClientConfig, String> {
     Ok(cfg)
 }
 
+/// The Client ID Metadata Document URL the suite's authorization servers accept.
+const CIMD_URL: &str = "https://conformance-test.local/client-metadata.json";
+
+/// OAuth for the `auth/*` scenarios: pre-registered credentials and signing keys from the
+/// context, client credentials for `auth/client-credentials-*`, and a headless authorization
+/// (the suite's authorization servers approve on their own).
+fn oauth(url: &str, scenario: &str, context: &Value) -> Result<OAuth, String> {
+    let redirect = "http://localhost:3000/callback";
+    let mut cfg = OAuthConfig::new(url, redirect);
+    cfg.client_name = "mcp-rs-conformance-client".into();
+    cfg.client_metadata_url = Some(CIMD_URL.into());
+    let text = |k: &str| context.get(k).and_then(Value::as_str).map(str::to_owned);
+    if let Some(client_id) = text("client_id") {
+        cfg.pre_registered = Some(PreRegistered {
+            client_id,
+            client_secret: text("client_secret"),
+            issuer: None,
+        });
+    }
+    if let Some(pem) = text("private_key_pem") {
+        let alg = text("signing_algorithm").unwrap_or_else(|| "ES256".into());
+        cfg.signer = Some(Arc::new(PemSigner::from_pkcs8_pem(&pem, &alg)?));
+    }
+    if scenario.starts_with("auth/client-credentials") {
+        cfg.grant = Grant::ClientCredentials;
+        return Ok(OAuth::without_user(cfg));
+    }
+    Ok(OAuth::new(
+        cfg,
+        Arc::new(HeadlessAuthorization::new(redirect)),
+    ))
+}
+
 async fn run(url: &str, scenario: &str, version: &str, context: &Value) -> Result<(), String> {
-    let client = connect_http(
-        url,
-        config(version)?,
-        Arc::new(Host),
-        HttpClientOptions::default(),
-    )
-    .await
-    .map_err(|e| format!("connect: {e}"))?;
-    let outcome = scenario_steps(&client, scenario, context).await;
+    let mut options = HttpClientOptions::default();
+    let auth = if scenario.starts_with("auth/") {
+        let o = oauth(url, scenario, context)?;
+        options.auth = Some(Arc::new(o.clone()));
+        Some(o)
+    } else {
+        None
+    };
+    let why = |e: String| match auth.as_ref().and_then(OAuth::last_error) {
+        Some(a) => format!("{e} (OAuth: {a})"),
+        None => e,
+    };
+    let client = connect_http(url, config(version)?, Arc::new(Host), options)
+        .await
+        .map_err(|e| why(format!("connect: {e}")))?;
+    let outcome = scenario_steps(&client, scenario, context)
+        .await
+        .map_err(why);
     client.close();
     // Let a legacy session's DELETE go out before the process ends (bounded).
     let _ = tokio::time::timeout(Duration::from_secs(2), client.closed()).await;
@@ -272,6 +315,17 @@ async fn scenario_steps(client: &Client, scenario: &str, context: &Value) -> Res
                 )
                 .await
                 .map_err(err("tools/call"))?;
+            Ok(())
+        }
+        // OAuth scenarios: the protected server's one tool, listed and called with a token.
+        s if s.starts_with("auth/") => {
+            for tool in client.list_all_tools().await.map_err(err("tools/list"))? {
+                let args = placeholder_arguments(&tool.input_schema);
+                client
+                    .call_tool(&tool.name, args)
+                    .await
+                    .map_err(err("tools/call"))?;
+            }
             Ok(())
         }
         // json-schema-ref-no-deref, and any other: list the tools (schemas stay raw JSON; no

@@ -221,8 +221,39 @@ pub async fn connect_child(
 }
 
 pub use mcp_driver::http::client::{
-    http_error, BearerAuth, HttpClientEvent, HttpClientOptions, HttpConnectError, HttpError,
+    http_error, AuthHttp, BearerAuth, HttpClientEvent, HttpClientOptions, HttpConnectError,
+    HttpError, Rejection,
 };
+pub use mcp_driver::http::oauth::{
+    AuthorizationHandler, CredentialStore, FileStore, HeadlessAuthorization, LoopbackAuthorization,
+    MemoryStore, OAuth, PemSigner,
+};
+
+/// A listener on 127.0.0.1 for [`LoopbackAuthorization`] (`port` 0: any free port).
+pub async fn loopback_listener(
+    port: u16,
+) -> io::Result<Arc<dyn mcp_driver::http::oauth::LoopbackListener>> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let port = listener.local_addr()?.port();
+    Ok(Arc::new(Loopback(Arc::new(listener), port)))
+}
+
+struct Loopback(Arc<tokio::net::TcpListener>, u16);
+
+impl mcp_driver::http::oauth::LoopbackListener for Loopback {
+    fn port(&self) -> u16 {
+        self.1
+    }
+
+    fn accept(&self) -> BoxFuture<'static, io::Result<mcp_driver::http::client::BoxStream>> {
+        let l = self.0.clone();
+        Box::pin(async move {
+            let (s, _) = l.accept().await?;
+            let _ = s.set_nodelay(true);
+            Ok(Box::new(s.compat()) as mcp_driver::http::client::BoxStream)
+        })
+    }
+}
 
 /// TCP for the streamable HTTP client (TLS, when the URL asks for it, is layered on top by
 /// the driver).

@@ -7,10 +7,13 @@
 //! pool. The runtime supplies only TCP, through a [`Connector`]; `https://` URLs get TLS from
 //! rustls with Mozilla's roots.
 //!
-//! Authentication plugs in through [`BearerAuth`]: a token source asked before every request,
-//! and a hook told about each 401 (with its `WWW-Authenticate` challenge) that may refresh the
-//! token and have the request sent again once. A 401 that stands ends the call (or the
-//! connect) with [`HttpError::Unauthorized`], which an OAuth client reads to start its flow.
+//! Authentication plugs in through [`BearerAuth`]: a token source asked before every request
+//! (plus per-request headers and a preparation step, e.g. refreshing an expired token), and a
+//! hook told about each 401 and 403 (with its `WWW-Authenticate` challenge) that may obtain a
+//! new token and have the request sent again, within the hook's retry budget; it reaches
+//! authorization servers through [`AuthHttp`] over this client's connections.
+//! [`OAuth`](super::oauth::OAuth) implements OAuth 2.1 on it. A 401 or 403 that stands ends
+//! the call (or the connect) with [`HttpError::Unauthorized`] / [`HttpError::Forbidden`].
 
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
@@ -25,6 +28,7 @@ use bytes::Bytes;
 use futures_lite::io::{AsyncRead, AsyncWrite};
 use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::client::conn::http1;
+use mcp_proto::auth::{AuthMethod, AuthRequest, AuthResponse};
 use mcp_proto::http::{
     ExchangeId, FailureKind, Headers, HttpClient, HttpClientConfig, HttpRequest, Method,
 };
@@ -55,7 +59,8 @@ pub trait Connector: Send + Sync + 'static {
 }
 
 /// Credentials for every request. Implemented for closures returning the current token, so a
-/// static token is `Arc::new(|| Some(token.clone()))`.
+/// static token is `Arc::new(|| Some(token.clone()))`; [`OAuth`](super::oauth::OAuth)
+/// implements the whole OAuth 2.1 flow on these hooks.
 pub trait BearerAuth: Send + Sync + 'static {
     /// The token to send as `Authorization: Bearer …` now (`None`: send none).
     fn token(&self) -> Option<String>;
@@ -65,6 +70,84 @@ pub trait BearerAuth: Send + Sync + 'static {
     /// and the request fails with [`HttpError::Unauthorized`].
     fn unauthorized(&self, _www_authenticate: Option<&str>) -> BoxFuture<'static, bool> {
         Box::pin(async { false })
+    }
+
+    /// Headers to add to one request besides `Authorization` (a DPoP proof needs the method
+    /// and URL). The default adds none.
+    fn headers(&self, _method: &str, _url: &str) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    /// Whether [`prepare`](Self::prepare) must run before the next request (for instance an
+    /// expired token to refresh). Asked before every request, so keep it cheap.
+    fn needs_prepare(&self) -> bool {
+        false
+    }
+
+    /// Gets ready for the next request; requests wait for it.
+    fn prepare(&self, _http: AuthHttp) -> BoxFuture<'static, ()> {
+        Box::pin(async {})
+    }
+
+    /// The server refused a request with 401 or 403. Return `true` to send it again with
+    /// the then current token; `http` reaches authorization servers over this client's
+    /// connections. Called at most [`retry_budget`](Self::retry_budget) times per request.
+    /// The default hands a first 401 to [`unauthorized`](Self::unauthorized).
+    fn rejected(&self, rejection: Rejection<'_>, _http: AuthHttp) -> BoxFuture<'static, bool> {
+        if rejection.status == 401 && rejection.attempt == 0 {
+            self.unauthorized(rejection.www_authenticate)
+        } else {
+            Box::pin(async { false })
+        }
+    }
+
+    /// How many times one request may be sent again after refusals.
+    fn retry_budget(&self) -> u32 {
+        1
+    }
+}
+
+/// A 401 or 403 from the MCP server, as [`BearerAuth::rejected`] sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Rejection<'a> {
+    /// 401 or 403.
+    pub status: u16,
+    /// The `WWW-Authenticate` header.
+    pub www_authenticate: Option<&'a str>,
+    /// How many times this request was already sent again.
+    pub attempt: u32,
+    /// The bearer token the refused request carried.
+    pub sent_token: Option<&'a str>,
+}
+
+/// Sends OAuth requests (metadata, registration, token, authorization) over the HTTP client's
+/// connection pool. Redirects are not followed.
+#[derive(Clone)]
+pub struct AuthHttp(Arc<AuthSend>);
+
+type AuthSend =
+    dyn Fn(AuthRequest) -> BoxFuture<'static, Result<AuthResponse, String>> + Send + Sync;
+
+impl AuthHttp {
+    /// From a function that performs one request.
+    pub fn new(
+        f: impl Fn(AuthRequest) -> BoxFuture<'static, Result<AuthResponse, String>>
+            + Send
+            + Sync
+            + 'static,
+    ) -> AuthHttp {
+        AuthHttp(Arc::new(f))
+    }
+
+    /// Performs `request`.
+    pub fn send(&self, request: AuthRequest) -> BoxFuture<'static, Result<AuthResponse, String>> {
+        (self.0)(request)
+    }
+}
+
+impl std::fmt::Debug for AuthHttp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuthHttp")
     }
 }
 
@@ -419,14 +502,21 @@ async fn exchange<R: Runtime>(
     let target = pool
         .target(&req.url)
         .ok_or_else(|| (FailureKind::Connect, format!("invalid URL {}", req.url)))?;
-    let mut auth_retried = false;
+    let mut auth_attempts = 0u32;
     let mut stale_retried = false;
     let response = loop {
+        if let Some(auth) = options.auth.as_ref().filter(|a| a.needs_prepare()) {
+            auth.prepare(auth_http(pool)).await;
+        }
         let mut lease = pool
             .acquire(&target)
             .await
             .map_err(|e| (FailureKind::Connect, e))?;
         let request = build_request(&target, req, options).map_err(|e| (FailureKind::Io, e))?;
+        let sent_auth = options
+            .auth
+            .as_ref()
+            .and_then(|_| request.headers().get(hyper::header::AUTHORIZATION).cloned());
         let reused = lease.reused;
         let sent = match lease.sender.as_mut() {
             Some(s) => s.send_request(request).await,
@@ -445,16 +535,30 @@ async fn exchange<R: Runtime>(
                 return Err((FailureKind::Io, e.to_string()));
             }
         };
-        if response.status().as_u16() == 401 && !auth_retried {
-            if let Some(auth) = &options.auth {
+        let status = response.status().as_u16();
+        if let Some(auth) = options
+            .auth
+            .as_ref()
+            .filter(|_| status == 401 || status == 403)
+        {
+            if auth_attempts < auth.retry_budget() {
                 let challenge = response
                     .headers()
                     .get("www-authenticate")
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned);
-                let retry = auth.unauthorized(challenge.as_deref()).await;
-                if retry {
-                    auth_retried = true;
+                let sent_token = sent_auth
+                    .as_ref()
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer "));
+                let rejection = Rejection {
+                    status,
+                    www_authenticate: challenge.as_deref(),
+                    attempt: auth_attempts,
+                    sent_token,
+                };
+                if auth.rejected(rejection, auth_http(pool)).await {
+                    auth_attempts += 1;
                     lease.discard();
                     continue;
                 }
@@ -533,15 +637,106 @@ fn build_request(
             headers.append(name, value(v)?);
         }
     }
-    if !headers.contains_key(hyper::header::AUTHORIZATION) {
-        if let Some(token) = options.auth.as_ref().and_then(|a| a.token()) {
-            headers.insert(
-                hyper::header::AUTHORIZATION,
-                value(&format!("Bearer {token}"))?,
-            );
+    if let Some(auth) = &options.auth {
+        if !headers.contains_key(hyper::header::AUTHORIZATION) {
+            if let Some(token) = auth.token() {
+                headers.insert(
+                    hyper::header::AUTHORIZATION,
+                    value(&format!("Bearer {token}"))?,
+                );
+            }
+        }
+        for (k, v) in auth.headers(method_name(req.method), &req.url) {
+            let name =
+                HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("header {k}: {e}"))?;
+            headers.insert(name, value(&v)?);
         }
     }
     Ok(request)
+}
+
+fn method_name(m: Method) -> &'static str {
+    match m {
+        Method::Post => "POST",
+        Method::Get => "GET",
+        Method::Delete => "DELETE",
+        Method::Other => "OTHER",
+    }
+}
+
+/// An [`AuthHttp`] over `pool`.
+fn auth_http<R: Runtime>(pool: &Arc<Pool<R>>) -> AuthHttp {
+    let pool = pool.clone();
+    AuthHttp::new(move |req| {
+        let pool = pool.clone();
+        Box::pin(async move { auth_exchange(&pool, req).await })
+    })
+}
+
+/// One OAuth request on the pool: the whole body is read, up to `max_body_len`.
+async fn auth_exchange<R: Runtime>(
+    pool: &Pool<R>,
+    req: AuthRequest,
+) -> Result<AuthResponse, String> {
+    use hyper::header::{HeaderName, HeaderValue};
+    let target = Target::parse(&req.url).ok_or_else(|| format!("invalid URL {}", req.url))?;
+    let mut lease = pool.acquire(&target).await?;
+    let mut request = hyper::Request::new(FullBody(
+        Some(Bytes::from(req.body)).filter(|b| !b.is_empty()),
+    ));
+    *request.method_mut() = match req.method {
+        AuthMethod::Get => hyper::Method::GET,
+        AuthMethod::Post => hyper::Method::POST,
+    };
+    *request.uri_mut() = target.path_and_query.clone();
+    let headers = request.headers_mut();
+    headers.insert(hyper::header::HOST, target.host_header.clone());
+    for (k, v) in &req.headers {
+        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("header {k}: {e}"))?;
+        let value = HeaderValue::from_str(v).map_err(|e| format!("header value: {e}"))?;
+        headers.insert(name, value);
+    }
+    let sender = lease.sender.as_mut().ok_or("no connection")?;
+    let response = match sender.send_request(request).await {
+        Ok(r) => r,
+        Err(e) => {
+            lease.discard();
+            return Err(e.to_string());
+        }
+    };
+    let status = response.status().as_u16();
+    let headers = response
+        .headers()
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+        .collect();
+    let mut body: Incoming = response.into_body();
+    let mut out = Vec::new();
+    let limit = pool.options.max_body_len;
+    while !body.is_end_stream() {
+        match futures_lite::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
+            None => break,
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    if out.len() + data.len() > limit {
+                        lease.discard();
+                        return Err(format!("response body over {limit} bytes"));
+                    }
+                    out.extend_from_slice(&data);
+                }
+            }
+            Some(Err(e)) => {
+                lease.discard();
+                return Err(e.to_string());
+            }
+        }
+    }
+    lease.release();
+    Ok(AuthResponse {
+        status,
+        headers,
+        body: out,
+    })
 }
 
 /// Whether `name` is a header name [`HeaderName::from_static`](hyper::header::HeaderName)

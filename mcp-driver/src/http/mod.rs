@@ -4,6 +4,7 @@
 
 pub mod client;
 mod io;
+pub mod oauth;
 pub mod server;
 
 pub use io::{HyperIo, RtExecutor, RtTimer};
