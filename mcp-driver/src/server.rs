@@ -1,6 +1,7 @@
 //! Serving a connection: each request runs as its own task with a [`RequestCx`] for
 //! cancellation, progress, logging and asking the client.
 
+use hyper::HeaderMap;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -76,6 +77,8 @@ pub(crate) struct ServerSide {
     pub(crate) tasks: Arc<TaskHub>,
     /// Legacy tasks this session created: nobody else can reach them, so they end with it.
     legacy_tasks: Vec<String>,
+    /// HTTP request headers of requests fed but not yet handed to their handler.
+    pub(crate) http_headers: HashMap<RequestId, Arc<HeaderMap>>,
 }
 
 impl ServerSide {
@@ -120,6 +123,7 @@ pub struct RequestCx {
     shared: Arc<Mutex<ServerShared>>,
     now: Arc<dyn Fn() -> std::time::Instant + Send + Sync>,
     sleep: Arc<dyn Fn(std::time::Instant) -> BoxFuture<'static, ()> + Send + Sync>,
+    http_headers: Option<Arc<HeaderMap>>,
 }
 
 impl std::fmt::Debug for RequestCx {
@@ -135,6 +139,12 @@ impl RequestCx {
     /// The request's id.
     pub fn id(&self) -> &RequestId {
         &self.id
+    }
+
+    /// The headers of the HTTP request that carried this request, when it came over HTTP
+    /// (an API key, a tenant, a tracing id put there by the app's proxy or middleware).
+    pub fn http_headers(&self) -> Option<&HeaderMap> {
+        self.http_headers.as_deref()
     }
 
     /// Era, version, progress token, log level, client identity.
@@ -890,6 +900,7 @@ impl<R: Runtime> Side<R> for ServerSide {
                         shared: this.clone(),
                         now: Arc::new(move || clock.now()),
                         sleep: Arc::new(move |at| timer.sleep_until(at)),
+                        http_headers: shared.side.http_headers.remove(&id),
                     };
                     let handler = &shared.side.handler;
                     // A `handle` that panics before returning its future answers like one
@@ -1326,6 +1337,7 @@ pub(crate) fn new_shared_with<R: Runtime>(
         http,
         tasks: service.tasks.clone(),
         legacy_tasks: Vec::new(),
+        http_headers: HashMap::new(),
     };
     let shared = Arc::new(Mutex::new(Shared::new(session, side)));
     // Sessions that can hear of task changes later register; a one-request HTTP exchange

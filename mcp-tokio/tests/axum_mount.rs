@@ -12,7 +12,7 @@ use hyper::body::{Body as _, Incoming};
 use mcp_testsuite::http::Accept;
 use mcp_tokio::mcp_driver::http::client::Connector;
 use mcp_tokio::mcp_driver::http::HyperIo;
-use mcp_tokio::mcp_driver::{BoxFuture, Server};
+use mcp_tokio::mcp_driver::{BoxFuture, RequestCx, Server};
 use mcp_tokio::{HttpServerConfig, HttpService, TokioConnector, TokioRuntime};
 use serde_json::{json, Value};
 use tokio_util::compat::TokioAsyncReadCompatExt;
@@ -31,6 +31,13 @@ fn app(http: HttpService<TokioRuntime>) -> Router {
     Router::new()
         .route("/health", get(|| async { "ok" }))
         .route_service("/mcp", http)
+        .layer(axum::middleware::map_request(
+            |mut r: axum::extract::Request| async move {
+                r.headers_mut()
+                    .insert("x-tenant", axum::http::HeaderValue::from_static("acme"));
+                r
+            },
+        ))
         .layer(axum::middleware::map_response(
             |mut r: axum::response::Response| async move {
                 r.headers_mut()
@@ -81,6 +88,18 @@ mod mounted_in_axum {
 fn service() -> mcp_tokio::mcp_driver::Service {
     Server::builder("mounted", "1.0.0")
         .tool("echo", "Echoes", || async { Ok("echo") })
+        .tool(
+            "tenant",
+            "The x-tenant header of the HTTP request that carried the call",
+            |cx: RequestCx| async move {
+                let tenant = cx
+                    .http_headers()
+                    .and_then(|h| h.get("x-tenant"))
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("none");
+                Ok(tenant.to_owned())
+            },
+        )
         .build()
 }
 
@@ -154,8 +173,10 @@ impl H2 {
     }
 }
 
-/// Both eras over one HTTP/2 connection: a 2026-07-28 call, then a legacy session.
-async fn both_eras_over_h2(addr: SocketAddr) -> hyper::HeaderMap {
+/// Both eras over one HTTP/2 connection: a 2026-07-28 call, then a legacy session whose
+/// `tenant` tool reads the request's `x-tenant` header (set by the client unless `tenant`
+/// is `None`, when the app's middleware sets it).
+async fn both_eras_over_h2(addr: SocketAddr, tenant: Option<&str>) -> hyper::HeaderMap {
     let mut h2 = H2::open(addr).await;
     let modern = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{
         "name":"echo","arguments":{},"_meta":{
@@ -191,6 +212,14 @@ async fn both_eras_over_h2(addr: SocketAddr) -> hyper::HeaderMap {
     let (status, _, body) = h2.post(&on, call).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["result"]["content"][0]["text"], "echo");
+    let call = json!({"jsonrpc":"2.0","id":3,"method":"tools/call",
+        "params":{"name":"tenant","arguments":{}}});
+    let mut with = on.to_vec();
+    with.extend(tenant.map(|t| ("x-tenant", t)));
+    let (status, _, body) = h2.post(&with, call).await;
+    assert_eq!(status, 200, "{body}");
+    let expected = tenant.unwrap_or("acme");
+    assert_eq!(body["result"]["content"][0]["text"], expected, "{body}");
     headers
 }
 
@@ -198,7 +227,7 @@ async fn both_eras_over_h2(addr: SocketAddr) -> hyper::HeaderMap {
 async fn http2_both_eras_mounted_in_axum_and_next_to_the_apps_routes() {
     let http = HttpService::new(TokioRuntime, service(), HttpServerConfig::default());
     let addr = serve_app(app(http.clone())).await;
-    let headers = both_eras_over_h2(addr).await;
+    let headers = both_eras_over_h2(addr, None).await;
     assert_eq!(
         headers["x-app"], "mounted",
         "the app's middleware wraps MCP too"
@@ -229,5 +258,5 @@ async fn http2_both_eras_with_serve_http() {
         service(),
         HttpServerConfig::default(),
     ));
-    both_eras_over_h2(addr).await;
+    both_eras_over_h2(addr, Some("globex")).await;
 }

@@ -7,4 +7,7 @@ mod io;
 pub mod oauth;
 pub mod server;
 
+/// The header map of an HTTP request, as a handler sees it in
+/// [`RequestCx::http_headers`](crate::RequestCx::http_headers).
+pub use hyper::HeaderMap;
 pub use io::{HyperIo, RtExecutor, RtTimer};

@@ -1,5 +1,5 @@
 //! The streamable HTTP server: hyper moves bytes, [`mcp_proto::http::HttpEndpoint`] decides,
-//! and each session is the same [`ServerSession`] + handler pair that serves stdio.
+//! and each session is the same [`ServerSession`](mcp_proto::session::ServerSession) + handler pair that serves stdio.
 //!
 //! Nothing here chooses a status code or applies a limit: the endpoint admits or refuses each
 //! request, counts its stream's slot, owns the legacy session table (eviction, idle expiry),
@@ -26,7 +26,6 @@ use mcp_proto::http::{
 };
 use mcp_proto::jsonrpc::RawMessage;
 use mcp_proto::schema::ProtocolVersion;
-use mcp_proto::session::ServerSession;
 
 use super::io::{HyperIo, RtTimer};
 use crate::coalesce::Coalesce;
@@ -547,13 +546,18 @@ where
             } else {
                 HttpStreams::stateless(cfg.streams.clone(), cfg.json_response)
             };
-            let input = Input { body: &body, msg };
+            let input = Input {
+                body: &body,
+                msg,
+                headers: &parts.headers,
+            };
             one_shot(&app, streams, assume, id, listen, input, slot).await
         }
         Admitted::Initialize { id, msg, slot } => {
             let input = Input {
                 body: &body,
                 msg: Some(msg),
+                headers: &parts.headers,
             };
             initialize(&app, id, input, slot).await
         }
@@ -563,7 +567,14 @@ where
             msg,
             slot,
             ..
-        } => legacy_post(&app, value, id, Input { body: &body, msg }, slot).await,
+        } => {
+            let input = Input {
+                body: &body,
+                msg,
+                headers: &parts.headers,
+            };
+            legacy_post(&app, value, id, input, slot).await
+        }
         Admitted::Listen {
             value,
             last_event_id,
@@ -582,13 +593,22 @@ where
 struct Input<'b> {
     body: &'b [u8],
     msg: Option<RawMessage<'b>>,
+    headers: &'b HeaderMap,
 }
 
 impl Input<'_> {
-    fn feed(self, session: &mut ServerSession, now: Instant) {
+    /// Feeds the message to the session; a request's HTTP headers go with it, for its
+    /// handler's [`RequestCx::http_headers`](crate::RequestCx::http_headers).
+    fn feed(self, g: &mut ServerShared, now: Instant) {
         match self.msg {
-            Some(msg) => session.handle_parsed(now, msg),
-            None => session.handle_message(now, self.body),
+            Some(msg) => {
+                if let RawMessage::Request { id, .. } = &msg {
+                    let headers = Arc::new(self.headers.clone());
+                    g.side.http_headers.insert(id.clone(), headers);
+                }
+                g.session.handle_parsed(now, msg)
+            }
+            None => g.session.handle_message(now, self.body),
         }
     }
 }
@@ -637,7 +657,7 @@ async fn one_shot<R: Runtime>(
             g.session.assume_initialized(v);
         }
         let sid = id.map(|id| http_link(&mut g).streams.open_request(now, id));
-        input.feed(&mut g.session, now);
+        input.feed(&mut g, now);
         sid
     };
     let (Some(sid), Some(slot)) = (sid, slot) else {
@@ -682,7 +702,7 @@ async fn initialize<R: Runtime>(
         let mut link = HttpLink::new(streams, None);
         let sid = link.streams.open_request(now, id);
         g.side.http = Some(link);
-        input.feed(&mut g.session, now);
+        input.feed(&mut g, now);
         let version = g.session.legacy_version();
         if let Some(v) = version {
             http_link(&mut g).streams.negotiated(v);
@@ -746,7 +766,7 @@ async fn legacy_post<R: Runtime>(
                 return to_hyper(refusal, None);
             }
         };
-        input.feed(&mut g.session, now);
+        input.feed(&mut g, now);
         sid
     };
     let pending = turn_inline(app, &shared).await;
@@ -880,6 +900,9 @@ fn turn<R: Runtime>(
         {
             let mut g = lock(shared);
             <ServerSide as Side<R>>::on_events(&mut g, shared, rt, &mut tasks);
+            // Every request fed so far reached its handler (or was refused without one):
+            // headers left behind belong to nobody.
+            g.side.http_headers.clear();
             route_out(rt, &mut g);
         }
         if tasks.is_empty() {
