@@ -14,7 +14,7 @@ pub async fn serve_tcp(
 }
 
 /// Serves streamable HTTP (both eras) on an async-std listener. Accept errors are reported
-/// on stderr and waited out; never returns.
+/// on stderr and waited out; returns once `HttpService::shutdown` begins.
 pub async fn serve_http_tcp(
     listener: async_std::net::TcpListener,
     service: mcp_driver::Service,

@@ -130,15 +130,18 @@ where
 }
 
 /// Serves streamable HTTP with `http` on every connection `listener` accepts (see
-/// [`accept_loop`]).
+/// [`accept_loop`]), until [`HttpService::shutdown`](crate::http::server::HttpService::shutdown)
+/// begins.
 pub async fn serve_http<R: Runtime, H: Runtime, L: Listener>(
     rt: R,
     listener: L,
     http: crate::http::server::HttpService<H>,
     config: AcceptConfig,
 ) {
-    accept_loop(rt, listener, config, move |stream| {
+    let draining = http.draining();
+    let accepting = accept_loop(rt, listener, config, move |stream| {
         http.serve_connection(stream)
-    })
-    .await
+    });
+    // A graceful shutdown stops accepting (the listener is dropped with the loop).
+    futures_lite::future::or(accepting, draining).await
 }

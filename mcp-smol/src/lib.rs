@@ -120,7 +120,7 @@ where
 
 /// Serves streamable HTTP (both eras) on `listener`. Each connection runs as its own task;
 /// the policies (allowed hosts and origins, limits) are in `config`. Accept errors are
-/// reported on stderr and waited out; never returns.
+/// reported on stderr and waited out; returns once [`HttpService::shutdown`] begins.
 pub async fn serve_http(
     listener: smol::net::TcpListener,
     service: Service,

@@ -101,7 +101,7 @@ fn stdio_pipes() -> Option<(
 
 /// Serves streamable HTTP (both eras) on `listener`. Each connection runs as its own task;
 /// the policies (allowed hosts and origins, limits) are in `config`. Accept errors are
-/// reported on stderr and waited out; never returns.
+/// reported on stderr and waited out; returns once [`HttpService::shutdown`] begins.
 pub async fn serve_http(
     listener: tokio::net::TcpListener,
     service: Service,

@@ -611,3 +611,93 @@ async fn a_duplicate_request_id_is_refused_and_the_first_still_answers() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn graceful_shutdown_stops_accepting_refuses_new_requests_and_lets_calls_finish() {
+    tokio::time::timeout(GUARD, async {
+        let (service, _c, gate) = service();
+        let http = HttpService::new(TokioRuntime, service, HttpServerConfig::default());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let serving = tokio::spawn(mcp_tokio::serve_http_with(listener, http.clone()));
+        let mut conn = Conn::open(addr).await;
+        let session = open_session(&mut conn).await;
+        let hdrs = [
+            ("mcp-session-id", session.as_str()),
+            ("mcp-protocol-version", LEGACY),
+        ];
+        let call = json!({"jsonrpc":"2.0","id":5,"method":"tools/call","params":{
+            "name":"staged","arguments":{},"_meta":{"progressToken":"p"}}})
+        .to_string();
+        let resp = conn.send("POST", &hdrs, call).await;
+        assert_eq!(resp.status(), 200);
+        let mut body = resp.into_body();
+        read_events(&mut body, 2).await;
+        let mut other = Conn::open(addr).await;
+
+        let shutting = tokio::spawn({
+            let http = http.clone();
+            async move { http.shutdown(Duration::from_secs(60)).await }
+        });
+        // The accept loop ends and its listener with it.
+        serving.await.unwrap().unwrap();
+        assert!(tokio::net::TcpStream::connect(addr).await.is_err());
+        // A new request on an open connection is refused.
+        let resp = other
+            .send(
+                "POST",
+                &hdrs,
+                json!({"jsonrpc":"2.0","id":6,"method":"ping"}).to_string(),
+            )
+            .await;
+        assert_eq!(resp.status(), 503);
+        assert_eq!(resp.headers()["connection"], "close");
+        assert!(!shutting.is_finished());
+        // The call in flight finishes with its result, then shutdown completes.
+        gate.0.notify_one();
+        let rest = read_events(&mut body, 3).await;
+        let last = &rest.last().unwrap().1;
+        assert_eq!(
+            last["result"]["content"][0]["text"], "staged done",
+            "{last}"
+        );
+        shutting.await.unwrap();
+        assert_eq!(http.session_count(), 0);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn graceful_shutdown_cancels_what_outlives_the_grace() {
+    tokio::time::timeout(GUARD, async {
+        let (service, mut cancelled, _g) = service();
+        let http = HttpService::new(TokioRuntime, service, HttpServerConfig::default());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(mcp_tokio::serve_http_with(listener, http.clone()));
+        let mut conn = Conn::open(addr).await;
+        let call = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{
+            "name":"forever","arguments":{},"_meta":{
+                "progressToken": 1,
+                "io.modelcontextprotocol/protocolVersion": MODERN,
+                "io.modelcontextprotocol/clientCapabilities": {}}}})
+        .to_string();
+        let hdrs = [
+            ("mcp-protocol-version", MODERN),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "forever"),
+        ];
+        let resp = conn.send("POST", &hdrs, call).await;
+        assert_eq!(resp.status(), 200);
+        let mut body = resp.into_body();
+        read_events(&mut body, 1).await;
+        http.shutdown(Duration::from_millis(50)).await;
+        cancelled.recv().await.expect("the handler was cancelled");
+        // Its stream ends.
+        read_all(body).await;
+        assert_eq!(http.open_streams(), 0);
+    })
+    .await
+    .unwrap();
+}

@@ -68,6 +68,18 @@ struct App<R: Runtime> {
     /// Its configuration, readable without the endpoint's lock.
     config: HttpServerConfig,
     endpoint: Mutex<HttpEndpoint<SessionRef>>,
+    /// Shutdown bookkeeping: who waits for it to begin or for the streams to drain, and the
+    /// one-shot sessions still running in tasks of their own (to end after the grace).
+    shutdown: Mutex<ShutdownState>,
+}
+
+#[derive(Default)]
+struct ShutdownState {
+    /// Woken once shutdown begins (accept loops stop).
+    begun: Vec<Waker>,
+    /// Woken whenever a stream ends during shutdown.
+    drained: Vec<Waker>,
+    detached: Vec<std::sync::Weak<Mutex<ServerShared>>>,
 }
 
 impl<R: Runtime> App<R> {
@@ -107,6 +119,7 @@ impl<R: Runtime> HttpService<R> {
             service,
             endpoint: Mutex::new(HttpEndpoint::new(config.clone(), Box::new(OsEntropy))),
             config,
+            shutdown: Mutex::default(),
         });
         rt.spawn(Box::pin(expire_sessions(Arc::downgrade(&app))));
         HttpService { app }
@@ -132,6 +145,50 @@ impl<R: Runtime> HttpService<R> {
     /// A background task already does this at each deadline.
     pub fn expire_idle(&self) -> usize {
         expire_now(&self.app)
+    }
+
+    /// Shuts down gracefully: requests arriving from now on get 503 with `Connection: close`,
+    /// accept loops serving this service stop ([`Self::draining`]), and requests in flight
+    /// may finish for up to `grace`. Then every session still open is ended: its requests
+    /// are cancelled and their streams end. Resolves once that is done.
+    pub async fn shutdown(&self, grace: std::time::Duration) {
+        self.app.endpoint().begin_shutdown();
+        for w in std::mem::take(&mut lock(&self.app.shutdown).begun) {
+            w.wake();
+        }
+        let deadline = self.app.rt.now() + grace;
+        let drained = std::future::poll_fn(|cx| {
+            if self.app.endpoint().open_streams() == 0 {
+                return Poll::Ready(());
+            }
+            lock(&self.app.shutdown).drained.push(cx.waker().clone());
+            // A stream may have ended between the check and the registration.
+            if self.app.endpoint().open_streams() == 0 {
+                return Poll::Ready(());
+            }
+            Poll::Pending
+        });
+        futures_lite::future::or(drained, self.app.rt.sleep_until(deadline)).await;
+        self.close_sessions();
+        let detached = std::mem::take(&mut lock(&self.app.shutdown).detached);
+        for shared in detached.iter().filter_map(std::sync::Weak::upgrade) {
+            end_session(&self.app.rt, &shared, "server shutting down");
+        }
+    }
+
+    /// Resolves once [`Self::shutdown`] has begun (an accept loop's cue to stop).
+    pub fn draining(&self) -> impl Future<Output = ()> + Send + 'static {
+        let app = self.app.clone();
+        std::future::poll_fn(move |cx| {
+            if app.endpoint().is_draining() {
+                return Poll::Ready(());
+            }
+            lock(&app.shutdown).begun.push(cx.waker().clone());
+            if app.endpoint().is_draining() {
+                return Poll::Ready(());
+            }
+            Poll::Pending
+        })
     }
 
     /// Ends every legacy session (answering what is in flight).
@@ -477,7 +534,16 @@ fn releaser<R: Runtime>(app: &Arc<App<R>>, slot: StreamSlot) -> Box<dyn FnOnce()
     Box::new(move || {
         if let Some(app) = app.upgrade() {
             let now = app.rt.now();
-            app.endpoint().release(now, slot);
+            let draining = {
+                let mut endpoint = app.endpoint();
+                endpoint.release(now, slot);
+                endpoint.is_draining()
+            };
+            if draining {
+                for w in std::mem::take(&mut lock(&app.shutdown).drained) {
+                    w.wake();
+                }
+            }
         }
     })
 }
@@ -944,6 +1010,16 @@ fn spawn_driver<R: Runtime>(
 ) {
     for t in pending {
         app.rt.spawn(t);
+    }
+    let one_shot = lock(shared)
+        .side
+        .http
+        .as_ref()
+        .is_some_and(|l| l.session_id.is_none());
+    if one_shot {
+        let mut g = lock(&app.shutdown);
+        g.detached.retain(|w| w.strong_count() > 0);
+        g.detached.push(Arc::downgrade(shared));
     }
     let driver = SessionDriver {
         rt: app.rt.clone(),

@@ -120,6 +120,8 @@ pub struct HttpEndpoint<S> {
     open: usize,
     /// Of which listening streams.
     listening: usize,
+    /// Shutting down: new requests are refused, streams in flight finish.
+    draining: bool,
 }
 
 impl<S> std::fmt::Debug for HttpEndpoint<S> {
@@ -155,6 +157,7 @@ impl<S: Clone> HttpEndpoint<S> {
             sessions,
             open: 0,
             listening: 0,
+            draining: false,
         }
     }
 
@@ -184,7 +187,7 @@ impl<S: Clone> HttpEndpoint<S> {
     }
 
     /// Checks what can be checked before the body is read (path, method, `Host`, `Origin`,
-    /// announced length). `Err` is the response to send.
+    /// announced length, shutdown). `Err` is the response to send.
     pub fn check_head(
         &self,
         method: Method,
@@ -192,7 +195,28 @@ impl<S: Clone> HttpEndpoint<S> {
         headers: &(impl Headers + ?Sized),
         content_length: Option<u64>,
     ) -> Result<(), Response> {
-        self.gate.check_head(method, path, headers, content_length)
+        self.gate
+            .check_head(method, path, headers, content_length)?;
+        if self.draining {
+            return Err(
+                Response::rpc_error(503, &ErrorObject::internal("server shutting down"))
+                    .with_header("retry-after", "1")
+                    .with_header("connection", "close"),
+            );
+        }
+        Ok(())
+    }
+
+    /// Starts a graceful shutdown: from now on every request is refused with 503 and
+    /// `Connection: close`; streams already open go on until they end or the transport's
+    /// grace period runs out.
+    pub fn begin_shutdown(&mut self) {
+        self.draining = true;
+    }
+
+    /// Whether [`Self::begin_shutdown`] was called.
+    pub fn is_draining(&self) -> bool {
+        self.draining
     }
 
     /// The response to a body that grew past `max_body` while being read.
@@ -588,6 +612,30 @@ mod tests {
             post(&mut e, t0, None, LISTEN),
             Admitted::OneShot { .. }
         ));
+    }
+
+    #[test]
+    fn shutdown_refuses_new_requests_and_lets_open_streams_finish() {
+        let t0 = crate::test_start();
+        let mut e = endpoint(HttpServerConfig::default());
+        let (s, _) = open(&mut e, t0, 1);
+        let Admitted::Legacy {
+            slot: Some(slot), ..
+        } = post(&mut e, t0, Some(&s), PING)
+        else {
+            panic!()
+        };
+        e.begin_shutdown();
+        let head = [("host", "127.0.0.1")];
+        let refused = e
+            .check_head(Method::Post, "/mcp", head.as_slice(), None)
+            .unwrap_err();
+        assert_eq!(refused.status, 503);
+        assert_eq!(refused.header("connection"), Some("close"));
+        assert_eq!(e.open_streams(), 1);
+        e.release(t0, slot);
+        assert_eq!(e.open_streams(), 0);
+        assert!(e.is_draining());
     }
 
     #[test]
