@@ -260,3 +260,88 @@ async fn http2_both_eras_with_serve_http() {
     ));
     both_eras_over_h2(addr, Some("globex")).await;
 }
+
+/// The `axum_app` example as a real child process: our client calls its tool through the
+/// app's middleware, its own route answers, and SIGINT shuts it down cleanly.
+#[tokio::test]
+async fn the_axum_app_example_serves_mcp_beside_its_routes_and_stops_on_sigint() {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+    tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        let bin = mcp_testsuite::child::example_binary("axum_app");
+        let mut child = tokio::process::Command::new(bin)
+            .args(["--bind", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).await.unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+            .to_owned();
+
+        let config = mcp_tokio::mcp_proto::session::ClientConfig::new(
+            mcp_tokio::mcp_proto::schema::Implementation::new("axum-app-test", "1"),
+        );
+        let client = mcp_tokio::connect_http(
+            &url,
+            config,
+            Arc::new(mcp_tokio::mcp_driver::NoHandler),
+            mcp_tokio::HttpClientOptions::default(),
+        )
+        .await
+        .unwrap();
+        let r = client.call_tool("whoami", json!({})).await.unwrap();
+        let text = r.content[0].as_text().unwrap().to_owned();
+        assert!(text.starts_with("request "), "{text}");
+        assert_ne!(
+            text, "request none",
+            "the middleware's header reached the tool"
+        );
+        drop(client);
+
+        let addr: SocketAddr = url
+            .trim_start_matches("http://")
+            .trim_end_matches("/mcp")
+            .parse()
+            .unwrap();
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(HyperIo::new(tcp.compat()))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let req = hyper::Request::get("/health")
+            .header("host", "127.0.0.1")
+            .body(String::new())
+            .unwrap();
+        let resp = sender.send_request(req).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(read_all(resp.into_body()).await, "ok");
+        drop(sender);
+
+        let pid = child.id().unwrap().to_string();
+        let killed = tokio::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .await
+            .unwrap();
+        assert!(killed.success());
+        let status = child.wait().await.unwrap();
+        let mut err = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .await
+            .unwrap();
+        assert!(status.success(), "{status}: {err}");
+        assert!(err.contains("bye"), "{err}");
+    })
+    .await
+    .unwrap();
+}
