@@ -701,3 +701,64 @@ async fn graceful_shutdown_cancels_what_outlives_the_grace() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn a_2025_03_26_batch_is_answered_on_one_stream_and_refused_on_later_versions() {
+    tokio::time::timeout(GUARD, async {
+        let (service, _c, _g) = service();
+        let addr = listen(service, HttpServerConfig::default()).await;
+        let mut conn = Conn::open(addr).await;
+        let init = |v: &str| {
+            json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{
+                "protocolVersion":v,"capabilities":{},"clientInfo":{"name":"b","version":"1"}}})
+            .to_string()
+        };
+        let resp = conn.send("POST", &[], init("2025-03-26")).await;
+        assert_eq!(resp.status(), 200);
+        let old = resp.headers()["mcp-session-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        read_all(resp.into_body()).await;
+        let batch = json!([
+            {"jsonrpc":"2.0","method":"notifications/initialized"},
+            {"jsonrpc":"2.0","id":1,"method":"ping"},
+            {"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{}}},
+        ])
+        .to_string();
+        let hdrs = [("mcp-session-id", old.as_str())];
+        // Before: 202, and both answers were dropped.
+        let resp = conn.send("POST", &hdrs, batch.clone()).await;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["content-type"], "text/event-stream");
+        let mut body = resp.into_body();
+        let events = read_events(&mut body, 2).await;
+        let mut ids: Vec<i64> = events
+            .iter()
+            .filter_map(|(_, v)| v["id"].as_i64())
+            .collect();
+        ids.sort();
+        assert_eq!(ids, [1, 2]);
+        let call = events.iter().find(|(_, v)| v["id"] == 2).unwrap();
+        assert_eq!(call.1["result"]["content"][0]["text"], "echo");
+        read_all(body).await;
+        // Notifications only: nothing to answer.
+        let notes = json!([{"jsonrpc":"2.0","method":"notifications/roots/list_changed"}]);
+        let resp = conn.send("POST", &hdrs, notes.to_string()).await;
+        assert_eq!(resp.status(), 202);
+        read_all(resp.into_body()).await;
+
+        // 2025-06-18 removed batches: refused with a JSON-RPC error, not swallowed.
+        let newer = open_session(&mut conn).await;
+        let hdrs = [
+            ("mcp-session-id", newer.as_str()),
+            ("mcp-protocol-version", LEGACY),
+        ];
+        let resp = conn.send("POST", &hdrs, batch).await;
+        assert_eq!(resp.status(), 400);
+        let body: Value = serde_json::from_slice(&read_all(resp.into_body()).await).unwrap();
+        assert_eq!(body["error"]["code"], -32600, "{body}");
+    })
+    .await
+    .unwrap();
+}

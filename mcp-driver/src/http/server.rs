@@ -641,6 +641,9 @@ where
             };
             legacy_post(&app, value, id, input, slot).await
         }
+        Admitted::Batch {
+            value, batch, slot, ..
+        } => legacy_batch(&app, value, batch, slot).await,
         Admitted::Listen {
             value,
             last_event_id,
@@ -844,6 +847,50 @@ async fn legacy_post<R: Runtime>(
         return to_hyper(Response::status(202), None);
     };
     respond_when_ready(app, shared, sid, None, releaser(app, slot)).await
+}
+
+/// A 2025-03-26 batch: one SSE stream carries the answer of each request in it.
+async fn legacy_batch<R: Runtime>(
+    app: &Arc<App<R>>,
+    shared: SessionRef,
+    batch: mcp_proto::jsonrpc::RawBatch<'_>,
+    slot: Option<StreamSlot>,
+) -> hyper::Response<ResponseBody> {
+    let now = app.rt.now();
+    let sid = {
+        let mut g = lock(&shared);
+        if g.closed {
+            drop(g);
+            release(app, slot);
+            return to_hyper(session_not_found(), None);
+        }
+        let version = g.session.legacy_version();
+        let admitted = http_link(&mut g).streams.admit_batch(now, version, &batch);
+        match admitted {
+            Ok(sid) => {
+                g.session.handle_batch(now, batch);
+                sid
+            }
+            Err(refusal) => {
+                drop(g);
+                release(app, slot);
+                return to_hyper(refusal, None);
+            }
+        }
+    };
+    let pending = turn_inline(app, &shared).await;
+    pending.into_iter().for_each(|t| app.rt.spawn(t));
+    lock(&shared).wake();
+    match (sid, slot) {
+        (Some(sid), Some(slot)) => {
+            let reader = reader(app, shared, sid, releaser(app, slot));
+            to_hyper(sse_response(sid), Some(reader))
+        }
+        (_, slot) => {
+            release(app, slot);
+            to_hyper(Response::status(202), None)
+        }
+    }
 }
 
 fn listen<R: Runtime>(

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use super::{Exchange, Headers, HttpServer, HttpServerConfig, Method, Response, SessionTable};
 use crate::entropy::Entropy;
-use crate::jsonrpc::{ErrorObject, RawMessage, RequestId};
+use crate::jsonrpc::{ErrorObject, RawBatch, RawMessage, RequestId};
 use crate::schema::ProtocolVersion;
 
 /// A response stream counted against the endpoint's limits. Give it back with
@@ -83,6 +83,19 @@ pub enum Admitted<'b, S> {
         /// The parsed body; `None` for a batch.
         msg: Option<RawMessage<'b>>,
         /// The response stream's place, for a request.
+        slot: Option<StreamSlot>,
+    },
+    /// A 2025-03-26 batch for an existing legacy session: open its stream with
+    /// [`HttpStreams::admit_batch`](super::HttpStreams::admit_batch), then feed it with
+    /// [`ServerSession::handle_batch`](crate::session::ServerSession::handle_batch).
+    Batch {
+        /// The `Mcp-Session-Id`.
+        session: String,
+        /// The transport's value for it.
+        value: S,
+        /// The parsed batch.
+        batch: RawBatch<'b>,
+        /// The response stream's place, when the batch holds a request.
         slot: Option<StreamSlot>,
     },
     /// A legacy GET: the session's standalone stream, or a resumption.
@@ -300,6 +313,33 @@ impl<S: Clone> HttpEndpoint<S> {
                 match self.reserve(None, false) {
                     Ok(slot) => Admitted::Initialize { id, msg, slot },
                     Err(r) => Admitted::Respond(r),
+                }
+            }
+            Exchange::Legacy { session, id: None } if msg.is_none() => {
+                let batch = match std::str::from_utf8(body).map(RawBatch::parse) {
+                    Ok(Ok(batch)) => batch,
+                    Ok(Err(e)) => return Admitted::Respond(Response::rpc_error(400, &e.error)),
+                    Err(_) => return Admitted::Respond(Response::status(400)),
+                };
+                let Some(value) = self.sessions.get(now, &session).cloned() else {
+                    return Admitted::Respond(session_not_found());
+                };
+                let slot = if batch.request_ids().next().is_some() {
+                    match self.reserve(Some(&session), false) {
+                        Ok(slot) => {
+                            self.sessions.begin(now, &session);
+                            Some(slot)
+                        }
+                        Err(r) => return Admitted::Respond(r),
+                    }
+                } else {
+                    None
+                };
+                Admitted::Batch {
+                    session,
+                    value,
+                    batch,
+                    slot,
                 }
             }
             Exchange::Legacy { session, id } => {

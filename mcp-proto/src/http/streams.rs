@@ -348,6 +348,54 @@ impl HttpStreams {
         Ok(self.open_request(now, id))
     }
 
+    /// Opens the one response stream of a 2025-03-26 batch POSTed on a session that
+    /// negotiated `version`: an SSE stream carrying the answer of each request in it.
+    /// `Ok(None)`: the batch holds no request (answer 202). Refused with its response: on a
+    /// version without batches, in JSON-response mode (one JSON body cannot carry several
+    /// answers as they come), or when a request id is repeated or still in flight.
+    pub fn admit_batch(
+        &mut self,
+        now: Instant,
+        version: Option<crate::schema::ProtocolVersion>,
+        batch: &crate::jsonrpc::RawBatch<'_>,
+    ) -> Result<Option<StreamId>, super::Response> {
+        use crate::jsonrpc::ErrorObject;
+        let refuse = |msg: &str| {
+            Err(super::Response::rpc_error(
+                400,
+                &ErrorObject::invalid_request(msg.to_owned()),
+            ))
+        };
+        if !version.is_some_and(|v| v.accepts_batches()) {
+            return refuse("JSON-RPC batches are only accepted on a 2025-03-26 session");
+        }
+        let ids: Vec<RequestId> = batch.request_ids().cloned().collect();
+        if ids.is_empty() {
+            // Notifications and responses only (errors about invalid items, which have no
+            // id to route by, go to the session's GET stream).
+            return Ok(None);
+        }
+        if self.json_only {
+            return refuse(
+                "batches are not answered in JSON-response mode; send one request per POST",
+            );
+        }
+        let mut seen = std::collections::HashSet::new();
+        if ids.iter().any(|id| self.is_open(id) || !seen.insert(id)) {
+            return refuse("a request id of the batch is repeated or already in flight");
+        }
+        let sid = StreamId(self.next);
+        self.next += 1;
+        for id in &ids {
+            self.by_request.insert(id.clone(), sid);
+        }
+        let mut stream = Stream::new(now, ids);
+        stream.mode = Mode::Sse;
+        self.streams.insert(sid, stream);
+        self.start_sse(sid);
+        Ok(Some(sid))
+    }
+
     /// A legacy GET: the standalone stream, or the resumption of `last_event_id`; refused
     /// with 409 when a client already reads that stream (or it is gone).
     pub fn admit_listen(
