@@ -172,3 +172,8 @@ fn reproduce() {
     }
     eprintln!("reproduced {} inputs", files.len());
 }
+
+#[test]
+fn replay_http_endpoint() {
+    replay("http_endpoint");
+}

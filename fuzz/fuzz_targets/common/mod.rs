@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 pub mod codec;
+pub mod endpoint;
 pub mod fixtures;
 pub mod http;
 pub mod ops;
@@ -27,17 +28,19 @@ pub fn run_target(name: &str, data: &[u8]) -> bool {
         "sse_decoder" => codec::sse_decoder(data),
         "pair_ops" => ops::pair_ops(data),
         "http_exchange" => http::http_exchange(data),
+        "http_endpoint" => endpoint::http_endpoint(data),
         _ => return false,
     }
     true
 }
 
 /// Names of every target, as in `fuzz/Cargo.toml`.
-pub const TARGETS: [&str; 6] = [
+pub const TARGETS: [&str; 7] = [
     "server_bytes",
     "client_bytes",
     "line_decoder",
     "sse_decoder",
     "pair_ops",
     "http_exchange",
+    "http_endpoint",
 ];

@@ -28,7 +28,62 @@ pub fn all() -> Vec<Seed> {
     out.extend(sse_decoder());
     out.extend(pair_ops());
     out.extend(http_exchange());
+    out.extend(http_endpoint());
     out
+}
+
+/// Endpoint sequences: config bytes, then (op, pick, operands) triples.
+fn http_endpoint() -> Vec<Seed> {
+    let t = "http_endpoint";
+    let flood: Vec<u8> = (0..40).flat_map(|i| [0u8, i]).collect();
+    let cases: Vec<(&str, Vec<u8>, Vec<u8>)> = vec![
+        ("flood", vec![2, 15, 3, 3, 1], flood),
+        (
+            "init-use-delete",
+            vec![4, 8, 4, 4, 1],
+            vec![0, 0, 2, 0, 1, 0, 7, 0, 4, 0],
+        ),
+        (
+            "streams-to-the-cap",
+            vec![3, 3, 2, 1, 1],
+            vec![0, 0, 1, 0, 1, 0, 1, 0, 3, 0, 5, 0, 5, 0],
+        ),
+        (
+            "expiry",
+            vec![4, 8, 4, 4, 1],
+            vec![0, 0, 0, 1, 2, 0, 8, 0, 16, 8, 0, 200],
+        ),
+        (
+            "listen-cap",
+            vec![4, 15, 4, 1, 1],
+            vec![5, 0, 5, 0, 5, 0, 7, 0, 5, 0],
+        ),
+        ("batch", vec![4, 8, 4, 4, 1], vec![0, 0, 6, 0, 7, 0, 6, 0]),
+        (
+            "garbage",
+            vec![4, 8, 4, 4, 1],
+            vec![0, 0, 9, 0, 5, b'[', b'[', b'1', b']', b']'],
+        ),
+        (
+            "stateless",
+            vec![4, 8, 4, 4, 0],
+            vec![0, 0, 1, 0, 2, 0, 9, 0, 2, b'{', b'}'],
+        ),
+        (
+            "busy-table",
+            vec![0, 15, 8, 4, 1],
+            vec![0, 0, 1, 0, 0, 0, 7, 0, 0, 0],
+        ),
+        (
+            "evict-then-release",
+            vec![1, 15, 8, 4, 1],
+            vec![0, 0, 2, 0, 0, 0, 0, 0, 7, 0, 7, 0, 7, 0],
+        ),
+    ];
+    cases
+        .into_iter()
+        .map(|(name, header, ops)| seed(t, name, &header, &ops))
+        .collect()
 }
 
 fn seed(target: &'static str, name: &str, header: &[u8], body: &[u8]) -> Seed {
