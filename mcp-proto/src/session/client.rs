@@ -687,6 +687,7 @@ impl ClientSession {
         if self.incoming.remove(id).is_none() {
             return Err(UsageError::UnknownRequest(id.clone()));
         }
+        self.task_request_ended(id);
         self.outbox.response(Route::Session, id, &result)
     }
 
@@ -695,6 +696,7 @@ impl ClientSession {
         if self.incoming.remove(id).is_none() {
             return Err(UsageError::UnknownRequest(id.clone()));
         }
+        self.task_request_ended(id);
         self.outbox.error(Route::Session, Some(id), &error);
         Ok(())
     }
@@ -722,6 +724,9 @@ impl ClientSession {
             }
         }
         self.incoming.clear();
+        if let Some(tasks) = self.tasks.as_mut() {
+            tasks.forget_requests();
+        }
         self.watches.clear();
         self.watch_polls.clear();
         self.state = State::Closed;
@@ -1088,6 +1093,7 @@ impl ClientSession {
                     return;
                 };
                 if self.incoming.remove(&id).is_some() {
+                    self.task_request_ended(&id);
                     self.events.push_back(ClientEvent::Cancelled {
                         id,
                         reason: p.reason,
