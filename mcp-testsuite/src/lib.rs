@@ -29,6 +29,7 @@ use mcp_driver::{
 use serde_json::json;
 
 pub mod child;
+pub mod hostile;
 pub mod http;
 pub mod pipe;
 pub mod tasks;
@@ -59,6 +60,7 @@ macro_rules! suite {
             dropping_the_handle_kills_the_child,
             graceful_shutdown_ends_the_child,
             shutdown_escalates_to_sigterm_then_sigkill,
+            a_hostile_stdio_peer_gets_one_answer_per_request_in_bounded_memory,
         );
         $crate::suite!(@cases $rt, $block_on;
             [
