@@ -951,6 +951,9 @@ impl<R: Runtime> Side<R> for ServerSide {
                 }
                 ServerEvent::TaskExpired { task_id } => {
                     shared.side.tasks.cancel(&task_id);
+                    // The other sessions sharing the store may be blocked in `tasks/result`
+                    // on it: their own sweep will not see it any more.
+                    tasks.push(broadcast(shared, this, rt.now(), task_id));
                 }
                 ServerEvent::Response { id, result } => {
                     if let Some(tx) = shared.side.asks.remove(&id) {

@@ -377,3 +377,29 @@ fn garbage_from_the_server_is_a_client_fault_not_a_crash() {
     assert!(faults >= 3);
     assert!(p.client.is_ready());
 }
+
+/// Before: every `resources/subscribe` URI was kept, without bound.
+#[test]
+fn resource_subscriptions_are_capped_per_session() {
+    let mut cfg = server_config();
+    cfg.max_resource_subscriptions = 3;
+    let mut raw = Raw::new(cfg);
+    raw.initialize("2025-11-25");
+    let sub = |raw: &mut Raw, id: i64, uri: &str| {
+        one(raw.send(
+            json!({"jsonrpc":"2.0","id":id,"method":"resources/subscribe","params":{"uri":uri}}),
+        ))
+    };
+    for i in 0..3 {
+        assert!(sub(&mut raw, i, &format!("mem://{i}"))["result"].is_object());
+    }
+    let r = sub(&mut raw, 10, "mem://one-too-many");
+    assert_eq!(r["error"]["code"], code::INTERNAL_ERROR, "{r}");
+    assert_eq!(r["id"], 10);
+    // Subscribing again to a URI already held costs nothing and is accepted.
+    assert!(sub(&mut raw, 11, "mem://1")["result"].is_object());
+    let r = one(raw.send(json!({"jsonrpc":"2.0","id":12,"method":"resources/unsubscribe","params":{"uri":"mem://0"}})));
+    assert!(r["result"].is_object());
+    assert!(sub(&mut raw, 13, "mem://one-too-many")["result"].is_object());
+    still_usable(&mut raw);
+}

@@ -1016,6 +1016,75 @@ mod pair {
         assert_eq!(list(&mut a), 1);
         assert_eq!(list(&mut b), 0);
     }
+
+    /// Before: a task swept from a shared store by another session left this session's
+    /// `tasks/result` waiter unanswered for ever (its own sweep no longer saw the task).
+    #[test]
+    fn a_task_expired_by_another_sessions_sweep_answers_every_waiter() {
+        let store = Shared::new();
+        let two = |seed| {
+            let mut p = pair_seeded(EraPreference::Legacy, seed);
+            p.server.set_task_store(Box::new(store.clone()));
+            p
+        };
+        let mut a = two(5);
+        let mut b = two(6);
+        let waited = |a: &mut Pair| {
+            let cid = call(a, "slow");
+            let sid = a
+                .take_server_events()
+                .into_iter()
+                .find_map(|e| match e {
+                    ServerEvent::Request { id, .. } => Some(id),
+                    _ => None,
+                })
+                .unwrap();
+            let task = a
+                .server
+                .create_task(a.now, &sid, Some(Duration::from_millis(1000)))
+                .unwrap();
+            a.drive();
+            answer(a, &cid);
+            let rid = send(
+                a,
+                ClientRequest::GetTaskPayload(GetTaskPayloadRequestParams::new(&task)),
+            );
+            assert!(
+                answer(a, &rid).is_none(),
+                "tasks/result blocks while working"
+            );
+            (task, rid)
+        };
+        // 1. The driver tells every session sharing the store (`task_changed`).
+        let (task, rid) = waited(&mut a);
+        b.advance(Duration::from_millis(2000));
+        b.server.handle_timeout(b.now);
+        b.drive();
+        assert!(store.0.lock().unwrap().get(&task).is_none(), "b swept it");
+        a.server.task_changed(a.now, &task);
+        a.drive();
+        assert_eq!(
+            rpc_code(answer(&mut a, &rid).expect("answered")),
+            code::INVALID_PARAMS
+        );
+        assert!(a
+            .take_server_events()
+            .iter()
+            .any(|e| matches!(e, ServerEvent::TaskExpired { task_id } if *task_id == task)));
+
+        // 2. Without that call, the session's next input answers it.
+        let (task, rid) = waited(&mut a);
+        b.advance(Duration::from_millis(2000));
+        b.server.handle_timeout(b.now);
+        assert!(store.0.lock().unwrap().get(&task).is_none());
+        a.server.handle_timeout(a.now);
+        a.drive();
+        assert_eq!(
+            rpc_code(answer(&mut a, &rid).expect("answered")),
+            code::INVALID_PARAMS
+        );
+        assert_eq!(a.server.in_flight(), 0);
+    }
 }
 
 // ----- the client as task receiver (task-augmented elicitation and sampling) ----------------
@@ -1110,6 +1179,43 @@ mod client_tasks {
                 _ => None,
             })
             .expect("the ask reached the client application")
+    }
+
+    /// Before: the note that a request asked for a task stayed after the request ended
+    /// without becoming one, so a server could grow the client's table without bound.
+    #[test]
+    fn task_requests_that_never_became_tasks_are_forgotten() {
+        let mut p = pair(true);
+        // Answered directly, refused, cancelled by the server.
+        let mut ended = Vec::new();
+        for how in 0..3 {
+            let sid = ask(&mut p, elicit_as_task());
+            let cid = client_request(&mut p);
+            assert!(p.client.task_requested(&cid));
+            match how {
+                0 => {
+                    let reply: ElicitResult =
+                        serde_json::from_value(json!({"action": "decline"})).unwrap();
+                    p.client.respond(&cid, ClientResult::Elicit(reply)).unwrap();
+                }
+                1 => p
+                    .client
+                    .respond_error(&cid, mcp_proto::jsonrpc::ErrorObject::internal("no"))
+                    .unwrap(),
+                _ => p.server.cancel_request(&sid, None).unwrap(),
+            }
+            p.drive();
+            ended.push(cid);
+        }
+        for cid in &ended {
+            assert!(!p.client.task_requested(cid), "{cid} is still noted");
+            assert!(p.client.create_task(p.now, cid).is_err());
+        }
+        // Still open at close: forgotten too.
+        ask(&mut p, elicit_as_task());
+        let cid = client_request(&mut p);
+        p.client.close();
+        assert!(!p.client.task_requested(&cid));
     }
 
     #[test]

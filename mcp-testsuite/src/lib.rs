@@ -36,6 +36,7 @@ pub use flow::{
     a_peer_that_never_reads_costs_bounded_memory,
     notifications_to_a_client_that_never_reads_are_cut_off,
 };
+pub mod hostile;
 pub mod http;
 pub mod pipe;
 pub mod tasks;
@@ -56,6 +57,7 @@ macro_rules! suite {
             dropping_the_handle_kills_the_child,
             graceful_shutdown_ends_the_child,
             shutdown_escalates_to_sigterm_then_sigkill,
+            a_hostile_stdio_peer_gets_one_answer_per_request_in_bounded_memory,
         );
         $crate::suite!(@cases $rt, $block_on;
             [

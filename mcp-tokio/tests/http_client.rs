@@ -1100,3 +1100,63 @@ async fn https_with_rustls() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Before: the 2024-11-05 fallback followed an `endpoint` event to another port, posting
+/// `initialize` there with the bearer token and the custom headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_endpoint_on_another_origin_gets_no_request_and_no_token() {
+    // Another origin (same host, another port) that would gladly take the session.
+    let (thief, thief_log) = fake(|_, _| status_reply(202)).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let endpoint = format!("http://{thief}/messages?sessionId=x");
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            let endpoint = endpoint.clone();
+            tokio::spawn(async move {
+                let Some(seen) = read_request(&mut stream).await else {
+                    return;
+                };
+                if seen.method == "GET" {
+                    let stream_head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n";
+                    let event = format!("{stream_head}event: endpoint\ndata: {endpoint}\n\n");
+                    let _ = stream.write_all(event.as_bytes()).await;
+                    // The stream stays open, as a real 2024-11-05 session's would.
+                    std::future::pending::<()>().await;
+                } else {
+                    // `initialize` refused as an old server does: fall back to HTTP+SSE.
+                    let _ = stream.write_all(&status_reply(405)).await;
+                }
+            });
+        }
+    });
+    struct Token;
+    impl mcp_tokio::BearerAuth for Token {
+        fn token(&self) -> Option<String> {
+            Some("secret-token".into())
+        }
+        fn unauthorized(&self, _challenge: Option<&str>) -> BoxFuture<'static, bool> {
+            Box::pin(async { false })
+        }
+    }
+    let options = HttpClientOptions {
+        auth: Some(Arc::new(Token)),
+        headers: vec![("x-api-key".into(), "secret-key".into())],
+        ..Default::default()
+    };
+    let mut cfg = config();
+    cfg.era = EraPreference::Legacy;
+    let url = format!("http://{addr}/sse");
+    let outcome = tokio::select! {
+        r = tokio::time::timeout(GUARD, connect_http(&url, cfg, Arc::new(NoHandler), options)) => r,
+        _ = thief_log.wait_for(|_| true) => {
+            panic!("a request reached the other origin: {:?}", thief_log.all())
+        }
+    };
+    let refused = outcome.expect("the connect ends in time");
+    assert!(refused.is_err(), "connected through the other origin");
+    assert!(thief_log.all().is_empty());
+}

@@ -11,12 +11,52 @@ use mcp_proto::session::{ClientConfig, EraPreference, ServerConfig, Timeout};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
+/// Builds `T` once per thread and hands out clones: the fixtures are parsed from JSON, and
+/// doing that for every input made setup most of the cost of an execution.
+macro_rules! memo {
+    ($t:ty, $build:expr) => {{
+        thread_local! {
+            static CELL: std::cell::OnceCell<$t> = const { std::cell::OnceCell::new() };
+        }
+        CELL.with(|c| c.get_or_init(|| $build).clone())
+    }};
+}
+
+/// Like `memo!`, keyed: one value per key, built on first use.
+macro_rules! memo_by {
+    ($k:ty, $t:ty, $key:expr, $build:expr) => {{
+        thread_local! {
+            static MAP: std::cell::RefCell<std::collections::HashMap<$k, $t>> =
+                std::cell::RefCell::new(std::collections::HashMap::new());
+        }
+        let key = $key;
+        if let Some(v) = MAP.with(|m| m.borrow().get(&key).cloned()) {
+            v
+        } else {
+            let v: $t = $build;
+            MAP.with(|m| {
+                let mut m = m.borrow_mut();
+                // Keys come from a bounded set in practice; the cap keeps it so regardless.
+                if m.len() > 4096 {
+                    m.clear();
+                }
+                m.insert(key, v.clone());
+            });
+            v
+        }
+    }};
+}
+
 fn raw(v: &Value) -> Box<RawValue> {
     RawValue::from_string(v.to_string()).expect("JSON text is valid")
 }
 
 /// Everything a server can offer, including the tasks extension.
 pub fn full_server_caps() -> ServerCapabilities {
+    memo!(ServerCapabilities, build_full_server_caps())
+}
+
+fn build_full_server_caps() -> ServerCapabilities {
     serde_json::from_value(json!({
         "tools": {"listChanged": true},
         "prompts": {"listChanged": true},
@@ -31,11 +71,19 @@ pub fn full_server_caps() -> ServerCapabilities {
 
 /// A tools-only server.
 pub fn small_server_caps() -> ServerCapabilities {
+    memo!(ServerCapabilities, build_small_server_caps())
+}
+
+fn build_small_server_caps() -> ServerCapabilities {
     serde_json::from_value(json!({"tools": {}})).expect("server capabilities decode")
 }
 
 /// A client that can do everything a legacy server may ask, and speaks the tasks extension.
 pub fn full_client_caps() -> ClientCapabilities {
+    memo!(ClientCapabilities, build_full_client_caps())
+}
+
+fn build_full_client_caps() -> ClientCapabilities {
     serde_json::from_value(json!({
         "roots": {"listChanged": true},
         "sampling": {},
@@ -66,6 +114,10 @@ pub fn versions(selector: u8) -> Vec<ProtocolVersion> {
 /// - bit 4: tools only (no prompts, resources, tasks ...);
 /// - bit 5: short task TTLs (tasks expire within a simulated minute).
 pub fn server_config(flags: u8) -> ServerConfig {
+    memo_by!(u8, ServerConfig, flags, build_server_config(flags))
+}
+
+fn build_server_config(flags: u8) -> ServerConfig {
     let caps = if flags & 0x10 != 0 {
         small_server_caps()
     } else {
@@ -90,6 +142,15 @@ pub fn server_config(flags: u8) -> ServerConfig {
 
 /// A client config with short timeouts, so simulated time reaches them quickly.
 pub fn client_config(era: EraPreference, full_caps: bool) -> ClientConfig {
+    memo_by!(
+        (u8, bool),
+        ClientConfig,
+        (era as u8, full_caps),
+        build_client_config(era, full_caps)
+    )
+}
+
+fn build_client_config(era: EraPreference, full_caps: bool) -> ClientConfig {
     let mut c = ClientConfig::new(Implementation::new("fuzz-client", "1.0.0"));
     if full_caps {
         c.capabilities = full_client_caps();
@@ -122,6 +183,16 @@ pub const CLIENT_REQUEST_KINDS: u8 = 19;
 /// A client request of kind `kind % CLIENT_REQUEST_KINDS`; `task` names a task for the
 /// `tasks/*` kinds.
 pub fn client_request(kind: u8, task: &str) -> ClientRequest {
+    let kind = kind % CLIENT_REQUEST_KINDS;
+    memo_by!(
+        (u8, String),
+        ClientRequest,
+        (kind, task.to_owned()),
+        build_client_request(kind, task)
+    )
+}
+
+fn build_client_request(kind: u8, task: &str) -> ClientRequest {
     let (method, params) = match kind % CLIENT_REQUEST_KINDS {
         0 => ("tools/list", json!({})),
         1 => (
@@ -168,6 +239,19 @@ pub fn client_request(kind: u8, task: &str) -> ClientRequest {
 
 /// A well-formed answer to `request`, as a server application would give.
 pub fn server_result(request: &ClientRequest) -> ServerResult {
+    if matches!(request, ClientRequest::CallTool(_)) {
+        // Echoes the call's argument: not the same for every call.
+        return build_server_result(request);
+    }
+    memo_by!(
+        String,
+        ServerResult,
+        request.method().to_owned(),
+        build_server_result(request)
+    )
+}
+
+fn build_server_result(request: &ClientRequest) -> ServerResult {
     let v = match request {
         ClientRequest::CallTool(p) => {
             let text = p
@@ -205,6 +289,15 @@ pub const SERVER_REQUEST_KINDS: u8 = 4;
 
 /// A request a legacy server sends its client.
 pub fn server_request(kind: u8) -> ServerRequest {
+    memo_by!(
+        u8,
+        ServerRequest,
+        kind % SERVER_REQUEST_KINDS,
+        build_server_request(kind)
+    )
+}
+
+fn build_server_request(kind: u8) -> ServerRequest {
     let (method, params) = match kind % SERVER_REQUEST_KINDS {
         0 => ("ping", json!({})),
         1 => ("roots/list", json!({})),
@@ -224,6 +317,15 @@ pub fn server_request(kind: u8) -> ServerRequest {
 
 /// A well-formed client answer to a server request.
 pub fn client_result(request: &ServerRequest) -> ClientResult {
+    memo_by!(
+        String,
+        ClientResult,
+        request.method().to_owned(),
+        build_client_result(request)
+    )
+}
+
+fn build_client_result(request: &ServerRequest) -> ClientResult {
     let v = match request {
         ServerRequest::ListRoots(_) => json!({"roots": [{"uri": "file:///tmp"}]}),
         ServerRequest::CreateMessage(_) => {

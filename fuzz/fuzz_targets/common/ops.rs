@@ -25,7 +25,7 @@ use mcp_proto::session::{
 use mcp_proto::tasks::TaskStatus;
 
 use super::fixtures;
-use super::reader::{check_frame, Chunker, Reader};
+use super::reader::{check_frame, frame_value, Chunker, Reader};
 use super::sessions::{new_server, request_outcome};
 
 /// Which way a frame travels.
@@ -606,7 +606,7 @@ impl Sim {
             .map(|t| t.frame)
             .collect();
         assert_eq!(frames.len(), 1, "one answer, one frame");
-        let v = check_frame(&frames[0]);
+        let v = frame_value(&frames[0]);
         assert_eq!(
             v.get("id"),
             Some(&serde_json::to_value(&id).expect("id encodes")),

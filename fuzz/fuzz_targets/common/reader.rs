@@ -109,8 +109,10 @@ impl Chunker {
     }
 }
 
-/// Checks that a frame a session produced is one JSON-RPC message on one line, and returns it.
-pub fn check_frame(frame: &Bytes) -> Value {
+/// Checks that a frame a session produced is one JSON-RPC message (or the array answering a
+/// batch) on one line. It reads the envelope only, without building a tree: this runs for
+/// every frame of every input.
+pub fn check_frame(frame: &Bytes) {
     let body = frame
         .strip_suffix(b"\n")
         .unwrap_or_else(|| panic!("frame does not end in a newline: {frame:?}"));
@@ -118,36 +120,61 @@ pub fn check_frame(frame: &Bytes) -> Value {
         !body.contains(&b'\n'),
         "frame holds a raw newline: {frame:?}"
     );
-    let v: Value = serde_json::from_slice(body)
-        .unwrap_or_else(|e| panic!("session wrote invalid JSON ({e}): {frame:?}"));
-    if let Value::Array(answers) = &v {
-        // The answer to a batch: a non-empty array of responses.
+    if body.first() == Some(&b'[') {
+        let answers: Vec<Envelope<'_>> = serde_json::from_slice(body)
+            .unwrap_or_else(|e| panic!("session wrote an invalid batch answer ({e}): {frame:?}"));
         assert!(!answers.is_empty(), "empty batch answer");
-        for a in answers {
-            check_message(a);
+        for a in &answers {
+            a.check(frame);
             assert!(
-                a.get("method").is_none(),
-                "a batch answer holds only responses: {v}"
+                a.method.is_none(),
+                "a batch answer holds only responses: {frame:?}"
             );
         }
-        return v;
+        return;
     }
-    check_message(&v);
-    v
+    let env: Envelope<'_> = serde_json::from_slice(body)
+        .unwrap_or_else(|e| panic!("session wrote invalid JSON ({e}): {frame:?}"));
+    env.check(frame);
 }
 
-fn check_message(v: &Value) {
-    assert_eq!(
-        v.get("jsonrpc").and_then(Value::as_str),
-        Some("2.0"),
-        "frame is not JSON-RPC 2.0: {v}"
-    );
-    let kinds = ["method", "result", "error"]
+/// [`check_frame`], returning the message as a tree for a closer look.
+pub fn frame_value(frame: &Bytes) -> Value {
+    check_frame(frame);
+    serde_json::from_slice(frame).expect("checked above")
+}
+
+/// The members `check_frame` looks at; `deny_unknown_fields` is not wanted (`id`, `params`).
+#[derive(serde::Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow, default)]
+    jsonrpc: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    method: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    result: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    error: Option<serde::de::IgnoredAny>,
+}
+
+impl Envelope<'_> {
+    fn check(&self, frame: &Bytes) {
+        assert_eq!(
+            self.jsonrpc.as_deref(),
+            Some("2.0"),
+            "frame is not JSON-RPC 2.0: {frame:?}"
+        );
+        let kinds = [
+            self.method.is_some(),
+            self.result.is_some(),
+            self.error.is_some(),
+        ]
         .iter()
-        .filter(|k| v.get(**k).is_some())
+        .filter(|k| **k)
         .count();
-    assert_eq!(
-        kinds, 1,
-        "frame must be exactly one of request/notification/response: {v}"
-    );
+        assert_eq!(
+            kinds, 1,
+            "frame must be exactly one of request/notification/response: {frame:?}"
+        );
+    }
 }

@@ -85,6 +85,9 @@ impl UriTemplate {
                     } else {
                         percent_decode(raw)
                     };
+                    if !safe_value(&value, *reserved) {
+                        return None;
+                    }
                     vars.insert(name.clone(), value);
                     rest = &rest[end..];
                 }
@@ -92,6 +95,21 @@ impl UriTemplate {
         }
         rest.is_empty().then_some(vars)
     }
+}
+
+/// Checked after decoding, since `%2F` and `%2E%2E` decode to `/` and `..`: a simple
+/// variable holds no `/` or `\` and is not `.` or `..`; a reserved one (which may span `/`)
+/// has no `.` or `..` segment, read raw or decoded. Handlers that build paths from
+/// variables cannot then be walked out of their directory.
+fn safe_value(value: &str, reserved: bool) -> bool {
+    let dots = |seg: &str| seg == "." || seg == "..";
+    if !reserved {
+        return !value.contains(['/', '\\', '\0']) && !dots(value);
+    }
+    let decoded = percent_decode(value);
+    [value, decoded.as_str()]
+        .iter()
+        .all(|v| !v.contains('\0') && !v.split(['/', '\\']).any(dots))
 }
 
 fn is_var_name(name: &str) -> bool {
@@ -155,6 +173,35 @@ mod tests {
         );
         assert_eq!(t.matches("db://users/rows/42.json/x"), None);
         assert_eq!(t.matches("db://users/cols/42.json"), None);
+    }
+
+    /// Before: `%2F`, `%2E%2E` and `..` came out as `/` and `..` in the variables.
+    #[test]
+    fn decoded_variables_cannot_climb_out_of_a_directory() {
+        let t = UriTemplate::parse("file:///srv/{name}");
+        for bad in [
+            "file:///srv/..",
+            "file:///srv/%2E%2E",
+            "file:///srv/.",
+            "file:///srv/..%2Fetc%2Fpasswd",
+            "file:///srv/a%2Fb",
+            "file:///srv/a%5Cb",
+            "file:///srv/a%00",
+        ] {
+            assert_eq!(t.matches(bad), None, "{bad}");
+        }
+        assert_eq!(t.matches("file:///srv/a..b"), vars(&[("name", "a..b")]));
+        assert_eq!(t.matches("file:///srv/.env"), vars(&[("name", ".env")]));
+        let t = UriTemplate::parse("file:///srv/{+path}");
+        for bad in [
+            "file:///srv/../etc",
+            "file:///srv/a/%2e%2e/b",
+            "file:///srv/a/./b",
+            "file:///srv/a\\..\\b",
+        ] {
+            assert_eq!(t.matches(bad), None, "{bad}");
+        }
+        assert_eq!(t.matches("file:///srv/a/b..c"), vars(&[("path", "a/b..c")]));
     }
 
     #[test]

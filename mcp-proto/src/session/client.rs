@@ -695,6 +695,7 @@ impl ClientSession {
         if self.incoming.remove(id).is_none() {
             return Err(UsageError::UnknownRequest(id.clone()));
         }
+        self.task_request_ended(id);
         self.outbox.response(Route::Session, id, &result)
     }
 
@@ -703,6 +704,7 @@ impl ClientSession {
         if self.incoming.remove(id).is_none() {
             return Err(UsageError::UnknownRequest(id.clone()));
         }
+        self.task_request_ended(id);
         self.outbox.error(Route::Session, Some(id), &error);
         Ok(())
     }
@@ -730,6 +732,9 @@ impl ClientSession {
             }
         }
         self.incoming.clear();
+        if let Some(tasks) = self.tasks.as_mut() {
+            tasks.forget_requests();
+        }
         self.watches.clear();
         self.watch_polls.clear();
         self.state = State::Closed;
@@ -1096,6 +1101,7 @@ impl ClientSession {
                     return;
                 };
                 if self.incoming.remove(&id).is_some() {
+                    self.task_request_ended(&id);
                     self.events.push_back(ClientEvent::Cancelled {
                         id,
                         reason: p.reason,

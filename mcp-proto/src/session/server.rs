@@ -62,6 +62,9 @@ pub struct ServerConfig {
     pub max_in_flight: usize,
     /// Most concurrent `subscriptions/listen` streams.
     pub max_subscriptions: usize,
+    /// Most resource URIs one legacy session may be subscribed to (`resources/subscribe`);
+    /// a subscription past it is refused with -32603 and nothing is kept.
+    pub max_resource_subscriptions: usize,
     /// Timeout of requests this server sends (legacy sampling, elicitation, roots).
     pub request_timeout: Timeout,
     /// Methods outside the spec this server wants to receive instead of -32601.
@@ -85,6 +88,7 @@ impl ServerConfig {
             max_frame_len: DEFAULT_MAX_FRAME_LEN,
             max_in_flight: 1024,
             max_subscriptions: 64,
+            max_resource_subscriptions: 1024,
             request_timeout: Timeout::default(),
             custom_methods: Vec::new(),
             discover_ttl_ms: 0,
@@ -1072,6 +1076,16 @@ impl ServerSession {
                 let _ = self.outbox.response(route, &id, &EmptyResult::default());
             }
             ClientRequest::Subscribe(p) => {
+                if self.resource_subscriptions.len() >= self.config.max_resource_subscriptions
+                    && !self.resource_subscriptions.contains(&p.uri)
+                {
+                    let e = ErrorObject::internal(format!(
+                        "too many resource subscriptions (at most {})",
+                        self.config.max_resource_subscriptions
+                    ));
+                    self.reply_error(&id, e);
+                    return;
+                }
                 self.resource_subscriptions.insert(p.uri.clone());
                 let _ = self.outbox.response(route, &id, &EmptyResult::default());
                 self.events

@@ -32,6 +32,13 @@ pub(super) struct ClientTasks {
     waiting: HashSet<RequestId>,
 }
 
+impl ClientTasks {
+    /// The session ended: no request is open any more.
+    pub(super) fn forget_requests(&mut self) {
+        self.requested.clear();
+    }
+}
+
 /// The `task` metadata of a task-augmentable server request, if it asked for a task.
 pub(super) fn task_param(r: &ServerRequest) -> Option<&crate::schema::TaskMetadata> {
     use crate::schema::elicitation::ElicitRequestParams as E;
@@ -71,6 +78,15 @@ impl ClientSession {
         self.tasks
             .as_ref()
             .is_some_and(|t| t.requested.contains_key(id))
+    }
+
+    /// The server request `id` ended without becoming a task (answered directly, refused or
+    /// cancelled): its note that a task was asked for goes, so a server sending many such
+    /// requests cannot grow the table.
+    pub(super) fn task_request_ended(&mut self, id: &RequestId) {
+        if let Some(tasks) = self.tasks.as_mut() {
+            tasks.requested.remove(id);
+        }
     }
 
     /// Turns the server request `id` (one that asked for a task) into a task: answers it with

@@ -273,10 +273,33 @@ impl ServerSession {
 
     /// Another session changed a task kept in a store this session shares: tells this
     /// session's listen streams that follow it, and answers its `tasks/result` waiters once
-    /// the task is terminal.
+    /// the task is terminal, or with an error once it is gone (another session's sweep
+    /// expired it, or it was removed).
     pub fn task_changed(&mut self, now: Instant, task_id: &str) {
         let now_ms = self.now_ms(now);
+        if self.tasks.get(now_ms, task_id).is_none() {
+            self.task_gone(task_id);
+            return;
+        }
         self.notify_task(now_ms, task_id, false);
+    }
+
+    /// The task left the store: its `tasks/result` waiters get an error, the application a
+    /// [`ServerEvent::TaskExpired`] (only if this session was waiting on it, so a sweep seen
+    /// twice is reported once).
+    fn task_gone(&mut self, task_id: &str) {
+        self.task_progress.remove(task_id);
+        if let Some(waiters) = self.task_waiters.remove(task_id) {
+            let err = ErrorObject::invalid_params(format!("task {task_id} expired"));
+            for w in waiters {
+                if self.incoming.remove(&w).is_some() {
+                    self.outbox.error(Route::Request(w.clone()), Some(&w), &err);
+                }
+            }
+            self.events.push_back(ServerEvent::TaskExpired {
+                task_id: task_id.to_owned(),
+            });
+        }
     }
 
     /// One of our task requests was answered, failed or given up: with none left, the task
@@ -310,19 +333,32 @@ impl ServerSession {
             self.last_now = now;
         }
         let now_ms = self.now_ms(now);
-        if self.tasks.next_expiry().is_none_or(|at| at > now_ms) {
-            return;
-        }
-        for task_id in self.tasks.expire(now_ms) {
-            self.task_progress.remove(&task_id);
-            if let Some(waiters) = self.task_waiters.remove(&task_id) {
-                let err = ErrorObject::invalid_params(format!("task {task_id} expired"));
-                for w in waiters {
-                    self.incoming.remove(&w);
-                    self.outbox.error(Route::Request(w.clone()), Some(&w), &err);
+        if self.tasks.next_expiry().is_some_and(|at| at <= now_ms) {
+            for task_id in self.tasks.expire(now_ms) {
+                self.task_progress.remove(&task_id);
+                if let Some(waiters) = self.task_waiters.remove(&task_id) {
+                    let err = ErrorObject::invalid_params(format!("task {task_id} expired"));
+                    for w in waiters {
+                        self.incoming.remove(&w);
+                        self.outbox.error(Route::Request(w.clone()), Some(&w), &err);
+                    }
                 }
+                self.events.push_back(ServerEvent::TaskExpired { task_id });
             }
-            self.events.push_back(ServerEvent::TaskExpired { task_id });
+        }
+        // A store shared with other sessions may have lost a task to their sweep: this
+        // session's waiters on it are answered now at the latest.
+        if !self.task_waiters.is_empty() {
+            let mut gone: Vec<String> = self
+                .task_waiters
+                .keys()
+                .filter(|t| self.tasks.get(now_ms, t).is_none())
+                .cloned()
+                .collect();
+            gone.sort();
+            for task_id in gone {
+                self.task_gone(&task_id);
+            }
         }
     }
 
