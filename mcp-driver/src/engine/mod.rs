@@ -106,6 +106,7 @@ where
         out: &mut Vec<Transmit>,
     ) -> Step {
         let mut g = lock(self);
+        g.clear_woken();
         if g.session.poll_timeout().is_some_and(|t| t <= now) {
             g.session.handle_timeout(now);
         }
@@ -175,6 +176,10 @@ pub(crate) struct Round<'a, R: Runtime> {
     pub orphaned: bool,
     /// Set by the transport in an inline turn that left work for the engine's task.
     pub needs_driver: bool,
+    /// The first round of this poll (or inline turn): a source that returned `Pending`
+    /// in an earlier round of the same poll has registered its waker and need not be
+    /// asked again until then.
+    pub first: bool,
 }
 
 /// How a connection ended.
@@ -338,6 +343,7 @@ impl<R: Runtime, T: Transport<R>> Core<R, T> {
         let waker = cx.as_ref().map(|c| c.waker().clone());
         let noop = Waker::noop();
         self.sessions.iter().for_each(|s| s.begin_turn());
+        let mut first = true;
         loop {
             let now = self.rt.now();
             let mut deadline: Option<Instant> = None;
@@ -383,7 +389,9 @@ impl<R: Runtime, T: Transport<R>> Core<R, T> {
                 stopped,
                 orphaned,
                 needs_driver: false,
+                first,
             };
+            first = false;
             let io = self.transport.poll_io(cx.as_deref_mut(), &mut round);
             let needs_driver = round.needs_driver;
             if let Some(reason) = io.close {

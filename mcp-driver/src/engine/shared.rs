@@ -125,6 +125,12 @@ impl<S, X> Shared<S, X> {
         self.in_turn = true;
     }
 
+    /// Forgets wakes so far in this turn: the step that calls this, under the same lock,
+    /// drains what they were about.
+    pub fn clear_woken(&mut self) {
+        self.woken_in_turn = false;
+    }
+
     /// Ends a turn; `true` if something woke the connection meanwhile (look again).
     pub fn end_turn(&mut self) -> bool {
         self.in_turn = false;

@@ -28,6 +28,10 @@ pub(crate) struct StreamTransport<Rd, Wr> {
     writer: Wr,
     read_buf: BytesMut,
     eof: bool,
+    /// The reader returned `Pending` in this poll: its waker is registered.
+    read_blocked: bool,
+    /// Written since the last completed flush.
+    unflushed: bool,
     out: VecDeque<Bytes>,
     /// Bytes in `out`.
     queued: usize,
@@ -44,6 +48,8 @@ impl<Rd, Wr> StreamTransport<Rd, Wr> {
             writer,
             read_buf: BytesMut::with_capacity(READ_CHUNK),
             eof: false,
+            read_blocked: false,
+            unflushed: false,
             out: VecDeque::new(),
             queued: 0,
             flow,
@@ -59,6 +65,7 @@ impl<Rd, Wr: AsyncWrite + Unpin> StreamTransport<Rd, Wr> {
             match Pin::new(&mut self.writer).poll_write(cx, front) {
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
                 Poll::Ready(Ok(n)) => {
+                    self.unflushed = true;
                     let n = n.min(front.len());
                     let _ = front.split_to(n);
                     self.queued -= n;
@@ -70,7 +77,14 @@ impl<Rd, Wr: AsyncWrite + Unpin> StreamTransport<Rd, Wr> {
                 Poll::Pending => return Poll::Pending,
             }
         }
-        Pin::new(&mut self.writer).poll_flush(cx)
+        if !self.unflushed {
+            return Poll::Ready(Ok(()));
+        }
+        let flushed = Pin::new(&mut self.writer).poll_flush(cx);
+        if flushed.is_ready() {
+            self.unflushed = false;
+        }
+        flushed
     }
 }
 
@@ -126,7 +140,10 @@ where
         }
         // Input, unless paused (the writer's waker brings us back when the peer reads) or
         // inline (a read would register no waker).
-        if !self.eof && !inline && state == FlowState::Reading {
+        if round.first {
+            self.read_blocked = false;
+        }
+        if !self.eof && !inline && !self.read_blocked && state == FlowState::Reading {
             let start = self.read_buf.len();
             self.read_buf.resize(start + READ_CHUNK, 0);
             let polled = Pin::new(&mut self.reader).poll_read(cx, &mut self.read_buf[start..]);
@@ -149,7 +166,7 @@ where
                     io.end = Some(End::Failed(e, reason));
                     return io;
                 }
-                Poll::Pending => {}
+                Poll::Pending => self.read_blocked = true,
             }
         }
         if (self.eof || round.stopped != 0) && self.out.is_empty() {
