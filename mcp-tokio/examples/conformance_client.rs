@@ -164,6 +164,12 @@ fn oauth(url: &str, scenario: &str, context: &Value) -> Result<OAuth, String> {
         cfg.grant = Grant::ClientCredentials;
         return Ok(OAuth::without_user(cfg));
     }
+    if let Some(jwt) = text("valid_jwt") {
+        // Workload identity: the platform's JWT is the grant.
+        cfg.grant = Grant::JwtBearer;
+        cfg.assertion = Some(jwt);
+        return Ok(OAuth::without_user(cfg));
+    }
     Ok(OAuth::new(
         cfg,
         Arc::new(HeadlessAuthorization::new(redirect)),

@@ -513,6 +513,7 @@ impl AuthFlow {
         let grant_types: &[&str] = match self.config.grant {
             Grant::AuthorizationCode => &["authorization_code", "refresh_token"],
             Grant::ClientCredentials => &["client_credentials"],
+            Grant::JwtBearer => &[super::JWT_BEARER_GRANT],
         };
         let body = json!({
             "client_name": self.config.client_name,
@@ -594,6 +595,21 @@ impl AuthFlow {
         match self.config.grant {
             Grant::ClientCredentials => {
                 let mut form = vec![("grant_type", "client_credentials".to_owned())];
+                if let Some(s) = &self.requested_scope {
+                    form.push(("scope", s.clone()));
+                }
+                self.token_request(now, form);
+            }
+            Grant::JwtBearer => {
+                let Some(assertion) = self.config.assertion.clone() else {
+                    return self.fail(AuthError::Signing(
+                        "no assertion for the JWT-bearer grant".into(),
+                    ));
+                };
+                let mut form = vec![
+                    ("grant_type", super::JWT_BEARER_GRANT.to_owned()),
+                    ("assertion", assertion),
+                ];
                 if let Some(s) = &self.requested_scope {
                     form.push(("scope", s.clone()));
                 }

@@ -214,7 +214,13 @@ pub enum Grant {
     /// Client credentials (machine to machine; needs [`PreRegistered`] credentials or a
     /// signer).
     ClientCredentials,
+    /// The RFC 7523 JWT-bearer grant with [`OAuthConfig::assertion`] (workload identity
+    /// federation: a token from the workload's platform is exchanged for an access token).
+    JwtBearer,
 }
+
+/// `grant_type` of the RFC 7523 JWT-bearer grant.
+pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /// What a flow needs to know about the client.
 #[derive(Clone)]
@@ -237,6 +243,8 @@ pub struct OAuthConfig {
     pub offline_access: bool,
     /// Scopes to ask for when neither the challenge nor the resource says.
     pub default_scope: Option<String>,
+    /// The assertion of the [`Grant::JwtBearer`] grant (a workload identity JWT).
+    pub assertion: Option<String>,
     /// Largest response body the flow accepts from the transport (documented bound for it).
     pub max_body_len: usize,
 }
@@ -254,6 +262,7 @@ impl OAuthConfig {
             signer: None,
             offline_access: true,
             default_scope: None,
+            assertion: None,
             max_body_len: 1 << 20,
         }
     }

@@ -874,3 +874,43 @@ fn hostile_documents_fail_cleanly() {
         Some(Step::Failed(AuthError::Usage(_)))
     ));
 }
+
+#[test]
+fn jwt_bearer_grant_sends_the_assertion_once() {
+    let mut cfg = OAuthConfig::new(MCP, "http://127.0.0.1:1/cb");
+    cfg.grant = Grant::JwtBearer;
+    cfg.assertion = Some("header.claims.sig".into());
+    cfg.pre_registered = Some(PreRegistered {
+        client_id: "workload".into(),
+        client_secret: None,
+        issuer: None,
+    });
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = calls.clone();
+    let mut fake = Fake::new();
+    fake.token = Box::new(move |form, auth| {
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        assert!(auth.is_none());
+        assert_eq!(form["grant_type"], JWT_BEARER_GRANT);
+        assert_eq!(form["assertion"], "header.claims.sig");
+        assert_eq!(form["client_id"], "workload");
+        (400, json!({"error": "invalid_grant"}))
+    });
+    let f = AuthFlow::new(
+        Arc::new(cfg),
+        authorize(None),
+        t0(),
+        Box::new(SeededEntropy::new(5)),
+    );
+    // A refused assertion is reported, not retried and not swapped for another grant.
+    assert!(matches!(
+        fake.drive(f, t0()),
+        Err(AuthError::Endpoint {
+            endpoint: "token",
+            status: 400,
+            ..
+        })
+    ));
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(fake.registered, 0);
+}
