@@ -219,6 +219,23 @@ pub enum Grant {
     JwtBearer,
 }
 
+/// Where and with what the ID-JAG of enterprise-managed authorization is obtained
+/// (RFC 8693 token exchange at the enterprise IdP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdJagExchange {
+    /// The IdP's token endpoint.
+    pub token_endpoint: String,
+    /// The user's ID token from the IdP (the subject token).
+    pub id_token: String,
+    /// The client's id at the IdP.
+    pub client_id: String,
+    /// The client's secret at the IdP, if any (sent with HTTP Basic).
+    pub client_secret: Option<String>,
+}
+
+/// `grant_type` of RFC 8693 token exchange.
+pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+
 /// `grant_type` of the RFC 7523 JWT-bearer grant.
 pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
@@ -245,6 +262,10 @@ pub struct OAuthConfig {
     pub default_scope: Option<String>,
     /// The assertion of the [`Grant::JwtBearer`] grant (a workload identity JWT).
     pub assertion: Option<String>,
+    /// Enterprise-managed authorization (SEP-990): before the [`Grant::JwtBearer`] grant,
+    /// the user's ID token is exchanged at the enterprise IdP for an ID-JAG, which becomes
+    /// the assertion.
+    pub id_jag: Option<IdJagExchange>,
     /// Largest response body the flow accepts from the transport (documented bound for it).
     pub max_body_len: usize,
 }
@@ -263,6 +284,7 @@ impl OAuthConfig {
             offline_access: true,
             default_scope: None,
             assertion: None,
+            id_jag: None,
             max_body_len: 1 << 20,
         }
     }
