@@ -10,6 +10,7 @@
 //! Each function panics (the fuzzer's crash signal) when an invariant breaks.
 #![allow(dead_code)]
 
+pub mod auth;
 pub mod codec;
 pub mod fixtures;
 pub mod http;
@@ -27,17 +28,19 @@ pub fn run_target(name: &str, data: &[u8]) -> bool {
         "sse_decoder" => codec::sse_decoder(data),
         "pair_ops" => ops::pair_ops(data),
         "http_exchange" => http::http_exchange(data),
+        "auth_flow" => auth::auth_flow(data),
         _ => return false,
     }
     true
 }
 
 /// Names of every target, as in `fuzz/Cargo.toml`.
-pub const TARGETS: [&str; 6] = [
+pub const TARGETS: [&str; 7] = [
     "server_bytes",
     "client_bytes",
     "line_decoder",
     "sse_decoder",
     "pair_ops",
     "http_exchange",
+    "auth_flow",
 ];
