@@ -138,9 +138,13 @@ pub fn auth_flow(data: &[u8]) {
                         });
                         // Metadata served by an issuer under its own well-known URL may name
                         // its token endpoint.
-                        if status == 200
-                            && url::authorization_server_metadata_urls(issuer).contains(&req.url)
-                        {
+                        // So may the MCP server's own origin for a 2025-03-26 server (no
+                        // protected resource metadata), whatever issuer it names.
+                        let own = url::authorization_server_metadata_urls(issuer)
+                            .contains(&req.url)
+                            || url::authorization_server_metadata_urls("http://mcp.test")
+                                .contains(&req.url);
+                        if status == 200 && own {
                             trusted.push((issuer.to_owned(), token.to_owned()));
                         }
                         doc.to_string().into_bytes()
