@@ -131,6 +131,11 @@ fn replay_sse_decoder() {
 }
 
 #[test]
+fn replay_auth_flow() {
+    replay("auth_flow");
+}
+
+#[test]
 fn replay_pair_ops() {
     replay("pair_ops");
 }

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mcp_tokio::mcp_driver::{BoxFuture, CallError, Client, ClientHandler};
-use mcp_tokio::mcp_proto::auth::{Grant, OAuthConfig, PreRegistered};
+use mcp_tokio::mcp_proto::auth::{Grant, IdJagExchange, OAuthConfig, PreRegistered};
 use mcp_tokio::mcp_proto::jsonrpc::ErrorObject;
 use mcp_tokio::mcp_proto::schema::elicitation::{ElicitRequestParams, ElicitResult};
 use mcp_tokio::mcp_proto::schema::lifecycle::{
@@ -162,6 +162,25 @@ fn oauth(url: &str, scenario: &str, context: &Value) -> Result<OAuth, String> {
     }
     if scenario.starts_with("auth/client-credentials") {
         cfg.grant = Grant::ClientCredentials;
+        return Ok(OAuth::without_user(cfg));
+    }
+    if let (Some(id_token), Some(token_endpoint)) =
+        (text("idp_id_token"), text("idp_token_endpoint"))
+    {
+        // Enterprise-managed: the IdP's ID token becomes an ID-JAG, then the grant.
+        cfg.grant = Grant::JwtBearer;
+        cfg.id_jag = Some(IdJagExchange {
+            token_endpoint,
+            id_token,
+            client_id: text("idp_client_id").unwrap_or_default(),
+            client_secret: text("idp_client_secret"),
+        });
+        return Ok(OAuth::without_user(cfg));
+    }
+    if let Some(jwt) = text("valid_jwt") {
+        // Workload identity: the platform's JWT is the grant.
+        cfg.grant = Grant::JwtBearer;
+        cfg.assertion = Some(jwt);
         return Ok(OAuth::without_user(cfg));
     }
     Ok(OAuth::new(

@@ -10,6 +10,7 @@
 //! Each function panics (the fuzzer's crash signal) when an invariant breaks.
 #![allow(dead_code)]
 
+pub mod auth;
 pub mod codec;
 pub mod endpoint;
 pub mod fixtures;
@@ -29,13 +30,14 @@ pub fn run_target(name: &str, data: &[u8]) -> bool {
         "pair_ops" => ops::pair_ops(data),
         "http_exchange" => http::http_exchange(data),
         "http_endpoint" => endpoint::http_endpoint(data),
+        "auth_flow" => auth::auth_flow(data),
         _ => return false,
     }
     true
 }
 
 /// Names of every target, as in `fuzz/Cargo.toml`.
-pub const TARGETS: [&str; 7] = [
+pub const TARGETS: [&str; 8] = [
     "server_bytes",
     "client_bytes",
     "line_decoder",
@@ -43,4 +45,5 @@ pub const TARGETS: [&str; 7] = [
     "pair_ops",
     "http_exchange",
     "http_endpoint",
+    "auth_flow",
 ];

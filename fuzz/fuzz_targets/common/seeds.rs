@@ -29,6 +29,7 @@ pub fn all() -> Vec<Seed> {
     out.extend(pair_ops());
     out.extend(http_exchange());
     out.extend(http_endpoint());
+    out.extend(auth_flow());
     out
 }
 
@@ -1183,4 +1184,78 @@ fn http_exchange() -> Vec<Seed> {
     ];
     out.push(seed(t, "get-backlog", &[1, 4, 10, 2, 4], backlog_ops));
     out
+}
+
+/// OAuth flows: a start byte, then per step a status byte, a body kind and its choices.
+fn auth_flow() -> Vec<Seed> {
+    let t = "auth_flow";
+    vec![
+        // Challenge with a PRM URL; PRM ok; metadata ok (S256); store empty; registration;
+        // redirect with state and iss; token.
+        seed(
+            t,
+            "code-flow",
+            &[
+                0, 0, 7, 1, 0, 0, 1, 7, 2, 0, 0, 0, 0, 0, 0, 0, 1, 7, 3, 0, 0, 0, 0, 1, 0, 0, 0, 7,
+                3, 0, 0, 0, 0, 1,
+            ],
+            b"",
+        ),
+        seed(
+            t,
+            "refresh",
+            &[1, 7, 2, 0, 0, 0, 0, 0, 0, 0, 1, 7, 3, 0, 0, 0, 0, 1],
+            b"",
+        ),
+        seed(
+            t,
+            "refresh-foreign-client",
+            &[1, 7, 2, 0, 0, 0, 0, 0, 0, 0, 1, 2, 7, 3, 0, 0, 0, 0, 1],
+            b"",
+        ),
+        seed(t, "resource-mismatch", &[0, 0, 7, 1, 2, 0, 1], b""),
+        seed(
+            t,
+            "issuer-mismatch",
+            &[0, 0, 7, 1, 0, 0, 1, 7, 2, 2, 0, 0, 0, 0, 0, 1],
+            b"",
+        ),
+        seed(
+            t,
+            "evil-token-endpoint",
+            &[0, 0, 7, 1, 0, 0, 1, 7, 2, 0, 1, 0, 0, 0, 0, 1, 1, 0, 0, 1],
+            b"",
+        ),
+        seed(
+            t,
+            "iss-trailing-slash",
+            &[0, 0, 7, 1, 0, 0, 1, 7, 2, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1],
+            b"",
+        ),
+        seed(
+            t,
+            "forged-state",
+            &[0, 0, 7, 1, 0, 0, 1, 7, 2, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 1],
+            b"",
+        ),
+        seed(
+            t,
+            "no-prm-legacy",
+            &[0, 2, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1],
+            b"",
+        ),
+        seed(t, "raw-garbage", &[0, 1, 7, 0, 8, 1], b"{\"issuer\":"),
+        seed(
+            t,
+            "transport-cuts",
+            &[0, 0, 7, 1, 0, 0, 0, 7, 1, 0, 0, 16],
+            b"",
+        ),
+        seed(
+            t,
+            "step-up-plain-pkce",
+            &[0, 1, 7, 1, 0, 0, 1, 7, 2, 0, 0, 0, 1, 0, 0, 1],
+            b"",
+        ),
+    ]
 }

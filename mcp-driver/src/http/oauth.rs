@@ -3,8 +3,8 @@
 //!
 //! - Before a request, an expired token (also one loaded from a [`CredentialStore`] after its
 //!   absolute expiry) is refreshed.
-//! - A 401 refreshes the token (or, without a refresh token, or when a fresh one is refused
-//!   too, runs discovery and authorization again); a 403 `insufficient_scope` authorizes again
+//! - A 401 refreshes the token (or, without a refresh token, or when the retry with a fresh
+//!   one is refused too, runs discovery and authorization again); a 403 `insufficient_scope` authorizes again
 //!   for the union of scopes. Each request is sent again at most
 //!   [`OAuth::with_retry_budget`] times.
 //! - Single flight: however many requests are refused at once, one flow runs and the others
@@ -446,9 +446,6 @@ struct Inner {
 struct State {
     loaded: bool,
     tokens: Option<TokenSet>,
-    /// An access token a refresh just produced: refused as well, it calls for a new
-    /// authorization rather than another refresh.
-    refreshed: Option<String>,
     discovery: Option<Box<Discovery>>,
     flight: Option<Arc<Flight>>,
     last_error: Option<AuthError>,
@@ -622,6 +619,7 @@ impl Inner {
     }
 
     fn apply(&self, result: Result<FlowOutcome, AuthError>, refresh: bool) -> bool {
+        // (`refresh`: a failed refresh also forgets the tokens.)
         let mut st = lock(&self.state);
         match result {
             Ok(o) => {
@@ -629,7 +627,6 @@ impl Inner {
                     self.store.save_client(c);
                 }
                 self.store.save_tokens(&self.config.server_url, &o.tokens);
-                st.refreshed = refresh.then(|| o.tokens.access_token.clone());
                 st.tokens = Some(o.tokens);
                 st.discovery = Some(Box::new(o.discovery));
                 st.last_error = None;
@@ -682,17 +679,15 @@ impl BearerAuth for OAuth {
 
     fn rejected(&self, r: Rejection<'_>, http: AuthHttp) -> BoxFuture<'static, bool> {
         let www = r.www_authenticate.map(str::to_owned);
+        // A first refusal is answered with a refresh when possible; a request refused again
+        // (its retry carried a fresh token) calls for a new authorization.
+        let first = r.attempt == 0;
         match r.status {
             401 => self.single_flight(Some(r.sent_token), http, |st| match &st.tokens {
-                Some(t)
-                    if t.refresh_token.is_some()
-                        && st.refreshed.as_deref() != Some(&t.access_token) =>
-                {
-                    Some(Start::Refresh {
-                        tokens: t.clone(),
-                        discovery: st.discovery.clone(),
-                    })
-                }
+                Some(t) if first && t.refresh_token.is_some() => Some(Start::Refresh {
+                    tokens: t.clone(),
+                    discovery: st.discovery.clone(),
+                }),
                 _ => Some(Start::Authorize {
                     www_authenticate: www,
                     previous_scope: None,

@@ -106,6 +106,7 @@ enum Phase {
         state: String,
     },
     Token,
+    Exchange,
     Finished,
 }
 
@@ -223,6 +224,7 @@ impl AuthFlow {
             ),
             Phase::Registering => self.on_registration(now, response),
             Phase::Token => self.on_token(now, response),
+            Phase::Exchange => self.on_exchange(now, response),
             other => {
                 self.phase = other;
                 self.fail(AuthError::Usage("a response with no request out"));
@@ -513,6 +515,7 @@ impl AuthFlow {
         let grant_types: &[&str] = match self.config.grant {
             Grant::AuthorizationCode => &["authorization_code", "refresh_token"],
             Grant::ClientCredentials => &["client_credentials"],
+            Grant::JwtBearer => &[super::JWT_BEARER_GRANT],
         };
         let body = json!({
             "client_name": self.config.client_name,
@@ -599,6 +602,24 @@ impl AuthFlow {
                 }
                 self.token_request(now, form);
             }
+            Grant::JwtBearer if self.config.id_jag.is_some() && self.config.assertion.is_none() => {
+                self.exchange_for_id_jag(&d)
+            }
+            Grant::JwtBearer => {
+                let Some(assertion) = self.config.assertion.clone() else {
+                    return self.fail(AuthError::Signing(
+                        "no assertion for the JWT-bearer grant".into(),
+                    ));
+                };
+                let mut form = vec![
+                    ("grant_type", super::JWT_BEARER_GRANT.to_owned()),
+                    ("assertion", assertion),
+                ];
+                if let Some(s) = &self.requested_scope {
+                    form.push(("scope", s.clone()));
+                }
+                self.token_request(now, form);
+            }
             Grant::AuthorizationCode => {
                 if !d.synthesized && !d.metadata.supports_s256() {
                     return self.fail(AuthError::PkceNotSupported);
@@ -631,6 +652,79 @@ impl AuthFlow {
                 self.phase = Phase::Authorizing { pkce, state };
             }
         }
+    }
+
+    // ----- enterprise-managed authorization (SEP-990) ----------------------------------------
+
+    fn exchange_for_id_jag(&mut self, d: &Discovery) {
+        let Some(x) = self.config.id_jag.clone() else {
+            return self.fail(AuthError::Usage("no ID-JAG exchange configured"));
+        };
+        let mut fields: Vec<(&str, &str)> = vec![
+            ("grant_type", super::TOKEN_EXCHANGE_GRANT),
+            (
+                "requested_token_type",
+                "urn:ietf:params:oauth:token-type:id-jag",
+            ),
+            ("subject_token", &x.id_token),
+            (
+                "subject_token_type",
+                "urn:ietf:params:oauth:token-type:id_token",
+            ),
+            ("audience", &d.issuer),
+            ("resource", &d.resource),
+        ];
+        let mut headers = vec![
+            (
+                "content-type".to_owned(),
+                "application/x-www-form-urlencoded".to_owned(),
+            ),
+            ("accept".to_owned(), "application/json".to_owned()),
+        ];
+        match &x.client_secret {
+            Some(secret) => {
+                let pair = format!("{}:{}", form_encode(&x.client_id), form_encode(secret));
+                headers.push((
+                    "authorization".to_owned(),
+                    format!("Basic {}", crate::http::base64::encode(pair.as_bytes())),
+                ));
+            }
+            None => fields.push(("client_id", &x.client_id)),
+        }
+        if let Some(s) = &self.requested_scope {
+            fields.push(("scope", s));
+        }
+        let body = form(&fields).into_bytes();
+        self.pending = Some(Step::Send(AuthRequest {
+            method: AuthMethod::Post,
+            url: x.token_endpoint,
+            headers,
+            body,
+        }));
+        self.phase = Phase::Exchange;
+    }
+
+    fn on_exchange(&mut self, now: SystemTime, response: AuthResponse) {
+        if response.status != 200 {
+            return self.fail(endpoint_error("token exchange", &response));
+        }
+        let jag = match serde_json::from_slice::<TokenResponse>(&response.body) {
+            Ok(t) if !t.access_token.is_empty() => t.access_token,
+            _ => {
+                return self.fail(AuthError::Malformed {
+                    what: "token exchange response",
+                    reason: "no access_token".into(),
+                })
+            }
+        };
+        let mut form = vec![
+            ("grant_type", super::JWT_BEARER_GRANT.to_owned()),
+            ("assertion", jag),
+        ];
+        if let Some(s) = &self.requested_scope {
+            form.push(("scope", s.clone()));
+        }
+        self.token_request(now, form);
     }
 
     // ----- tokens --------------------------------------------------------------------------

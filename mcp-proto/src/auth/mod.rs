@@ -214,7 +214,30 @@ pub enum Grant {
     /// Client credentials (machine to machine; needs [`PreRegistered`] credentials or a
     /// signer).
     ClientCredentials,
+    /// The RFC 7523 JWT-bearer grant with [`OAuthConfig::assertion`] (workload identity
+    /// federation: a token from the workload's platform is exchanged for an access token).
+    JwtBearer,
 }
+
+/// Where and with what the ID-JAG of enterprise-managed authorization is obtained
+/// (RFC 8693 token exchange at the enterprise IdP).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdJagExchange {
+    /// The IdP's token endpoint.
+    pub token_endpoint: String,
+    /// The user's ID token from the IdP (the subject token).
+    pub id_token: String,
+    /// The client's id at the IdP.
+    pub client_id: String,
+    /// The client's secret at the IdP, if any (sent with HTTP Basic).
+    pub client_secret: Option<String>,
+}
+
+/// `grant_type` of RFC 8693 token exchange.
+pub const TOKEN_EXCHANGE_GRANT: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+
+/// `grant_type` of the RFC 7523 JWT-bearer grant.
+pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 /// What a flow needs to know about the client.
 #[derive(Clone)]
@@ -237,6 +260,12 @@ pub struct OAuthConfig {
     pub offline_access: bool,
     /// Scopes to ask for when neither the challenge nor the resource says.
     pub default_scope: Option<String>,
+    /// The assertion of the [`Grant::JwtBearer`] grant (a workload identity JWT).
+    pub assertion: Option<String>,
+    /// Enterprise-managed authorization (SEP-990): before the [`Grant::JwtBearer`] grant,
+    /// the user's ID token is exchanged at the enterprise IdP for an ID-JAG, which becomes
+    /// the assertion.
+    pub id_jag: Option<IdJagExchange>,
     /// Largest response body the flow accepts from the transport (documented bound for it).
     pub max_body_len: usize,
 }
@@ -254,6 +283,8 @@ impl OAuthConfig {
             signer: None,
             offline_access: true,
             default_scope: None,
+            assertion: None,
+            id_jag: None,
             max_body_len: 1 << 20,
         }
     }

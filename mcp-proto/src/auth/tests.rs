@@ -874,3 +874,102 @@ fn hostile_documents_fail_cleanly() {
         Some(Step::Failed(AuthError::Usage(_)))
     ));
 }
+
+#[test]
+fn jwt_bearer_grant_sends_the_assertion_once() {
+    let mut cfg = OAuthConfig::new(MCP, "http://127.0.0.1:1/cb");
+    cfg.grant = Grant::JwtBearer;
+    cfg.assertion = Some("header.claims.sig".into());
+    cfg.pre_registered = Some(PreRegistered {
+        client_id: "workload".into(),
+        client_secret: None,
+        issuer: None,
+    });
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = calls.clone();
+    let mut fake = Fake::new();
+    fake.token = Box::new(move |form, auth| {
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        assert!(auth.is_none());
+        assert_eq!(form["grant_type"], JWT_BEARER_GRANT);
+        assert_eq!(form["assertion"], "header.claims.sig");
+        assert_eq!(form["client_id"], "workload");
+        (400, json!({"error": "invalid_grant"}))
+    });
+    let f = AuthFlow::new(
+        Arc::new(cfg),
+        authorize(None),
+        t0(),
+        Box::new(SeededEntropy::new(5)),
+    );
+    // A refused assertion is reported, not retried and not swapped for another grant.
+    assert!(matches!(
+        fake.drive(f, t0()),
+        Err(AuthError::Endpoint {
+            endpoint: "token",
+            status: 400,
+            ..
+        })
+    ));
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(fake.registered, 0);
+}
+
+#[test]
+fn enterprise_managed_exchanges_the_id_token_then_uses_the_id_jag() {
+    let mut cfg = OAuthConfig::new(MCP, "http://127.0.0.1:1/cb");
+    cfg.grant = Grant::JwtBearer;
+    cfg.pre_registered = Some(PreRegistered {
+        client_id: "mcp-client".into(),
+        client_secret: Some("sec".into()),
+        issuer: None,
+    });
+    cfg.id_jag = Some(IdJagExchange {
+        token_endpoint: "http://127.0.0.1:9500/token".into(),
+        id_token: "id.token.jwt".into(),
+        client_id: "idp-client".into(),
+        client_secret: None,
+    });
+    let mut fake = Fake::new();
+    fake.token = Box::new(|form, auth| {
+        if form["grant_type"] == TOKEN_EXCHANGE_GRANT {
+            assert!(auth.is_none());
+            assert_eq!(form["subject_token"], "id.token.jwt");
+            assert_eq!(
+                form["requested_token_type"],
+                "urn:ietf:params:oauth:token-type:id-jag"
+            );
+            assert_eq!(form["audience"], AS);
+            assert_eq!(form["resource"], MCP);
+            assert_eq!(form["client_id"], "idp-client");
+            (
+                200,
+                json!({"access_token": "the-id-jag", "token_type": "N_A",
+                "issued_token_type": "urn:ietf:params:oauth:token-type:id-jag"}),
+            )
+        } else {
+            assert_eq!(form["grant_type"], JWT_BEARER_GRANT);
+            assert_eq!(form["assertion"], "the-id-jag");
+            assert!(auth.is_some_and(|a| a.starts_with("Basic ")));
+            (200, json!({"access_token": "at", "token_type": "Bearer"}))
+        }
+    });
+    let f = AuthFlow::new(
+        Arc::new(cfg),
+        authorize(None),
+        t0(),
+        Box::new(SeededEntropy::new(9)),
+    );
+    let out = fake.drive(f, t0()).unwrap();
+    assert_eq!(out.tokens.access_token, "at");
+    let posts: Vec<&str> = fake
+        .seen
+        .iter()
+        .filter(|r| r.method == AuthMethod::Post)
+        .map(|r| r.url.as_str())
+        .collect();
+    assert_eq!(
+        posts,
+        vec!["http://127.0.0.1:9500/token", "http://127.0.0.1:9100/token"]
+    );
+}
