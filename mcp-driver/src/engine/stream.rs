@@ -98,6 +98,10 @@ where
 
     fn poll_io(&mut self, cx: Option<&mut Context<'_>>, round: &mut Round<'_, R>) -> Io {
         let mut io = Io::default();
+        // The peer's end of input counts only from the round after it was read: requests
+        // read just before it may have been answered in this very round, and their answers
+        // reach `round.out` in the next one.
+        let eof_seen = self.eof;
         for t in round.out[0].drain(..) {
             self.queued += t.frame.len();
             self.out.push_back(t.frame);
@@ -169,7 +173,7 @@ where
                 Poll::Pending => self.read_blocked = true,
             }
         }
-        if (self.eof || round.stopped != 0) && self.out.is_empty() {
+        if (eof_seen || round.stopped != 0) && self.out.is_empty() {
             io.end = Some(End::Done(
                 if self.eof {
                     "peer closed the connection"
