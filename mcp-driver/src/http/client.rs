@@ -557,9 +557,12 @@ async fn exchange<R: Runtime>(
                     attempt: auth_attempts,
                     sent_token,
                 };
+                // The connection goes back before waiting on the auth flow: refused requests
+                // holding every pooled connection would leave the flow's own token request
+                // none (32 concurrent 401s against a pool of 32 deadlocked).
+                lease.discard();
                 if auth.rejected(rejection, auth_http(pool)).await {
                     auth_attempts += 1;
-                    lease.discard();
                     continue;
                 }
             }
