@@ -201,18 +201,65 @@ pub trait AuthorizationHandler: Send + Sync + 'static {
     ) -> BoxFuture<'static, Result<Vec<(String, String)>, String>>;
 }
 
-/// Authorizes without a user: GETs the authorization URL and reads the redirect's
-/// `Location` (for authorization servers that approve on their own: tests, conformance).
+/// Authorizes without a user: GETs the authorization URL and follows its redirects (at most
+/// [`HeadlessAuthorization::MAX_REDIRECTS`], carrying each origin's cookies back to that
+/// origin only, as a browser would through a login and consent the server completes on its
+/// own) until one points at the redirect URI, whose query is the answer. For authorization
+/// servers that approve on their own: tests, conformance, auto-approving servers.
 #[derive(Debug, Clone)]
 pub struct HeadlessAuthorization {
     redirect_uri: String,
 }
 
 impl HeadlessAuthorization {
+    /// Most redirects followed before the authorization fails.
+    pub const MAX_REDIRECTS: usize = 10;
+
     /// Registers `redirect_uri` (never listened on).
     pub fn new(redirect_uri: impl Into<String>) -> HeadlessAuthorization {
         HeadlessAuthorization {
             redirect_uri: redirect_uri.into(),
+        }
+    }
+}
+
+/// Cookies by origin, bounded: the few an authorization server sets during one login.
+#[derive(Default)]
+struct CookieJar(Vec<(String, String, String)>);
+
+impl CookieJar {
+    const MAX: usize = 32;
+    const MAX_LEN: usize = 4096;
+
+    fn header(&self, origin: &str) -> Option<String> {
+        let pairs: Vec<String> = self
+            .0
+            .iter()
+            .filter(|(o, _, _)| o == origin)
+            .map(|(_, k, v)| format!("{k}={v}"))
+            .collect();
+        (!pairs.is_empty()).then(|| pairs.join("; "))
+    }
+
+    fn store(&mut self, origin: &str, set_cookie: &str) {
+        let pair = set_cookie.split(';').next().unwrap_or("").trim();
+        let Some((name, value)) = pair.split_once('=') else {
+            return;
+        };
+        let (name, value) = (name.trim(), value.trim());
+        if name.is_empty() || pair.len() > Self::MAX_LEN {
+            return;
+        }
+        self.0.retain(|(o, k, _)| !(o == origin && k == name));
+        // A deletion (empty, `Max-Age=0`, or expiring at the epoch as servers write it) only
+        // removes.
+        let lower = set_cookie.to_ascii_lowercase();
+        if value.is_empty() || lower.contains("max-age=0") || lower.contains("01 jan 1970") {
+            return;
+        }
+        if self.0.len() < Self::MAX {
+            self.0
+                .push((origin.to_owned(), name.to_owned(), value.to_owned()));
         }
     }
 }
@@ -229,29 +276,47 @@ impl AuthorizationHandler for HeadlessAuthorization {
     ) -> BoxFuture<'static, Result<Vec<(String, String)>, String>> {
         let expected = self.redirect_uri.clone();
         Box::pin(async move {
-            let response = http
-                .send(AuthRequest {
-                    method: AuthMethod::Get,
-                    url,
-                    headers: Vec::new(),
-                    body: Vec::new(),
-                })
-                .await?;
-            let location = response
-                .header("location")
-                .filter(|_| (300..400).contains(&response.status))
-                .ok_or_else(|| {
-                    format!(
-                        "the authorization endpoint answered {} without a redirect",
-                        response.status
-                    )
-                })?;
-            // Only a redirect to our own URI carries our answer.
-            let base = location.split(['?', '#']).next().unwrap_or("");
-            if base != expected {
-                return Err(format!("redirected to {base}, not {expected}"));
+            let mut jar = CookieJar::default();
+            let mut at = url;
+            for _ in 0..=Self::MAX_REDIRECTS {
+                let origin = url::split(&at)
+                    .map(|p| p.origin.to_owned())
+                    .ok_or_else(|| format!("not an http(s) URL: {at}"))?;
+                let headers = jar
+                    .header(&origin)
+                    .map(|c| vec![("cookie".to_owned(), c)])
+                    .unwrap_or_default();
+                let response = http
+                    .send(AuthRequest {
+                        method: AuthMethod::Get,
+                        url: at.clone(),
+                        headers,
+                        body: Vec::new(),
+                    })
+                    .await?;
+                let location = response
+                    .header("location")
+                    .filter(|_| (300..400).contains(&response.status))
+                    .ok_or_else(|| {
+                        format!("{origin} answered {} without a redirect", response.status)
+                    })?;
+                let next = url::resolve(&at, location)
+                    .ok_or_else(|| format!("redirected to {location:?}"))?;
+                // Only a redirect to our own URI carries our answer; it is never requested.
+                if next.split(['?', '#']).next() == Some(expected.as_str()) {
+                    return Ok(url::redirect_params(&next));
+                }
+                for (k, v) in &response.headers {
+                    if k.eq_ignore_ascii_case("set-cookie") {
+                        jar.store(&origin, v);
+                    }
+                }
+                at = next;
             }
-            Ok(url::redirect_params(location))
+            Err(format!(
+                "no redirect to {expected} within {} redirects",
+                Self::MAX_REDIRECTS
+            ))
         })
     }
 }

@@ -180,6 +180,30 @@ fn discovery_url_tables() {
 }
 
 #[test]
+fn redirect_locations_resolve() {
+    let base = "http://127.0.0.1:9100/auth/abc?x=1";
+    for (loc, want) in [
+        (
+            "/interaction/u1",
+            Some("http://127.0.0.1:9100/interaction/u1"),
+        ),
+        (
+            "http://127.0.0.1:1/cb?code=c",
+            Some("http://127.0.0.1:1/cb?code=c"),
+        ),
+        ("//other.test/p", Some("http://other.test/p")),
+        ("next?y=2", Some("http://127.0.0.1:9100/auth/next?y=2")),
+        ("?y=2", Some("http://127.0.0.1:9100/auth/abc?y=2")),
+        ("javascript://alert(1)", None),
+        ("ftp://x.test/f", None),
+        ("//", None),
+    ] {
+        assert_eq!(super::url::resolve(base, loc).as_deref(), want, "{loc}");
+    }
+    assert_eq!(super::url::resolve("not a url", "/x"), None);
+}
+
+#[test]
 fn query_round_trip() {
     let q = super::url::form(&[("a b", "c&d=e"), ("iss", "http://x/"), ("u", "é")]);
     assert_eq!(
