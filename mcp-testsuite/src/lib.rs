@@ -38,6 +38,7 @@ pub use flow::{
 };
 pub mod hostile;
 pub mod http;
+pub mod oauth;
 pub mod pipe;
 pub mod tasks;
 
@@ -97,6 +98,16 @@ macro_rules! suite {
                 #[test]
                 fn $case() {
                     super::__suite_run(|| $crate::http::$case($rt, $net));
+                }
+            )*
+        }
+    };
+    (@oauth $rt:expr, $block_on:path, $net:expr; $($case:ident),* $(,)?) => {
+        mod over_oauth {
+            $(
+                #[test]
+                fn $case() {
+                    super::__suite_run(|| $crate::oauth::$case($rt, $net));
                 }
             )*
         }
@@ -175,6 +186,13 @@ macro_rules! http_suite {
             http_tls_with_rustls,
             http_tasks_find_their_task_on_every_exchange,
             http_panicking_handlers_answer_errors,
+        );
+        $crate::suite!(@oauth $rt, $block_on, $net;
+            oauth_concurrent_401s_cause_one_token_request_and_rotation_holds,
+            oauth_step_up_on_403_and_the_get_stream_carries_the_token,
+            oauth_a_stored_expired_token_is_refreshed_before_use,
+            oauth_file_store_persists_and_refreshes_reloaded_tokens,
+            oauth_dpop_proofs_and_the_resources_nonce,
         );
     };
 }

@@ -329,6 +329,72 @@ pub trait LoopbackListener: Send + Sync + 'static {
     fn accept(&self) -> BoxFuture<'static, io::Result<BoxStream>>;
 }
 
+/// Any [`Listener`](crate::accept::Listener) bound on 127.0.0.1 as a [`LoopbackListener`]:
+/// what `mcp_tokio::loopback_listener` and `mcp_smol::loopback_listener` return. One accept
+/// runs at a time (a second one meanwhile fails with [`io::ErrorKind::WouldBlock`]); the
+/// listener goes back in place however the accept ends, dropped included.
+pub struct ListenerLoopback<L> {
+    slot: Arc<Mutex<Option<L>>>,
+    port: u16,
+}
+
+impl<L: crate::accept::Listener> ListenerLoopback<L> {
+    /// Over `listener`, which listens on 127.0.0.1 at `port`.
+    pub fn new(listener: L, port: u16) -> ListenerLoopback<L> {
+        ListenerLoopback {
+            slot: Arc::new(Mutex::new(Some(listener))),
+            port,
+        }
+    }
+}
+
+impl<L> std::fmt::Debug for ListenerLoopback<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListenerLoopback")
+            .field("port", &self.port)
+            .finish()
+    }
+}
+
+/// Puts the listener back when an accept ends or is dropped.
+struct Borrowed<L> {
+    slot: Arc<Mutex<Option<L>>>,
+    listener: Option<L>,
+}
+
+impl<L> Drop for Borrowed<L> {
+    fn drop(&mut self) {
+        if let Some(l) = self.listener.take() {
+            *lock(&self.slot) = Some(l);
+        }
+    }
+}
+
+impl<L: crate::accept::Listener> LoopbackListener for ListenerLoopback<L> {
+    fn port(&self) -> u16 {
+        self.port
+    }
+
+    fn accept(&self) -> BoxFuture<'static, io::Result<BoxStream>> {
+        // Taken now and owned by the guard, so a future dropped even before its first poll
+        // gives the listener back.
+        let mut borrowed = Borrowed {
+            slot: self.slot.clone(),
+            listener: lock(&self.slot).take(),
+        };
+        Box::pin(async move {
+            let Some(listener) = borrowed.listener.as_mut() else {
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    "another accept is running",
+                ));
+            };
+            let stream = listener.accept().await?;
+            Ok(Box::new(stream) as BoxStream)
+        })
+    }
+}
+
 /// Authorizes in the user's browser: shows the URL (through `show`, e.g. printing it) and
 /// waits for the redirect to `http://127.0.0.1:<port>/callback` on the listener. Requests to
 /// other paths get 404; the first request to the callback path ends the wait.
@@ -338,7 +404,8 @@ pub struct LoopbackAuthorization {
 }
 
 impl LoopbackAuthorization {
-    /// Over `listener` (see `mcp_tokio::loopback_listener` / `mcp_smol::loopback_listener`).
+    /// Over `listener` (see `mcp_tokio::loopback_listener` / `mcp_smol::loopback_listener`,
+    /// or [`ListenerLoopback`] over any listener).
     pub fn new(
         listener: Arc<dyn LoopbackListener>,
         show: impl Fn(&str) + Send + Sync + 'static,
