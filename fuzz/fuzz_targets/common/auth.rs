@@ -37,7 +37,7 @@ pub fn auth_flow(data: &[u8]) {
     let mut r = Reader::new(data);
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
     let config = Arc::new(OAuthConfig::new(MCP, "http://127.0.0.1:1/cb"));
-    let start = if r.u8() % 2 == 0 {
+    let start = if r.u8().is_multiple_of(2) {
         Start::Authorize {
             www_authenticate: Some(
                 pick(
@@ -133,7 +133,7 @@ pub fn auth_flow(data: &[u8]) {
                             "token_endpoint": token,
                             "registration_endpoint": "http://as.test/register",
                             "code_challenge_methods_supported": [pick(&mut r, &["S256", "plain"])],
-                            "authorization_response_iss_parameter_supported": r.u8() % 2 == 0,
+                            "authorization_response_iss_parameter_supported": r.u8().is_multiple_of(2),
                             "token_endpoint_auth_methods_supported": [pick(&mut r, &["none", "client_secret_post", "client_secret_basic", "private_key_jwt"])],
                         });
                         // Metadata served by an issuer under its own well-known URL may name
@@ -160,7 +160,7 @@ pub fn auth_flow(data: &[u8]) {
                     .to_string()
                     .into_bytes(),
                 };
-                if r.u8() % 16 == 0 {
+                if r.u8().is_multiple_of(16) {
                     flow.handle_transport_error(now, "cut".into());
                 } else {
                     flow.handle_response(

@@ -26,7 +26,7 @@ pub fn http_endpoint(data: &[u8]) {
         max_streams: 1 + usize::from(r.u8() % 16),
         max_streams_per_session: 1 + usize::from(r.u8() % 8),
         max_listen_streams: 1 + usize::from(r.u8() % 8),
-        stateless: r.u8() % 8 == 0,
+        stateless: r.u8().is_multiple_of(8),
         ..HttpServerConfig::default()
     };
     let max_sessions = config.max_sessions;

@@ -176,7 +176,7 @@ fn server_active(config: ServerConfig, input: &[u8], seed: u8) {
             }
         }
         for task in &tasks {
-            if rng.next_u64() % 4 == 0 {
+            if rng.next_u64().is_multiple_of(4) {
                 let outcome = Ok(fixtures::server_result(&fixtures::client_request(1, "")));
                 let _ = server.finish_task(now, task, outcome);
             }
