@@ -72,8 +72,9 @@ pub trait BearerAuth: Send + Sync + 'static {
         Box::pin(async { false })
     }
 
-    /// Headers to add to one request besides `Authorization` (a DPoP proof needs the method
-    /// and URL). The default adds none.
+    /// Headers to add to one request (a DPoP proof needs the method and URL); an
+    /// `authorization` among them replaces the `Bearer` one (`DPoP <token>`). The default
+    /// adds none.
     fn headers(&self, _method: &str, _url: &str) -> Vec<(String, String)> {
         Vec::new()
     }
@@ -116,8 +117,10 @@ pub struct Rejection<'a> {
     pub www_authenticate: Option<&'a str>,
     /// How many times this request was already sent again.
     pub attempt: u32,
-    /// The bearer token the refused request carried.
+    /// The access token the refused request carried (`Bearer` or `DPoP`).
     pub sent_token: Option<&'a str>,
+    /// The `DPoP-Nonce` header: the nonce a DPoP proof must carry from now on (RFC 9449 §9).
+    pub dpop_nonce: Option<&'a str>,
 }
 
 /// Sends OAuth requests (metadata, registration, token, authorization) over the HTTP client's
@@ -550,12 +553,21 @@ async fn exchange<R: Runtime>(
                 let sent_token = sent_auth
                     .as_ref()
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.strip_prefix("Bearer "));
+                    .and_then(|v| {
+                        v.strip_prefix("Bearer ")
+                            .or_else(|| v.strip_prefix("DPoP "))
+                    });
+                let dpop_nonce = response
+                    .headers()
+                    .get("dpop-nonce")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
                 let rejection = Rejection {
                     status,
                     www_authenticate: challenge.as_deref(),
                     attempt: auth_attempts,
                     sent_token,
+                    dpop_nonce: dpop_nonce.as_deref(),
                 };
                 // The connection goes back before waiting on the auth flow: refused requests
                 // holding every pooled connection would leave the flow's own token request

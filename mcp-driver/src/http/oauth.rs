@@ -28,9 +28,10 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime};
 
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
+use mcp_proto::auth::dpop::{self, ProofRequest};
 use mcp_proto::auth::{
-    bearer_challenge, url, AuthError, AuthFlow, AuthMethod, AuthRequest, ClientCredentials,
-    Discovery, FlowOutcome, JwtSigner, OAuthConfig, Start, Step, TokenSet,
+    bearer_challenge, unix_seconds, url, AuthError, AuthFlow, AuthMethod, AuthRequest,
+    ClientCredentials, Discovery, FlowOutcome, JwtSigner, OAuthConfig, Start, Step, TokenSet,
 };
 use serde::{Deserialize, Serialize};
 
@@ -399,9 +400,49 @@ impl std::fmt::Debug for PemSigner {
     }
 }
 
+impl PemSigner {
+    /// A fresh ES256 key (for DPoP, where the key only has to live as long as its tokens).
+    pub fn generate_es256() -> Result<PemSigner, String> {
+        let rng = ring::rand::SystemRandom::new();
+        let alg = &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING;
+        let der = ring::signature::EcdsaKeyPair::generate_pkcs8(alg, &rng)
+            .map_err(|e| format!("ES256 key: {e}"))?;
+        ring::signature::EcdsaKeyPair::from_pkcs8(alg, der.as_ref(), &rng)
+            .map(|k| PemSigner {
+                alg: "ES256",
+                key: SigningKey::Ecdsa(k),
+            })
+            .map_err(|e| format!("ES256 key: {e}"))
+    }
+}
+
 impl JwtSigner for PemSigner {
     fn alg(&self) -> &str {
         self.alg
+    }
+
+    fn public_jwk(&self) -> Option<serde_json::Value> {
+        use mcp_proto::auth::base64url;
+        use ring::signature::KeyPair;
+        Some(match &self.key {
+            SigningKey::Ecdsa(k) => {
+                // The uncompressed point: 0x04 || x || y, 32 bytes each for P-256.
+                let point = k.public_key().as_ref();
+                if point.len() != 65 {
+                    return None;
+                }
+                serde_json::json!({
+                    "kty": "EC",
+                    "crv": "P-256",
+                    "x": base64url(&point[1..33]),
+                    "y": base64url(&point[33..]),
+                })
+            }
+            SigningKey::Rsa(k) => {
+                let c = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(k.public());
+                serde_json::json!({"kty": "RSA", "n": base64url(&c.n), "e": base64url(&c.e)})
+            }
+        })
     }
 
     fn sign(&self, input: &[u8]) -> Result<Vec<u8>, String> {
@@ -450,6 +491,8 @@ struct State {
     flight: Option<Arc<Flight>>,
     last_error: Option<AuthError>,
     flows: u64,
+    /// The MCP server's latest DPoP nonce (RFC 9449 §9).
+    dpop_nonce: Option<String>,
 }
 
 impl OAuth {
@@ -652,6 +695,41 @@ impl BearerAuth for OAuth {
         st.tokens.as_ref().map(|t| t.access_token.clone())
     }
 
+    /// A `DPoP` token goes as `Authorization: DPoP <token>` with a fresh proof for this
+    /// method and URL (and the server's nonce, once it gave one).
+    fn headers(&self, method: &str, url: &str) -> Vec<(String, String)> {
+        let Some(signer) = &self.inner.config.dpop else {
+            return Vec::new();
+        };
+        let (token, nonce) = {
+            let mut st = lock(&self.inner.state);
+            self.inner.load(&mut st);
+            match &st.tokens {
+                Some(t) if t.token_type.eq_ignore_ascii_case("dpop") => {
+                    (t.access_token.clone(), st.dpop_nonce.clone())
+                }
+                _ => return Vec::new(),
+            }
+        };
+        let request = ProofRequest {
+            method,
+            url,
+            nonce: nonce.as_deref(),
+            access_token: Some(&token),
+        };
+        let now = unix_seconds((self.inner.clock)());
+        match dpop::proof(signer.as_ref(), request, now, &mut OsEntropy) {
+            Ok(proof) => vec![
+                ("authorization".into(), format!("DPoP {token}")),
+                ("dpop".into(), proof),
+            ],
+            Err(e) => {
+                lock(&self.inner.state).last_error = Some(AuthError::Signing(e));
+                Vec::new()
+            }
+        }
+    }
+
     fn needs_prepare(&self) -> bool {
         let mut st = lock(&self.inner.state);
         self.inner.load(&mut st);
@@ -678,6 +756,13 @@ impl BearerAuth for OAuth {
     }
 
     fn rejected(&self, r: Rejection<'_>, http: AuthHttp) -> BoxFuture<'static, bool> {
+        if self.inner.config.dpop.is_some() {
+            // The token was fine; the proof lacked the server's nonce: send again with it.
+            if let Some(n) = dpop::nonce_challenge(r.status, r.www_authenticate, r.dpop_nonce) {
+                lock(&self.inner.state).dpop_nonce = Some(n);
+                return Box::pin(async { true });
+            }
+        }
         let www = r.www_authenticate.map(str::to_owned);
         // A first refusal is answered with a refresh when possible; a request refused again
         // (its retry carried a fresh token) calls for a new authorization.
@@ -777,5 +862,108 @@ impl Drop for FlightGuard {
         if !self.done {
             self.finish(false);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mcp_proto::auth::dpop::{self, ProofRequest};
+    use mcp_proto::auth::{client_assertion, JwtSigner};
+    use mcp_proto::entropy::SeededEntropy;
+    use ring::signature;
+    use serde_json::Value;
+
+    use super::PemSigner;
+
+    /// A throwaway RSA key, made for this test with `openssl genpkey`.
+    const RSA_KEY: &str = include_str!("testdata/rs256-test-key.pem");
+
+    fn b64(s: &str) -> Vec<u8> {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .unwrap()
+    }
+
+    /// (signing input, header, claims, signature) of a compact JWS.
+    fn split(jws: &str) -> (String, Value, Value, Vec<u8>) {
+        let p: Vec<&str> = jws.split('.').collect();
+        assert_eq!(p.len(), 3);
+        (
+            format!("{}.{}", p[0], p[1]),
+            serde_json::from_slice(&b64(p[0])).unwrap(),
+            serde_json::from_slice(&b64(p[1])).unwrap(),
+            b64(p[2]),
+        )
+    }
+
+    #[test]
+    fn es256_dpop_proof_verifies_with_the_key_in_its_header() {
+        let key = PemSigner::generate_es256().unwrap();
+        let req = ProofRequest {
+            method: "GET",
+            url: "http://127.0.0.1:1/mcp?x=1",
+            nonce: Some("n"),
+            access_token: Some("tok"),
+        };
+        let proof = dpop::proof(&key, req, 1_800_000_000, &mut SeededEntropy::new(1)).unwrap();
+        let (input, header, claims, sig) = split(&proof);
+        let jwk = &header["jwk"];
+        assert_eq!(header["typ"], "dpop+jwt");
+        assert_eq!(header["alg"], "ES256");
+        assert_eq!(
+            (jwk["kty"].as_str(), jwk["crv"].as_str()),
+            (Some("EC"), Some("P-256"))
+        );
+        assert!(jwk.get("d").is_none(), "no private part in the header");
+        let mut point = vec![4u8];
+        point.extend(b64(jwk["x"].as_str().unwrap()));
+        point.extend(b64(jwk["y"].as_str().unwrap()));
+        signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, &point)
+            .verify(input.as_bytes(), &sig)
+            .expect("the proof verifies with its own jwk");
+        assert_eq!(claims["htu"], "http://127.0.0.1:1/mcp");
+        assert_eq!(claims["ath"], dpop::ath("tok"));
+    }
+
+    #[test]
+    fn rs256_private_key_jwt_assertion_verifies() {
+        let key = PemSigner::from_pkcs8_pem(RSA_KEY, "RS256").unwrap();
+        assert_eq!(key.alg(), "RS256");
+        let jwt = client_assertion(
+            &key,
+            "client-1",
+            "http://127.0.0.1:2",
+            1_800_000_000,
+            &mut SeededEntropy::new(2),
+        )
+        .unwrap();
+        let (input, header, claims, sig) = split(&jwt);
+        assert_eq!(header["alg"], "RS256");
+        assert_eq!(claims["iss"], "client-1");
+        assert_eq!(claims["sub"], "client-1");
+        assert_eq!(claims["aud"], "http://127.0.0.1:2");
+        assert_eq!(claims["exp"], 1_800_000_300u64);
+        let jwk = key.public_jwk().unwrap();
+        let public = signature::RsaPublicKeyComponents {
+            n: b64(jwk["n"].as_str().unwrap()),
+            e: b64(jwk["e"].as_str().unwrap()),
+        };
+        public
+            .verify(
+                &signature::RSA_PKCS1_2048_8192_SHA256,
+                input.as_bytes(),
+                &sig,
+            )
+            .expect("the assertion verifies with the key's public half");
+        // A tampered assertion does not.
+        let mut bad = input.clone().into_bytes();
+        bad[0] ^= 1;
+        assert!(public
+            .verify(&signature::RSA_PKCS1_2048_8192_SHA256, &bad, &sig)
+            .is_err());
+        // Wrong algorithm for the key, and a garbled key, are errors, not panics.
+        assert!(PemSigner::from_pkcs8_pem(RSA_KEY, "ES256").is_err());
+        assert!(PemSigner::from_pkcs8_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n", "RS256").is_err());
     }
 }
