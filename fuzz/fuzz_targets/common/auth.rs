@@ -54,7 +54,7 @@ const NONCES: &[&str] = &["n-1", "n-2", "\"bad", "", "sp ace", "n-1"];
 fn proof_claims(proof: &str) -> serde_json::Value {
     let part = proof.split('.').nth(1).expect("a proof has claims");
     let mut b64 = part.replace('-', "+").replace('_', "/");
-    while b64.len() % 4 != 0 {
+    while !b64.len().is_multiple_of(4) {
         b64.push('=');
     }
     let bytes = mcp_proto::http::base64::decode(&b64).expect("base64url claims");

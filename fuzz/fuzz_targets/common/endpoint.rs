@@ -132,7 +132,7 @@ pub fn http_endpoint(data: &[u8]) {
                         .iter()
                         .any(|_| held.iter().all(|s| s.session().is_none()));
                 next_value += 1;
-                let as_dormant = pick % 2 == 0;
+                let as_dormant = pick.is_multiple_of(2);
                 let opened = if as_dormant {
                     e.open_dormant(now, record(), &mut slot)
                 } else {

@@ -387,7 +387,7 @@ fn client_step(
                         _ => false,
                     })
                     .count();
-            let first = if rng.next_u64() % 2 == 0 {
+            let first = if rng.next_u64().is_multiple_of(2) {
                 client.respond(id, fixtures::client_result(request))
             } else {
                 client.respond_error(id, fixtures::app_error())
