@@ -247,6 +247,14 @@ impl<S: Clone> HttpEndpoint<S> {
         self.config().body_timeout
     }
 
+    /// Reserves the place of a stream of legacy session `id`, which counts as work on it
+    /// (its idle clock stops) until the slot is released.
+    fn reserve_on(&mut self, now: Instant, id: &str, listen: bool) -> Result<StreamSlot, Response> {
+        let slot = self.reserve(Some(id), listen)?;
+        self.sessions.begin(now, id);
+        Ok(slot)
+    }
+
     /// Reserves a stream's place, or says why not.
     fn reserve(&mut self, session: Option<&str>, listen: bool) -> Result<StreamSlot, Response> {
         let cfg = self.gate.config();
@@ -325,11 +333,8 @@ impl<S: Clone> HttpEndpoint<S> {
                     return Admitted::Respond(session_not_found());
                 };
                 let slot = if batch.request_ids().next().is_some() {
-                    match self.reserve(Some(&session), false) {
-                        Ok(slot) => {
-                            self.sessions.begin(now, &session);
-                            Some(slot)
-                        }
+                    match self.reserve_on(now, &session, false) {
+                        Ok(slot) => Some(slot),
                         Err(r) => return Admitted::Respond(r),
                     }
                 } else {
@@ -347,11 +352,8 @@ impl<S: Clone> HttpEndpoint<S> {
                     return Admitted::Respond(session_not_found());
                 };
                 let slot = match id {
-                    Some(_) => match self.reserve(Some(&session), false) {
-                        Ok(slot) => {
-                            self.sessions.begin(now, &session);
-                            Some(slot)
-                        }
+                    Some(_) => match self.reserve_on(now, &session, false) {
+                        Ok(slot) => Some(slot),
                         Err(r) => return Admitted::Respond(r),
                     },
                     None => None,
@@ -371,16 +373,13 @@ impl<S: Clone> HttpEndpoint<S> {
                 let Some(value) = self.sessions.get(now, &session).cloned() else {
                     return Admitted::Respond(session_not_found());
                 };
-                match self.reserve(Some(&session), true) {
-                    Ok(slot) => {
-                        self.sessions.begin(now, &session);
-                        Admitted::Listen {
-                            session,
-                            value,
-                            last_event_id,
-                            slot,
-                        }
-                    }
+                match self.reserve_on(now, &session, true) {
+                    Ok(slot) => Admitted::Listen {
+                        session,
+                        value,
+                        last_event_id,
+                        slot,
+                    },
                     Err(r) => Admitted::Respond(r),
                 }
             }
