@@ -1,7 +1,7 @@
 //! Serving a connection: each request runs as its own task with a [`RequestCx`] for
 //! cancellation, progress, logging and asking the client.
 
-use hyper::HeaderMap;
+use std::any::Any;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -73,14 +73,26 @@ pub(crate) struct ServerSide {
     state_key: StateKey,
     running: HashMap<RequestId, Arc<CancelFlag>>,
     asks: HashMap<RequestId, oneshot::Sender<Result<ClientResult, RequestError>>>,
-    /// Response streams, when the session is served over HTTP.
-    pub(crate) http: Option<crate::http::server::HttpLink>,
+    /// The transport's per-request streams, when it has them (HTTP).
+    streams: Option<Arc<dyn StreamControl>>,
     /// The service's tasks.
     pub(crate) tasks: Arc<TaskHub>,
     /// Legacy tasks this session created: nobody else can reach them, so they end with it.
     legacy_tasks: Vec<String>,
-    /// HTTP request headers of requests fed but not yet handed to their handler.
-    pub(crate) http_headers: HashMap<RequestId, Arc<HeaderMap>>,
+    /// Data the transport attached to requests fed but not yet handed to their handler.
+    request_data: HashMap<RequestId, RequestData>,
+}
+
+/// Data a transport attaches to one request for its handler (HTTP: the request's headers);
+/// the handler's [`RequestCx`] carries it.
+pub(crate) type RequestData = Arc<dyn Any + Send + Sync>;
+
+/// What a transport that answers each request on a stream of its own lets a handler do to
+/// that stream.
+pub(crate) trait StreamControl: Send + Sync {
+    /// Ends the stream answering `id` while the request goes on, for the client to resume
+    /// later; `false` when that stream cannot be resumed.
+    fn close_for_polling(&self, id: &RequestId) -> bool;
 }
 
 impl ServerSide {
@@ -94,6 +106,11 @@ impl ServerSide {
     /// Handler tasks still running.
     pub(crate) fn running(&self) -> usize {
         self.running.len()
+    }
+
+    /// Attaches `data` to request `id`, fed next, for its handler.
+    pub(crate) fn attach(&mut self, id: RequestId, data: RequestData) {
+        self.request_data.insert(id, data);
     }
 }
 
@@ -136,7 +153,7 @@ pub struct RequestCx {
     shared: Arc<Mutex<ServerShared>>,
     now: Arc<dyn Fn() -> std::time::Instant + Send + Sync>,
     sleep: Arc<dyn Fn(std::time::Instant) -> BoxFuture<'static, ()> + Send + Sync>,
-    http_headers: Option<Arc<HeaderMap>>,
+    data: Option<RequestData>,
 }
 
 impl std::fmt::Debug for RequestCx {
@@ -154,10 +171,9 @@ impl RequestCx {
         &self.id
     }
 
-    /// The headers of the HTTP request that carried this request, when it came over HTTP
-    /// (an API key, a tenant, a tracing id put there by the app's proxy or middleware).
-    pub fn http_headers(&self) -> Option<&HeaderMap> {
-        self.http_headers.as_deref()
+    /// What the transport attached to this request, if it is a `T`.
+    pub(crate) fn request_data<T: Any>(&self) -> Option<&T> {
+        self.data.as_deref()?.downcast_ref()
     }
 
     /// Era, version, progress token, log level, client identity.
@@ -222,14 +238,8 @@ impl RequestCx {
     /// nothing happens) when the request is not on a resumable SSE stream: stdio,
     /// 2026-07-28, JSON responses.
     pub fn close_sse_stream(&self) -> bool {
-        let mut g = lock(&self.shared);
-        let closed = g
-            .side
-            .http
-            .as_mut()
-            .is_some_and(|l| l.streams.close_for_polling(&self.id));
-        g.wake();
-        closed
+        let streams = lock(&self.shared).side.streams.clone();
+        streams.is_some_and(|s| s.close_for_polling(&self.id))
     }
 
     /// Whether the client cancelled this request.
@@ -913,7 +923,7 @@ impl<R: Runtime> Side<R> for ServerSide {
                         shared: this.clone(),
                         now: Arc::new(move || clock.now()),
                         sleep: Arc::new(move |at| timer.sleep_until(at)),
-                        http_headers: shared.side.http_headers.remove(&id),
+                        data: shared.side.request_data.remove(&id),
                     };
                     let handler = &shared.side.handler;
                     // A `handle` that panics before returning its future answers like one
@@ -978,6 +988,11 @@ impl<R: Runtime> Side<R> for ServerSide {
                 }
                 _ => {}
             }
+        }
+        // Every request fed so far reached its handler (or was refused without one): data
+        // left behind belongs to nobody.
+        if !shared.side.request_data.is_empty() {
+            shared.side.request_data.clear();
         }
     }
 
@@ -1332,13 +1347,13 @@ pub(crate) fn handle_of(shared: &Arc<Mutex<ServerShared>>) -> ServerHandle {
     }
 }
 
-/// Like [`new_shared`], optionally serving over HTTP, and announcing the connection to the
+/// Like [`new_shared`], over a transport with per-request streams if `streams`, and announcing the connection to the
 /// handler only when `announce` (a one-request HTTP exchange that can never receive a
 /// notification is not worth registering).
 pub(crate) fn new_shared_with<R: Runtime>(
     rt: &R,
     service: &Service,
-    http: Option<crate::http::server::HttpLink>,
+    streams: Option<Arc<dyn StreamControl>>,
     announce: bool,
 ) -> (ServerHandle, Arc<Mutex<ServerShared>>) {
     let now = rt.now();
@@ -1350,10 +1365,10 @@ pub(crate) fn new_shared_with<R: Runtime>(
         state_key: service.state_key.clone(),
         running: HashMap::new(),
         asks: HashMap::new(),
-        http,
+        streams,
         tasks: service.tasks.clone(),
         legacy_tasks: Vec::new(),
-        http_headers: HashMap::new(),
+        request_data: HashMap::new(),
     };
     let shared = Arc::new(Mutex::new(Shared::new(session, side)));
     // Sessions that can hear of task changes later register; a one-request HTTP exchange

@@ -36,7 +36,7 @@ use mcp_proto::auth::{
 use serde::{Deserialize, Serialize};
 
 use super::client::{AuthHttp, BearerAuth, BoxStream, Rejection};
-use crate::pump::lock;
+use crate::engine::lock;
 use crate::runtime::{BoxFuture, OsEntropy};
 
 /// Where OAuth clients and tokens are kept.

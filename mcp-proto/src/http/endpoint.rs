@@ -293,6 +293,14 @@ impl<S: Clone> HttpEndpoint<S> {
         self.config().body_timeout
     }
 
+    /// Reserves the place of a stream of legacy session `id`, which counts as work on it
+    /// (its idle clock stops) until the slot is released.
+    fn reserve_on(&mut self, now: Instant, id: &str, listen: bool) -> Result<StreamSlot, Response> {
+        let slot = self.reserve(Some(id), listen)?;
+        self.sessions.begin(now, id);
+        Ok(slot)
+    }
+
     /// Reserves a stream's place, or says why not.
     fn reserve(&mut self, session: Option<&str>, listen: bool) -> Result<StreamSlot, Response> {
         let cfg = self.gate.config();
@@ -372,11 +380,8 @@ impl<S: Clone> HttpEndpoint<S> {
                     Err(a) => return a,
                 };
                 let slot = if batch.request_ids().next().is_some() {
-                    match self.reserve(Some(&session), false) {
-                        Ok(slot) => {
-                            self.sessions.begin(now, &session);
-                            Some(slot)
-                        }
+                    match self.reserve_on(now, &session, false) {
+                        Ok(slot) => Some(slot),
                         Err(r) => return Admitted::Respond(r),
                     }
                 } else {
@@ -395,11 +400,8 @@ impl<S: Clone> HttpEndpoint<S> {
                     Err(a) => return a,
                 };
                 let slot = match id {
-                    Some(_) => match self.reserve(Some(&session), false) {
-                        Ok(slot) => {
-                            self.sessions.begin(now, &session);
-                            Some(slot)
-                        }
+                    Some(_) => match self.reserve_on(now, &session, false) {
+                        Ok(slot) => Some(slot),
                         Err(r) => return Admitted::Respond(r),
                     },
                     None => None,
@@ -420,16 +422,13 @@ impl<S: Clone> HttpEndpoint<S> {
                     Ok(value) => value,
                     Err(a) => return a,
                 };
-                match self.reserve(Some(&session), true) {
-                    Ok(slot) => {
-                        self.sessions.begin(now, &session);
-                        Admitted::Listen {
-                            session,
-                            value,
-                            last_event_id,
-                            slot,
-                        }
-                    }
+                match self.reserve_on(now, &session, true) {
+                    Ok(slot) => Admitted::Listen {
+                        session,
+                        value,
+                        last_event_id,
+                        slot,
+                    },
                     Err(r) => Admitted::Respond(r),
                 }
             }
