@@ -672,7 +672,7 @@ where
 /// request that lost the race to another reviving the same session drops its copy unseen.
 fn revive<R: Runtime>(app: &Arc<App<R>>, id: &str, record: DormantSession) {
     let cfg = &app.config;
-    let store = Box::new(MemoryEventStore::new(cfg.streams.max_queued));
+    let store = Box::new(MemoryEventStore::new(cfg.streams.max_stored));
     let mut streams = HttpStreams::legacy(cfg.streams.clone(), store, false, cfg.json_response);
     streams.negotiated(record.version());
     let (_handle, shared) = new_shared_with(&app.rt, &app.service, None, false);
@@ -815,7 +815,7 @@ async fn initialize<R: Runtime>(
     mut slot: StreamSlot,
 ) -> hyper::Response<ResponseBody> {
     let cfg = &app.config;
-    let store = Box::new(MemoryEventStore::new(cfg.streams.max_queued));
+    let store = Box::new(MemoryEventStore::new(cfg.streams.max_stored));
     let streams = HttpStreams::legacy(cfg.streams.clone(), store, false, cfg.json_response);
     let (_handle, shared) = new_shared_with(&app.rt, &app.service, None, false);
     let now = app.rt.now();
@@ -1118,8 +1118,22 @@ fn route_out<R: Runtime>(rt: &R, g: &mut ServerShared) {
     while let Some(t) = g.session.poll_transmit() {
         link.streams.route(now, t);
     }
+    let abandoned: Vec<_> = link.streams.take_abandoned().collect();
+    let lost: Vec<_> = link.streams.take_lost_requests().collect();
     link.wake_readers();
     g.side.http = Some(link);
+    // What the streams could not deliver is settled in the session, not left hanging.
+    for id in &abandoned {
+        g.session.abandon(now, id);
+    }
+    for id in &lost {
+        let _ = g
+            .session
+            .fail_lost_request(id, "its event was lost before the client read it");
+    }
+    if !(abandoned.is_empty() && lost.is_empty()) {
+        g.wake();
+    }
 }
 
 fn spawn_driver<R: Runtime>(
