@@ -706,3 +706,69 @@ async fn a_2025_03_26_batch_is_answered_on_one_stream_and_refused_on_later_versi
     .await
     .unwrap();
 }
+
+/// Issue #14 item 5: the GET stream's events are kept when its connection drops, so a
+/// resumption with `Last-Event-ID` gets every session message sent after it (before, the
+/// stream and its events were forgotten on disconnect and the resumption got nothing).
+#[tokio::test]
+async fn a_dropped_get_stream_resumes_without_losing_a_session_message() {
+    tokio::time::timeout(GUARD, async {
+        let (mut service, _c, _g) = service();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        service.handler = Arc::new(Watch {
+            inner: service.handler.clone(),
+            seen: seen.clone(),
+        });
+        let http = HttpService::new(TokioRuntime, service, HttpServerConfig::default());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(mcp_tokio::serve_http_with(listener, http.clone()));
+        let mut conn = Conn::open(addr).await;
+        let session = open_session(&mut conn).await;
+        let handle = seen.lock().unwrap()[0].upgrade().unwrap();
+        let log = |n: u32| {
+            handle.with_session(|s| {
+                let level = mcp_tokio::mcp_proto::schema::common::LoggingLevel::Info;
+                assert!(s.log(level, None, json!({ "n": n })).unwrap());
+            })
+        };
+        let hdrs = [
+            ("mcp-session-id", session.as_str()),
+            ("mcp-protocol-version", LEGACY),
+        ];
+
+        let mut get = Conn::open(addr).await;
+        let resp = get.send("GET", &hdrs, String::new()).await;
+        assert_eq!(resp.status(), 200);
+        let mut body = resp.into_body();
+        log(1);
+        let first = read_events(&mut body, 1).await;
+        assert_eq!(first.last().unwrap().1["params"]["data"]["n"], 1);
+        let last_id = first.last().unwrap().0.clone();
+        // Sent while the reader is still there, never read: then the network drops.
+        log(2);
+        log(3);
+        drop(body);
+        get.kill();
+        while http.open_streams() > 0 {
+            tokio::task::yield_now().await;
+        }
+        log(4);
+
+        let mut get = Conn::open(addr).await;
+        let mut resume = hdrs.to_vec();
+        resume.push(("last-event-id", last_id.as_str()));
+        let resp = get.send("GET", &resume, String::new()).await;
+        assert_eq!(resp.status(), 200);
+        let mut body = resp.into_body();
+        let rest = read_events(&mut body, 3).await;
+        let got: Vec<&Value> = rest
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(_, v)| &v["params"]["data"]["n"])
+            .collect();
+        assert_eq!(got, [2, 3, 4]);
+    })
+    .await
+    .unwrap();
+}

@@ -132,7 +132,7 @@ impl<R: Runtime> Transport<R> for SessionStreams<R> {
     fn poll_io(&mut self, _cx: Option<&mut Context<'_>>, round: &mut Round<'_, R>) -> Io {
         let mut io = Io::default();
         let now = round.now;
-        let idle = {
+        let (idle, abandoned, lost) = {
             let mut link = lock(&self.link);
             for t in round.out[0].drain(..) {
                 link.streams.route(now, t);
@@ -140,10 +140,26 @@ impl<R: Runtime> Transport<R> for SessionStreams<R> {
             if link.streams.poll_timeout().is_some_and(|t| t <= now) {
                 link.streams.handle_timeout(now);
             }
+            let abandoned: Vec<_> = link.streams.take_abandoned().collect();
+            let lost: Vec<_> = link.streams.take_lost_requests().collect();
             link.wake_readers();
             io.deadline = link.streams.poll_timeout();
-            link.streams.is_empty()
+            (link.streams.is_empty(), abandoned, lost)
         };
+        if !(abandoned.is_empty() && lost.is_empty()) {
+            // What the streams could not deliver is settled in the session, not left
+            // hanging; that makes frames (cancellations) for another round.
+            let mut g = lock(&self.shared);
+            for id in &abandoned {
+                g.session.abandon(now, id);
+            }
+            for id in &lost {
+                let _ = g
+                    .session
+                    .fail_lost_request(id, "its event was lost before the client read it");
+            }
+            io.progressed = true;
+        }
         if round.stopped != 0 {
             io.end = Some(End::Done("session closed".into()));
         } else if self.one_shot && idle && lock(&self.shared).side.running() == 0 {
@@ -821,7 +837,7 @@ where
 /// request that lost the race to another reviving the same session drops its copy unseen.
 fn revive<R: Runtime>(app: &Arc<App<R>>, id: &str, record: DormantSession) {
     let cfg = &app.config;
-    let store = Box::new(MemoryEventStore::new(cfg.streams.max_queued));
+    let store = Box::new(MemoryEventStore::new(cfg.streams.max_stored));
     let mut streams = HttpStreams::legacy(cfg.streams.clone(), store, false, cfg.json_response);
     streams.negotiated(record.version());
     let link = HttpLink::new(streams);
@@ -986,7 +1002,7 @@ async fn initialize<R: Runtime>(
     mut slot: SlotGuard,
 ) -> hyper::Response<ResponseBody> {
     let cfg = &app.config;
-    let store = Box::new(MemoryEventStore::new(cfg.streams.max_queued));
+    let store = Box::new(MemoryEventStore::new(cfg.streams.max_stored));
     let link = HttpLink::new(HttpStreams::legacy(
         cfg.streams.clone(),
         store,

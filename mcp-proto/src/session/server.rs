@@ -341,6 +341,7 @@ impl std::fmt::Debug for ServerSession {
 }
 
 mod dormant;
+mod lost;
 mod notify;
 mod task_commands;
 pub use dormant::DormantSession;
