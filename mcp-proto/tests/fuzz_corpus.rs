@@ -4,6 +4,9 @@
 //! `#[path]`, so each corpus file runs through exactly the code libFuzzer runs, minus the
 //! sanitizers. A missing or empty corpus directory fails the test.
 //!
+//! To run one input (a crash artifact, say) outside libFuzzer, use the `fuzz_reproduce`
+//! example of this crate.
+//!
 //! The hand-made seeds are generated from `common/seeds.rs`; after changing it, rewrite them
 //! with `MCP_WRITE_CORPUS=1 cargo test -p mcp-proto --test fuzz_corpus`.
 
@@ -110,75 +113,21 @@ fn replay(target: &str) {
     eprintln!("{target}: replayed {} files", files.len());
 }
 
+/// Every target in `common::TARGETS`, each on its own thread: a target added to the fuzz
+/// crate is replayed here without anyone listing it again.
 #[test]
-fn replay_server_bytes() {
-    replay("server_bytes");
-}
-
-#[test]
-fn replay_client_bytes() {
-    replay("client_bytes");
-}
-
-#[test]
-fn replay_line_decoder() {
-    replay("line_decoder");
-}
-
-#[test]
-fn replay_sse_decoder() {
-    replay("sse_decoder");
-}
-
-#[test]
-fn replay_auth_flow() {
-    replay("auth_flow");
-}
-
-#[test]
-fn replay_pair_ops() {
-    replay("pair_ops");
-}
-
-/// Reproduces inputs outside libFuzzer (faster to iterate on, and debuggable):
-/// `MCP_FUZZ_TARGET=pair_ops MCP_FUZZ_INPUT=fuzz/artifacts/pair_ops/crash-... cargo test -p
-/// mcp-proto --test fuzz_corpus reproduce -- --nocapture`. `MCP_FUZZ_INPUT` may also name a
-/// directory (a whole corpus). Does nothing without the variables.
-#[test]
-fn reproduce() {
-    let (Some(target), Some(input)) = (
-        std::env::var_os("MCP_FUZZ_TARGET"),
-        std::env::var_os("MCP_FUZZ_INPUT"),
-    ) else {
-        return;
-    };
-    let target = target.to_string_lossy().into_owned();
-    let input = PathBuf::from(input);
-    let files = if input.is_dir() {
-        let mut files: Vec<PathBuf> = fs::read_dir(&input)
-            .expect("read MCP_FUZZ_INPUT")
-            .map(|e| e.expect("directory entry").path())
+fn replay_every_target() {
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let runs: Vec<_> = common::TARGETS
+            .iter()
+            .map(|&target| (target, scope.spawn(move || replay(target))))
             .collect();
-        files.sort();
-        files
-    } else {
-        vec![input]
-    };
-    for file in &files {
-        let data = fs::read(file).expect("read input");
-        if target == "pair_ops" && files.len() == 1 {
-            eprintln!("{:#?}", common::ops::Script::decode(&data));
-        }
-        eprintln!("{}", file.display());
-        assert!(
-            common::run_target(&target, &data),
-            "unknown target {target}"
-        );
-    }
-    eprintln!("reproduced {} inputs", files.len());
-}
-
-#[test]
-fn replay_http_endpoint() {
-    replay("http_endpoint");
+        runs.into_iter()
+            .filter_map(|(target, run)| run.join().err().map(|_| target.to_owned()))
+            .collect()
+    });
+    assert!(
+        failures.is_empty(),
+        "corpus replay failed for {failures:?} (each one's panic is above)"
+    );
 }

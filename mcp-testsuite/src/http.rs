@@ -2,13 +2,16 @@
 //! [`HttpService`] and reached by [`connect_http`], so every runtime proves its HTTP server
 //! and client (sessions, SSE, resumption, cancellation) the same way.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use std::net::SocketAddr;
 
-use mcp_driver::http::client::{connect_http, rustls, BoxStream, Connector, HttpClientOptions};
+use mcp_driver::http::client::{
+    connect_http, rustls, BoxStream, Connector, HttpClientOptions, HttpConnectError,
+};
 use mcp_driver::http::server::HttpService;
+use mcp_driver::mcp_proto::http::HttpError;
 use mcp_driver::mcp_proto::http::HttpServerConfig;
 use mcp_driver::mcp_proto::schema::lifecycle::{
     ClientCapabilities, ElicitationCapability, RootsCapability, ServerCapabilities, ToolsCapability,
@@ -129,6 +132,49 @@ pub async fn http_calls_round_trip_in_both_eras<R: Runtime, N: Net<R>>(rt: R, ne
         assert!(s.client.is_closed());
         // `closed` waited for the legacy session's DELETE to be answered.
         assert_eq!(s.http.session_count(), 0, "{era:?}");
+    }
+}
+
+/// Calls made together over HTTP are in flight together, in both eras: every handler waits
+/// for all the others (the fixture's `gather` barrier), so the client's pool must have grown
+/// to one connection per call (HTTP/1.1 carries one exchange at a time), and the server saw
+/// that many connections.
+pub async fn http_concurrent_calls_grow_the_pool<R: Runtime, N: Net<R>>(rt: R, net: N) {
+    const CALLS: usize = 16;
+    for era in [EraPreference::Auto, EraPreference::Legacy] {
+        let fixture = Fixture::default();
+        let http = HttpService::new(
+            rt.clone(),
+            fixture_service(&fixture),
+            HttpServerConfig::default(),
+        );
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        let addr = net
+            .listen(Arc::new(move |stream| {
+                counter.fetch_add(1, Ordering::SeqCst);
+                Box::pin(http.serve_connection(stream)) as BoxFuture<'static, ()>
+            }))
+            .await;
+        let mut cfg = ClientConfig::new(Implementation::new("suite-client", "1"));
+        cfg.era = era;
+        let client = connect_http(
+            rt.clone(),
+            net.connector(),
+            &format!("http://{addr}/mcp"),
+            cfg,
+            Arc::new(NoHandler),
+            HttpClientOptions::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("connect over HTTP failed: {e}"));
+        crate::all_in_flight_together(&rt, &client, &fixture, CALLS).await;
+        let connections = accepted.load(Ordering::SeqCst);
+        assert!(
+            connections >= CALLS,
+            "{era:?}: {CALLS} calls in flight together over {connections} connections"
+        );
+        client.close();
     }
 }
 
@@ -283,10 +329,15 @@ pub async fn http_tls_with_rustls<R: Runtime, N: Net<R>>(rt: R, net: N) {
         },
     )
     .await;
-    assert!(
-        refused.is_err(),
-        "a self-signed certificate must not pass the default roots"
-    );
+    // Refused for the certificate, typed: not some other failure that happens to be an error.
+    match refused {
+        Err(HttpConnectError::Http(HttpError::Unreachable { reason, .. })) => assert!(
+            reason.contains("TLS") && reason.contains("certificate"),
+            "a self-signed certificate must fail TLS with the default roots: {reason}"
+        ),
+        Err(other) => panic!("refused, but not for the certificate: {other:?}"),
+        Ok(_) => panic!("a self-signed certificate must not pass the default roots"),
+    }
 }
 
 /// Tasks over HTTP in both eras, every request on an exchange of its own: created by one

@@ -8,6 +8,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
+use std::time::Duration;
 
 use mcp_driver::mcp_proto::jsonrpc::ErrorObject;
 use mcp_driver::mcp_proto::schema::elicitation::{ElicitRequestParams, ElicitResult};
@@ -42,6 +43,43 @@ pub mod oauth;
 pub mod pipe;
 pub mod stall;
 pub mod tasks;
+
+#[doc(hidden)]
+pub use mcp_driver::Runtime as __Runtime;
+
+/// How long one suite case or driver test may run before the watchdog fails it. Far past
+/// what the slowest case takes on a loaded 2-core machine (a few seconds), so only a hang
+/// (a lost wakeup, an answer that never comes) ever reaches it.
+pub const WATCHDOG: Duration = Duration::from_secs(120);
+
+/// Runs a whole test under the watchdog: a test that would hang fails after [`WATCHDOG`]
+/// with a message naming it, instead of stalling the run until CI's own timeout.
+///
+/// Every suite case runs under it (the [`suite!`] macros), and so does every driver test
+/// of the runtime crates (`mcp_testsuite::watchdog(TokioRuntime, "name", async { .. })`).
+pub async fn watchdog<R: Runtime, T>(rt: R, test: &str, f: impl Future<Output = T>) -> T {
+    let what = format!(
+        "watchdog: `{test}` still running after {WATCHDOG:?}: a hang (lost wakeup, missing \
+         answer, deadlock), not slowness"
+    );
+    within(&rt, WATCHDOG, &what, f).await
+}
+
+/// Runs `f`, failing (panicking with `what`) if it takes longer than `limit`: a guard
+/// against hangs that never delays a future that ends.
+pub async fn within<R: Runtime, T>(
+    rt: &R,
+    limit: Duration,
+    what: &str,
+    f: impl Future<Output = T>,
+) -> T {
+    let deadline = rt.now() + limit;
+    let expired = async {
+        rt.sleep_until(deadline).await;
+        panic!("{what}: no outcome within {limit:?}")
+    };
+    futures_lite::future::or(f, expired).await
+}
 
 /// Expands to one `#[test]` per suite case. `$rt` is an expression giving the runtime,
 /// `$block_on` a function running a future to completion on it, `$net` its
@@ -98,7 +136,7 @@ macro_rules! suite {
             $(
                 #[test]
                 fn $case() {
-                    super::__suite_run(|| $crate::http::$case($rt, $net));
+                    super::__suite_run(stringify!($case), $rt, || $crate::http::$case($rt, $net));
                 }
             )*
         }
@@ -118,7 +156,7 @@ macro_rules! suite {
             $(
                 #[test]
                 fn $case() {
-                    super::__suite_run(|| $crate::child::$case($rt, $procs));
+                    super::__suite_run(stringify!($case), $rt, || $crate::child::$case($rt, $procs));
                 }
             )*
         }
@@ -126,26 +164,30 @@ macro_rules! suite {
     (@cases $rt:expr, $block_on:path;
         [$($case:ident),* $(,)?] tasks [$($task:ident),* $(,)?]
         pipe [$($pipe:ident),* $(,)?]) => {
-        fn __suite_run<F: ::std::future::Future>(f: impl FnOnce() -> F) -> F::Output {
-            $block_on(f())
+        fn __suite_run<R: $crate::__Runtime, F: ::std::future::Future>(
+            case: &str,
+            rt: R,
+            f: impl FnOnce() -> F,
+        ) -> F::Output {
+            $block_on($crate::watchdog(rt, case, f()))
         }
         mod over_pipe {
             $(
                 #[test]
                 fn $case() {
-                    super::__suite_run(|| $crate::$case($rt, $crate::Link::Pipe));
+                    super::__suite_run(stringify!($case), $rt, || $crate::$case($rt, $crate::Link::Pipe));
                 }
             )*
             $(
                 #[test]
                 fn $task() {
-                    super::__suite_run(|| $crate::tasks::$task($rt, $crate::Link::Pipe));
+                    super::__suite_run(stringify!($task), $rt, || $crate::tasks::$task($rt, $crate::Link::Pipe));
                 }
             )*
             $(
                 #[test]
                 fn $pipe() {
-                    super::__suite_run(|| $crate::$pipe($rt));
+                    super::__suite_run(stringify!($pipe), $rt, || $crate::$pipe($rt));
                 }
             )*
         }
@@ -153,13 +195,13 @@ macro_rules! suite {
             $(
                 #[test]
                 fn $case() {
-                    super::__suite_run(|| $crate::$case($rt, $crate::Link::InProcess));
+                    super::__suite_run(stringify!($case), $rt, || $crate::$case($rt, $crate::Link::InProcess));
                 }
             )*
             $(
                 #[test]
                 fn $task() {
-                    super::__suite_run(|| $crate::tasks::$task($rt, $crate::Link::InProcess));
+                    super::__suite_run(stringify!($task), $rt, || $crate::tasks::$task($rt, $crate::Link::InProcess));
                 }
             )*
         }
@@ -171,8 +213,12 @@ macro_rules! suite {
 #[macro_export]
 macro_rules! http_suite {
     ($rt:expr, $block_on:path, $net:expr) => {
-        fn __suite_run<F: ::std::future::Future>(f: impl FnOnce() -> F) -> F::Output {
-            $block_on(f())
+        fn __suite_run<R: $crate::__Runtime, F: ::std::future::Future>(
+            case: &str,
+            rt: R,
+            f: impl FnOnce() -> F,
+        ) -> F::Output {
+            $block_on($crate::watchdog(rt, case, f()))
         }
         $crate::http_suite!(@list $rt, $block_on, $net);
     };
@@ -180,6 +226,7 @@ macro_rules! http_suite {
         $crate::suite!(@http $rt, $block_on, $net;
             http_calls_round_trip_in_both_eras,
             http_asks_in_both_eras,
+            http_concurrent_calls_grow_the_pool,
             http_progress_reaches_the_callback,
             http_dropping_a_call_cancels_it,
             http_a_cut_stream_is_resumed,
@@ -227,6 +274,87 @@ impl Signal {
     }
 }
 
+/// Counts the handlers of the fixture's `gather` tool in flight at once, and holds each until
+/// as many as a call asks for have arrived: a barrier. Calls that do not overlap (awaited one
+/// after another, or handlers run one at a time) never reach it.
+#[derive(Clone, Default)]
+pub struct Gathering(Arc<Mutex<GatheringState>>);
+
+#[derive(Default)]
+struct GatheringState {
+    in_flight: usize,
+    peak: usize,
+    waiting: Vec<Waker>,
+}
+
+impl Gathering {
+    /// The most `gather` handlers that ran at once.
+    pub fn peak(&self) -> usize {
+        self.lock().peak
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, GatheringState> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Enters, then waits until `n` handlers have been in flight together.
+    async fn meet(&self, n: usize) {
+        {
+            let mut g = self.lock();
+            g.in_flight += 1;
+            g.peak = g.peak.max(g.in_flight);
+            if g.peak >= n {
+                for w in g.waiting.drain(..) {
+                    w.wake();
+                }
+            }
+        }
+        let _leave = Leave(self.clone());
+        futures_lite::future::poll_fn(|cx: &mut Context<'_>| {
+            let mut g = self.lock();
+            if g.peak >= n {
+                Poll::Ready(())
+            } else {
+                g.waiting.push(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await;
+    }
+}
+
+/// Leaves the gathering when a `gather` handler ends, however it ends.
+struct Leave(Gathering);
+
+impl Drop for Leave {
+    fn drop(&mut self) {
+        self.0.lock().in_flight -= 1;
+    }
+}
+
+/// Runs every future at once on the calling task; their outputs in order.
+pub async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    futures_lite::future::poll_fn(|cx: &mut Context<'_>| {
+        let mut pending = false;
+        for (f, slot) in futures.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    Poll::Ready(v) => *slot = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(out.iter_mut().filter_map(Option::take).collect())
+        }
+    })
+    .await
+}
+
 /// Sets a signal when dropped (observes a handler being dropped on cancel).
 struct SetOnDrop(Signal);
 
@@ -245,6 +373,8 @@ pub struct Fixture {
     pub dropped: Signal,
     /// Set by `watchful`'s own cancellation branch.
     pub saw_cancel: Signal,
+    /// The `gather` handlers in flight.
+    pub gathering: Gathering,
 }
 
 fn internal(e: impl std::fmt::Display) -> ErrorObject {
@@ -265,6 +395,15 @@ impl Handler for Fixture {
                         .and_then(|a| a.get("text").cloned())
                         .unwrap_or_default();
                     Ok(CallToolResult::text(text.as_str().unwrap_or_default()).into())
+                }
+                "gather" => {
+                    // Answers `text` once `n` gather calls are in flight together.
+                    let args = p.arguments.unwrap_or_default();
+                    let n = args.get("n").and_then(|n| n.as_u64()).unwrap_or(1);
+                    let n = usize::try_from(n).map_err(internal)?;
+                    me.gathering.meet(n).await;
+                    let text = args.get("text").and_then(|t| t.as_str()).unwrap_or("");
+                    Ok(CallToolResult::text(text).into())
                 }
                 "progress" => {
                     for i in 1..=3 {
@@ -494,21 +633,36 @@ pub async fn calls_round_trip_in_both_eras<R: Runtime>(rt: R, link: Link) {
     }
 }
 
-/// Many calls in flight at once each get their own answer.
+/// Many calls in flight at once each get their own answer. They are made together and
+/// every handler waits for all the others (the fixture's `gather` barrier): calls awaited one
+/// after another, or a server running its handlers one at a time, never get past the first.
 pub async fn concurrent_calls_all_complete<R: Runtime>(rt: R, link: Link) {
-    let s = plain(rt, link, EraPreference::Auto).await;
-    let calls: Vec<_> = (0..64)
-        .map(|i| {
-            let c = s.client.clone();
-            async move { c.call_tool("echo", json!({"text": i.to_string()})).await }
-        })
-        .collect();
-    let mut out = Vec::new();
-    for (i, call) in calls.into_iter().enumerate() {
-        let r = call.await.unwrap();
-        out.push(r.content[0].as_text().map(str::to_owned));
-        assert_eq!(out[i].as_deref(), Some(i.to_string().as_str()));
+    let s = plain(rt.clone(), link, EraPreference::Auto).await;
+    all_in_flight_together(&rt, &s.client, &s.fixture, 64).await;
+}
+
+/// Makes `n` `gather` calls at once, checks each got its own answer and that the server had
+/// all `n` handlers in flight together.
+pub(crate) async fn all_in_flight_together<R: Runtime>(
+    rt: &R,
+    client: &Client,
+    fixture: &Fixture,
+    n: usize,
+) {
+    let calls = (0..n).map(|i| {
+        let c = client.clone();
+        async move {
+            c.call_tool("gather", json!({"n": n, "text": i.to_string()}))
+                .await
+        }
+    });
+    let what = format!("{n} calls made together never all reached the server's handlers");
+    let out = within(rt, Duration::from_secs(60), &what, join_all(calls)).await;
+    for (i, r) in out.into_iter().enumerate() {
+        let r = r.unwrap_or_else(|e| panic!("call {i}: {e:?}"));
+        assert_eq!(r.content[0].as_text(), Some(i.to_string().as_str()));
     }
+    assert_eq!(fixture.gathering.peak(), n);
 }
 
 /// Progress notifications reach the per-call callback in order.
@@ -637,20 +791,37 @@ pub async fn tampered_request_state_is_refused<R: Runtime>(rt: R, link: Link) {
     }
 }
 
-/// Shutting the server down answers in-flight calls instead of leaving them hanging.
+/// Shutting the server down answers in-flight calls instead of leaving them hanging, in both
+/// eras: the call gets the server's -32603 "shutting down" answer (in process: `Closed`),
+/// the handler is dropped, and the connection then closes.
 pub async fn server_shutdown_fails_pending_calls<R: Runtime>(rt: R, link: Link) {
-    let s = plain(rt, link, EraPreference::Legacy).await;
-    let call = s.client.call_tool("hang", json!({}));
-    let stopper = async {
-        s.fixture.started.wait().await;
-        s.server.shutdown();
-        std::future::pending::<Result<CallToolResult, CallError>>().await
-    };
-    let r = futures_lite::future::or(call, stopper).await;
-    assert!(r.is_err(), "{r:?}");
+    for era in [EraPreference::Legacy, EraPreference::Modern] {
+        let s = plain(rt.clone(), link, era).await;
+        let call = s.client.call_tool("hang", json!({}));
+        let stopper = async {
+            s.fixture.started.wait().await;
+            s.server.shutdown();
+            std::future::pending::<Result<CallToolResult, CallError>>().await
+        };
+        let r = futures_lite::future::or(call, stopper).await;
+        // Over bytes the server's answer arrives before the end of the stream; linked in
+        // process, the link goes down with the server first.
+        let answered = match (&r, link) {
+            (Err(CallError::Request(RequestError::Rpc(e))), Link::Pipe) => {
+                e.code == -32603 && e.message.contains("shutting down")
+            }
+            (Err(CallError::Request(RequestError::Closed)), Link::InProcess) => true,
+            _ => false,
+        };
+        assert!(answered, "{link:?}, {era:?}: {r:?}");
+        s.fixture.dropped.wait().await;
+        s.client.closed().await;
+        assert!(s.server.is_closed(), "{era:?}");
+    }
 }
 
-/// When the client goes away mid-call, the server drops the handler instead of running on.
+/// When the client goes away mid-call, the call ends `Closed` and the server drops the
+/// handler instead of running on.
 pub async fn client_disconnect_drops_server_handlers<R: Runtime>(rt: R, link: Link) {
     for era in [EraPreference::Auto, EraPreference::Legacy] {
         let s = plain(rt.clone(), link, era).await;
@@ -660,7 +831,11 @@ pub async fn client_disconnect_drops_server_handlers<R: Runtime>(rt: R, link: Li
             s.client.close();
             std::future::pending::<Result<CallToolResult, CallError>>().await
         };
-        let _ = futures_lite::future::or(call, closer).await;
+        let r = futures_lite::future::or(call, closer).await;
+        assert!(
+            matches!(r, Err(CallError::Request(RequestError::Closed))),
+            "{era:?}: {r:?}"
+        );
         s.fixture.dropped.wait().await;
     }
 }
