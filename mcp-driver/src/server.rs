@@ -140,6 +140,16 @@ pub enum AskError {
     /// The client answered with a result of the wrong kind.
     #[error("unexpected answer from client")]
     Unexpected,
+    /// The client ran the ask as a task and it did not end within the deadline (the
+    /// server's `client_task_deadline`, or [`Ask::task_deadline`]); the task was cancelled
+    /// on the client, when it offers `tasks/cancel`.
+    #[error("the client's task {task_id} did not end within {after:?}")]
+    TaskDeadline {
+        /// The client's task.
+        task_id: String,
+        /// The deadline that passed.
+        after: Duration,
+    },
 }
 
 /// A handler's view of its request and connection.
@@ -316,8 +326,18 @@ impl RequestCx {
     /// timeout. Dropping the future cancels that task (when the client offers
     /// `tasks/cancel`).
     pub async fn request(&self, request: ServerRequest) -> Result<ClientResult, AskError> {
+        self.request_within(request, None).await
+    }
+
+    /// [`request`](Self::request), with a task deadline other than the server's
+    /// `client_task_deadline`.
+    async fn request_within(
+        &self,
+        request: ServerRequest,
+        task_deadline: Option<Duration>,
+    ) -> Result<ClientResult, AskError> {
         match self.as_client_task(&request) {
-            Some(augmented) => self.request_as_task(augmented).await,
+            Some(augmented) => self.request_as_task(augmented, task_deadline).await,
             None => self.request_once(request).await,
         }
     }
@@ -351,8 +371,14 @@ impl RequestCx {
         Some(r)
     }
 
-    /// Runs a request as a task of the client: created, polled until it ends, read.
-    async fn request_as_task(&self, request: ServerRequest) -> Result<ClientResult, AskError> {
+    /// Runs a request as a task of the client: created, polled until it ends, read; all
+    /// within `deadline` from creation (else the server's `client_task_deadline`), past which
+    /// the task is cancelled and the ask fails with [`AskError::TaskDeadline`].
+    async fn request_as_task(
+        &self,
+        request: ServerRequest,
+        deadline: Option<Duration>,
+    ) -> Result<ClientResult, AskError> {
         use mcp_proto::schema::tasks::{GetTaskPayloadRequestParams, GetTaskRequestParams};
         let method = request.method().to_owned();
         let task = match self.request_once(request).await? {
@@ -360,28 +386,45 @@ impl RequestCx {
             // The client may answer directly after all.
             other => return Ok(other),
         };
+        let after =
+            deadline.unwrap_or_else(|| lock(&self.shared).session.config().client_task_deadline);
+        let ends = (self.now)() + after;
         let guard = ClientTaskGuard {
             task_id: Some(task.task_id.clone()),
             cx: self,
         };
-        let mut status = task.status;
-        let mut every = task.poll_interval;
-        while !status.is_terminal() {
-            let wait = Duration::from_millis(every.unwrap_or(1000).max(10));
-            (self.sleep)((self.now)() + wait).await;
-            let get = ServerRequest::GetTask(GetTaskRequestParams::new(task.task_id.clone()));
-            match self.request_once(get).await? {
-                ClientResult::GetTask(t) => {
-                    status = t.task.status;
-                    every = t.task.poll_interval.or(every);
+        let poll = async {
+            let mut status = task.status;
+            let mut every = task.poll_interval;
+            while !status.is_terminal() {
+                let wait = Duration::from_millis(every.unwrap_or(1000).max(10));
+                (self.sleep)((self.now)() + wait).await;
+                let get = ServerRequest::GetTask(GetTaskRequestParams::new(task.task_id.clone()));
+                match self.request_once(get).await? {
+                    ClientResult::GetTask(t) => {
+                        status = t.task.status;
+                        every = t.task.poll_interval.or(every);
+                    }
+                    _ => return Err(AskError::Unexpected),
                 }
-                _ => return Err(AskError::Unexpected),
             }
+            let payload = GetTaskPayloadRequestParams::new(task.task_id.clone());
+            self.request_once(ServerRequest::GetTaskPayload(payload))
+                .await
+        };
+        // Past the deadline the poll (and any request of it in flight) is dropped, and the
+        // guard cancels the task on the client.
+        let out = futures_lite::future::or(poll, async {
+            (self.sleep)(ends).await;
+            Err(AskError::TaskDeadline {
+                task_id: task.task_id.clone(),
+                after,
+            })
+        })
+        .await;
+        if matches!(out, Err(AskError::TaskDeadline { .. })) {
+            return out;
         }
-        let payload = GetTaskPayloadRequestParams::new(task.task_id.clone());
-        let out = self
-            .request_once(ServerRequest::GetTaskPayload(payload))
-            .await;
         guard.disarm();
         let value = match out? {
             ClientResult::Other(v) => v,
@@ -431,7 +474,7 @@ impl RequestCx {
         &self,
         params: CreateMessageRequestParams,
     ) -> Result<CreateMessageResult, AskError> {
-        self.sample_keyed(None, params).await
+        self.sample_keyed(None, None, params).await
     }
 
     /// Asks the user for input (`elicitation/create`, form or URL mode).
@@ -443,7 +486,7 @@ impl RequestCx {
     /// client in one round; to choose the key an ask has in that round, see
     /// [`ask`](Self::ask).
     pub async fn elicit(&self, params: ElicitRequestParams) -> Result<ElicitResult, AskError> {
-        self.elicit_keyed(None, params).await
+        self.elicit_keyed(None, None, params).await
     }
 
     /// Asks the client for its roots (`roots/list`). Works in both eras.
@@ -468,12 +511,14 @@ impl RequestCx {
         Ask {
             cx: self,
             key: key.into(),
+            task_deadline: None,
         }
     }
 
     async fn sample_keyed(
         &self,
         key: Option<String>,
+        task_deadline: Option<Duration>,
         params: CreateMessageRequestParams,
     ) -> Result<CreateMessageResult, AskError> {
         if self.context.era == Era::Modern {
@@ -485,7 +530,10 @@ impl RequestCx {
                 _ => Err(AskError::Unexpected),
             };
         }
-        match self.request(ServerRequest::CreateMessage(params)).await? {
+        match self
+            .request_within(ServerRequest::CreateMessage(params), task_deadline)
+            .await?
+        {
             ClientResult::CreateMessage(r) => Ok(r),
             _ => Err(AskError::Unexpected),
         }
@@ -494,6 +542,7 @@ impl RequestCx {
     async fn elicit_keyed(
         &self,
         key: Option<String>,
+        task_deadline: Option<Duration>,
         params: ElicitRequestParams,
     ) -> Result<ElicitResult, AskError> {
         if self.context.era == Era::Modern {
@@ -502,7 +551,10 @@ impl RequestCx {
                 _ => Err(AskError::Unexpected),
             };
         }
-        match self.request(ServerRequest::Elicit(params)).await? {
+        match self
+            .request_within(ServerRequest::Elicit(params), task_deadline)
+            .await?
+        {
             ClientResult::Elicit(r) => Ok(r),
             _ => Err(AskError::Unexpected),
         }
@@ -686,20 +738,33 @@ fn start_task(
 pub struct Ask<'a> {
     cx: &'a RequestCx,
     key: String,
+    task_deadline: Option<Duration>,
 }
 
 impl Ask<'_> {
+    /// How long the client may take when it runs this ask as a task (legacy sessions whose
+    /// client declared task-augmented sampling or elicitation), instead of the server's
+    /// `client_task_deadline`.
+    pub fn task_deadline(mut self, deadline: Duration) -> Self {
+        self.task_deadline = Some(deadline);
+        self
+    }
+
     /// [`RequestCx::sample`] under this key.
     pub async fn sample(
         self,
         params: CreateMessageRequestParams,
     ) -> Result<CreateMessageResult, AskError> {
-        self.cx.sample_keyed(Some(self.key), params).await
+        self.cx
+            .sample_keyed(Some(self.key), self.task_deadline, params)
+            .await
     }
 
     /// [`RequestCx::elicit`] under this key.
     pub async fn elicit(self, params: ElicitRequestParams) -> Result<ElicitResult, AskError> {
-        self.cx.elicit_keyed(Some(self.key), params).await
+        self.cx
+            .elicit_keyed(Some(self.key), self.task_deadline, params)
+            .await
     }
 
     /// [`RequestCx::list_roots`] under this key.

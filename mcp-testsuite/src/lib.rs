@@ -38,6 +38,7 @@ pub use flow::{
     notifications_to_a_client_that_never_reads_are_cut_off,
 };
 pub mod hostile;
+pub mod hostile_http;
 pub mod http;
 pub mod oauth;
 pub mod pipe;
@@ -98,6 +99,7 @@ macro_rules! suite {
             graceful_shutdown_ends_the_child,
             shutdown_escalates_to_sigterm_then_sigkill,
             a_hostile_stdio_peer_gets_one_answer_per_request_in_bounded_memory,
+            a_hostile_http_peer_gets_one_answer_per_request_in_bounded_memory,
         );
         $crate::suite!(@cases $rt, $block_on;
             [
