@@ -148,7 +148,7 @@ macro_rules! suite {
             $(
                 #[test]
                 fn $case() {
-                    super::__suite_run(|| $crate::oauth::$case($rt, $net));
+                    super::__suite_run(stringify!($case), $rt, || $crate::oauth::$case($rt, $net));
                 }
             )*
         }
