@@ -29,7 +29,9 @@ use crate::engine::{lock, stream, Backlog, Shared, Side};
 use crate::mrtr::{BadState, Replay, StateKey};
 use crate::oneshot;
 use crate::runtime::{BoxFuture, OsEntropy, Runtime};
-use crate::tasks::{Detached, TaskHub, TaskOptions, TaskPlan, TaskSlot, TaskStart, TaskSupport};
+use crate::tasks::{
+    Detached, TaskHub, TaskListener, TaskOptions, TaskPlan, TaskSlot, TaskStart, TaskSupport,
+};
 
 /// What a request handler returns.
 pub type HandlerResult = Result<ServerResult, ErrorObject>;
@@ -97,6 +99,17 @@ impl ServerSide {
 
 /// Set when the client cancels a request (or a task).
 pub(crate) type CancelFlag = AbortFlag;
+
+impl TaskListener for Mutex<ServerShared> {
+    fn task_changed(&self, now: std::time::Instant, task_id: &str) {
+        let mut g = lock(self);
+        if g.closed {
+            return;
+        }
+        g.session.task_changed(now, task_id);
+        g.wake();
+    }
+}
 
 /// Why an ask to the client failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -568,7 +581,7 @@ impl RequestCx {
             g.wake();
             g.side.tasks.clone()
         };
-        hub.broadcast(now, &task_id, Some(&self.shared));
+        hub.broadcast(now, &task_id, Some(&*self.shared));
         let guard = TaskAskGuard {
             task_id: &task_id,
             key: Some(&key),
@@ -991,7 +1004,7 @@ fn broadcast(
 ) -> BoxFuture<'static, ()> {
     let hub = shared.side.tasks.clone();
     let this = this.clone();
-    Box::pin(async move { hub.broadcast(now, &task_id, Some(&this)) })
+    Box::pin(async move { hub.broadcast(now, &task_id, Some(&*this)) })
 }
 
 /// Whether a `tools/call` runs as a task: `None` for a plain call, an error when it cannot
@@ -1131,7 +1144,7 @@ impl Finished {
         g.wake();
         let hub = g.side.tasks.clone();
         drop(g);
-        hub.broadcast(now, &task_id, Some(this));
+        hub.broadcast(now, &task_id, Some(&**this));
     }
 }
 

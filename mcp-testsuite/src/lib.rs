@@ -40,6 +40,7 @@ pub mod hostile;
 pub mod http;
 pub mod oauth;
 pub mod pipe;
+pub mod stall;
 pub mod tasks;
 
 /// Expands to one `#[test]` per suite case. `$rt` is an expression giving the runtime,
@@ -186,6 +187,7 @@ macro_rules! http_suite {
             http_tls_with_rustls,
             http_tasks_find_their_task_on_every_exchange,
             http_panicking_handlers_answer_errors,
+            http_a_stalled_server_cannot_hold_the_client,
         );
         $crate::suite!(@oauth $rt, $block_on, $net;
             oauth_concurrent_401s_cause_one_token_request_and_rotation_holds,

@@ -82,7 +82,7 @@ async fn body_of(mut b: Incoming) -> Vec<u8> {
 fn jws_claims(jws: &str) -> Value {
     let part = jws.split('.').nth(1).unwrap_or_default();
     let mut b64 = part.replace('-', "+").replace('_', "/");
-    while b64.len() % 4 != 0 {
+    while !b64.len().is_multiple_of(4) {
         b64.push('=');
     }
     mcp_driver::mcp_proto::http::base64::decode(&b64)

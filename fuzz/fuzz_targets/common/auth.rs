@@ -54,7 +54,7 @@ const NONCES: &[&str] = &["n-1", "n-2", "\"bad", "", "sp ace", "n-1"];
 fn proof_claims(proof: &str) -> serde_json::Value {
     let part = proof.split('.').nth(1).expect("a proof has claims");
     let mut b64 = part.replace('-', "+").replace('_', "/");
-    while b64.len() % 4 != 0 {
+    while !b64.len().is_multiple_of(4) {
         b64.push('=');
     }
     let bytes = mcp_proto::http::base64::decode(&b64).expect("base64url claims");
@@ -78,7 +78,7 @@ pub fn auth_flow(data: &[u8]) {
         config.dpop = Some(Arc::new(FuzzKey));
     }
     let config = Arc::new(config);
-    let start = if first % 2 == 0 {
+    let start = if first.is_multiple_of(2) {
         Start::Authorize {
             www_authenticate: Some(
                 pick(
@@ -187,7 +187,7 @@ pub fn auth_flow(data: &[u8]) {
                             "token_endpoint": token,
                             "registration_endpoint": "http://as.test/register",
                             "code_challenge_methods_supported": [pick(&mut r, &["S256", "plain"])],
-                            "authorization_response_iss_parameter_supported": r.u8() % 2 == 0,
+                            "authorization_response_iss_parameter_supported": r.u8().is_multiple_of(2),
                             "token_endpoint_auth_methods_supported": [pick(&mut r, &["none", "client_secret_post", "client_secret_basic", "private_key_jwt"])],
                         });
                         if with_dpop {
@@ -219,7 +219,7 @@ pub fn auth_flow(data: &[u8]) {
                     .into_bytes(),
                 };
                 let mut headers = vec![];
-                if with_dpop && r.u8() % 2 == 0 {
+                if with_dpop && r.u8().is_multiple_of(2) {
                     let n = pick(&mut r, NONCES);
                     if dpop::valid_nonce(n) {
                         nonces_sent.push(n.to_owned());
@@ -236,7 +236,7 @@ pub fn auth_flow(data: &[u8]) {
                 } else if is_token {
                     nonce_refusals = 0;
                 }
-                if r.u8() % 16 == 0 {
+                if r.u8().is_multiple_of(16) {
                     flow.handle_transport_error(now, "cut".into());
                 } else {
                     flow.handle_response(

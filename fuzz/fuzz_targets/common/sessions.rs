@@ -176,7 +176,7 @@ fn server_active(config: ServerConfig, input: &[u8], seed: u8) {
             }
         }
         for task in &tasks {
-            if rng.next_u64() % 4 == 0 {
+            if rng.next_u64().is_multiple_of(4) {
                 let outcome = Ok(fixtures::server_result(&fixtures::client_request(1, "")));
                 let _ = server.finish_task(now, task, outcome);
             }
@@ -387,7 +387,7 @@ fn client_step(
                         _ => false,
                     })
                     .count();
-            let first = if rng.next_u64() % 2 == 0 {
+            let first = if rng.next_u64().is_multiple_of(2) {
                 client.respond(id, fixtures::client_result(request))
             } else {
                 client.respond_error(id, fixtures::app_error())

@@ -194,6 +194,17 @@ pub struct HttpClientOptions {
     pub on_event: Option<EventFn>,
     /// How long closing waits for the legacy session's DELETE.
     pub close_grace: Duration,
+    /// Longest wait for the response head of an exchange carrying no request (a
+    /// notification, an answer, a GET stream); a request waits as long as its own timeout.
+    pub response_timeout: Option<Duration>,
+    /// Longest gap between the bytes of a JSON response body.
+    pub idle_timeout: Option<Duration>,
+    /// An SSE stream that sends no byte for this long is dead: resumed or reopened when that
+    /// loses nothing, else its request fails with [`HttpError::TimedOut`].
+    pub stream_idle_timeout: Option<Duration>,
+    /// A stream that can be resumed or reopened and carries only keep-alive comments for this
+    /// long is reopened.
+    pub stream_quiet_timeout: Option<Duration>,
 }
 
 impl Default for HttpClientOptions {
@@ -214,6 +225,10 @@ impl Default for HttpClientOptions {
             tls: None,
             on_event: None,
             close_grace: Duration::from_secs(2),
+            response_timeout: core.response_timeout,
+            idle_timeout: core.idle_timeout,
+            stream_idle_timeout: core.stream_idle_timeout,
+            stream_quiet_timeout: core.stream_quiet_timeout,
         }
     }
 }
@@ -229,6 +244,10 @@ impl std::fmt::Debug for HttpClientOptions {
             .field("max_attempts", &self.max_attempts)
             .field("max_reconnects", &self.max_reconnects)
             .field("max_connections", &self.max_connections)
+            .field("response_timeout", &self.response_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("stream_idle_timeout", &self.stream_idle_timeout)
+            .field("stream_quiet_timeout", &self.stream_quiet_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -281,6 +300,10 @@ pub async fn connect_http<R: Runtime>(
     core_config.default_retry = options.default_retry;
     core_config.max_body_len = options.max_body_len;
     core_config.standalone_stream = options.standalone_stream;
+    core_config.response_timeout = options.response_timeout;
+    core_config.idle_timeout = options.idle_timeout;
+    core_config.stream_idle_timeout = options.stream_idle_timeout;
+    core_config.stream_quiet_timeout = options.stream_quiet_timeout;
     let now = rt.now();
     let mut session = ClientSession::new(config, now);
     session
@@ -521,6 +544,8 @@ async fn exchange<R: Runtime>(
             .as_ref()
             .and_then(|_| request.headers().get(hyper::header::AUTHORIZATION).cloned());
         let reused = lease.reused;
+        // The core's response deadline runs from here, not from the wait for a connection.
+        report(io, rt.now(), |c, now| c.handle_sent(now, req.id));
         let sent = match lease.sender.as_mut() {
             Some(s) => s.send_request(request).await,
             None => return Err((FailureKind::Connect, "no connection".into())),

@@ -26,6 +26,7 @@ use mcp_proto::http::{
 };
 use mcp_proto::jsonrpc::RawMessage;
 use mcp_proto::schema::ProtocolVersion;
+use mcp_proto::session::{DormantSession, ServerSession};
 
 use super::io::{HyperIo, RtTimer};
 use crate::coalesce::Coalesce;
@@ -588,7 +589,15 @@ where
         Bytes::new()
     };
     let now = app.rt.now();
-    let admitted = app.endpoint().handle_request(now, method, &headers, &body);
+    let mut admitted = app.endpoint().handle_request(now, method, &headers, &body);
+    if let Admitted::Revive { session, record } = admitted {
+        // The first message since `initialize` rebuilds the dormant session; then the
+        // endpoint routes the request to it like any other.
+        revive(&app, &session, record);
+        admitted = app
+            .endpoint()
+            .handle_request(app.rt.now(), method, &headers, &body);
+    }
     match admitted {
         Admitted::Respond(r) => to_hyper(r, None),
         Admitted::OneShot {
@@ -654,6 +663,50 @@ where
             end_session(&app.rt, &value, "session deleted by client");
             to_hyper(Response::status(200), None)
         }
+        // Revived just above: the session is live now, or was removed meanwhile.
+        Admitted::Revive { .. } => to_hyper(session_not_found(), None),
+    }
+}
+
+/// Rebuilds dormant session `id` from its record and registers it with the endpoint; a
+/// request that lost the race to another reviving the same session drops its copy unseen.
+fn revive<R: Runtime>(app: &Arc<App<R>>, id: &str, record: DormantSession) {
+    let cfg = &app.config;
+    let store = Box::new(MemoryEventStore::new(cfg.streams.max_queued));
+    let mut streams = HttpStreams::legacy(cfg.streams.clone(), store, false, cfg.json_response);
+    streams.negotiated(record.version());
+    let (_handle, shared) = new_shared_with(&app.rt, &app.service, None, false);
+    {
+        let mut g = lock(&shared);
+        let store = g.side.tasks.session_store();
+        let entropy = Box::new(OsEntropy);
+        let config = app.service.config.clone();
+        let now = app.rt.now();
+        g.session = ServerSession::revive(config, now, app.rt.wall(), entropy, record);
+        g.session.set_task_store(store);
+        g.side.http = Some(HttpLink::new(streams, Some(id.to_owned())));
+    }
+    if app.endpoint().revive(id, shared.clone()).is_err() {
+        return;
+    }
+    ServerSide::announce(&app.service, &shared);
+    spawn_driver(app, &shared, Vec::new());
+}
+
+/// The answer of a handshake that left nothing behind but itself, with the session as a
+/// dormant record: no handler runs, nothing is queued for the client.
+fn dormant_answer(g: &mut ServerShared, sid: StreamId) -> Option<(DormantSession, u16, Bytes)> {
+    if g.side.running() != 0 {
+        return None;
+    }
+    let record = g.session.to_dormant()?;
+    let link = g.side.http.as_mut()?;
+    if !link.streams.holds_only(sid) {
+        return None;
+    }
+    match link.streams.poll_head(sid)? {
+        Head::Json { status, body } => Some((record, status, body)),
+        Head::Sse => None,
     }
 }
 
@@ -766,7 +819,7 @@ async fn initialize<R: Runtime>(
     let streams = HttpStreams::legacy(cfg.streams.clone(), store, false, cfg.json_response);
     let (_handle, shared) = new_shared_with(&app.rt, &app.service, None, false);
     let now = app.rt.now();
-    let (sid, accepted) = {
+    let (sid, accepted, dormant) = {
         let mut g = lock(&shared);
         let mut link = HttpLink::new(streams, None);
         let sid = link.streams.open_request(now, id);
@@ -776,8 +829,27 @@ async fn initialize<R: Runtime>(
         if let Some(v) = version {
             http_link(&mut g).streams.negotiated(v);
         }
-        (sid, version.is_some())
+        let dormant = version.and_then(|_| {
+            route_out(&app.rt, &mut g);
+            dormant_answer(&mut g, sid)
+        });
+        (sid, version.is_some(), dormant)
     };
+    if let Some((record, status, body)) = dormant {
+        // Most sessions a flood opens never come back: until this one does, the endpoint
+        // keeps a small record and nothing runs for it.
+        let response = match app.endpoint().open_dormant(now, record, &mut slot) {
+            Ok(opened) => {
+                if let Some((_, evicted)) = &opened.evicted {
+                    end_session(&app.rt, evicted, "evicted: the session table is full");
+                }
+                Response::json(status, body).with_header("mcp-session-id", opened.id)
+            }
+            Err(refusal) => refusal,
+        };
+        release(app, Some(slot));
+        return to_hyper(response, None);
+    }
     let opened = if accepted {
         app.endpoint().open_session(now, shared.clone(), &mut slot)
     } else {

@@ -28,7 +28,7 @@ impl JwtSigner for FakeKey {
 
 fn decode(part: &str) -> Value {
     let mut b64 = part.replace('-', "+").replace('_', "/");
-    while b64.len() % 4 != 0 {
+    while !b64.len().is_multiple_of(4) {
         b64.push('=');
     }
     serde_json::from_slice(&crate::http::base64::decode(&b64).unwrap()).unwrap()

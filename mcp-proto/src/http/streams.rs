@@ -316,6 +316,15 @@ impl HttpStreams {
         self.streams.get(&STANDALONE).is_some_and(|s| s.attached)
     }
 
+    /// Whether `sid` is the only stream, and nothing waits for a GET stream or is stored
+    /// for resumption: the session has no stream state worth keeping beyond that one.
+    pub fn holds_only(&self, sid: StreamId) -> bool {
+        self.streams.len() == 1
+            && self.streams.contains_key(&sid)
+            && self.backlog.is_empty()
+            && self.store.is_empty()
+    }
+
     /// Whether a stream is answering request `id` (a second POST with the same id must be
     /// refused before it reaches the session, or the first would lose its stream).
     pub fn is_open(&self, id: &RequestId) -> bool {

@@ -23,7 +23,8 @@ pub use client::{
 };
 pub use outbound::Timeout;
 pub use server::{
-    RequestContext, ServerConfig, ServerEvent, ServerSession, SharedServerConfig, TaskParams,
+    DormantSession, RequestContext, ServerConfig, ServerEvent, ServerSession, SharedServerConfig,
+    TaskParams,
 };
 
 use bytes::Bytes;

@@ -340,8 +340,10 @@ impl std::fmt::Debug for ServerSession {
     }
 }
 
+mod dormant;
 mod notify;
 mod task_commands;
+pub use dormant::DormantSession;
 pub use task_commands::TaskParams;
 
 const CANCELLED_MEMORY: usize = 256;
