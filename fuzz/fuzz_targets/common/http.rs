@@ -143,16 +143,24 @@ fn streams(r: &mut Reader<'_>) {
             }
             3 => {
                 let generation = s.generation(sid);
-                // A body is read until it blocks or ends; it cannot grow without bound.
-                for _ in 0..=config.max_queued + 64 {
-                    if !matches!(s.poll_chunk(sid, generation), Chunk::Data(_)) {
-                        break;
-                    }
+                // A body is read until it blocks or ends; every stream, resumable or not,
+                // holds at most the slow-reader cut (plus a replay of what the store kept,
+                // the errors filling a gap and the priming event).
+                let bound = config.max_queued + store_max + 8 + 2;
+                let mut read = 0;
+                while matches!(s.poll_chunk(sid, generation), Chunk::Data(_)) {
+                    read += 1;
+                    assert!(read <= bound, "{read} chunks queued on one stream");
                 }
             }
             4 => {
                 let generation = s.generation(sid);
                 let _ = s.detach(sid, generation);
+                if sid == StreamId(0) && mode % 3 == 0 {
+                    // A legacy GET stream is parked, not lost: a new GET takes it back.
+                    assert!(!s.has_standalone());
+                    assert_eq!(s.open_standalone(now), Some(sid));
+                }
             }
             5 => {
                 let len = usize::from(r.u8() % 12);
@@ -179,6 +187,12 @@ fn streams(r: &mut Reader<'_>) {
             }
         }
         assert!(s.stored_events() <= store_max, "store over its bound");
+        // What the streams give up is handed over, never left to pile up.
+        let given_up = s.take_abandoned().count() + s.take_lost_requests().count();
+        assert!(
+            given_up <= 64 + store_max,
+            "{given_up} requests given up at once"
+        );
         assert!(s.len() <= opened.len() + 1 + 64, "streams leak");
     }
     // Closing the session ends every stream once drained.

@@ -986,7 +986,7 @@ impl HttpStreams {
         let every = self.config.keep_alive?;
         self.streams
             .values()
-            .filter(|s| s.attached && !s.cut && s.mode != Mode::Json)
+            .filter(|s| s.attached && !s.cut && s.mode != Mode::Json && s.out.is_empty())
             .map(|s| s.last_write + every)
             .min()
     }
@@ -1002,6 +1002,9 @@ impl HttpStreams {
             .filter(|(_, s)| {
                 s.attached && !s.cut && s.mode != Mode::Json && s.last_write + every <= now
             })
+            // Bytes still waiting for the reader keep the connection busy already: a
+            // reader that never reads must not collect keep-alives without bound.
+            .filter(|(_, s)| s.out.is_empty())
             .map(|(id, _)| *id)
             .collect();
         for sid in due {
