@@ -34,6 +34,20 @@ fn main() -> ExitCode {
                 }
                 Err(e) => Err(e),
             },
+            ServeCommand::Tcp { bind } => match async_std::net::TcpListener::bind(bind).await {
+                Ok(listener) => {
+                    let addr = listener.local_addr().map_or(bind, |a| a);
+                    eprintln!("everything_async_std: serving JSON-RPC lines at tcp://{addr}");
+                    mcp_examples_common::serve_tcp(
+                        AsyncStdRuntime,
+                        mcp_async_std::AsyncStdListener(listener),
+                        service,
+                    )
+                    .await;
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
         }
     });
     match served {

@@ -41,6 +41,11 @@ pub enum ServeCommand {
         /// Where to listen, e.g. `127.0.0.1:3000`.
         bind: std::net::SocketAddr,
     },
+    /// Serve newline-delimited JSON-RPC over TCP, one session per connection.
+    Tcp {
+        /// Where to listen, e.g. `127.0.0.1:3001`.
+        bind: std::net::SocketAddr,
+    },
 }
 
 /// The usage text of the `everything` server named `program`.
@@ -50,7 +55,8 @@ pub fn everything_usage(program: &str) -> String {
          \n\
          commands:\n  \
          stdio                 serve one client on stdin/stdout (diagnostics go to stderr)\n  \
-         http --bind ADDR      serve streamable HTTP at http://ADDR/mcp (e.g. 127.0.0.1:3000)\n"
+         http --bind ADDR      serve streamable HTTP at http://ADDR/mcp (e.g. 127.0.0.1:3000)\n  \
+         tcp --bind ADDR       serve JSON-RPC lines over TCP, a session per connection\n"
     )
 }
 
@@ -63,14 +69,18 @@ where
     let command = match args.next().as_deref() {
         Some("-h" | "--help") => return Err(ArgsError::Help),
         Some("stdio") => ServeCommand::Stdio,
-        Some("http") => {
+        Some(kind @ ("http" | "tcp")) => {
             let bind = match (args.next().as_deref(), args.next()) {
                 (Some("--bind"), Some(addr)) => addr
                     .parse()
                     .map_err(|e| ArgsError::Invalid(format!("bad --bind address `{addr}`: {e}")))?,
-                _ => return Err(ArgsError::Invalid("usage: http --bind ADDR".into())),
+                _ => return Err(ArgsError::Invalid(format!("usage: {kind} --bind ADDR"))),
             };
-            ServeCommand::Http { bind }
+            if kind == "tcp" {
+                ServeCommand::Tcp { bind }
+            } else {
+                ServeCommand::Http { bind }
+            }
         }
         Some(other) => return Err(ArgsError::Invalid(format!("unknown command `{other}`"))),
         None => return Err(ArgsError::Invalid("missing command".into())),
@@ -146,9 +156,16 @@ mod tests {
                 bind: "127.0.0.1:3000".parse().unwrap()
             })
         );
+        assert_eq!(
+            parse_everything_args(args(&["tcp", "--bind", "127.0.0.1:3001"])),
+            Ok(ServeCommand::Tcp {
+                bind: "127.0.0.1:3001".parse().unwrap()
+            })
+        );
         for bad in [
             &[][..],
             &["http"],
+            &["tcp", "--bind"],
             &["http", "--bind", "nowhere"],
             &["stdio", "extra"],
             &["--stdio"],

@@ -37,3 +37,22 @@ pub fn http_config(bind: std::net::SocketAddr) -> mcp_driver::mcp_proto::http::H
     }
     config
 }
+
+/// Serves `service` on every connection `listener` accepts, as newline-delimited JSON-RPC
+/// (one session per connection), for the `everything` example's `tcp` command.
+pub async fn serve_tcp<R: mcp_driver::Runtime, L: mcp_driver::accept::Listener>(
+    rt: R,
+    listener: L,
+    service: mcp_driver::Service,
+) {
+    let config = mcp_driver::accept::AcceptConfig::default();
+    let rt2 = rt.clone();
+    mcp_driver::accept::accept_loop(rt, listener, config, move |stream| {
+        let (reader, writer) = futures_lite::io::split(stream);
+        let (_handle, conn) = mcp_driver::serve(rt2.clone(), service.clone(), reader, writer);
+        async move {
+            let _ = conn.await;
+        }
+    })
+    .await;
+}

@@ -34,6 +34,20 @@ fn main() -> ExitCode {
                 }
                 Err(e) => Err(e),
             },
+            ServeCommand::Tcp { bind } => match smol::net::TcpListener::bind(bind).await {
+                Ok(listener) => {
+                    let addr = listener.local_addr().map_or(bind, |a| a);
+                    eprintln!("everything_smol: serving JSON-RPC lines at tcp://{addr}");
+                    mcp_examples_common::serve_tcp(
+                        SmolRuntime,
+                        mcp_smol::SmolListener(listener),
+                        service,
+                    )
+                    .await;
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
         }
     });
     match served {

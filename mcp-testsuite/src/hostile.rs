@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -18,6 +19,39 @@ use mcp_driver::Runtime;
 use serde_json::{json, Value};
 
 use crate::child::{example_binary, Processes};
+
+/// Closing the sending side of the attacker's stream: end of stdin, or a TCP half-close.
+trait HalfClose {
+    fn half_close(&mut self);
+}
+
+/// A child's stdin that can be closed while borrowed (dropping is the only way to close it).
+struct Stdin(Option<std::process::ChildStdin>);
+
+impl Write for Stdin {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match &mut self.0 {
+            Some(s) => s.write(buf),
+            None => Err(std::io::ErrorKind::BrokenPipe.into()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.as_mut().map_or(Ok(()), |s| s.flush())
+    }
+}
+
+impl HalfClose for Stdin {
+    fn half_close(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl HalfClose for TcpStream {
+    fn half_close(&mut self) {
+        let _ = self.shutdown(std::net::Shutdown::Write);
+    }
+}
 
 /// One line read from the server, or its end.
 enum Heard {
@@ -86,8 +120,90 @@ pub async fn a_hostile_stdio_peer_gets_one_answer_per_request_in_bounded_memory<
         .spawn()
         .expect("the everything example starts");
     let pid = child.id();
-    let mut stdin = child.stdin.take().expect("piped");
+    let stdin = child.stdin.take().expect("piped");
     let stdout = child.stdout.take().expect("piped");
+    attack("stdio", pid, Stdin(Some(stdin)), stdout, None);
+    let status = child.wait().expect("the server exits");
+    assert!(status.success(), "the server exited with {status}");
+}
+
+/// The same attack on one TCP connection to the runtime's server of JSON-RPC lines, while a
+/// second, well-behaved client on a connection of its own is answered between the waves.
+pub async fn a_hostile_tcp_peer_gets_one_answer_per_request_in_bounded_memory<
+    R: Runtime,
+    P: Processes,
+>(
+    _rt: R,
+    _procs: P,
+) {
+    let mut child = Command::new(example_binary(P::EVERYTHING))
+        .args(["tcp", "--bind", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the everything example starts");
+    let pid = child.id();
+    let mut stderr = BufReader::new(child.stderr.take().expect("piped"));
+    let addr: std::net::SocketAddr = loop {
+        let mut l = String::new();
+        assert!(
+            stderr.read_line(&mut l).expect("stderr") > 0,
+            "the server ended"
+        );
+        if let Some(rest) = l.split("tcp://").nth(1) {
+            break rest.trim().parse().expect("address");
+        }
+    };
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+
+    let polite = TcpStream::connect(addr).expect("connect");
+    let mut polite_w = polite.try_clone().expect("clone");
+    let mut polite_r = BufReader::new(polite);
+    let mut ask = |id: &str, msg: &Value| -> Duration {
+        let sent = Instant::now();
+        line(&mut polite_w, msg);
+        loop {
+            let mut l = String::new();
+            assert!(
+                polite_r.read_line(&mut l).expect("the polite client reads") > 0,
+                "the server closed the polite client's connection"
+            );
+            let v: Value = serde_json::from_str(&l).expect("JSON lines");
+            if v["id"] == id {
+                assert!(v["result"].is_object(), "{v}");
+                return sent.elapsed();
+            }
+        }
+    };
+    ask(
+        "hello",
+        &json!({"jsonrpc":"2.0","id":"hello","method":"initialize","params":{
+            "protocolVersion":"2025-03-26","capabilities":{},
+            "clientInfo":{"name":"polite","version":"0"}}}),
+    );
+    let mut second = |wave: usize| {
+        let id = format!("polite-{wave}");
+        ask(&id, &json!({"jsonrpc":"2.0","id":id,"method":"ping"}))
+    };
+
+    let hostile = TcpStream::connect(addr).expect("connect");
+    let writer = hostile.try_clone().expect("clone");
+    attack("TCP", pid, writer, hostile, Some(&mut second));
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// The attack over `stdin` / `stdout` of a server with process id `pid`; `second` asks a
+/// second client to ping (once per wave) and says how long the answer took. Returns once
+/// `stdout` ended after the half-close.
+fn attack(
+    transport: &str,
+    pid: u32,
+    mut stdin: impl Write + HalfClose,
+    stdout: impl std::io::Read + Send + 'static,
+    mut second: Option<&mut dyn FnMut(usize) -> Duration>,
+) {
     let (tx, rx) = mpsc::channel();
     let reader = std::thread::spawn(move || {
         for l in BufReader::new(stdout).lines() {
@@ -117,6 +233,7 @@ pub async fn a_hostile_stdio_peer_gets_one_answer_per_request_in_bounded_memory<
     let mut requests = Vec::new();
     let mut bad_lines = 0usize;
     let mut probe_latency = Vec::new();
+    let mut second_latency = Vec::new();
     for wave in 0..WAVES {
         let mut chunk = Vec::new();
         for i in 0..GARBAGE_PER_WAVE {
@@ -170,6 +287,9 @@ pub async fn a_hostile_stdio_peer_gets_one_answer_per_request_in_bounded_memory<
         );
         requests.push(probe.clone());
         probe_latency.push(await_id(&rx, &mut heard, &probe) - sent);
+        if let Some(second) = second.as_mut() {
+            second_latency.push(second(wave));
+        }
     }
     let peak = peak_rss(pid);
 
@@ -182,7 +302,7 @@ pub async fn a_hostile_stdio_peer_gets_one_answer_per_request_in_bounded_memory<
         );
         requests.push(id);
     }
-    drop(stdin);
+    stdin.half_close();
     loop {
         match rx.recv_timeout(Duration::from_secs(120)) {
             Ok(Heard::Line(v, at)) => heard.push((v, at)),
@@ -191,8 +311,7 @@ pub async fn a_hostile_stdio_peer_gets_one_answer_per_request_in_bounded_memory<
         }
     }
     reader.join().expect("reader thread");
-    let status = child.wait().expect("the server exits");
-    assert!(status.success(), "the server exited with {status}");
+    drop(stdin);
 
     let mut by_id: HashMap<String, usize> = HashMap::new();
     let mut id_less_errors = 0;
@@ -234,9 +353,11 @@ pub async fn a_hostile_stdio_peer_gets_one_answer_per_request_in_bounded_memory<
     );
 
     let slowest = probe_latency.iter().max().copied().unwrap_or_default();
+    let second_slowest = second_latency.iter().max().copied();
     eprintln!(
-        "hostile stdio peer: {} lines answered; probe latency max {slowest:?} over {WAVES} waves; \
-         server peak RSS {:?} MiB before, {:?} MiB after {} MiB of attack",
+        "hostile {transport} peer: {} lines answered; probe latency max {slowest:?} over {WAVES} \
+         waves (a second client: max {second_slowest:?}); server peak RSS {:?} MiB before, \
+         {:?} MiB after {} MiB of attack",
         heard.len(),
         baseline.map(|b| b / (1024 * 1024)),
         peak.map(|b| b / (1024 * 1024)),

@@ -100,6 +100,7 @@ macro_rules! suite {
             shutdown_escalates_to_sigterm_then_sigkill,
             a_hostile_stdio_peer_gets_one_answer_per_request_in_bounded_memory,
             a_hostile_http_peer_gets_one_answer_per_request_in_bounded_memory,
+            a_hostile_tcp_peer_gets_one_answer_per_request_in_bounded_memory,
         );
         $crate::suite!(@cases $rt, $block_on;
             [

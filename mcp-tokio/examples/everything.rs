@@ -35,6 +35,20 @@ async fn main() -> ExitCode {
             }
             Err(e) => Err(e),
         },
+        ServeCommand::Tcp { bind } => match tokio::net::TcpListener::bind(bind).await {
+            Ok(listener) => {
+                let addr = listener.local_addr().map_or(bind, |a| a);
+                eprintln!("everything: serving JSON-RPC lines at tcp://{addr}");
+                mcp_examples_common::serve_tcp(
+                    mcp_tokio::TokioRuntime,
+                    mcp_tokio::TokioListener(listener),
+                    service,
+                )
+                .await;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        },
     };
     match served {
         Ok(()) => {
