@@ -87,8 +87,19 @@ const MAX_INPUT_ROUNDS: usize = 16;
 pub(crate) type ClientShared = Shared<ClientSession, ClientSide>;
 
 /// Per task id: the waits registered on it (by wait number) and their queues.
-pub(crate) type TaskWatches =
-    HashMap<String, Vec<(u64, queue::Producer<crate::task_handle::Polled>)>>;
+pub(crate) type TaskWatches = HashMap<String, Vec<(u64, queue::Producer<Polled>)>>;
+
+/// One poll of a watched task, as the session reported it.
+pub(crate) type Polled = Result<ServerResult, RequestError>;
+
+/// Hands a poll of `task_id` to the handles waiting on it.
+fn route_poll(shared: &mut ClientShared, task_id: String, polled: Polled) {
+    if let Some(watchers) = shared.side.task_watches.get(&task_id) {
+        for (_, w) in watchers {
+            w.push(polled.clone());
+        }
+    }
+}
 
 pub(crate) struct ClientSide {
     handler: Arc<dyn ClientHandler>,
@@ -167,9 +178,9 @@ impl<R: Runtime> Side<R> for ClientSide {
                 }
                 ClientEvent::TaskPolled {
                     task_id, detail, ..
-                } => crate::task_handle::route(shared, task_id, Ok(detail)),
+                } => route_poll(shared, task_id, Ok(detail)),
                 ClientEvent::TaskWatchFailed { task_id, error } => {
-                    crate::task_handle::route(shared, task_id, Err(error))
+                    route_poll(shared, task_id, Err(error))
                 }
                 ClientEvent::TaskProgress { task_id, params } => {
                     if let Some(f) = shared.side.task_progress.get_mut(&task_id) {

@@ -19,14 +19,6 @@ mod linked;
 mod mrtr;
 mod oneshot;
 pub mod process;
-/// The engine's pieces under the paths `http/server.rs` still imports them by, until it is
-/// ported onto the engine.
-mod pump {
-    pub(crate) use crate::engine::{close_on_drop, close_side, lock, Side};
-}
-mod coalesce {
-    pub(crate) use crate::engine::coalesce::Coalesce;
-}
 mod queue;
 mod runtime;
 mod server;

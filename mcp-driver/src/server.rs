@@ -1,7 +1,7 @@
 //! Serving a connection: each request runs as its own task with a [`RequestCx`] for
 //! cancellation, progress, logging and asking the client.
 
-use hyper::HeaderMap;
+use std::any::Any;
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
@@ -29,7 +29,9 @@ use crate::engine::{lock, stream, Backlog, Shared, Side};
 use crate::mrtr::{BadState, Replay, StateKey};
 use crate::oneshot;
 use crate::runtime::{BoxFuture, OsEntropy, Runtime};
-use crate::tasks::{Detached, TaskHub, TaskOptions, TaskPlan, TaskSlot, TaskStart, TaskSupport};
+use crate::tasks::{
+    Detached, TaskHub, TaskListener, TaskOptions, TaskPlan, TaskSlot, TaskStart, TaskSupport,
+};
 
 /// What a request handler returns.
 pub type HandlerResult = Result<ServerResult, ErrorObject>;
@@ -71,14 +73,26 @@ pub(crate) struct ServerSide {
     state_key: StateKey,
     running: HashMap<RequestId, Arc<CancelFlag>>,
     asks: HashMap<RequestId, oneshot::Sender<Result<ClientResult, RequestError>>>,
-    /// Response streams, when the session is served over HTTP.
-    pub(crate) http: Option<crate::http::server::HttpLink>,
+    /// The transport's per-request streams, when it has them (HTTP).
+    streams: Option<Arc<dyn StreamControl>>,
     /// The service's tasks.
     pub(crate) tasks: Arc<TaskHub>,
     /// Legacy tasks this session created: nobody else can reach them, so they end with it.
     legacy_tasks: Vec<String>,
-    /// HTTP request headers of requests fed but not yet handed to their handler.
-    pub(crate) http_headers: HashMap<RequestId, Arc<HeaderMap>>,
+    /// Data the transport attached to requests fed but not yet handed to their handler.
+    request_data: HashMap<RequestId, RequestData>,
+}
+
+/// Data a transport attaches to one request for its handler (HTTP: the request's headers);
+/// the handler's [`RequestCx`] carries it.
+pub(crate) type RequestData = Arc<dyn Any + Send + Sync>;
+
+/// What a transport that answers each request on a stream of its own lets a handler do to
+/// that stream.
+pub(crate) trait StreamControl: Send + Sync {
+    /// Ends the stream answering `id` while the request goes on, for the client to resume
+    /// later; `false` when that stream cannot be resumed.
+    fn close_for_polling(&self, id: &RequestId) -> bool;
 }
 
 impl ServerSide {
@@ -93,10 +107,26 @@ impl ServerSide {
     pub(crate) fn running(&self) -> usize {
         self.running.len()
     }
+
+    /// Attaches `data` to request `id`, fed next, for its handler.
+    pub(crate) fn attach(&mut self, id: RequestId, data: RequestData) {
+        self.request_data.insert(id, data);
+    }
 }
 
 /// Set when the client cancels a request (or a task).
 pub(crate) type CancelFlag = AbortFlag;
+
+impl TaskListener for Mutex<ServerShared> {
+    fn task_changed(&self, now: std::time::Instant, task_id: &str) {
+        let mut g = lock(self);
+        if g.closed {
+            return;
+        }
+        g.session.task_changed(now, task_id);
+        g.wake();
+    }
+}
 
 /// Why an ask to the client failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -110,6 +140,16 @@ pub enum AskError {
     /// The client answered with a result of the wrong kind.
     #[error("unexpected answer from client")]
     Unexpected,
+    /// The client ran the ask as a task and it did not end within the deadline (the
+    /// server's `client_task_deadline`, or [`Ask::task_deadline`]); the task was cancelled
+    /// on the client, when it offers `tasks/cancel`.
+    #[error("the client's task {task_id} did not end within {after:?}")]
+    TaskDeadline {
+        /// The client's task.
+        task_id: String,
+        /// The deadline that passed.
+        after: Duration,
+    },
 }
 
 /// A handler's view of its request and connection.
@@ -123,7 +163,7 @@ pub struct RequestCx {
     shared: Arc<Mutex<ServerShared>>,
     now: Arc<dyn Fn() -> std::time::Instant + Send + Sync>,
     sleep: Arc<dyn Fn(std::time::Instant) -> BoxFuture<'static, ()> + Send + Sync>,
-    http_headers: Option<Arc<HeaderMap>>,
+    data: Option<RequestData>,
 }
 
 impl std::fmt::Debug for RequestCx {
@@ -141,10 +181,9 @@ impl RequestCx {
         &self.id
     }
 
-    /// The headers of the HTTP request that carried this request, when it came over HTTP
-    /// (an API key, a tenant, a tracing id put there by the app's proxy or middleware).
-    pub fn http_headers(&self) -> Option<&HeaderMap> {
-        self.http_headers.as_deref()
+    /// What the transport attached to this request, if it is a `T`.
+    pub(crate) fn request_data<T: Any>(&self) -> Option<&T> {
+        self.data.as_deref()?.downcast_ref()
     }
 
     /// Era, version, progress token, log level, client identity.
@@ -209,14 +248,8 @@ impl RequestCx {
     /// nothing happens) when the request is not on a resumable SSE stream: stdio,
     /// 2026-07-28, JSON responses.
     pub fn close_sse_stream(&self) -> bool {
-        let mut g = lock(&self.shared);
-        let closed = g
-            .side
-            .http
-            .as_mut()
-            .is_some_and(|l| l.streams.close_for_polling(&self.id));
-        g.wake();
-        closed
+        let streams = lock(&self.shared).side.streams.clone();
+        streams.is_some_and(|s| s.close_for_polling(&self.id))
     }
 
     /// Whether the client cancelled this request.
@@ -293,8 +326,18 @@ impl RequestCx {
     /// timeout. Dropping the future cancels that task (when the client offers
     /// `tasks/cancel`).
     pub async fn request(&self, request: ServerRequest) -> Result<ClientResult, AskError> {
+        self.request_within(request, None).await
+    }
+
+    /// [`request`](Self::request), with a task deadline other than the server's
+    /// `client_task_deadline`.
+    async fn request_within(
+        &self,
+        request: ServerRequest,
+        task_deadline: Option<Duration>,
+    ) -> Result<ClientResult, AskError> {
         match self.as_client_task(&request) {
-            Some(augmented) => self.request_as_task(augmented).await,
+            Some(augmented) => self.request_as_task(augmented, task_deadline).await,
             None => self.request_once(request).await,
         }
     }
@@ -328,8 +371,14 @@ impl RequestCx {
         Some(r)
     }
 
-    /// Runs a request as a task of the client: created, polled until it ends, read.
-    async fn request_as_task(&self, request: ServerRequest) -> Result<ClientResult, AskError> {
+    /// Runs a request as a task of the client: created, polled until it ends, read; all
+    /// within `deadline` from creation (else the server's `client_task_deadline`), past which
+    /// the task is cancelled and the ask fails with [`AskError::TaskDeadline`].
+    async fn request_as_task(
+        &self,
+        request: ServerRequest,
+        deadline: Option<Duration>,
+    ) -> Result<ClientResult, AskError> {
         use mcp_proto::schema::tasks::{GetTaskPayloadRequestParams, GetTaskRequestParams};
         let method = request.method().to_owned();
         let task = match self.request_once(request).await? {
@@ -337,28 +386,45 @@ impl RequestCx {
             // The client may answer directly after all.
             other => return Ok(other),
         };
+        let after =
+            deadline.unwrap_or_else(|| lock(&self.shared).session.config().client_task_deadline);
+        let ends = (self.now)() + after;
         let guard = ClientTaskGuard {
             task_id: Some(task.task_id.clone()),
             cx: self,
         };
-        let mut status = task.status;
-        let mut every = task.poll_interval;
-        while !status.is_terminal() {
-            let wait = Duration::from_millis(every.unwrap_or(1000).max(10));
-            (self.sleep)((self.now)() + wait).await;
-            let get = ServerRequest::GetTask(GetTaskRequestParams::new(task.task_id.clone()));
-            match self.request_once(get).await? {
-                ClientResult::GetTask(t) => {
-                    status = t.task.status;
-                    every = t.task.poll_interval.or(every);
+        let poll = async {
+            let mut status = task.status;
+            let mut every = task.poll_interval;
+            while !status.is_terminal() {
+                let wait = Duration::from_millis(every.unwrap_or(1000).max(10));
+                (self.sleep)((self.now)() + wait).await;
+                let get = ServerRequest::GetTask(GetTaskRequestParams::new(task.task_id.clone()));
+                match self.request_once(get).await? {
+                    ClientResult::GetTask(t) => {
+                        status = t.task.status;
+                        every = t.task.poll_interval.or(every);
+                    }
+                    _ => return Err(AskError::Unexpected),
                 }
-                _ => return Err(AskError::Unexpected),
             }
+            let payload = GetTaskPayloadRequestParams::new(task.task_id.clone());
+            self.request_once(ServerRequest::GetTaskPayload(payload))
+                .await
+        };
+        // Past the deadline the poll (and any request of it in flight) is dropped, and the
+        // guard cancels the task on the client.
+        let out = futures_lite::future::or(poll, async {
+            (self.sleep)(ends).await;
+            Err(AskError::TaskDeadline {
+                task_id: task.task_id.clone(),
+                after,
+            })
+        })
+        .await;
+        if matches!(out, Err(AskError::TaskDeadline { .. })) {
+            return out;
         }
-        let payload = GetTaskPayloadRequestParams::new(task.task_id.clone());
-        let out = self
-            .request_once(ServerRequest::GetTaskPayload(payload))
-            .await;
         guard.disarm();
         let value = match out? {
             ClientResult::Other(v) => v,
@@ -408,7 +474,7 @@ impl RequestCx {
         &self,
         params: CreateMessageRequestParams,
     ) -> Result<CreateMessageResult, AskError> {
-        self.sample_keyed(None, params).await
+        self.sample_keyed(None, None, params).await
     }
 
     /// Asks the user for input (`elicitation/create`, form or URL mode).
@@ -420,7 +486,7 @@ impl RequestCx {
     /// client in one round; to choose the key an ask has in that round, see
     /// [`ask`](Self::ask).
     pub async fn elicit(&self, params: ElicitRequestParams) -> Result<ElicitResult, AskError> {
-        self.elicit_keyed(None, params).await
+        self.elicit_keyed(None, None, params).await
     }
 
     /// Asks the client for its roots (`roots/list`). Works in both eras.
@@ -445,12 +511,14 @@ impl RequestCx {
         Ask {
             cx: self,
             key: key.into(),
+            task_deadline: None,
         }
     }
 
     async fn sample_keyed(
         &self,
         key: Option<String>,
+        task_deadline: Option<Duration>,
         params: CreateMessageRequestParams,
     ) -> Result<CreateMessageResult, AskError> {
         if self.context.era == Era::Modern {
@@ -462,7 +530,10 @@ impl RequestCx {
                 _ => Err(AskError::Unexpected),
             };
         }
-        match self.request(ServerRequest::CreateMessage(params)).await? {
+        match self
+            .request_within(ServerRequest::CreateMessage(params), task_deadline)
+            .await?
+        {
             ClientResult::CreateMessage(r) => Ok(r),
             _ => Err(AskError::Unexpected),
         }
@@ -471,6 +542,7 @@ impl RequestCx {
     async fn elicit_keyed(
         &self,
         key: Option<String>,
+        task_deadline: Option<Duration>,
         params: ElicitRequestParams,
     ) -> Result<ElicitResult, AskError> {
         if self.context.era == Era::Modern {
@@ -479,7 +551,10 @@ impl RequestCx {
                 _ => Err(AskError::Unexpected),
             };
         }
-        match self.request(ServerRequest::Elicit(params)).await? {
+        match self
+            .request_within(ServerRequest::Elicit(params), task_deadline)
+            .await?
+        {
             ClientResult::Elicit(r) => Ok(r),
             _ => Err(AskError::Unexpected),
         }
@@ -568,7 +643,7 @@ impl RequestCx {
             g.wake();
             g.side.tasks.clone()
         };
-        hub.broadcast(now, &task_id, Some(&self.shared));
+        hub.broadcast(now, &task_id, Some(&*self.shared));
         let guard = TaskAskGuard {
             task_id: &task_id,
             key: Some(&key),
@@ -663,20 +738,33 @@ fn start_task(
 pub struct Ask<'a> {
     cx: &'a RequestCx,
     key: String,
+    task_deadline: Option<Duration>,
 }
 
 impl Ask<'_> {
+    /// How long the client may take when it runs this ask as a task (legacy sessions whose
+    /// client declared task-augmented sampling or elicitation), instead of the server's
+    /// `client_task_deadline`.
+    pub fn task_deadline(mut self, deadline: Duration) -> Self {
+        self.task_deadline = Some(deadline);
+        self
+    }
+
     /// [`RequestCx::sample`] under this key.
     pub async fn sample(
         self,
         params: CreateMessageRequestParams,
     ) -> Result<CreateMessageResult, AskError> {
-        self.cx.sample_keyed(Some(self.key), params).await
+        self.cx
+            .sample_keyed(Some(self.key), self.task_deadline, params)
+            .await
     }
 
     /// [`RequestCx::elicit`] under this key.
     pub async fn elicit(self, params: ElicitRequestParams) -> Result<ElicitResult, AskError> {
-        self.cx.elicit_keyed(Some(self.key), params).await
+        self.cx
+            .elicit_keyed(Some(self.key), self.task_deadline, params)
+            .await
     }
 
     /// [`RequestCx::list_roots`] under this key.
@@ -900,7 +988,7 @@ impl<R: Runtime> Side<R> for ServerSide {
                         shared: this.clone(),
                         now: Arc::new(move || clock.now()),
                         sleep: Arc::new(move |at| timer.sleep_until(at)),
-                        http_headers: shared.side.http_headers.remove(&id),
+                        data: shared.side.request_data.remove(&id),
                     };
                     let handler = &shared.side.handler;
                     // A `handle` that panics before returning its future answers like one
@@ -966,6 +1054,11 @@ impl<R: Runtime> Side<R> for ServerSide {
                 _ => {}
             }
         }
+        // Every request fed so far reached its handler (or was refused without one): data
+        // left behind belongs to nobody.
+        if !shared.side.request_data.is_empty() {
+            shared.side.request_data.clear();
+        }
     }
 
     fn on_closed(shared: &mut ServerShared, _reason: &str) {
@@ -991,7 +1084,7 @@ fn broadcast(
 ) -> BoxFuture<'static, ()> {
     let hub = shared.side.tasks.clone();
     let this = this.clone();
-    Box::pin(async move { hub.broadcast(now, &task_id, Some(&this)) })
+    Box::pin(async move { hub.broadcast(now, &task_id, Some(&*this)) })
 }
 
 /// Whether a `tools/call` runs as a task: `None` for a plain call, an error when it cannot
@@ -1131,7 +1224,7 @@ impl Finished {
         g.wake();
         let hub = g.side.tasks.clone();
         drop(g);
-        hub.broadcast(now, &task_id, Some(this));
+        hub.broadcast(now, &task_id, Some(&**this));
     }
 }
 
@@ -1319,13 +1412,13 @@ pub(crate) fn handle_of(shared: &Arc<Mutex<ServerShared>>) -> ServerHandle {
     }
 }
 
-/// Like [`new_shared`], optionally serving over HTTP, and announcing the connection to the
+/// Like [`new_shared`], over a transport with per-request streams if `streams`, and announcing the connection to the
 /// handler only when `announce` (a one-request HTTP exchange that can never receive a
 /// notification is not worth registering).
 pub(crate) fn new_shared_with<R: Runtime>(
     rt: &R,
     service: &Service,
-    http: Option<crate::http::server::HttpLink>,
+    streams: Option<Arc<dyn StreamControl>>,
     announce: bool,
 ) -> (ServerHandle, Arc<Mutex<ServerShared>>) {
     let now = rt.now();
@@ -1337,10 +1430,10 @@ pub(crate) fn new_shared_with<R: Runtime>(
         state_key: service.state_key.clone(),
         running: HashMap::new(),
         asks: HashMap::new(),
-        http,
+        streams,
         tasks: service.tasks.clone(),
         legacy_tasks: Vec::new(),
-        http_headers: HashMap::new(),
+        request_data: HashMap::new(),
     };
     let shared = Arc::new(Mutex::new(Shared::new(session, side)));
     // Sessions that can hear of task changes later register; a one-request HTTP exchange

@@ -25,27 +25,15 @@ use mcp_proto::schema::{Era, Meta, TaskMetadata};
 use mcp_proto::session::{RequestError, RequestOptions};
 use serde_json::{Map, Value};
 
-use crate::client::{answer_ask, CallError, Client, ClientShared};
+use crate::client::{answer_ask, CallError, Client};
 use crate::engine::lock;
 use crate::queue;
-
-/// One poll of a watched task, as the session reported it.
-pub(crate) type Polled = Result<ServerResult, RequestError>;
 
 /// Polling interval when the server suggests none.
 const FALLBACK_POLL: Duration = Duration::from_secs(1);
 
 /// Numbers the waits on one connection, so each removes only its own registration.
 static WATCH_IDS: AtomicU64 = AtomicU64::new(0);
-
-/// Hands a poll of `task_id` to the handles waiting on it.
-pub(crate) fn route(shared: &mut ClientShared, task_id: String, polled: Polled) {
-    if let Some(watchers) = shared.side.task_watches.get(&task_id) {
-        for (_, w) in watchers {
-            w.push(polled.clone());
-        }
-    }
-}
 
 /// A tool call that may be running as a task on the server. Cheap to clone.
 #[derive(Debug, Clone)]

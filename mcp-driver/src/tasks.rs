@@ -26,9 +26,9 @@ use mcp_proto::jsonrpc::ErrorObject;
 use mcp_proto::schema::mrtr::{InputResponse, InputResponses};
 use mcp_proto::tasks::{TaskEntry, TaskError, TaskPage, TaskStore};
 
+use crate::engine::abort::AbortFlag as CancelFlag;
 use crate::engine::lock;
 use crate::oneshot;
-use crate::server::{CancelFlag, ServerShared};
 
 pub use mcp_proto::schema::tools::TaskSupport;
 
@@ -165,12 +165,19 @@ struct Runner {
     inputs: HashMap<String, oneshot::Sender<InputResponse>>,
 }
 
+/// A session that hears of tasks changed by other sessions of its service (its listen
+/// streams may follow them).
+pub(crate) trait TaskListener: Send + Sync {
+    /// Task `task_id` changed. Called with no session locked.
+    fn task_changed(&self, now: Instant, task_id: &str);
+}
+
 /// The tasks of one service: the shared store, the running tasks, the live sessions (to
 /// tell the ones listening when a task changes).
 pub(crate) struct TaskHub {
     store: Arc<Mutex<Box<dyn TaskStore>>>,
     runners: Mutex<HashMap<String, Runner>>,
-    sessions: Mutex<Vec<Weak<Mutex<ServerShared>>>>,
+    sessions: Mutex<Vec<Weak<dyn TaskListener>>>,
 }
 
 impl std::fmt::Debug for TaskHub {
@@ -196,10 +203,10 @@ impl TaskHub {
     }
 
     /// Remembers a session, to tell it when a task changes elsewhere.
-    pub fn register_session(&self, session: &Arc<Mutex<ServerShared>>) {
+    pub fn register_session<L: TaskListener + 'static>(&self, session: &Arc<L>) {
         let mut s = lock(&self.sessions);
         s.retain(|w| w.strong_count() > 0);
-        s.push(Arc::downgrade(session));
+        s.push(Arc::downgrade(session) as Weak<dyn TaskListener>);
     }
 
     /// A task started running.
@@ -262,27 +269,17 @@ impl TaskHub {
 
     /// Tells every live session but `except` that a task changed (their listen streams may
     /// follow it). Call with no session locked.
-    pub fn broadcast(
-        &self,
-        now: Instant,
-        task_id: &str,
-        except: Option<&Arc<Mutex<ServerShared>>>,
-    ) {
-        let sessions: Vec<Arc<Mutex<ServerShared>>> = {
+    pub fn broadcast(&self, now: Instant, task_id: &str, except: Option<&dyn TaskListener>) {
+        let sessions: Vec<Arc<dyn TaskListener>> = {
             let mut s = lock(&self.sessions);
             s.retain(|w| w.strong_count() > 0);
             s.iter().filter_map(Weak::upgrade).collect()
         };
-        for shared in sessions {
-            if except.is_some_and(|e| Arc::ptr_eq(e, &shared)) {
+        for listener in sessions {
+            if except.is_some_and(|e| std::ptr::addr_eq(e, Arc::as_ptr(&listener))) {
                 continue;
             }
-            let mut g = lock(&shared);
-            if g.closed {
-                continue;
-            }
-            g.session.task_changed(now, task_id);
-            g.wake();
+            listener.task_changed(now, task_id);
         }
     }
 }

@@ -35,6 +35,9 @@ pub struct TaskConfig {
     /// Most tasks the default in-memory store holds at once (terminal ones included, until
     /// their TTL frees them). Further creations are refused, never made room for.
     pub max_tasks: usize,
+    /// Most tasks one owner (a legacy session) may hold at once, expired ones not counted:
+    /// one client cannot fill the store the others share. Further creations are refused.
+    pub max_tasks_per_owner: usize,
     /// TTL when the requestor asks for none; `None` keeps tasks until removed.
     pub default_ttl: Option<Duration>,
     /// Upper bound on any requested TTL.
@@ -49,6 +52,7 @@ impl Default for TaskConfig {
     fn default() -> Self {
         TaskConfig {
             max_tasks: 1024,
+            max_tasks_per_owner: 64,
             default_ttl: Some(Duration::from_secs(3600)),
             max_ttl: Some(Duration::from_secs(24 * 3600)),
             poll_interval: Duration::from_secs(1),
@@ -216,6 +220,9 @@ pub enum TaskError {
     /// The store is full.
     #[error("task store full ({0} tasks)")]
     Full(usize),
+    /// The owner already holds as many tasks as one owner may.
+    #[error("too many tasks for one owner (limit {0})")]
+    OwnerFull(usize),
     /// The state machine forbids this change.
     #[error("task {id}: illegal transition {from:?} -> {to:?}")]
     IllegalTransition {
@@ -278,6 +285,22 @@ pub trait TaskStore: Send {
     fn expire(&mut self, now_ms: u64) -> Vec<String>;
     /// When the next entry expires (Unix ms).
     fn next_expiry(&self) -> Option<u64>;
+    /// Entries of `owner` not expired at `now_ms`, counting no further than `limit`. The
+    /// default pages through [`Self::list`]; a backend with an index may answer directly.
+    fn count_owned(&self, now_ms: u64, owner: &str, limit: usize) -> usize {
+        let mut n = 0;
+        let mut cursor: Option<String> = None;
+        loop {
+            let Ok(page) = self.list(now_ms, Some(owner), cursor.as_deref(), 256) else {
+                return n;
+            };
+            n += page.tasks.len();
+            match page.next_cursor {
+                Some(c) if n < limit => cursor = Some(c),
+                _ => return n,
+            }
+        }
+    }
     /// Number of entries held.
     fn len(&self) -> usize;
     /// Whether no entry is held.
@@ -482,6 +505,12 @@ impl TaskTable {
         let mut ttl = spec.ttl.or(self.config.default_ttl);
         if let (Some(t), Some(max)) = (ttl, self.config.max_ttl) {
             ttl = Some(t.min(max));
+        }
+        if let Some(owner) = spec.owner.as_deref() {
+            let max = self.config.max_tasks_per_owner;
+            if self.store.count_owned(now_ms, owner, max) >= max {
+                return Err(TaskError::OwnerFull(max));
+            }
         }
         let poll = spec.poll_interval.unwrap_or(self.config.poll_interval);
         let id = loop {
@@ -790,6 +819,46 @@ mod tests {
         assert!(t.get(9_999, &a.id).is_some());
         assert!(t.create(10_000, spec(), &mut e).is_ok());
         assert!(t.get(10_000, &a.id).is_none());
+    }
+
+    #[test]
+    fn one_owner_cannot_fill_the_store_and_ttls_are_clamped() {
+        let config = TaskConfig {
+            max_tasks: 8,
+            max_tasks_per_owner: 3,
+            default_ttl: Some(Duration::from_secs(10)),
+            max_ttl: Some(Duration::from_secs(60)),
+            ..Default::default()
+        };
+        let (mut t, mut e) = (TaskTable::new(config), SeededEntropy::new(7));
+        let of = |owner: &str, ttl: u64| NewTask {
+            method: "tools/call",
+            ttl: Some(Duration::from_secs(ttl)),
+            owner: Some(owner.to_owned()),
+            ..Default::default()
+        };
+        let first = t.create(0, of("greedy", 5), &mut e).unwrap();
+        for _ in 0..2 {
+            t.create(0, of("greedy", 100_000), &mut e).unwrap();
+        }
+        assert_eq!(
+            t.create(0, of("greedy", 5), &mut e),
+            Err(TaskError::OwnerFull(3))
+        );
+        // Another owner is still served, and the store is not full.
+        let other = t.create(0, of("polite", 100_000), &mut e).unwrap();
+        assert_eq!(
+            other.ttl_ms,
+            Some(60_000),
+            "a client's TTL is clamped to max_ttl"
+        );
+        // Once one of its tasks expires, the owner may create again.
+        assert_eq!(first.ttl_ms, Some(5_000));
+        assert!(t.create(5_000, of("greedy", 5), &mut e).is_ok());
+        assert_eq!(
+            t.create(5_000, of("greedy", 5), &mut e),
+            Err(TaskError::OwnerFull(3))
+        );
     }
 
     #[test]

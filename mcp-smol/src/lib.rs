@@ -235,23 +235,10 @@ pub async fn loopback_listener(
 ) -> io::Result<Arc<dyn mcp_driver::http::oauth::LoopbackListener>> {
     let listener = smol::net::TcpListener::bind(("127.0.0.1", port)).await?;
     let port = listener.local_addr()?.port();
-    Ok(Arc::new(Loopback(Arc::new(listener), port)))
-}
-
-struct Loopback(Arc<smol::net::TcpListener>, u16);
-
-impl mcp_driver::http::oauth::LoopbackListener for Loopback {
-    fn port(&self) -> u16 {
-        self.1
-    }
-
-    fn accept(&self) -> BoxFuture<'static, io::Result<mcp_driver::http::client::BoxStream>> {
-        let l = self.0.clone();
-        Box::pin(async move {
-            let (s, _) = l.accept().await?;
-            Ok(Box::new(s) as mcp_driver::http::client::BoxStream)
-        })
-    }
+    Ok(Arc::new(mcp_driver::http::oauth::ListenerLoopback::new(
+        SmolListener(listener),
+        port,
+    )))
 }
 
 /// TCP for the streamable HTTP client (TLS, when the URL asks for it, is layered on top by

@@ -387,3 +387,4 @@ macro_rules! child_processes {
 }
 
 pub use crate::hostile::a_hostile_stdio_peer_gets_one_answer_per_request_in_bounded_memory;
+pub use crate::hostile_http::a_hostile_http_peer_gets_one_answer_per_request_in_bounded_memory;

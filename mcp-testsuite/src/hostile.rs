@@ -32,7 +32,7 @@ const OVERSIZED: usize = 64 * 1024 * 1024;
 const DEPTH: usize = 100_000;
 
 /// Peak resident memory of a process (Linux), in bytes.
-fn peak_rss(pid: u32) -> Option<u64> {
+pub(crate) fn peak_rss(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;

@@ -22,6 +22,7 @@ use mcp_driver::mcp_proto::session::{ClientConfig, EraPreference, ServerConfig};
 use mcp_driver::{BoxFuture, CallError, Client, ClientHandler, NoHandler, Runtime, Service};
 use serde_json::json;
 
+pub use crate::stall::http_a_stalled_server_cannot_hold_the_client;
 use crate::tasks::{client_config, task_service, text, Gates};
 use crate::{
     asking_caps, call_recording_progress, drop_a_call_and_go_on, expected_era, fixture_service,

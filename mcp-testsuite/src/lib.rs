@@ -38,8 +38,11 @@ pub use flow::{
     notifications_to_a_client_that_never_reads_are_cut_off,
 };
 pub mod hostile;
+pub mod hostile_http;
 pub mod http;
+pub mod oauth;
 pub mod pipe;
+pub mod stall;
 pub mod tasks;
 
 #[doc(hidden)]
@@ -96,6 +99,7 @@ macro_rules! suite {
             graceful_shutdown_ends_the_child,
             shutdown_escalates_to_sigterm_then_sigkill,
             a_hostile_stdio_peer_gets_one_answer_per_request_in_bounded_memory,
+            a_hostile_http_peer_gets_one_answer_per_request_in_bounded_memory,
         );
         $crate::suite!(@cases $rt, $block_on;
             [
@@ -135,6 +139,16 @@ macro_rules! suite {
                 #[test]
                 fn $case() {
                     super::__suite_run(stringify!($case), $rt, || $crate::http::$case($rt, $net));
+                }
+            )*
+        }
+    };
+    (@oauth $rt:expr, $block_on:path, $net:expr; $($case:ident),* $(,)?) => {
+        mod over_oauth {
+            $(
+                #[test]
+                fn $case() {
+                    super::__suite_run(stringify!($case), $rt, || $crate::oauth::$case($rt, $net));
                 }
             )*
         }
@@ -222,6 +236,14 @@ macro_rules! http_suite {
             http_tls_with_rustls,
             http_tasks_find_their_task_on_every_exchange,
             http_panicking_handlers_answer_errors,
+            http_a_stalled_server_cannot_hold_the_client,
+        );
+        $crate::suite!(@oauth $rt, $block_on, $net;
+            oauth_concurrent_401s_cause_one_token_request_and_rotation_holds,
+            oauth_step_up_on_403_and_the_get_stream_carries_the_token,
+            oauth_a_stored_expired_token_is_refreshed_before_use,
+            oauth_file_store_persists_and_refreshes_reloaded_tokens,
+            oauth_dpop_proofs_and_the_resources_nonce,
         );
     };
 }

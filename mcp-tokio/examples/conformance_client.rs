@@ -160,6 +160,9 @@ fn oauth(url: &str, scenario: &str, context: &Value) -> Result<OAuth, String> {
         let alg = text("signing_algorithm").unwrap_or_else(|| "ES256".into());
         cfg.signer = Some(Arc::new(PemSigner::from_pkcs8_pem(&pem, &alg)?));
     }
+    // A DPoP key for every flow: it is used only where the authorization server lists ES256
+    // in `dpop_signing_alg_values_supported` (auth/dpop, auth/dpop-nonce).
+    cfg.dpop = Some(Arc::new(PemSigner::generate_es256()?));
     if scenario.starts_with("auth/client-credentials") {
         cfg.grant = Grant::ClientCredentials;
         return Ok(OAuth::without_user(cfg));

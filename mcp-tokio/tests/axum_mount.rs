@@ -7,15 +7,16 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
-use bytes::{Bytes, BytesMut};
-use hyper::body::{Body as _, Incoming};
 use mcp_testsuite::http::Accept;
 use mcp_tokio::mcp_driver::http::client::Connector;
-use mcp_tokio::mcp_driver::http::HyperIo;
 use mcp_tokio::mcp_driver::{BoxFuture, RequestCx, Server};
 use mcp_tokio::{HttpServerConfig, HttpService, TokioConnector, TokioRuntime};
 use serde_json::{json, Value};
 use tokio_util::compat::TokioAsyncReadCompatExt;
+
+#[path = "support/http.rs"]
+mod support;
+use support::{read_all, Conn};
 
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_multi_thread()
@@ -103,102 +104,49 @@ fn service() -> mcp_tokio::mcp_driver::Service {
         .build()
 }
 
-#[derive(Clone)]
-struct Exec;
-
-impl<F: std::future::Future<Output = ()> + Send + 'static> hyper::rt::Executor<F> for Exec {
-    fn execute(&self, fut: F) {
-        tokio::spawn(fut);
-    }
-}
-
-async fn read_all(mut body: Incoming) -> Bytes {
-    let mut out = BytesMut::new();
-    while let Some(f) =
-        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
-    {
-        if let Ok(d) = f.unwrap().into_data() {
-            out.extend_from_slice(&d);
-        }
-    }
-    out.freeze()
-}
-
-/// One HTTP/2 connection (prior knowledge); the authority is `127.0.0.1`.
-struct H2(hyper::client::conn::http2::SendRequest<String>);
-
-impl H2 {
-    async fn open(addr: SocketAddr) -> H2 {
-        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (sender, conn) =
-            hyper::client::conn::http2::handshake(Exec, HyperIo::new(tcp.compat()))
-                .await
-                .unwrap();
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        H2(sender)
-    }
-
-    async fn post(
-        &mut self,
-        headers: &[(&str, &str)],
-        body: Value,
-    ) -> (u16, hyper::HeaderMap, Value) {
-        let mut req = hyper::Request::builder()
-            .method("POST")
-            .version(hyper::Version::HTTP_2)
-            .uri("http://127.0.0.1/mcp")
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream");
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        let resp = self
-            .0
-            .send_request(req.body(body.to_string()).unwrap())
-            .await
-            .unwrap();
-        assert_eq!(resp.version(), hyper::Version::HTTP_2);
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let bytes = read_all(resp.into_body()).await;
-        let value = if bytes.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
-        };
-        (status, headers, value)
-    }
+/// POSTs `body` over `conn`; returns the status, the headers and the body as JSON (`Null`
+/// when empty).
+async fn post(
+    conn: &mut Conn,
+    headers: &[(&str, &str)],
+    body: Value,
+) -> (u16, hyper::HeaderMap, Value) {
+    let (status, headers, bytes) = conn.post(headers, body).await;
+    let value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+    };
+    (status, headers, value)
 }
 
 /// Both eras over one HTTP/2 connection: a 2026-07-28 call, then a legacy session whose
 /// `tenant` tool reads the request's `x-tenant` header (set by the client unless `tenant`
 /// is `None`, when the app's middleware sets it).
 async fn both_eras_over_h2(addr: SocketAddr, tenant: Option<&str>) -> hyper::HeaderMap {
-    let mut h2 = H2::open(addr).await;
+    let mut h2 = Conn::open_h2(addr).await;
     let modern = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{
         "name":"echo","arguments":{},"_meta":{
             "io.modelcontextprotocol/protocolVersion":"2026-07-28",
             "io.modelcontextprotocol/clientCapabilities":{}}}});
-    let (status, headers, body) = h2
-        .post(
-            &[
-                ("mcp-protocol-version", "2026-07-28"),
-                ("mcp-method", "tools/call"),
-                ("mcp-name", "echo"),
-            ],
-            modern,
-        )
-        .await;
+    let (status, headers, body) = post(
+        &mut h2,
+        &[
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "echo"),
+        ],
+        modern,
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["result"]["content"][0]["text"], "echo");
 
     let init = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
         "protocolVersion":"2025-06-18","capabilities":{},
         "clientInfo":{"name":"h2","version":"1"}}});
-    let (status, h, body) = h2.post(&[], init).await;
+    let (status, h, body) = post(&mut h2, &[], init).await;
     assert_eq!(status, 200, "{body}");
     let session = h["mcp-session-id"].to_str().unwrap().to_owned();
     let on = [
@@ -206,17 +154,17 @@ async fn both_eras_over_h2(addr: SocketAddr, tenant: Option<&str>) -> hyper::Hea
         ("mcp-protocol-version", "2025-06-18"),
     ];
     let note = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
-    assert_eq!(h2.post(&on, note).await.0, 202);
+    assert_eq!(post(&mut h2, &on, note).await.0, 202);
     let call = json!({"jsonrpc":"2.0","id":2,"method":"tools/call",
         "params":{"name":"echo","arguments":{}}});
-    let (status, _, body) = h2.post(&on, call).await;
+    let (status, _, body) = post(&mut h2, &on, call).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["result"]["content"][0]["text"], "echo");
     let call = json!({"jsonrpc":"2.0","id":3,"method":"tools/call",
         "params":{"name":"tenant","arguments":{}}});
     let mut with = on.to_vec();
     with.extend(tenant.map(|t| ("x-tenant", t)));
-    let (status, _, body) = h2.post(&with, call).await;
+    let (status, _, body) = post(&mut h2, &with, call).await;
     assert_eq!(status, 200, "{body}");
     let expected = tenant.unwrap_or("acme");
     assert_eq!(body["result"]["content"][0]["text"], expected, "{body}");
@@ -235,16 +183,8 @@ async fn http2_both_eras_mounted_in_axum_and_next_to_the_apps_routes() {
     assert_eq!(http.session_count(), 1);
 
     // The app's own route still answers, over HTTP/1.1.
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(HyperIo::new(tcp.compat()))
-        .await
-        .unwrap();
-    tokio::spawn(conn);
-    let req = hyper::Request::get("/health")
-        .header("host", "127.0.0.1")
-        .body(String::new())
-        .unwrap();
-    let resp = sender.send_request(req).await.unwrap();
+    let mut conn = Conn::open(addr).await;
+    let resp = conn.request("GET", "/health", &[], String::new()).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(read_all(resp.into_body()).await, "ok");
 }
@@ -309,19 +249,11 @@ async fn the_axum_app_example_serves_mcp_beside_its_routes_and_stops_on_sigint()
             .trim_end_matches("/mcp")
             .parse()
             .unwrap();
-        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(HyperIo::new(tcp.compat()))
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        let req = hyper::Request::get("/health")
-            .header("host", "127.0.0.1")
-            .body(String::new())
-            .unwrap();
-        let resp = sender.send_request(req).await.unwrap();
+        let mut conn = Conn::open(addr).await;
+        let resp = conn.request("GET", "/health", &[], String::new()).await;
         assert_eq!(resp.status(), 200);
         assert_eq!(read_all(resp.into_body()).await, "ok");
-        drop(sender);
+        drop(conn);
 
         let pid = child.id().unwrap().to_string();
         let killed = tokio::process::Command::new("kill")

@@ -7,9 +7,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use hyper::body::{Body as _, Incoming};
-use mcp_tokio::mcp_driver::http::HyperIo;
 use mcp_tokio::mcp_driver::{
     BoxFuture, Handler, HandlerResult, RequestCx, Runtime, Server, ServerHandle, Service, State,
     WeakServerHandle,
@@ -20,7 +19,10 @@ use mcp_tokio::{HttpServerConfig, HttpService, TokioRuntime};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, Notify};
-use tokio_util::compat::TokioAsyncReadCompatExt;
+
+#[path = "support/http.rs"]
+mod support;
+use support::{read_all, Conn};
 
 const GUARD: Duration = Duration::from_secs(20);
 const LEGACY: &str = "2025-11-25";
@@ -65,61 +67,6 @@ fn service() -> (Service, mpsc::UnboundedReceiver<()>, Gate) {
         )
         .build();
     (service, rx, gate)
-}
-
-/// One HTTP/1.1 connection to the server.
-struct Conn {
-    sender: hyper::client::conn::http1::SendRequest<String>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Conn {
-    async fn open(addr: std::net::SocketAddr) -> Conn {
-        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (sender, conn) = hyper::client::conn::http1::handshake(HyperIo::new(tcp.compat()))
-            .await
-            .unwrap();
-        let task = tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        Conn { sender, task }
-    }
-
-    async fn send(
-        &mut self,
-        method: &str,
-        headers: &[(&str, &str)],
-        body: String,
-    ) -> hyper::Response<Incoming> {
-        let mut req = hyper::Request::builder()
-            .method(method)
-            .uri("/mcp")
-            .header("host", "127.0.0.1")
-            .header("content-type", "application/json")
-            .header("accept", "application/json, text/event-stream");
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        self.sender
-            .send_request(req.body(body).unwrap())
-            .await
-            .unwrap()
-    }
-
-    /// Drops the TCP connection, as a client that loses its network does.
-    fn kill(self) {
-        self.task.abort();
-    }
-}
-
-async fn read_all(mut body: Incoming) -> Bytes {
-    let mut out = BytesMut::new();
-    while let Some(f) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
-        if let Ok(d) = f.unwrap().into_data() {
-            out.extend_from_slice(&d);
-        }
-    }
-    out.freeze()
 }
 
 /// Reads SSE events (id, JSON data) until `n` carry data; the priming event is returned
@@ -334,14 +281,11 @@ async fn floods_evict_idle_sessions_and_oversized_bodies_are_refused() {
         read_all(resp.into_body()).await;
 
         let mut evil = Conn::open(addr).await;
-        let req = hyper::Request::builder()
-            .method("POST")
-            .uri("/mcp")
-            .header("host", "evil.example.com")
-            .header("content-type", "application/json")
-            .body(init_body())
-            .unwrap();
-        let resp = evil.sender.send_request(req).await.unwrap();
+        let evil_host = [
+            ("host", "evil.example.com"),
+            ("content-type", "application/json"),
+        ];
+        let resp = evil.request("POST", "/mcp", &evil_host, init_body()).await;
         assert_eq!(resp.status(), 403);
 
         // The existing session is unaffected.
@@ -758,6 +702,72 @@ async fn a_2025_03_26_batch_is_answered_on_one_stream_and_refused_on_later_versi
         assert_eq!(resp.status(), 400);
         let body: Value = serde_json::from_slice(&read_all(resp.into_body()).await).unwrap();
         assert_eq!(body["error"]["code"], -32600, "{body}");
+    })
+    .await
+    .unwrap();
+}
+
+/// Issue #14 item 5: the GET stream's events are kept when its connection drops, so a
+/// resumption with `Last-Event-ID` gets every session message sent after it (before, the
+/// stream and its events were forgotten on disconnect and the resumption got nothing).
+#[tokio::test]
+async fn a_dropped_get_stream_resumes_without_losing_a_session_message() {
+    tokio::time::timeout(GUARD, async {
+        let (mut service, _c, _g) = service();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        service.handler = Arc::new(Watch {
+            inner: service.handler.clone(),
+            seen: seen.clone(),
+        });
+        let http = HttpService::new(TokioRuntime, service, HttpServerConfig::default());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(mcp_tokio::serve_http_with(listener, http.clone()));
+        let mut conn = Conn::open(addr).await;
+        let session = open_session(&mut conn).await;
+        let handle = seen.lock().unwrap()[0].upgrade().unwrap();
+        let log = |n: u32| {
+            handle.with_session(|s| {
+                let level = mcp_tokio::mcp_proto::schema::common::LoggingLevel::Info;
+                assert!(s.log(level, None, json!({ "n": n })).unwrap());
+            })
+        };
+        let hdrs = [
+            ("mcp-session-id", session.as_str()),
+            ("mcp-protocol-version", LEGACY),
+        ];
+
+        let mut get = Conn::open(addr).await;
+        let resp = get.send("GET", &hdrs, String::new()).await;
+        assert_eq!(resp.status(), 200);
+        let mut body = resp.into_body();
+        log(1);
+        let first = read_events(&mut body, 1).await;
+        assert_eq!(first.last().unwrap().1["params"]["data"]["n"], 1);
+        let last_id = first.last().unwrap().0.clone();
+        // Sent while the reader is still there, never read: then the network drops.
+        log(2);
+        log(3);
+        drop(body);
+        get.kill();
+        while http.open_streams() > 0 {
+            tokio::task::yield_now().await;
+        }
+        log(4);
+
+        let mut get = Conn::open(addr).await;
+        let mut resume = hdrs.to_vec();
+        resume.push(("last-event-id", last_id.as_str()));
+        let resp = get.send("GET", &resume, String::new()).await;
+        assert_eq!(resp.status(), 200);
+        let mut body = resp.into_body();
+        let rest = read_events(&mut body, 3).await;
+        let got: Vec<&Value> = rest
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(_, v)| &v["params"]["data"]["n"])
+            .collect();
+        assert_eq!(got, [2, 3, 4]);
     })
     .await
     .unwrap();

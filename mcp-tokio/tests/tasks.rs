@@ -858,3 +858,85 @@ async fn over_http_every_request_finds_the_task() {
     .await
     .unwrap();
 }
+
+/// A host that never answers an elicitation: its task stays `working`.
+struct Stuck;
+
+impl ClientHandler for Stuck {
+    fn elicit(
+        &self,
+        _params: ElicitRequestParams,
+    ) -> BoxFuture<'static, Result<ElicitResult, ErrorObject>> {
+        Box::pin(std::future::pending())
+    }
+}
+
+#[tokio::test]
+async fn a_client_task_past_its_deadline_is_cancelled_and_the_ask_fails_typed() {
+    use mcp_tokio::mcp_driver::AskError;
+    use mcp_tokio::mcp_proto::schema::lifecycle::{
+        ClientTaskRequests, ClientTasksCapability, ElicitationTaskRequests,
+    };
+    use mcp_tokio::mcp_proto::schema::messages::{ClientResult, ServerRequest};
+    tokio::time::timeout(GUARD, async {
+        let mut config = client_config(EraPreference::Legacy);
+        config.capabilities.tasks = Some(ClientTasksCapability {
+            list: Some(Default::default()),
+            cancel: Some(Default::default()),
+            requests: Some(ClientTaskRequests {
+                elicitation: Some(ElicitationTaskRequests {
+                    create: Some(Default::default()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        let service = Server::builder("deadline", "1.0.0")
+            .tool(
+                "ask_briefly",
+                "asks with a short task deadline",
+                |cx: RequestCx| async move {
+                    let asked = cx
+                        .ask("name")
+                        .task_deadline(Duration::from_millis(100))
+                        .elicit(name_form())
+                        .await;
+                    let task_id = match asked {
+                        Err(AskError::TaskDeadline { task_id, after }) => {
+                            assert_eq!(after, Duration::from_millis(100));
+                            task_id
+                        }
+                        other => return Ok(format!("unexpected: {other:?}")),
+                    };
+                    // Asked after the cancellation went out, on the same connection.
+                    let listed = cx
+                        .request(ServerRequest::ListTasks(Default::default()))
+                        .await?;
+                    let status = match listed {
+                        ClientResult::ListTasks(l) => l
+                            .tasks
+                            .into_iter()
+                            .find(|t| t.task_id == task_id)
+                            .map(|t| t.status),
+                        _ => None,
+                    };
+                    Ok(format!("deadline passed; the client's task: {status:?}"))
+                },
+            )
+            .build();
+        let (client, _server) = connect_in_process(TokioRuntime, service, config, Arc::new(Stuck))
+            .await
+            .unwrap();
+        let r = client.call_tool("ask_briefly", json!({})).await.unwrap();
+        assert_eq!(
+            result_text(&r),
+            format!(
+                "deadline passed; the client's task: {:?}",
+                Some(TaskStatus::Cancelled)
+            )
+        );
+    })
+    .await
+    .unwrap();
+}

@@ -100,6 +100,7 @@ fn streams(r: &mut Reader<'_>) {
         keep_alive: Some(Duration::from_millis(u64::from(r.u8()) + 1)),
         retry: Duration::from_millis(10),
         max_queued: usize::from(r.u8() % 16) + 1,
+        max_stored: 0,
     };
     let store_max = usize::from(r.u8() % 32);
     let mut s = match mode % 3 {

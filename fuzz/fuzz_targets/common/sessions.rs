@@ -55,8 +55,9 @@ pub fn server_bytes(data: &[u8]) {
     let input = r.rest();
     let config = fixtures::server_config(flags);
 
-    let whole = server_passive(config.clone(), input, &mut Chunker::whole());
-    let chunked = server_passive(config.clone(), input, &mut Chunker::new(seed));
+    // Frames are checked once: the chunked run must write the very same ones.
+    let whole = server_passive(config.clone(), input, &mut Chunker::whole(), true);
+    let chunked = server_passive(config.clone(), input, &mut Chunker::new(seed), false);
     assert_eq!(
         whole, chunked,
         "server output depends on how input was split"
@@ -64,20 +65,27 @@ pub fn server_bytes(data: &[u8]) {
 
     server_active(config.clone(), input, seed);
 
+    // `handle_message` shares everything past framing with `handle_bytes`, which the runs
+    // above drove through every line: a few lines cover its own entry.
     let now = Instant::now();
     let mut server = new_server(config, now);
-    for line in input.split(|&b| b == b'\n') {
+    for line in input.split(|&b| b == b'\n').take(MESSAGE_LINES) {
         server.handle_message(now, line);
-        drain_server(&mut server);
+        drain_server(&mut server, true);
     }
     server.handle_message(now, input);
-    drain_server(&mut server);
+    drain_server(&mut server, true);
 }
 
-fn drain_server(server: &mut ServerSession) -> Output<ServerEvent> {
+/// Lines of an input also fed one by one to `handle_message`.
+const MESSAGE_LINES: usize = 4;
+
+fn drain_server(server: &mut ServerSession, check: bool) -> Output<ServerEvent> {
     let mut out = Output::default();
     while let Some(t) = server.poll_transmit() {
-        check_frame(&t.frame);
+        if check {
+            check_frame(&t.frame);
+        }
         out.frames.push(t);
     }
     while let Some(e) = server.poll_event() {
@@ -86,7 +94,12 @@ fn drain_server(server: &mut ServerSession) -> Output<ServerEvent> {
     out
 }
 
-fn server_passive(config: ServerConfig, input: &[u8], chunks: &mut Chunker) -> Output<ServerEvent> {
+fn server_passive(
+    config: ServerConfig,
+    input: &[u8],
+    chunks: &mut Chunker,
+    check: bool,
+) -> Output<ServerEvent> {
     let now = Instant::now();
     let max = config.max_frame_len;
     let max_in_flight = config.max_in_flight;
@@ -105,12 +118,12 @@ fn server_passive(config: ServerConfig, input: &[u8], chunks: &mut Chunker) -> O
             server.in_flight() <= max_in_flight,
             "in-flight limit exceeded"
         );
-        let o = drain_server(&mut server);
+        let o = drain_server(&mut server, check);
         out.frames.extend(o.frames);
         out.events.extend(o.events);
     }
     server.handle_eof(now, &mut buf);
-    let o = drain_server(&mut server);
+    let o = drain_server(&mut server, check);
     out.frames.extend(o.frames);
     out.events.extend(o.events);
     out
@@ -128,7 +141,7 @@ fn server_active(config: ServerConfig, input: &[u8], seed: u8) {
     for read in Chunker::new(seed).split(input) {
         buf.extend_from_slice(read);
         server.handle_bytes(now, &mut buf);
-        for e in drain_server(&mut server).events {
+        for e in drain_server(&mut server, true).events {
             match e {
                 ServerEvent::Request { id, request, .. } => open.push((id, request)),
                 ServerEvent::Cancelled { id, .. } => open.retain(|(o, _)| *o != id),
@@ -168,7 +181,7 @@ fn server_active(config: ServerConfig, input: &[u8], seed: u8) {
                 _ => false,
             };
             if done {
-                drain_server(&mut server);
+                drain_server(&mut server, true);
                 assert_answered_once(&mut server, &id, &request);
                 open.remove(i);
             } else {
@@ -176,7 +189,7 @@ fn server_active(config: ServerConfig, input: &[u8], seed: u8) {
             }
         }
         for task in &tasks {
-            if rng.next_u64() % 4 == 0 {
+            if rng.next_u64().is_multiple_of(4) {
                 let outcome = Ok(fixtures::server_result(&fixtures::client_request(1, "")));
                 let _ = server.finish_task(now, task, outcome);
             }
@@ -185,12 +198,12 @@ fn server_active(config: ServerConfig, input: &[u8], seed: u8) {
         if server.poll_timeout().is_some_and(|t| t <= now) {
             server.handle_timeout(now);
         }
-        drain_server(&mut server);
+        drain_server(&mut server, true);
     }
     server.handle_eof(now, &mut buf);
-    drain_server(&mut server);
+    drain_server(&mut server, true);
     server.close();
-    drain_server(&mut server);
+    drain_server(&mut server, true);
     assert_eq!(server.in_flight(), 0, "requests left in flight after close");
 }
 
@@ -221,8 +234,14 @@ pub fn client_bytes(data: &[u8]) {
     let seed = r.u8();
     let input = r.rest();
 
+    // Frames are checked once: the chunked run must write the very same ones.
     let whole = client_run(mode, input, &mut Chunker::whole(), false);
-    let chunked = client_run(mode, input, &mut Chunker::new(seed), false);
+    let chunked = CHECK_FRAMES.with(|c| {
+        c.set(false);
+        let out = client_run(mode, input, &mut Chunker::new(seed), false);
+        c.set(true);
+        out
+    });
     assert_eq!(
         whole, chunked,
         "client output depends on how input was split"
@@ -230,10 +249,18 @@ pub fn client_bytes(data: &[u8]) {
     client_run(mode, input, &mut Chunker::new(seed), true);
 }
 
+thread_local! {
+    /// Whether `drain_client` checks the frames it drains.
+    static CHECK_FRAMES: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
 fn drain_client(client: &mut ClientSession) -> Output<ClientEvent> {
     let mut out = Output::default();
+    let check = CHECK_FRAMES.with(|c| c.get());
     while let Some(t) = client.poll_transmit() {
-        check_frame(&t.frame);
+        if check {
+            check_frame(&t.frame);
+        }
         out.frames.push(t);
     }
     while let Some(e) = client.poll_event() {
@@ -387,7 +414,7 @@ fn client_step(
                         _ => false,
                     })
                     .count();
-            let first = if rng.next_u64() % 2 == 0 {
+            let first = if rng.next_u64().is_multiple_of(2) {
                 client.respond(id, fixtures::client_result(request))
             } else {
                 client.respond_error(id, fixtures::app_error())

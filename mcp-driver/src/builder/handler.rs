@@ -23,7 +23,7 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use super::schema;
+use super::schema::ArgumentsInfo;
 use crate::runtime::BoxFuture;
 use crate::server::RequestCx;
 
@@ -142,25 +142,6 @@ impl Rejection {
 impl std::fmt::Display for Rejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message)
-    }
-}
-
-/// The JSON Schema of the arguments an extractor reads, used to advertise a tool's
-/// `inputSchema` and a prompt's `arguments`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ArgumentsInfo {
-    pub(crate) schema: Value,
-    pub(crate) fields: Option<&'static [&'static str]>,
-}
-
-impl ArgumentsInfo {
-    /// The arguments are a `T`: its schema comes from schemars, and the declaration order
-    /// of its fields orders a prompt's arguments.
-    pub fn of<T: DeserializeOwned + JsonSchema>() -> Self {
-        ArgumentsInfo {
-            schema: schema::arguments_schema::<T>(),
-            fields: schema::struct_fields::<T>(),
-        }
     }
 }
 

@@ -30,12 +30,11 @@ use mcp_proto::session::ServerConfig;
 use serde_json::Value;
 
 pub use control::ServerControl;
-pub use handler::{
-    Args, ArgumentsInfo, FromRequest, HandlerFn, Rejection, RequestParts, State, Uri, UriVars,
-};
+pub use handler::{Args, FromRequest, HandlerFn, Rejection, RequestParts, State, Uri, UriVars};
 pub use output::{
     IntoPromptResult, IntoResourceContents, IntoToolResult, Json, RpcError, ToolError,
 };
+pub use schema::ArgumentsInfo;
 
 use dispatch::{Dispatch, Inner};
 use handler::StateMap;

@@ -12,7 +12,24 @@ use schemars::JsonSchema;
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde_json::{json, Map, Value};
 
-use super::handler::ArgumentsInfo;
+/// The JSON Schema of the arguments an extractor reads, used to advertise a tool's
+/// `inputSchema` and a prompt's `arguments`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArgumentsInfo {
+    pub(crate) schema: Value,
+    pub(crate) fields: Option<&'static [&'static str]>,
+}
+
+impl ArgumentsInfo {
+    /// The arguments are a `T`: its schema comes from schemars, and the declaration order
+    /// of its fields orders a prompt's arguments.
+    pub fn of<T: DeserializeOwned + JsonSchema>() -> Self {
+        ArgumentsInfo {
+            schema: arguments_schema::<T>(),
+            fields: struct_fields::<T>(),
+        }
+    }
+}
 
 /// The schema of arguments deserialized into `T` (JSON Schema 2020-12).
 pub(crate) fn arguments_schema<T: JsonSchema>() -> Value {

@@ -32,8 +32,9 @@
 //! on a caller's task: the transport must not register wakers then (no reads), and sets
 //! [`Round::needs_driver`] if it left work only the engine's task can finish.
 //!
-//! The byte streams ([`stream`]), the in-process link (`linked.rs`) and the HTTP client
-//! (`http/client.rs`) are the transports today: each is one `poll_io`.
+//! The byte streams ([`stream`]), the in-process link (`linked.rs`), the HTTP client
+//! (`http/client.rs`) and the HTTP server's sessions (`http/server.rs`, frames routed onto
+//! response streams) are the transports today: each is one `poll_io`.
 
 pub(crate) mod abort;
 pub(crate) mod coalesce;
@@ -250,7 +251,7 @@ struct Core<R: Runtime, T> {
     idle: Option<Duration>,
     /// An end met in an inline turn, for the engine's task to carry out.
     pending_end: Option<End>,
-    /// The sessions' earliest deadline as of the last round.
+    /// The earliest deadline (of the sessions and the transport) as of the last round.
     due: Option<Instant>,
     finished: bool,
 }
@@ -311,11 +312,25 @@ impl<R: Runtime, T: Transport<R>> Engine<R, T> {
             !needs_driver && c.timer_covers_deadlines()
         }
     }
+
+    /// An inline turn by the engine's owner, before it spawns the engine: what was just fed
+    /// is handled (handlers that answer at once included) on the owner's task. Returns `true`
+    /// when the connection ended in it: the engine is then finished and need not be spawned.
+    /// The transport's `finish` runs with a no-op waker here, so this suits transports whose
+    /// winding down needs no IO.
+    pub fn turn_now(&self) -> bool {
+        let mut c = lock(&self.core);
+        if c.turn(None).is_ready() {
+            if let Some(end) = c.pending_end.take() {
+                let _ = c.finish(&mut Context::from_waker(Waker::noop()), end);
+            }
+        }
+        c.finished
+    }
 }
 
 impl<R: Runtime, T: Transport<R>> Core<R, T> {
-    /// Whether the armed timer fires no later than every session's deadline as of the last
-    /// round.
+    /// Whether the armed timer fires no later than every deadline as of the last round.
     fn timer_covers_deadlines(&self) -> bool {
         match (self.due, &self.sleep) {
             (None, _) => true,
@@ -367,7 +382,6 @@ impl<R: Runtime, T: Transport<R>> Core<R, T> {
                     .transport
                     .relay(i, now, &mut self.out[i], &self.sessions);
             }
-            self.due = deadline;
             // New work gets one poll right here, outside the locks: a handler that answers
             // at once (most do) costs no spawn and no task hop.
             for mut task in self.tasks.drain(..) {
@@ -393,6 +407,7 @@ impl<R: Runtime, T: Transport<R>> Core<R, T> {
             };
             first = false;
             let io = self.transport.poll_io(cx.as_deref_mut(), &mut round);
+            self.due = earliest(deadline, io.deadline);
             let needs_driver = round.needs_driver;
             if let Some(reason) = io.close {
                 for s in &self.sessions {
@@ -430,8 +445,7 @@ impl<R: Runtime, T: Transport<R>> Core<R, T> {
                     Poll::Pending
                 };
             };
-            let want =
-                earliest(deadline, io.deadline).or_else(|| self.idle.map(|h| self.rt.now() + h));
+            let want = self.due.or_else(|| self.idle.map(|h| self.rt.now() + h));
             match want {
                 Some(d) => {
                     if self.sleep.as_ref().is_none_or(|(at, _)| *at > d) {

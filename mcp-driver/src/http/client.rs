@@ -72,8 +72,9 @@ pub trait BearerAuth: Send + Sync + 'static {
         Box::pin(async { false })
     }
 
-    /// Headers to add to one request besides `Authorization` (a DPoP proof needs the method
-    /// and URL). The default adds none.
+    /// Headers to add to one request (a DPoP proof needs the method and URL); an
+    /// `authorization` among them replaces the `Bearer` one (`DPoP <token>`). The default
+    /// adds none.
     fn headers(&self, _method: &str, _url: &str) -> Vec<(String, String)> {
         Vec::new()
     }
@@ -116,8 +117,10 @@ pub struct Rejection<'a> {
     pub www_authenticate: Option<&'a str>,
     /// How many times this request was already sent again.
     pub attempt: u32,
-    /// The bearer token the refused request carried.
+    /// The access token the refused request carried (`Bearer` or `DPoP`).
     pub sent_token: Option<&'a str>,
+    /// The `DPoP-Nonce` header: the nonce a DPoP proof must carry from now on (RFC 9449 §9).
+    pub dpop_nonce: Option<&'a str>,
 }
 
 /// Sends OAuth requests (metadata, registration, token, authorization) over the HTTP client's
@@ -191,6 +194,17 @@ pub struct HttpClientOptions {
     pub on_event: Option<EventFn>,
     /// How long closing waits for the legacy session's DELETE.
     pub close_grace: Duration,
+    /// Longest wait for the response head of an exchange carrying no request (a
+    /// notification, an answer, a GET stream); a request waits as long as its own timeout.
+    pub response_timeout: Option<Duration>,
+    /// Longest gap between the bytes of a JSON response body.
+    pub idle_timeout: Option<Duration>,
+    /// An SSE stream that sends no byte for this long is dead: resumed or reopened when that
+    /// loses nothing, else its request fails with [`HttpError::TimedOut`].
+    pub stream_idle_timeout: Option<Duration>,
+    /// A stream that can be resumed or reopened and carries only keep-alive comments for this
+    /// long is reopened.
+    pub stream_quiet_timeout: Option<Duration>,
 }
 
 impl Default for HttpClientOptions {
@@ -211,6 +225,10 @@ impl Default for HttpClientOptions {
             tls: None,
             on_event: None,
             close_grace: Duration::from_secs(2),
+            response_timeout: core.response_timeout,
+            idle_timeout: core.idle_timeout,
+            stream_idle_timeout: core.stream_idle_timeout,
+            stream_quiet_timeout: core.stream_quiet_timeout,
         }
     }
 }
@@ -226,6 +244,10 @@ impl std::fmt::Debug for HttpClientOptions {
             .field("max_attempts", &self.max_attempts)
             .field("max_reconnects", &self.max_reconnects)
             .field("max_connections", &self.max_connections)
+            .field("response_timeout", &self.response_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("stream_idle_timeout", &self.stream_idle_timeout)
+            .field("stream_quiet_timeout", &self.stream_quiet_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -278,6 +300,10 @@ pub async fn connect_http<R: Runtime>(
     core_config.default_retry = options.default_retry;
     core_config.max_body_len = options.max_body_len;
     core_config.standalone_stream = options.standalone_stream;
+    core_config.response_timeout = options.response_timeout;
+    core_config.idle_timeout = options.idle_timeout;
+    core_config.stream_idle_timeout = options.stream_idle_timeout;
+    core_config.stream_quiet_timeout = options.stream_quiet_timeout;
     let now = rt.now();
     let mut session = ClientSession::new(config, now);
     session
@@ -518,6 +544,8 @@ async fn exchange<R: Runtime>(
             .as_ref()
             .and_then(|_| request.headers().get(hyper::header::AUTHORIZATION).cloned());
         let reused = lease.reused;
+        // The core's response deadline runs from here, not from the wait for a connection.
+        report(io, rt.now(), |c, now| c.handle_sent(now, req.id));
         let sent = match lease.sender.as_mut() {
             Some(s) => s.send_request(request).await,
             None => return Err((FailureKind::Connect, "no connection".into())),
@@ -550,12 +578,21 @@ async fn exchange<R: Runtime>(
                 let sent_token = sent_auth
                     .as_ref()
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.strip_prefix("Bearer "));
+                    .and_then(|v| {
+                        v.strip_prefix("Bearer ")
+                            .or_else(|| v.strip_prefix("DPoP "))
+                    });
+                let dpop_nonce = response
+                    .headers()
+                    .get("dpop-nonce")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
                 let rejection = Rejection {
                     status,
                     www_authenticate: challenge.as_deref(),
                     attempt: auth_attempts,
                     sent_token,
+                    dpop_nonce: dpop_nonce.as_deref(),
                 };
                 // The connection goes back before waiting on the auth flow: refused requests
                 // holding every pooled connection would leave the flow's own token request

@@ -28,14 +28,15 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime};
 
 use futures_lite::io::{AsyncReadExt, AsyncWriteExt};
+use mcp_proto::auth::dpop::{self, ProofRequest};
 use mcp_proto::auth::{
-    bearer_challenge, url, AuthError, AuthFlow, AuthMethod, AuthRequest, ClientCredentials,
-    Discovery, FlowOutcome, JwtSigner, OAuthConfig, Start, Step, TokenSet,
+    bearer_challenge, unix_seconds, url, AuthError, AuthFlow, AuthMethod, AuthRequest,
+    ClientCredentials, Discovery, FlowOutcome, JwtSigner, OAuthConfig, Start, Step, TokenSet,
 };
 use serde::{Deserialize, Serialize};
 
 use super::client::{AuthHttp, BearerAuth, BoxStream, Rejection};
-use crate::pump::lock;
+use crate::engine::lock;
 use crate::runtime::{BoxFuture, OsEntropy};
 
 /// Where OAuth clients and tokens are kept.
@@ -200,18 +201,65 @@ pub trait AuthorizationHandler: Send + Sync + 'static {
     ) -> BoxFuture<'static, Result<Vec<(String, String)>, String>>;
 }
 
-/// Authorizes without a user: GETs the authorization URL and reads the redirect's
-/// `Location` (for authorization servers that approve on their own: tests, conformance).
+/// Authorizes without a user: GETs the authorization URL and follows its redirects (at most
+/// [`HeadlessAuthorization::MAX_REDIRECTS`], carrying each origin's cookies back to that
+/// origin only, as a browser would through a login and consent the server completes on its
+/// own) until one points at the redirect URI, whose query is the answer. For authorization
+/// servers that approve on their own: tests, conformance, auto-approving servers.
 #[derive(Debug, Clone)]
 pub struct HeadlessAuthorization {
     redirect_uri: String,
 }
 
 impl HeadlessAuthorization {
+    /// Most redirects followed before the authorization fails.
+    pub const MAX_REDIRECTS: usize = 10;
+
     /// Registers `redirect_uri` (never listened on).
     pub fn new(redirect_uri: impl Into<String>) -> HeadlessAuthorization {
         HeadlessAuthorization {
             redirect_uri: redirect_uri.into(),
+        }
+    }
+}
+
+/// Cookies by origin, bounded: the few an authorization server sets during one login.
+#[derive(Default)]
+struct CookieJar(Vec<(String, String, String)>);
+
+impl CookieJar {
+    const MAX: usize = 32;
+    const MAX_LEN: usize = 4096;
+
+    fn header(&self, origin: &str) -> Option<String> {
+        let pairs: Vec<String> = self
+            .0
+            .iter()
+            .filter(|(o, _, _)| o == origin)
+            .map(|(_, k, v)| format!("{k}={v}"))
+            .collect();
+        (!pairs.is_empty()).then(|| pairs.join("; "))
+    }
+
+    fn store(&mut self, origin: &str, set_cookie: &str) {
+        let pair = set_cookie.split(';').next().unwrap_or("").trim();
+        let Some((name, value)) = pair.split_once('=') else {
+            return;
+        };
+        let (name, value) = (name.trim(), value.trim());
+        if name.is_empty() || pair.len() > Self::MAX_LEN {
+            return;
+        }
+        self.0.retain(|(o, k, _)| !(o == origin && k == name));
+        // A deletion (empty, `Max-Age=0`, or expiring at the epoch as servers write it) only
+        // removes.
+        let lower = set_cookie.to_ascii_lowercase();
+        if value.is_empty() || lower.contains("max-age=0") || lower.contains("01 jan 1970") {
+            return;
+        }
+        if self.0.len() < Self::MAX {
+            self.0
+                .push((origin.to_owned(), name.to_owned(), value.to_owned()));
         }
     }
 }
@@ -228,29 +276,47 @@ impl AuthorizationHandler for HeadlessAuthorization {
     ) -> BoxFuture<'static, Result<Vec<(String, String)>, String>> {
         let expected = self.redirect_uri.clone();
         Box::pin(async move {
-            let response = http
-                .send(AuthRequest {
-                    method: AuthMethod::Get,
-                    url,
-                    headers: Vec::new(),
-                    body: Vec::new(),
-                })
-                .await?;
-            let location = response
-                .header("location")
-                .filter(|_| (300..400).contains(&response.status))
-                .ok_or_else(|| {
-                    format!(
-                        "the authorization endpoint answered {} without a redirect",
-                        response.status
-                    )
-                })?;
-            // Only a redirect to our own URI carries our answer.
-            let base = location.split(['?', '#']).next().unwrap_or("");
-            if base != expected {
-                return Err(format!("redirected to {base}, not {expected}"));
+            let mut jar = CookieJar::default();
+            let mut at = url;
+            for _ in 0..=Self::MAX_REDIRECTS {
+                let origin = url::split(&at)
+                    .map(|p| p.origin.to_owned())
+                    .ok_or_else(|| format!("not an http(s) URL: {at}"))?;
+                let headers = jar
+                    .header(&origin)
+                    .map(|c| vec![("cookie".to_owned(), c)])
+                    .unwrap_or_default();
+                let response = http
+                    .send(AuthRequest {
+                        method: AuthMethod::Get,
+                        url: at.clone(),
+                        headers,
+                        body: Vec::new(),
+                    })
+                    .await?;
+                let location = response
+                    .header("location")
+                    .filter(|_| (300..400).contains(&response.status))
+                    .ok_or_else(|| {
+                        format!("{origin} answered {} without a redirect", response.status)
+                    })?;
+                let next = url::resolve(&at, location)
+                    .ok_or_else(|| format!("redirected to {location:?}"))?;
+                // Only a redirect to our own URI carries our answer; it is never requested.
+                if next.split(['?', '#']).next() == Some(expected.as_str()) {
+                    return Ok(url::redirect_params(&next));
+                }
+                for (k, v) in &response.headers {
+                    if k.eq_ignore_ascii_case("set-cookie") {
+                        jar.store(&origin, v);
+                    }
+                }
+                at = next;
             }
-            Ok(url::redirect_params(location))
+            Err(format!(
+                "no redirect to {expected} within {} redirects",
+                Self::MAX_REDIRECTS
+            ))
         })
     }
 }
@@ -263,6 +329,72 @@ pub trait LoopbackListener: Send + Sync + 'static {
     fn accept(&self) -> BoxFuture<'static, io::Result<BoxStream>>;
 }
 
+/// Any [`Listener`](crate::accept::Listener) bound on 127.0.0.1 as a [`LoopbackListener`]:
+/// what `mcp_tokio::loopback_listener` and `mcp_smol::loopback_listener` return. One accept
+/// runs at a time (a second one meanwhile fails with [`io::ErrorKind::WouldBlock`]); the
+/// listener goes back in place however the accept ends, dropped included.
+pub struct ListenerLoopback<L> {
+    slot: Arc<Mutex<Option<L>>>,
+    port: u16,
+}
+
+impl<L: crate::accept::Listener> ListenerLoopback<L> {
+    /// Over `listener`, which listens on 127.0.0.1 at `port`.
+    pub fn new(listener: L, port: u16) -> ListenerLoopback<L> {
+        ListenerLoopback {
+            slot: Arc::new(Mutex::new(Some(listener))),
+            port,
+        }
+    }
+}
+
+impl<L> std::fmt::Debug for ListenerLoopback<L> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListenerLoopback")
+            .field("port", &self.port)
+            .finish()
+    }
+}
+
+/// Puts the listener back when an accept ends or is dropped.
+struct Borrowed<L> {
+    slot: Arc<Mutex<Option<L>>>,
+    listener: Option<L>,
+}
+
+impl<L> Drop for Borrowed<L> {
+    fn drop(&mut self) {
+        if let Some(l) = self.listener.take() {
+            *lock(&self.slot) = Some(l);
+        }
+    }
+}
+
+impl<L: crate::accept::Listener> LoopbackListener for ListenerLoopback<L> {
+    fn port(&self) -> u16 {
+        self.port
+    }
+
+    fn accept(&self) -> BoxFuture<'static, io::Result<BoxStream>> {
+        // Taken now and owned by the guard, so a future dropped even before its first poll
+        // gives the listener back.
+        let mut borrowed = Borrowed {
+            slot: self.slot.clone(),
+            listener: lock(&self.slot).take(),
+        };
+        Box::pin(async move {
+            let Some(listener) = borrowed.listener.as_mut() else {
+                return Err(io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    "another accept is running",
+                ));
+            };
+            let stream = listener.accept().await?;
+            Ok(Box::new(stream) as BoxStream)
+        })
+    }
+}
+
 /// Authorizes in the user's browser: shows the URL (through `show`, e.g. printing it) and
 /// waits for the redirect to `http://127.0.0.1:<port>/callback` on the listener. Requests to
 /// other paths get 404; the first request to the callback path ends the wait.
@@ -272,7 +404,8 @@ pub struct LoopbackAuthorization {
 }
 
 impl LoopbackAuthorization {
-    /// Over `listener` (see `mcp_tokio::loopback_listener` / `mcp_smol::loopback_listener`).
+    /// Over `listener` (see `mcp_tokio::loopback_listener` / `mcp_smol::loopback_listener`,
+    /// or [`ListenerLoopback`] over any listener).
     pub fn new(
         listener: Arc<dyn LoopbackListener>,
         show: impl Fn(&str) + Send + Sync + 'static,
@@ -399,9 +532,49 @@ impl std::fmt::Debug for PemSigner {
     }
 }
 
+impl PemSigner {
+    /// A fresh ES256 key (for DPoP, where the key only has to live as long as its tokens).
+    pub fn generate_es256() -> Result<PemSigner, String> {
+        let rng = ring::rand::SystemRandom::new();
+        let alg = &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING;
+        let der = ring::signature::EcdsaKeyPair::generate_pkcs8(alg, &rng)
+            .map_err(|e| format!("ES256 key: {e}"))?;
+        ring::signature::EcdsaKeyPair::from_pkcs8(alg, der.as_ref(), &rng)
+            .map(|k| PemSigner {
+                alg: "ES256",
+                key: SigningKey::Ecdsa(k),
+            })
+            .map_err(|e| format!("ES256 key: {e}"))
+    }
+}
+
 impl JwtSigner for PemSigner {
     fn alg(&self) -> &str {
         self.alg
+    }
+
+    fn public_jwk(&self) -> Option<serde_json::Value> {
+        use mcp_proto::auth::base64url;
+        use ring::signature::KeyPair;
+        Some(match &self.key {
+            SigningKey::Ecdsa(k) => {
+                // The uncompressed point: 0x04 || x || y, 32 bytes each for P-256.
+                let point = k.public_key().as_ref();
+                if point.len() != 65 {
+                    return None;
+                }
+                serde_json::json!({
+                    "kty": "EC",
+                    "crv": "P-256",
+                    "x": base64url(&point[1..33]),
+                    "y": base64url(&point[33..]),
+                })
+            }
+            SigningKey::Rsa(k) => {
+                let c = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(k.public());
+                serde_json::json!({"kty": "RSA", "n": base64url(&c.n), "e": base64url(&c.e)})
+            }
+        })
     }
 
     fn sign(&self, input: &[u8]) -> Result<Vec<u8>, String> {
@@ -450,6 +623,8 @@ struct State {
     flight: Option<Arc<Flight>>,
     last_error: Option<AuthError>,
     flows: u64,
+    /// The MCP server's latest DPoP nonce (RFC 9449 §9).
+    dpop_nonce: Option<String>,
 }
 
 impl OAuth {
@@ -652,6 +827,41 @@ impl BearerAuth for OAuth {
         st.tokens.as_ref().map(|t| t.access_token.clone())
     }
 
+    /// A `DPoP` token goes as `Authorization: DPoP <token>` with a fresh proof for this
+    /// method and URL (and the server's nonce, once it gave one).
+    fn headers(&self, method: &str, url: &str) -> Vec<(String, String)> {
+        let Some(signer) = &self.inner.config.dpop else {
+            return Vec::new();
+        };
+        let (token, nonce) = {
+            let mut st = lock(&self.inner.state);
+            self.inner.load(&mut st);
+            match &st.tokens {
+                Some(t) if t.token_type.eq_ignore_ascii_case("dpop") => {
+                    (t.access_token.clone(), st.dpop_nonce.clone())
+                }
+                _ => return Vec::new(),
+            }
+        };
+        let request = ProofRequest {
+            method,
+            url,
+            nonce: nonce.as_deref(),
+            access_token: Some(&token),
+        };
+        let now = unix_seconds((self.inner.clock)());
+        match dpop::proof(signer.as_ref(), request, now, &mut OsEntropy) {
+            Ok(proof) => vec![
+                ("authorization".into(), format!("DPoP {token}")),
+                ("dpop".into(), proof),
+            ],
+            Err(e) => {
+                lock(&self.inner.state).last_error = Some(AuthError::Signing(e));
+                Vec::new()
+            }
+        }
+    }
+
     fn needs_prepare(&self) -> bool {
         let mut st = lock(&self.inner.state);
         self.inner.load(&mut st);
@@ -678,6 +888,13 @@ impl BearerAuth for OAuth {
     }
 
     fn rejected(&self, r: Rejection<'_>, http: AuthHttp) -> BoxFuture<'static, bool> {
+        if self.inner.config.dpop.is_some() {
+            // The token was fine; the proof lacked the server's nonce: send again with it.
+            if let Some(n) = dpop::nonce_challenge(r.status, r.www_authenticate, r.dpop_nonce) {
+                lock(&self.inner.state).dpop_nonce = Some(n);
+                return Box::pin(async { true });
+            }
+        }
         let www = r.www_authenticate.map(str::to_owned);
         // A first refusal is answered with a refresh when possible; a request refused again
         // (its retry carried a fresh token) calls for a new authorization.
@@ -777,5 +994,108 @@ impl Drop for FlightGuard {
         if !self.done {
             self.finish(false);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mcp_proto::auth::dpop::{self, ProofRequest};
+    use mcp_proto::auth::{client_assertion, JwtSigner};
+    use mcp_proto::entropy::SeededEntropy;
+    use ring::signature;
+    use serde_json::Value;
+
+    use super::PemSigner;
+
+    /// A throwaway RSA key, made for this test with `openssl genpkey`.
+    const RSA_KEY: &str = include_str!("testdata/rs256-test-key.pem");
+
+    fn b64(s: &str) -> Vec<u8> {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(s)
+            .unwrap()
+    }
+
+    /// (signing input, header, claims, signature) of a compact JWS.
+    fn split(jws: &str) -> (String, Value, Value, Vec<u8>) {
+        let p: Vec<&str> = jws.split('.').collect();
+        assert_eq!(p.len(), 3);
+        (
+            format!("{}.{}", p[0], p[1]),
+            serde_json::from_slice(&b64(p[0])).unwrap(),
+            serde_json::from_slice(&b64(p[1])).unwrap(),
+            b64(p[2]),
+        )
+    }
+
+    #[test]
+    fn es256_dpop_proof_verifies_with_the_key_in_its_header() {
+        let key = PemSigner::generate_es256().unwrap();
+        let req = ProofRequest {
+            method: "GET",
+            url: "http://127.0.0.1:1/mcp?x=1",
+            nonce: Some("n"),
+            access_token: Some("tok"),
+        };
+        let proof = dpop::proof(&key, req, 1_800_000_000, &mut SeededEntropy::new(1)).unwrap();
+        let (input, header, claims, sig) = split(&proof);
+        let jwk = &header["jwk"];
+        assert_eq!(header["typ"], "dpop+jwt");
+        assert_eq!(header["alg"], "ES256");
+        assert_eq!(
+            (jwk["kty"].as_str(), jwk["crv"].as_str()),
+            (Some("EC"), Some("P-256"))
+        );
+        assert!(jwk.get("d").is_none(), "no private part in the header");
+        let mut point = vec![4u8];
+        point.extend(b64(jwk["x"].as_str().unwrap()));
+        point.extend(b64(jwk["y"].as_str().unwrap()));
+        signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, &point)
+            .verify(input.as_bytes(), &sig)
+            .expect("the proof verifies with its own jwk");
+        assert_eq!(claims["htu"], "http://127.0.0.1:1/mcp");
+        assert_eq!(claims["ath"], dpop::ath("tok"));
+    }
+
+    #[test]
+    fn rs256_private_key_jwt_assertion_verifies() {
+        let key = PemSigner::from_pkcs8_pem(RSA_KEY, "RS256").unwrap();
+        assert_eq!(key.alg(), "RS256");
+        let jwt = client_assertion(
+            &key,
+            "client-1",
+            "http://127.0.0.1:2",
+            1_800_000_000,
+            &mut SeededEntropy::new(2),
+        )
+        .unwrap();
+        let (input, header, claims, sig) = split(&jwt);
+        assert_eq!(header["alg"], "RS256");
+        assert_eq!(claims["iss"], "client-1");
+        assert_eq!(claims["sub"], "client-1");
+        assert_eq!(claims["aud"], "http://127.0.0.1:2");
+        assert_eq!(claims["exp"], 1_800_000_300u64);
+        let jwk = key.public_jwk().unwrap();
+        let public = signature::RsaPublicKeyComponents {
+            n: b64(jwk["n"].as_str().unwrap()),
+            e: b64(jwk["e"].as_str().unwrap()),
+        };
+        public
+            .verify(
+                &signature::RSA_PKCS1_2048_8192_SHA256,
+                input.as_bytes(),
+                &sig,
+            )
+            .expect("the assertion verifies with the key's public half");
+        // A tampered assertion does not.
+        let mut bad = input.clone().into_bytes();
+        bad[0] ^= 1;
+        assert!(public
+            .verify(&signature::RSA_PKCS1_2048_8192_SHA256, &bad, &sig)
+            .is_err());
+        // Wrong algorithm for the key, and a garbled key, are errors, not panics.
+        assert!(PemSigner::from_pkcs8_pem(RSA_KEY, "ES256").is_err());
+        assert!(PemSigner::from_pkcs8_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n", "RS256").is_err());
     }
 }

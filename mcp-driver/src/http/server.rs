@@ -1,18 +1,21 @@
 //! The streamable HTTP server: hyper moves bytes, [`mcp_proto::http::HttpEndpoint`] decides,
-//! and each session is the same [`ServerSession`](mcp_proto::session::ServerSession) + handler pair that serves stdio.
+//! and each session is the same [`ServerSession`](mcp_proto::session::ServerSession) + handler
+//! pair that serves stdio, driven by the same connection engine.
 //!
 //! Nothing here chooses a status code or applies a limit: the endpoint admits or refuses each
 //! request, counts its stream's slot, owns the legacy session table (eviction, idle expiry),
-//! and this module carries out what it says. Legacy sessions are driven by one task each for
-//! their lifetime. A 2026-07-28 request gets a session of its own; when its handler answers at
-//! once (the common case) the whole exchange completes inside the HTTP request's task, with
-//! no task spawned.
+//! and this module carries out what it says. A session's engine routes its frames onto its
+//! response streams ([`HttpStreams`]) instead of writing them to a socket. The request that
+//! fed a message runs the engine's round itself when it can (a legacy session's engine is
+//! spawned for its lifetime; a 2026-07-28 request gets a session of its own): when the
+//! handler answers at once (the common case) the whole exchange completes inside the HTTP
+//! request's task, with no task spawned.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
@@ -24,30 +27,38 @@ use mcp_proto::http::{
     session_not_found, Admitted, Body, Chunk, Head, Headers, HttpEndpoint, HttpServerConfig,
     HttpStreams, MemoryEventStore, Method, Response, StreamId, StreamSlot,
 };
-use mcp_proto::jsonrpc::RawMessage;
+use mcp_proto::jsonrpc::{RawMessage, RequestId};
 use mcp_proto::schema::ProtocolVersion;
+use mcp_proto::session::{DormantSession, ServerSession, Transmit};
 
 use super::io::{HyperIo, RtTimer};
-use crate::coalesce::Coalesce;
-use crate::pump::{close_on_drop, close_side, lock, Side};
+use crate::engine::coalesce::Coalesce;
+use crate::engine::{close_side, lock, End, Engine, Io, Round, Transport};
 use crate::runtime::{BoxFuture, OsEntropy, Runtime};
-use crate::server::{new_shared_with, ServerShared, ServerSide, Service};
+use crate::server::{new_shared_with, RequestCx, ServerShared, ServerSide, Service, StreamControl};
 
-/// A session's response streams and the readers waiting on them.
-pub(crate) struct HttpLink {
-    pub(crate) streams: HttpStreams,
-    wakers: HashMap<StreamId, Waker>,
-    /// The legacy session's id (for activity bookkeeping).
-    session_id: Option<String>,
+impl RequestCx {
+    /// The headers of the HTTP request that carried this request, when it came over HTTP
+    /// (an API key, a tenant, a tracing id put there by the app's proxy or middleware).
+    pub fn http_headers(&self) -> Option<&HeaderMap> {
+        self.request_data::<HeaderMap>()
+    }
 }
 
+/// A session's response streams and the readers waiting on them.
+struct HttpLink {
+    streams: HttpStreams,
+    wakers: HashMap<StreamId, Waker>,
+}
+
+type LinkRef = Arc<Mutex<HttpLink>>;
+
 impl HttpLink {
-    fn new(streams: HttpStreams, session_id: Option<String>) -> Self {
-        HttpLink {
+    fn new(streams: HttpStreams) -> LinkRef {
+        Arc::new(Mutex::new(HttpLink {
             streams,
             wakers: HashMap::new(),
-            session_id,
-        }
+        }))
     }
 
     fn wake_readers(&mut self) {
@@ -59,7 +70,122 @@ impl HttpLink {
     }
 }
 
-type SessionRef = Arc<Mutex<ServerShared>>;
+impl StreamControl for Mutex<HttpLink> {
+    fn close_for_polling(&self, id: &RequestId) -> bool {
+        let mut link = lock(self);
+        let closed = link.streams.close_for_polling(id);
+        link.wake_readers();
+        closed
+    }
+}
+
+type SharedRef = Arc<Mutex<ServerShared>>;
+
+/// A legacy session as the endpoint's table holds it.
+#[derive(Clone)]
+struct SessionRef {
+    shared: SharedRef,
+    link: LinkRef,
+    /// An inline round of the session's engine ([`Engine::kick`]).
+    kick: Arc<dyn Fn() -> bool + Send + Sync>,
+}
+
+impl SessionRef {
+    /// Moves what a request just fed through the session: in the caller's task when the
+    /// engine is free, else by waking the engine.
+    fn kick(&self) {
+        if !(self.kick)() {
+            lock(&self.shared).wake();
+        }
+    }
+}
+
+/// The engine's transport for one HTTP session: routes the session's frames onto its
+/// response streams and runs the streams' timers (keep-alives). A one-shot session ends once
+/// its streams are done and no handler of it runs; a legacy one when it is closed.
+struct SessionStreams<R: Runtime> {
+    rt: R,
+    shared: SharedRef,
+    link: LinkRef,
+    one_shot: bool,
+    /// The streams were ended (by `finish`).
+    ended: bool,
+}
+
+impl<R: Runtime> SessionStreams<R> {
+    /// Routes the session's last frames, then ends every stream and wakes its reader.
+    fn end_streams(&mut self, last: impl IntoIterator<Item = Transmit>) {
+        self.ended = true;
+        let now = self.rt.now();
+        let mut link = lock(&self.link);
+        for t in last {
+            link.streams.route(now, t);
+        }
+        link.streams.close();
+        link.wake_readers();
+    }
+}
+
+impl<R: Runtime> Transport<R> for SessionStreams<R> {
+    const STOPPED: &'static str = "session driver stopped";
+
+    fn poll_io(&mut self, _cx: Option<&mut Context<'_>>, round: &mut Round<'_, R>) -> Io {
+        let mut io = Io::default();
+        let now = round.now;
+        let (idle, abandoned, lost) = {
+            let mut link = lock(&self.link);
+            for t in round.out[0].drain(..) {
+                link.streams.route(now, t);
+            }
+            if link.streams.poll_timeout().is_some_and(|t| t <= now) {
+                link.streams.handle_timeout(now);
+            }
+            let abandoned: Vec<_> = link.streams.take_abandoned().collect();
+            let lost: Vec<_> = link.streams.take_lost_requests().collect();
+            link.wake_readers();
+            io.deadline = link.streams.poll_timeout();
+            (link.streams.is_empty(), abandoned, lost)
+        };
+        if !(abandoned.is_empty() && lost.is_empty()) {
+            // What the streams could not deliver is settled in the session, not left
+            // hanging; that makes frames (cancellations) for another round.
+            let mut g = lock(&self.shared);
+            for id in &abandoned {
+                g.session.abandon(now, id);
+            }
+            for id in &lost {
+                let _ = g
+                    .session
+                    .fail_lost_request(id, "its event was lost before the client read it");
+            }
+            io.progressed = true;
+        }
+        if round.stopped != 0 {
+            io.end = Some(End::Done("session closed".into()));
+        } else if self.one_shot && idle && lock(&self.shared).side.running() == 0 {
+            io.end = Some(End::Done("exchange over".into()));
+        }
+        io
+    }
+
+    fn finish(&mut self, _cx: &mut Context<'_>, last: Vec<Transmit>, _end: &End) {
+        self.end_streams(last);
+    }
+}
+
+/// However the engine ends (finished, dropped, or unwound by a panicking handler), the
+/// streams end too: no client waits on a session nothing drives.
+impl<R: Runtime> Drop for SessionStreams<R> {
+    fn drop(&mut self) {
+        if !self.ended {
+            let last: Vec<Transmit> = {
+                let mut g = lock(&self.shared);
+                std::iter::from_fn(|| g.session.poll_transmit()).collect()
+            };
+            self.end_streams(last);
+        }
+    }
+}
 
 /// Everything the server's connections share.
 struct App<R: Runtime> {
@@ -79,12 +205,87 @@ struct ShutdownState {
     begun: Vec<Waker>,
     /// Woken whenever a stream ends during shutdown.
     drained: Vec<Waker>,
-    detached: Vec<std::sync::Weak<Mutex<ServerShared>>>,
+    detached: Vec<Weak<Mutex<ServerShared>>>,
 }
 
 impl<R: Runtime> App<R> {
     fn endpoint(&self) -> std::sync::MutexGuard<'_, HttpEndpoint<SessionRef>> {
         lock(&self.endpoint)
+    }
+
+    /// A session's engine, not yet running.
+    fn engine(
+        &self,
+        shared: &SharedRef,
+        link: &LinkRef,
+        one_shot: bool,
+    ) -> Engine<R, SessionStreams<R>> {
+        let transport = SessionStreams {
+            rt: self.rt.clone(),
+            shared: shared.clone(),
+            link: link.clone(),
+            one_shot,
+            ended: false,
+        };
+        Engine::new(self.rt.clone(), vec![Box::new(shared.clone())], transport)
+    }
+
+    /// Runs a session's engine in a task of its own. One-shot sessions are remembered, to
+    /// be ended when a shutdown's grace runs out.
+    fn spawn(&self, shared: &SharedRef, engine: Engine<R, SessionStreams<R>>, one_shot: bool) {
+        if one_shot {
+            let mut g = lock(&self.shutdown);
+            g.detached.retain(|w| w.strong_count() > 0);
+            g.detached.push(Arc::downgrade(shared));
+        }
+        self.rt.spawn(Box::pin(async move {
+            let _ = engine.await;
+        }));
+    }
+}
+
+/// Gives stream slots back to the endpoint.
+trait Slots: Send + Sync {
+    fn release(&self, slot: StreamSlot);
+}
+
+impl<R: Runtime> Slots for App<R> {
+    fn release(&self, slot: StreamSlot) {
+        let now = self.rt.now();
+        let draining = {
+            let mut endpoint = self.endpoint();
+            endpoint.release(now, slot);
+            endpoint.is_draining()
+        };
+        if draining {
+            for w in std::mem::take(&mut lock(&self.shutdown).drained) {
+                w.wake();
+            }
+        }
+    }
+}
+
+/// A stream slot the endpoint reserved, given back when dropped: the stream ended, or the
+/// request was answered without one.
+struct SlotGuard {
+    slot: Option<StreamSlot>,
+    app: Weak<dyn Slots>,
+}
+
+impl SlotGuard {
+    fn new<R: Runtime>(app: &Arc<App<R>>, slot: StreamSlot) -> Self {
+        SlotGuard {
+            slot: Some(slot),
+            app: Arc::downgrade(app) as Weak<dyn Slots>,
+        }
+    }
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        if let (Some(slot), Some(app)) = (self.slot.take(), self.app.upgrade()) {
+            app.release(slot);
+        }
     }
 }
 
@@ -171,7 +372,7 @@ impl<R: Runtime> HttpService<R> {
         futures_lite::future::or(drained, self.app.rt.sleep_until(deadline)).await;
         self.close_sessions();
         let detached = std::mem::take(&mut lock(&self.app.shutdown).detached);
-        for shared in detached.iter().filter_map(std::sync::Weak::upgrade) {
+        for shared in detached.iter().filter_map(Weak::upgrade) {
             end_session(&self.app.rt, &shared, "server shutting down");
         }
     }
@@ -194,8 +395,8 @@ impl<R: Runtime> HttpService<R> {
     /// Ends every legacy session (answering what is in flight).
     pub fn close_sessions(&self) {
         let all = self.app.endpoint().drain_sessions();
-        for (_, shared) in all {
-            end_session(&self.app.rt, &shared, "server shutting down");
+        for (_, session) in all {
+            end_session(&self.app.rt, &session.shared, "server shutting down");
         }
     }
 
@@ -274,7 +475,7 @@ where
 }
 
 /// Ends sessions idle past the configured time. Holds the app weakly so it ends with it.
-async fn expire_sessions<R: Runtime>(app: std::sync::Weak<App<R>>) {
+async fn expire_sessions<R: Runtime>(app: Weak<App<R>>) {
     loop {
         let (rt, next) = {
             let Some(app) = app.upgrade() else { return };
@@ -290,15 +491,15 @@ async fn expire_sessions<R: Runtime>(app: std::sync::Weak<App<R>>) {
 
 fn expire_now<R: Runtime>(app: &App<R>) -> usize {
     let expired = app.endpoint().handle_timeout(app.rt.now());
-    for (_, shared) in &expired {
-        end_session(&app.rt, shared, "session expired");
+    for (_, session) in &expired {
+        end_session(&app.rt, &session.shared, "session expired");
     }
     expired.len()
 }
 
-/// Closes a legacy session and wakes its task, which routes the last frames and ends every
+/// Closes a session and wakes its engine, which routes the last frames and ends every
 /// stream.
-fn end_session<R: Runtime>(rt: &R, shared: &SessionRef, reason: &str) {
+fn end_session<R: Runtime>(rt: &R, shared: &SharedRef, reason: &str) {
     close_side::<R, ServerSide>(shared, rt, reason);
     lock(shared).wake();
 }
@@ -339,48 +540,42 @@ impl std::fmt::Debug for ResponseBody {
 /// Reads one SSE stream of a session; dropping it early detaches (legacy: resumable later;
 /// 2026-07-28: cancels the request).
 struct StreamReader {
-    shared: SessionRef,
+    shared: SharedRef,
+    link: LinkRef,
     sid: StreamId,
     generation: u32,
     done: bool,
     now: Arc<dyn Fn() -> Instant + Send + Sync>,
-    /// Gives the stream's slot back to the endpoint when the stream ends.
-    on_end: Option<Box<dyn FnOnce() + Send>>,
+    /// The stream's slot, given back when the stream ends.
+    slot: Option<SlotGuard>,
 }
 
 impl StreamReader {
     fn finish(&mut self) {
         self.done = true;
-        self.release();
-    }
-
-    fn release(&mut self) {
-        if let Some(f) = self.on_end.take() {
-            f();
-        }
+        self.slot = None;
     }
 }
 
 impl Drop for StreamReader {
     fn drop(&mut self) {
-        if !self.done {
-            let now = (self.now)();
-            let mut g = lock(&self.shared);
-            let cancel = match g.side.http.as_mut() {
-                Some(link) => {
-                    if link.streams.generation(self.sid) == self.generation {
-                        link.wakers.remove(&self.sid);
-                    }
-                    link.streams.detach(self.sid, self.generation)
-                }
-                None => Vec::new(),
-            };
-            for id in cancel {
-                g.session.abandon(now, &id);
-            }
-            g.wake();
+        if self.done {
+            return;
         }
-        self.release();
+        let cancel = {
+            let mut link = lock(&self.link);
+            if link.streams.generation(self.sid) == self.generation {
+                link.wakers.remove(&self.sid);
+            }
+            link.streams.detach(self.sid, self.generation)
+        };
+        let now = (self.now)();
+        let mut g = lock(&self.shared);
+        for id in cancel {
+            g.session.abandon(now, &id);
+        }
+        // The engine looks again: a one-shot session may be over.
+        g.wake();
     }
 }
 
@@ -398,25 +593,21 @@ impl HttpBody for ResponseBody {
                 if r.done {
                     return Poll::Ready(None);
                 }
-                let mut g = lock(&r.shared);
-                let Some(link) = g.side.http.as_mut() else {
-                    drop(g);
-                    r.finish();
-                    return Poll::Ready(None);
-                };
+                let mut link = lock(&r.link);
                 match link.streams.poll_chunk(r.sid, r.generation) {
                     Chunk::Data(b) => Poll::Ready(Some(Ok(Frame::data(b)))),
                     Chunk::Pending => {
                         link.wakers.insert(r.sid, cx.waker().clone());
-                        // The session task may now have a deadline (keep-alives) to arm.
-                        g.wake();
+                        drop(link);
+                        // The engine may now have a deadline (keep-alives) to arm.
+                        lock(&r.shared).wake();
                         Poll::Pending
                     }
                     Chunk::End => {
                         if link.streams.generation(r.sid) == r.generation {
                             link.wakers.remove(&r.sid);
                         }
-                        drop(g);
+                        drop(link);
                         r.finish();
                         Poll::Ready(None)
                     }
@@ -528,32 +719,6 @@ async fn read_body_in_time<R: Runtime, B: HttpBody + Unpin>(
     .await
 }
 
-/// Gives `slot` back to the endpoint once its stream ends.
-fn releaser<R: Runtime>(app: &Arc<App<R>>, slot: StreamSlot) -> Box<dyn FnOnce() + Send> {
-    let app = Arc::downgrade(app);
-    Box::new(move || {
-        if let Some(app) = app.upgrade() {
-            let now = app.rt.now();
-            let draining = {
-                let mut endpoint = app.endpoint();
-                endpoint.release(now, slot);
-                endpoint.is_draining()
-            };
-            if draining {
-                for w in std::mem::take(&mut lock(&app.shutdown).drained) {
-                    w.wake();
-                }
-            }
-        }
-    })
-}
-
-fn release<R: Runtime>(app: &Arc<App<R>>, slot: Option<StreamSlot>) {
-    if let Some(slot) = slot {
-        releaser(app, slot)();
-    }
-}
-
 async fn handle<R: Runtime, B>(
     app: Arc<App<R>>,
     req: hyper::Request<B>,
@@ -588,7 +753,16 @@ where
         Bytes::new()
     };
     let now = app.rt.now();
-    let admitted = app.endpoint().handle_request(now, method, &headers, &body);
+    let mut admitted = app.endpoint().handle_request(now, method, &headers, &body);
+    if let Admitted::Revive { session, record } = admitted {
+        // The first message since `initialize` rebuilds the dormant session; then the
+        // endpoint routes the request to it like any other.
+        revive(&app, &session, record);
+        admitted = app
+            .endpoint()
+            .handle_request(app.rt.now(), method, &headers, &body);
+    }
+    let guard = |slot| SlotGuard::new(&app, slot);
     match admitted {
         Admitted::Respond(r) => to_hyper(r, None),
         Admitted::OneShot {
@@ -600,9 +774,9 @@ where
             msg,
             slot,
         } => {
+            let slot = slot.map(guard);
             if let Some(params) = tool.and_then(|t| app.service.handler.header_params(&t)) {
                 if let Err(r) = check_params(id.as_ref(), &headers, &params, &body) {
-                    release(&app, slot);
                     return to_hyper(r, None);
                 }
             }
@@ -625,7 +799,7 @@ where
                 msg: Some(msg),
                 headers: &parts.headers,
             };
-            initialize(&app, id, input, slot).await
+            initialize(&app, id, input, guard(slot)).await
         }
         Admitted::Legacy {
             value,
@@ -639,21 +813,84 @@ where
                 msg,
                 headers: &parts.headers,
             };
-            legacy_post(&app, value, id, input, slot).await
+            legacy_post(&app, value, id, input, slot.map(guard)).await
         }
         Admitted::Batch {
             value, batch, slot, ..
-        } => legacy_batch(&app, value, batch, slot).await,
+        } => legacy_batch(&app, value, batch, slot.map(guard)),
         Admitted::Listen {
             value,
             last_event_id,
             slot,
             ..
-        } => listen(&app, value, last_event_id.as_deref(), slot),
+        } => listen(&app, value, last_event_id.as_deref(), guard(slot)),
         Admitted::Ended { value } => {
-            end_session(&app.rt, &value, "session deleted by client");
+            end_session(&app.rt, &value.shared, "session deleted by client");
             to_hyper(Response::status(200), None)
         }
+        // Revived just above: the session is live now, or was removed meanwhile.
+        Admitted::Revive { .. } => to_hyper(session_not_found(), None),
+    }
+}
+
+/// Rebuilds dormant session `id` from its record and registers it with the endpoint; a
+/// request that lost the race to another reviving the same session drops its copy unseen.
+fn revive<R: Runtime>(app: &Arc<App<R>>, id: &str, record: DormantSession) {
+    let cfg = &app.config;
+    let store = Box::new(MemoryEventStore::new(cfg.streams.max_stored));
+    let mut streams = HttpStreams::legacy(cfg.streams.clone(), store, false, cfg.json_response);
+    streams.negotiated(record.version());
+    let link = HttpLink::new(streams);
+    let control = link.clone() as Arc<dyn StreamControl>;
+    let (_handle, shared) = new_shared_with(&app.rt, &app.service, Some(control), false);
+    {
+        let mut g = lock(&shared);
+        let store = g.side.tasks.session_store();
+        let entropy = Box::new(OsEntropy);
+        let config = app.service.config.clone();
+        let now = app.rt.now();
+        g.session = ServerSession::revive(config, now, app.rt.wall(), entropy, record);
+        g.session.set_task_store(store);
+    }
+    let engine = app.engine(&shared, &link, false);
+    let session = SessionRef {
+        shared: shared.clone(),
+        link,
+        kick: Arc::new(engine.kick()),
+    };
+    if app.endpoint().revive(id, session).is_err() {
+        return;
+    }
+    ServerSide::announce(&app.service, &shared);
+    app.spawn(&shared, engine, false);
+}
+
+/// The answer of a handshake that left nothing behind but itself, with the session as a
+/// dormant record: no handler runs, nothing is queued for the client. Turns the engine
+/// once first, so that what the handshake produced is on its stream.
+fn dormant_answer<R: Runtime>(
+    engine: &Engine<R, SessionStreams<R>>,
+    shared: &SharedRef,
+    link: &LinkRef,
+    sid: StreamId,
+) -> Option<(DormantSession, u16, Bytes)> {
+    if engine.turn_now() {
+        return None;
+    }
+    let record = {
+        let g = lock(shared);
+        if g.side.running() != 0 {
+            return None;
+        }
+        g.session.to_dormant()?
+    };
+    let mut link = lock(link);
+    if !link.streams.holds_only(sid) {
+        return None;
+    }
+    match link.streams.poll_head(sid)? {
+        Head::Json { status, body } => Some((record, status, body)),
+        Head::Sse => None,
     }
 }
 
@@ -667,13 +904,12 @@ struct Input<'b> {
 
 impl Input<'_> {
     /// Feeds the message to the session; a request's HTTP headers go with it, for its
-    /// handler's [`RequestCx::http_headers`](crate::RequestCx::http_headers).
+    /// handler's [`RequestCx::http_headers`].
     fn feed(self, g: &mut ServerShared, now: Instant) {
         match self.msg {
             Some(msg) => {
                 if let RawMessage::Request { id, .. } = &msg {
-                    let headers = Arc::new(self.headers.clone());
-                    g.side.http_headers.insert(id.clone(), headers);
+                    g.side.attach(id.clone(), Arc::new(self.headers.clone()));
                 }
                 g.session.handle_parsed(now, msg)
             }
@@ -684,7 +920,7 @@ impl Input<'_> {
 
 /// Checks `Mcp-Param-*` headers against the call's arguments.
 fn check_params(
-    id: Option<&mcp_proto::jsonrpc::RequestId>,
+    id: Option<&RequestId>,
     headers: &HyperHeaders<'_>,
     params: &[mcp_proto::http::HeaderParam],
     body: &[u8],
@@ -712,88 +948,118 @@ async fn one_shot<R: Runtime>(
     app: &Arc<App<R>>,
     streams: HttpStreams,
     assume: Option<ProtocolVersion>,
-    id: Option<mcp_proto::jsonrpc::RequestId>,
+    id: Option<RequestId>,
     listen: bool,
     input: Input<'_>,
-    slot: Option<StreamSlot>,
+    slot: Option<SlotGuard>,
 ) -> hyper::Response<ResponseBody> {
-    let link = HttpLink::new(streams, None);
-    let (_handle, shared) = new_shared_with(&app.rt, &app.service, Some(link), listen);
+    let link = HttpLink::new(streams);
+    let control = link.clone() as Arc<dyn StreamControl>;
+    let (_handle, shared) = new_shared_with(&app.rt, &app.service, Some(control), listen);
     let now = app.rt.now();
-    let sid = {
+    let sid = id.map(|id| lock(&link).streams.open_request(now, id));
+    {
         let mut g = lock(&shared);
         if let Some(v) = assume {
             g.session.assume_initialized(v);
         }
-        let sid = id.map(|id| http_link(&mut g).streams.open_request(now, id));
         input.feed(&mut g, now);
-        sid
-    };
+    }
+    let engine = app.engine(&shared, &link, true);
+    let over = engine.turn_now();
     let (Some(sid), Some(slot)) = (sid, slot) else {
         // A notification (or a response): nothing comes back.
-        turn_inline(app, &shared).await;
-        close_side::<R, ServerSide>(&shared, &app.rt, "exchange over");
+        if !over {
+            app.spawn(&shared, engine, true);
+        }
         return to_hyper(Response::status(202), None);
     };
-    let pending = turn_inline(app, &shared).await;
-    if let Some(Head::Json { status, body }) = take_head(&shared, sid) {
-        if pending.is_empty() && lock(&shared).side.running() == 0 {
-            close_side::<R, ServerSide>(&shared, &app.rt, "exchange over");
-        } else {
-            spawn_driver(app, &shared, pending);
+    if let Some(Head::Json { status, body }) = take_head(&link, sid) {
+        // The stream is done: one more round ends the exchange, unless a handler still
+        // runs (a task).
+        if !over && !engine.turn_now() {
+            app.spawn(&shared, engine, true);
         }
-        release(app, Some(slot));
+        drop(slot);
         return to_hyper(Response::json(status, body), None);
     }
-    spawn_driver(app, &shared, pending);
-    respond_when_ready(app, shared, sid, None, releaser(app, slot)).await
-}
-
-fn http_link(g: &mut ServerShared) -> &mut HttpLink {
-    g.side
-        .http
-        .get_or_insert_with(|| HttpLink::new(HttpStreams::modern(Default::default()), None))
+    if !over {
+        app.spawn(&shared, engine, true);
+    }
+    let session = Stream {
+        shared,
+        link,
+        sid,
+        slot,
+    };
+    respond_when_ready(app, session, None).await
 }
 
 async fn initialize<R: Runtime>(
     app: &Arc<App<R>>,
-    id: mcp_proto::jsonrpc::RequestId,
+    id: RequestId,
     input: Input<'_>,
-    mut slot: StreamSlot,
+    mut slot: SlotGuard,
 ) -> hyper::Response<ResponseBody> {
     let cfg = &app.config;
-    let store = Box::new(MemoryEventStore::new(cfg.streams.max_queued));
-    let streams = HttpStreams::legacy(cfg.streams.clone(), store, false, cfg.json_response);
-    let (_handle, shared) = new_shared_with(&app.rt, &app.service, None, false);
+    let store = Box::new(MemoryEventStore::new(cfg.streams.max_stored));
+    let link = HttpLink::new(HttpStreams::legacy(
+        cfg.streams.clone(),
+        store,
+        false,
+        cfg.json_response,
+    ));
+    let control = link.clone() as Arc<dyn StreamControl>;
+    let (_handle, shared) = new_shared_with(&app.rt, &app.service, Some(control), false);
     let now = app.rt.now();
-    let (sid, accepted) = {
+    let sid = lock(&link).streams.open_request(now, id);
+    let version = {
         let mut g = lock(&shared);
-        let mut link = HttpLink::new(streams, None);
-        let sid = link.streams.open_request(now, id);
-        g.side.http = Some(link);
         input.feed(&mut g, now);
-        let version = g.session.legacy_version();
-        if let Some(v) = version {
-            http_link(&mut g).streams.negotiated(v);
-        }
-        (sid, version.is_some())
+        g.session.legacy_version()
     };
-    let opened = if accepted {
-        app.endpoint().open_session(now, shared.clone(), &mut slot)
-    } else {
-        Err(Response::status(400))
+    if let Some(v) = version {
+        lock(&link).streams.negotiated(v);
+    }
+    let engine = app.engine(&shared, &link, false);
+    let dormant = version.and_then(|_| dormant_answer(&engine, &shared, &link, sid));
+    if let (Some((record, status, body)), Some(s)) = (dormant, slot.slot.as_mut()) {
+        // Most sessions a flood opens never come back: until this one does, the endpoint
+        // keeps a small record and nothing runs for it (the engine is dropped unspawned).
+        let response = match app.endpoint().open_dormant(now, record, s) {
+            Ok(opened) => {
+                if let Some((_, evicted)) = &opened.evicted {
+                    end_session(
+                        &app.rt,
+                        &evicted.shared,
+                        "evicted: the session table is full",
+                    );
+                }
+                Response::json(status, body).with_header("mcp-session-id", opened.id)
+            }
+            Err(refusal) => refusal,
+        };
+        return to_hyper(response, None);
+    }
+    let session = SessionRef {
+        shared: shared.clone(),
+        link: link.clone(),
+        kick: Arc::new(engine.kick()),
+    };
+    let opened = match (version, slot.slot.as_mut()) {
+        (Some(_), Some(s)) => app.endpoint().open_session(now, session, s),
+        _ => Err(Response::status(400)),
     };
     let opened = match opened {
         Ok(opened) => opened,
         Err(refusal) => {
             // A refused handshake (bad params, no common version) or a table of busy
             // sessions leaves no session behind.
-            let _ = turn_inline(app, &shared).await;
-            let head = take_head(&shared, sid);
+            engine.turn_now();
+            let head = take_head(&link, sid);
             end_session(&app.rt, &shared, "handshake refused");
-            release(app, Some(slot));
             return match head {
-                Some(Head::Json { status, body }) if !accepted => {
+                Some(Head::Json { status, body }) if version.is_none() => {
                     to_hyper(Response::json(status, body), None)
                 }
                 _ => to_hyper(refusal, None),
@@ -801,172 +1067,175 @@ async fn initialize<R: Runtime>(
         }
     };
     if let Some((_, evicted)) = &opened.evicted {
-        end_session(&app.rt, evicted, "evicted: the session table is full");
+        end_session(
+            &app.rt,
+            &evicted.shared,
+            "evicted: the session table is full",
+        );
     }
-    http_link(&mut lock(&shared)).session_id = Some(opened.id.clone());
     // Now the session can be announced: it has its streams and an id.
     ServerSide::announce(&app.service, &shared);
-    let pending = turn_inline(app, &shared).await;
-    spawn_driver(app, &shared, pending);
-    respond_when_ready(app, shared, sid, Some(opened.id), releaser(app, slot)).await
+    if !engine.turn_now() {
+        app.spawn(&shared, engine, false);
+    }
+    let stream = Stream {
+        shared,
+        link,
+        sid,
+        slot,
+    };
+    respond_when_ready(app, stream, Some(opened.id)).await
 }
 
 async fn legacy_post<R: Runtime>(
     app: &Arc<App<R>>,
-    shared: SessionRef,
-    id: Option<mcp_proto::jsonrpc::RequestId>,
+    session: SessionRef,
+    id: Option<RequestId>,
     input: Input<'_>,
-    slot: Option<StreamSlot>,
+    slot: Option<SlotGuard>,
 ) -> hyper::Response<ResponseBody> {
     let now = app.rt.now();
-    let sid = {
-        let mut g = lock(&shared);
+    if lock(&session.shared).closed {
+        return to_hyper(session_not_found(), None);
+    }
+    let admitted = id.map(|id| lock(&session.link).streams.admit_request(now, id));
+    let sid = match admitted.transpose() {
+        Ok(sid) => sid,
+        Err(refusal) => return to_hyper(refusal, None),
+    };
+    {
+        let mut g = lock(&session.shared);
         if g.closed {
-            drop(g);
-            release(app, slot);
             return to_hyper(session_not_found(), None);
         }
-        let link = http_link(&mut g);
-        let sid = match id.map(|id| link.streams.admit_request(now, id)).transpose() {
-            Ok(sid) => sid,
-            Err(refusal) => {
-                drop(g);
-                release(app, slot);
-                return to_hyper(refusal, None);
-            }
-        };
         input.feed(&mut g, now);
-        sid
-    };
-    let pending = turn_inline(app, &shared).await;
-    if !pending.is_empty() {
-        pending.into_iter().for_each(|t| app.rt.spawn(t));
     }
-    lock(&shared).wake();
+    session.kick();
     let (Some(sid), Some(slot)) = (sid, slot) else {
         return to_hyper(Response::status(202), None);
     };
-    respond_when_ready(app, shared, sid, None, releaser(app, slot)).await
+    let stream = Stream {
+        shared: session.shared,
+        link: session.link,
+        sid,
+        slot,
+    };
+    respond_when_ready(app, stream, None).await
 }
 
 /// A 2025-03-26 batch: one SSE stream carries the answer of each request in it.
-async fn legacy_batch<R: Runtime>(
+fn legacy_batch<R: Runtime>(
     app: &Arc<App<R>>,
-    shared: SessionRef,
+    session: SessionRef,
     batch: mcp_proto::jsonrpc::RawBatch<'_>,
-    slot: Option<StreamSlot>,
+    slot: Option<SlotGuard>,
 ) -> hyper::Response<ResponseBody> {
     let now = app.rt.now();
-    let sid = {
-        let mut g = lock(&shared);
+    let version = {
+        let g = lock(&session.shared);
         if g.closed {
-            drop(g);
-            release(app, slot);
             return to_hyper(session_not_found(), None);
         }
-        let version = g.session.legacy_version();
-        let admitted = http_link(&mut g).streams.admit_batch(now, version, &batch);
-        match admitted {
-            Ok(sid) => {
-                g.session.handle_batch(now, batch);
-                sid
-            }
-            Err(refusal) => {
-                drop(g);
-                release(app, slot);
-                return to_hyper(refusal, None);
-            }
-        }
+        g.session.legacy_version()
     };
-    let pending = turn_inline(app, &shared).await;
-    pending.into_iter().for_each(|t| app.rt.spawn(t));
-    lock(&shared).wake();
-    match (sid, slot) {
-        (Some(sid), Some(slot)) => {
-            let reader = reader(app, shared, sid, releaser(app, slot));
-            to_hyper(sse_response(sid), Some(reader))
+    let admitted = lock(&session.link)
+        .streams
+        .admit_batch(now, version, &batch);
+    let sid = match admitted {
+        Ok(sid) => sid,
+        Err(refusal) => return to_hyper(refusal, None),
+    };
+    {
+        let mut g = lock(&session.shared);
+        if g.closed {
+            return to_hyper(session_not_found(), None);
         }
-        (_, slot) => {
-            release(app, slot);
-            to_hyper(Response::status(202), None)
-        }
+        g.session.handle_batch(now, batch);
     }
+    session.kick();
+    let (Some(sid), Some(slot)) = (sid, slot) else {
+        return to_hyper(Response::status(202), None);
+    };
+    let stream = Stream {
+        shared: session.shared,
+        link: session.link,
+        sid,
+        slot,
+    };
+    to_hyper(sse_response(sid), Some(reader(app, stream)))
 }
 
 fn listen<R: Runtime>(
     app: &Arc<App<R>>,
-    shared: SessionRef,
+    session: SessionRef,
     last_event_id: Option<&str>,
-    slot: StreamSlot,
+    slot: SlotGuard,
 ) -> hyper::Response<ResponseBody> {
     let now = app.rt.now();
     let sid = {
-        let mut g = lock(&shared);
-        let link = http_link(&mut g);
+        let mut link = lock(&session.link);
         let sid = link.streams.admit_listen(now, last_event_id);
         // A reader displaced by the resumption must look again (and find its end).
         if let Some(w) = sid.as_ref().ok().and_then(|sid| link.wakers.remove(sid)) {
             w.wake();
         }
-        g.wake();
         sid
     };
+    // The engine routes what the stream holds and arms its keep-alive.
+    lock(&session.shared).wake();
     match sid {
         Ok(sid) => {
-            let reader = reader(app, shared, sid, releaser(app, slot));
-            to_hyper(sse_response(sid), Some(reader))
+            let stream = Stream {
+                shared: session.shared,
+                link: session.link,
+                sid,
+                slot,
+            };
+            to_hyper(sse_response(sid), Some(reader(app, stream)))
         }
-        Err(refusal) => {
-            release(app, Some(slot));
-            to_hyper(refusal, None)
-        }
+        Err(refusal) => to_hyper(refusal, None),
     }
 }
 
-fn reader<R: Runtime>(
-    app: &Arc<App<R>>,
-    shared: SessionRef,
+/// One response stream of a session, with its slot.
+struct Stream {
+    shared: SharedRef,
+    link: LinkRef,
     sid: StreamId,
-    on_end: Box<dyn FnOnce() + Send>,
-) -> StreamReader {
+    slot: SlotGuard,
+}
+
+fn reader<R: Runtime>(app: &Arc<App<R>>, stream: Stream) -> StreamReader {
     let clock = app.rt.clone();
-    let generation = lock(&shared)
-        .side
-        .http
-        .as_ref()
-        .map_or(0, |l| l.streams.generation(sid));
+    let generation = lock(&stream.link).streams.generation(stream.sid);
     StreamReader {
-        shared,
-        sid,
+        shared: stream.shared,
+        link: stream.link,
+        sid: stream.sid,
         generation,
         done: false,
         now: Arc::new(move || clock.now()),
-        on_end: Some(on_end),
+        slot: Some(stream.slot),
     }
 }
 
-fn take_head(shared: &SessionRef, sid: StreamId) -> Option<Head> {
-    let mut g = lock(shared);
-    g.side.http.as_mut()?.streams.poll_head(sid)
+fn take_head(link: &LinkRef, sid: StreamId) -> Option<Head> {
+    lock(link).streams.poll_head(sid)
 }
 
 /// Waits until the stream's head is decided, then answers with JSON or SSE.
 async fn respond_when_ready<R: Runtime>(
     app: &Arc<App<R>>,
-    shared: SessionRef,
-    sid: StreamId,
+    stream: Stream,
     session_id: Option<String>,
-    on_end: Box<dyn FnOnce() + Send>,
 ) -> hyper::Response<ResponseBody> {
+    let sid = stream.sid;
     // If the client goes away before the head, the reader's drop detaches the stream.
-    let mut rd = reader(app, shared, sid, on_end);
+    let mut rd = reader(app, stream);
     let head = futures_lite::future::poll_fn(|cx| {
-        let mut g = lock(&rd.shared);
-        let Some(link) = g.side.http.as_mut() else {
-            return Poll::Ready(None);
-        };
+        let mut link = lock(&rd.link);
         match link.streams.poll_head(sid) {
-            Some(h) => Poll::Ready(Some(h)),
+            Some(h) => Poll::Ready(h),
             None => {
                 link.wakers.insert(sid, cx.waker().clone());
                 Poll::Pending
@@ -975,202 +1244,15 @@ async fn respond_when_ready<R: Runtime>(
     })
     .await;
     let mut response = match head {
-        Some(Head::Json { status, body }) => {
+        Head::Json { status, body } => {
             rd.finish();
             Response::json(status, body)
         }
-        Some(Head::Sse) => sse_response(sid),
-        None => {
-            rd.finish();
-            Response::status(500)
-        }
+        Head::Sse => sse_response(sid),
     };
     if let Some(id) = session_id {
         response = response.with_header("mcp-session-id", id);
     }
     let stream = matches!(response.body, Body::Stream(_)).then_some(rd);
     to_hyper(response, stream)
-}
-
-/// One turn of the session inside the request's task: events to handlers (each polled once
-/// right here), frames to streams. Returns handler tasks that did not finish.
-async fn turn_inline<R: Runtime>(
-    app: &Arc<App<R>>,
-    shared: &SessionRef,
-) -> Vec<BoxFuture<'static, ()>> {
-    futures_lite::future::poll_fn(|cx| Poll::Ready(turn(&app.rt, shared, cx))).await
-}
-
-/// Runs one turn; handler tasks that answered at once are done, the rest come back.
-fn turn<R: Runtime>(
-    rt: &R,
-    shared: &SessionRef,
-    cx: &mut Context<'_>,
-) -> Vec<BoxFuture<'static, ()>> {
-    let mut pending = Vec::new();
-    loop {
-        let mut tasks = Vec::new();
-        {
-            let mut g = lock(shared);
-            <ServerSide as Side<R>>::on_events(&mut g, shared, rt, &mut tasks);
-            // Every request fed so far reached its handler (or was refused without one):
-            // headers left behind belong to nobody.
-            g.side.http_headers.clear();
-            route_out(rt, &mut g);
-        }
-        if tasks.is_empty() {
-            return pending;
-        }
-        let mut progressed = false;
-        for mut t in tasks {
-            if t.as_mut().poll(cx).is_ready() {
-                progressed = true;
-            } else {
-                pending.push(t);
-            }
-        }
-        if !progressed {
-            let mut g = lock(shared);
-            route_out(rt, &mut g);
-            return pending;
-        }
-    }
-}
-
-/// Moves the session's frames onto their streams and wakes readers.
-fn route_out<R: Runtime>(rt: &R, g: &mut ServerShared) {
-    let now = rt.now();
-    let Some(mut link) = g.side.http.take() else {
-        return;
-    };
-    while let Some(t) = g.session.poll_transmit() {
-        link.streams.route(now, t);
-    }
-    link.wake_readers();
-    g.side.http = Some(link);
-}
-
-fn spawn_driver<R: Runtime>(
-    app: &Arc<App<R>>,
-    shared: &SessionRef,
-    pending: Vec<BoxFuture<'static, ()>>,
-) {
-    for t in pending {
-        app.rt.spawn(t);
-    }
-    let one_shot = lock(shared)
-        .side
-        .http
-        .as_ref()
-        .is_some_and(|l| l.session_id.is_none());
-    if one_shot {
-        let mut g = lock(&app.shutdown);
-        g.detached.retain(|w| w.strong_count() > 0);
-        g.detached.push(Arc::downgrade(shared));
-    }
-    let driver = SessionDriver {
-        rt: app.rt.clone(),
-        shared: shared.clone(),
-        sleep: None,
-    };
-    app.rt.spawn(Box::pin(driver));
-}
-
-/// The task of one session: timers, handler events, routing. Ends with the session (legacy:
-/// deleted or expired; one-shot: its stream ended and no handler runs).
-struct SessionDriver<R: Runtime> {
-    rt: R,
-    shared: SessionRef,
-    sleep: Option<(Instant, BoxFuture<'static, ()>)>,
-}
-
-impl<R: Runtime> Unpin for SessionDriver<R> {}
-
-/// However the driver ends (finished, dropped, or unwound by a panic), its session is
-/// closed and its streams end: no client waits on a session nothing drives.
-impl<R: Runtime> Drop for SessionDriver<R> {
-    fn drop(&mut self) {
-        close_on_drop::<R, ServerSide>(&self.shared, &self.rt, "session driver stopped");
-        self.end_streams();
-    }
-}
-
-impl<R: Runtime> SessionDriver<R> {
-    /// Routes the session's last frames, then ends every stream and wakes its reader.
-    fn end_streams(&self) {
-        let mut g = lock(&self.shared);
-        route_out(&self.rt, &mut g);
-        if let Some(link) = g.side.http.as_mut() {
-            link.streams.close();
-            link.wake_readers();
-        }
-    }
-}
-
-impl<R: Runtime> Future for SessionDriver<R> {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let this = &mut *self;
-        loop {
-            {
-                let now = this.rt.now();
-                let mut g = lock(&this.shared);
-                if g.session.poll_timeout().is_some_and(|t| t <= now) {
-                    g.session.handle_timeout(now);
-                }
-                if let Some(link) = g.side.http.as_mut() {
-                    if link.streams.poll_timeout().is_some_and(|t| t <= now) {
-                        link.streams.handle_timeout(now);
-                    }
-                }
-                g.set_driver(cx.waker());
-            }
-            let pending = turn(&this.rt, &this.shared, cx);
-            for t in pending {
-                this.rt.spawn(t);
-            }
-            let (deadline, over) = {
-                let mut g = lock(&this.shared);
-                route_out(&this.rt, &mut g);
-                let one_shot = g.side.http.as_ref().is_some_and(|l| l.session_id.is_none());
-                let idle = g.side.http.as_ref().is_none_or(|l| l.streams.is_empty())
-                    && g.side.running() == 0;
-                if one_shot && idle && !g.closed {
-                    drop(g);
-                    close_side::<R, ServerSide>(&this.shared, &this.rt, "exchange over");
-                    g = lock(&this.shared);
-                }
-                let t1 = g.session.poll_timeout();
-                let t2 = g.side.http.as_ref().and_then(|l| l.streams.poll_timeout());
-                let deadline = match (t1, t2) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
-                (deadline, g.closed)
-            };
-            if over {
-                this.end_streams();
-                return Poll::Ready(());
-            }
-            match deadline {
-                Some(d) => {
-                    // Re-armed only for an earlier deadline (see the client's driver).
-                    if this.sleep.as_ref().is_none_or(|(at, _)| d < *at) {
-                        this.sleep = Some((d, this.rt.sleep_until(d)));
-                    }
-                    let fired = this
-                        .sleep
-                        .as_mut()
-                        .is_some_and(|(_, s)| s.as_mut().poll(cx).is_ready());
-                    if fired {
-                        this.sleep = None;
-                        continue;
-                    }
-                }
-                None => this.sleep = None,
-            }
-            return Poll::Pending;
-        }
-    }
 }

@@ -6,6 +6,7 @@ use std::time::SystemTime;
 
 use serde_json::json;
 
+use super::dpop::{self, ProofRequest};
 use super::metadata::{
     AuthorizationServerMetadata, ErrorResponse, ProtectedResourceMetadata, RegistrationResponse,
     TokenResponse,
@@ -14,7 +15,7 @@ use super::pkce::{random_token, Pkce};
 use super::url::{self, form, form_encode, with_query};
 use super::{
     challenge, client_assertion, select_scope, unix_seconds, AuthError, AuthMethod, AuthRequest,
-    AuthResponse, ClientCredentials, Grant, OAuthConfig, TokenAuth, TokenSet,
+    AuthResponse, ClientCredentials, Grant, JwtSigner, OAuthConfig, TokenAuth, TokenSet,
     CLIENT_ASSERTION_TYPE,
 };
 use crate::entropy::Entropy;
@@ -130,6 +131,11 @@ pub struct AuthFlow {
     refreshing: Option<TokenSet>,
     requested_scope: Option<String>,
     restarted: bool,
+    /// The grant's own fields of the last token request, to send it again with a new nonce.
+    token_form: Vec<(&'static str, String)>,
+    /// The authorization server's latest DPoP nonce.
+    dpop_nonce: Option<String>,
+    nonce_retries: u32,
 }
 
 impl std::fmt::Debug for AuthFlow {
@@ -163,6 +169,9 @@ impl AuthFlow {
             refreshing: None,
             requested_scope: None,
             restarted: false,
+            token_form: Vec::new(),
+            dpop_nonce: None,
+            nonce_retries: 0,
         };
         match start {
             Start::Authorize {
@@ -753,6 +762,7 @@ impl AuthFlow {
         let (Some(d), Some(c)) = (self.discovery.clone(), self.client.clone()) else {
             return self.fail(AuthError::Usage("a token request before discovery"));
         };
+        self.token_form = fields.clone();
         fields.push(("resource", d.resource.clone()));
         let mut headers = vec![
             (
@@ -797,6 +807,23 @@ impl AuthFlow {
                 fields.push(("client_assertion", assertion));
             }
         }
+        if let Some(signer) = self.dpop_signer(&d) {
+            let request = ProofRequest {
+                method: "POST",
+                url: &d.metadata.token_endpoint,
+                nonce: self.dpop_nonce.as_deref(),
+                access_token: None,
+            };
+            match dpop::proof(
+                signer.as_ref(),
+                request,
+                unix_seconds(now),
+                self.entropy.as_mut(),
+            ) {
+                Ok(p) => headers.push(("dpop".to_owned(), p)),
+                Err(e) => return self.fail(AuthError::Signing(e)),
+            }
+        }
         let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
         self.pending = Some(Step::Send(AuthRequest {
             method: AuthMethod::Post,
@@ -813,6 +840,23 @@ impl AuthFlow {
         };
         if response.status != 200 {
             let err = serde_json::from_slice::<ErrorResponse>(&response.body).ok();
+            // RFC 9449 §8: a proof without the server's nonce; send again with it, a bounded
+            // number of times.
+            let nonce = response
+                .header("dpop-nonce")
+                .map(str::trim)
+                .filter(|n| dpop::valid_nonce(n));
+            let use_nonce = err
+                .as_ref()
+                .is_some_and(|e| e.error == dpop::USE_DPOP_NONCE);
+            if let Some(n) = nonce.filter(|_| use_nonce && response.status == 400) {
+                if self.dpop_signer(&d).is_some() && self.nonce_retries < dpop::MAX_NONCE_RETRIES {
+                    self.nonce_retries += 1;
+                    self.dpop_nonce = Some(n.to_owned());
+                    let form = std::mem::take(&mut self.token_form);
+                    return self.token_request(now, form);
+                }
+            }
             let invalid_grant = err.as_ref().is_some_and(|e| e.error == "invalid_grant");
             if self.refreshing.is_some() && invalid_grant && !self.restarted {
                 return self.restart(now);
@@ -860,6 +904,13 @@ impl AuthFlow {
             registered: self.registered.take(),
             discovery: d,
         })));
+    }
+
+    /// The DPoP key, when the authorization server accepts its algorithm.
+    fn dpop_signer(&self, d: &Discovery) -> Option<Arc<dyn JwtSigner>> {
+        let signer = self.config.dpop.as_ref()?;
+        let advertised = d.metadata.dpop_signing_alg_values_supported.as_deref();
+        dpop::server_accepts(advertised, signer.alg()).then(|| signer.clone())
     }
 
     /// Refresh impossible: authorize from scratch (once per flow).

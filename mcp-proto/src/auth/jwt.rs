@@ -21,6 +21,12 @@ pub trait JwtSigner: Send + Sync {
 
     /// The signature over `input` (for ES256 the 64-byte `r || s`).
     fn sign(&self, input: &[u8]) -> Result<Vec<u8>, String>;
+
+    /// The public key as a JWK (RFC 7517), without any private part; DPoP proofs carry it.
+    /// `None` (the default): this signer cannot make DPoP proofs.
+    fn public_jwk(&self) -> Option<serde_json::Value> {
+        None
+    }
 }
 
 /// A signed client assertion: `iss` = `sub` = `client_id`, `aud` = the issuer, valid for five

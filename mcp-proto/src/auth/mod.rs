@@ -26,6 +26,11 @@
 //!    refresh (whose answer without a refresh token keeps the old one; `invalid_grant`
 //!    starts the whole flow over, once).
 //!
+//! DPoP ([`dpop`], RFC 9449): with a key in [`OAuthConfig::dpop`] and an authorization server
+//! that lists its algorithm, token requests carry a proof and answer a `use_dpop_nonce`
+//! refusal by sending again with the server's nonce (at most [`dpop::MAX_NONCE_RETRIES`]
+//! times); the HTTP client adds a fresh proof to every request that carries a `DPoP` token.
+//!
 //! Scopes: the challenge's `scope`, else the resource's `scopes_supported`, else none;
 //! `offline_access` is added only when the authorization server lists it; a step-up asks for
 //! the union of what was asked before and what the challenge wants ([`select_scope`]).
@@ -34,6 +39,7 @@
 //! adds a trailing slash breaks these comparisons.
 
 mod challenge;
+pub mod dpop;
 mod flow;
 mod jwt;
 mod metadata;
@@ -43,6 +49,8 @@ pub mod url;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_dpop;
 
 pub use challenge::{bearer as bearer_challenge, parse as parse_www_authenticate};
 pub use challenge::{BearerChallenge, Challenge};
@@ -266,6 +274,10 @@ pub struct OAuthConfig {
     /// the user's ID token is exchanged at the enterprise IdP for an ID-JAG, which becomes
     /// the assertion.
     pub id_jag: Option<IdJagExchange>,
+    /// The DPoP key (RFC 9449). When set and the authorization server lists its algorithm in
+    /// `dpop_signing_alg_values_supported`, every token request carries a proof, and tokens of
+    /// type `DPoP` are bound to this key.
+    pub dpop: Option<Arc<dyn JwtSigner>>,
     /// Largest response body the flow accepts from the transport (documented bound for it).
     pub max_body_len: usize,
 }
@@ -285,6 +297,7 @@ impl OAuthConfig {
             default_scope: None,
             assertion: None,
             id_jag: None,
+            dpop: None,
             max_body_len: 1 << 20,
         }
     }
@@ -299,6 +312,7 @@ impl std::fmt::Debug for OAuthConfig {
             .field("client_metadata_url", &self.client_metadata_url)
             .field("pre_registered", &self.pre_registered.is_some())
             .field("signer", &self.signer.is_some())
+            .field("dpop", &self.dpop.is_some())
             .finish_non_exhaustive()
     }
 }

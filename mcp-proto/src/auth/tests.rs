@@ -13,10 +13,10 @@ use super::url::{
 use super::*;
 use crate::entropy::SeededEntropy;
 
-const MCP: &str = "http://127.0.0.1:9000/mcp";
-const AS: &str = "http://127.0.0.1:9100";
+pub(super) const MCP: &str = "http://127.0.0.1:9000/mcp";
+pub(super) const AS: &str = "http://127.0.0.1:9100";
 
-fn t0() -> SystemTime {
+pub(super) fn t0() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
 }
 
@@ -180,6 +180,30 @@ fn discovery_url_tables() {
 }
 
 #[test]
+fn redirect_locations_resolve() {
+    let base = "http://127.0.0.1:9100/auth/abc?x=1";
+    for (loc, want) in [
+        (
+            "/interaction/u1",
+            Some("http://127.0.0.1:9100/interaction/u1"),
+        ),
+        (
+            "http://127.0.0.1:1/cb?code=c",
+            Some("http://127.0.0.1:1/cb?code=c"),
+        ),
+        ("//other.test/p", Some("http://other.test/p")),
+        ("next?y=2", Some("http://127.0.0.1:9100/auth/next?y=2")),
+        ("?y=2", Some("http://127.0.0.1:9100/auth/abc?y=2")),
+        ("javascript://alert(1)", None),
+        ("ftp://x.test/f", None),
+        ("//", None),
+    ] {
+        assert_eq!(super::url::resolve(base, loc).as_deref(), want, "{loc}");
+    }
+    assert_eq!(super::url::resolve("not a url", "/x"), None);
+}
+
+#[test]
 fn query_round_trip() {
     let q = super::url::form(&[("a b", "c&d=e"), ("iss", "http://x/"), ("u", "é")]);
     assert_eq!(
@@ -237,25 +261,25 @@ fn scope_selection_and_union() {
 
 // ----- a fake authorization server and resource ----------------------------------------------
 
-type TokenFn = Box<dyn FnMut(&HashMap<String, String>, Option<&str>) -> (u16, Value)>;
-type RedirectFn = Box<dyn FnMut(&HashMap<String, String>) -> Vec<(String, String)>>;
+pub(super) type TokenFn = Box<dyn FnMut(&HashMap<String, String>, Option<&str>) -> (u16, Value)>;
+pub(super) type RedirectFn = Box<dyn FnMut(&HashMap<String, String>) -> Vec<(String, String)>>;
 
 /// Answers the flow's requests from a table of GET documents and a scripted token endpoint.
-struct Fake {
-    docs: HashMap<String, Value>,
-    token: TokenFn,
-    registered: u32,
-    seen: Vec<AuthRequest>,
+pub(super) struct Fake {
+    pub(super) docs: HashMap<String, Value>,
+    pub(super) token: TokenFn,
+    pub(super) registered: u32,
+    pub(super) seen: Vec<AuthRequest>,
     /// What the headless "browser" redirects with, given the authorization query.
-    redirect: RedirectFn,
-    stored: Vec<ClientCredentials>,
+    pub(super) redirect: RedirectFn,
+    pub(super) stored: Vec<ClientCredentials>,
 }
 
-fn prm(resource: &str, issuer: &str) -> Value {
+pub(super) fn prm(resource: &str, issuer: &str) -> Value {
     json!({"resource": resource, "authorization_servers": [issuer]})
 }
 
-fn as_meta(issuer: &str) -> Value {
+pub(super) fn as_meta(issuer: &str) -> Value {
     json!({
         "issuer": issuer,
         "authorization_endpoint": format!("{issuer}/authorize"),
@@ -267,7 +291,7 @@ fn as_meta(issuer: &str) -> Value {
 }
 
 impl Fake {
-    fn new() -> Fake {
+    pub(super) fn new() -> Fake {
         let mut docs = HashMap::new();
         docs.insert(
             "http://127.0.0.1:9000/.well-known/oauth-protected-resource/mcp".to_owned(),
@@ -301,7 +325,7 @@ impl Fake {
         }
     }
 
-    fn answer(&mut self, req: &AuthRequest) -> AuthResponse {
+    pub(super) fn answer(&mut self, req: &AuthRequest) -> AuthResponse {
         self.seen.push(req.clone());
         let json_resp = |status: u16, v: Value| AuthResponse {
             status,
@@ -375,18 +399,18 @@ impl Fake {
     }
 }
 
-fn config() -> Arc<OAuthConfig> {
+pub(super) fn config() -> Arc<OAuthConfig> {
     Arc::new(OAuthConfig::new(MCP, "http://127.0.0.1:4444/callback"))
 }
 
-fn authorize(challenge: Option<&str>) -> Start {
+pub(super) fn authorize(challenge: Option<&str>) -> Start {
     Start::Authorize {
         www_authenticate: challenge.map(str::to_owned),
         previous_scope: None,
     }
 }
 
-fn flow(start: Start) -> AuthFlow {
+pub(super) fn flow(start: Start) -> AuthFlow {
     AuthFlow::new(config(), start, t0(), Box::new(SeededEntropy::new(1)))
 }
 

@@ -184,6 +184,29 @@ pub fn redirect_params(url: &str) -> Vec<(String, String)> {
     }
 }
 
+/// The absolute URL a `Location` header points to from `base` (RFC 9110 §10.2.2, RFC 3986
+/// §5.2 for the forms redirects use: absolute, scheme-relative, absolute-path, and
+/// path-relative). `None` unless the result is `http://` or `https://`.
+pub fn resolve(base: &str, location: &str) -> Option<String> {
+    let location = location.trim();
+    let b = split(base)?;
+    let out = if split(location).is_some() {
+        location.to_owned()
+    } else if location.contains("://") {
+        return None;
+    } else if let Some(rest) = location.strip_prefix("//") {
+        format!("{}://{rest}", b.scheme)
+    } else if location.starts_with('/') {
+        format!("{}{location}", b.origin)
+    } else if location.starts_with('?') {
+        format!("{}{}{location}", b.origin, b.path)
+    } else {
+        let dir = b.path.rfind('/').map_or("/", |i| &b.path[..=i]);
+        format!("{}{dir}{location}", b.origin)
+    };
+    split(&out).is_some().then_some(out)
+}
+
 fn decode_component(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

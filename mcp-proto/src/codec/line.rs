@@ -82,7 +82,7 @@ impl LineDecoder {
             let start = self.scanned.min(buf.len());
             let newline = buf
                 .get(start..)
-                .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
+                .and_then(|rest| memchr::memchr(b'\n', rest))
                 .map(|i| start + i);
 
             let Some(nl) = newline else {

@@ -275,7 +275,7 @@ impl SseDecoder {
         let start = self.scanned.min(buf.len());
         let found = buf
             .get(start..)
-            .and_then(|rest| rest.iter().position(|&b| b == b'\n' || b == b'\r'))
+            .and_then(|rest| memchr::memchr2(b'\n', b'\r', rest))
             .map(|i| start + i);
         let Some(pos) = found else {
             self.scanned = buf.len();
@@ -501,7 +501,7 @@ impl<'a> Iterator for Lines<'a> {
 
     fn next(&mut self) -> Option<&'a [u8]> {
         let rest = self.0?;
-        match rest.iter().position(|&b| b == b'\n' || b == b'\r') {
+        match memchr::memchr2(b'\n', b'\r', rest) {
             None => {
                 self.0 = None;
                 Some(rest)

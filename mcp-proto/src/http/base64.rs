@@ -25,7 +25,7 @@ pub fn encode(bytes: &[u8]) -> String {
 
 /// Decodes `text`; `None` unless it is valid padded base64 (the sentinel requires padding).
 pub fn decode(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 4 != 0 {
+    if !text.len().is_multiple_of(4) {
         return None;
     }
     let body = text.trim_end_matches('=');

@@ -30,8 +30,29 @@
 //!
 //! Failures back off: a connection that cannot be opened is retried after
 //! `backoff_initial`, doubling up to `backoff_max`, at most `max_attempts` times; a stream
-//! reconnects no sooner than the server's `retry` and gives up after `max_reconnects`
+//! reconnects no sooner than the server's `retry` (clamped to `backoff_max`, so a hostile
+//! `retry: 99999999999` cannot park it forever) and gives up after `max_reconnects`
 //! reconnections in a row that brought no message.
+//!
+//! Stalls are deadlines here too, reported through [`poll_timeout`](HttpClient::poll_timeout)
+//! like everything else, so a stalled server cannot hold the transport's connections:
+//! - *No response head*: an exchange that carries no request (a notification, an answer to
+//!   the server, a GET stream, DELETE) fails or reconnects when its head has not come
+//!   `response_timeout` after [`handle_sent`](HttpClient::handle_sent). A POST carrying a
+//!   request is exempt: a server answering with JSON sends the head only with the result,
+//!   and the session's own request timeout already bounds the wait (when it fires, the
+//!   cancellation aborts the exchange).
+//! - *A stalled JSON body*: no byte for `idle_timeout` once the head came.
+//! - *A dead SSE stream*: what counts as alive is any byte. A stream that brought none for
+//!   `stream_idle_timeout` (so not even a keep-alive comment: a vanished server, a broken
+//!   path) is cut, then resumed with `Last-Event-ID` or reconnected when that loses nothing
+//!   (the standalone stream, resumable response streams), and otherwise failed with
+//!   [`HttpError::TimedOut`].
+//! - *A stream saying nothing*: bytes that are only keep-alive comments (or never complete
+//!   an event) for `stream_quiet_timeout` prove the connection, not the server's MCP layer.
+//!   Such a stream is reconnected when that loses nothing; a stream that cannot be resumed is
+//!   left to its request's timeout instead, because a 2026-07-28 listen stream or a long call
+//!   may rightly carry only keep-alives for hours.
 //!
 //! [`ClientSession`]: crate::session::ClientSession
 //! [`ClientSession::handle_message`]: crate::session::ClientSession::handle_message
@@ -39,6 +60,7 @@
 
 mod receive;
 mod sessions;
+mod stall;
 mod tool_headers;
 
 use std::borrow::Cow;
@@ -90,11 +112,24 @@ pub struct HttpClientConfig {
     pub standalone_stream: bool,
     /// Fall back to the 2024-11-05 HTTP+SSE transport when `initialize` is refused.
     pub legacy_sse_fallback: bool,
+    /// Longest wait for the response head of an exchange carrying no request, counted from
+    /// [`HttpClient::handle_sent`] (`None`: no limit).
+    pub response_timeout: Option<Duration>,
+    /// Longest gap between the bytes of a JSON (not SSE) response body.
+    pub idle_timeout: Option<Duration>,
+    /// Longest an SSE stream may send no byte at all before it counts as dead.
+    pub stream_idle_timeout: Option<Duration>,
+    /// Longest a stream that can be resumed or reopened without loss may carry only
+    /// keep-alive comments (no event, `id` or `retry`) before it is reconnected.
+    pub stream_quiet_timeout: Option<Duration>,
 }
 
 impl HttpClientConfig {
     /// Defaults for `url`: 4 MiB bodies, 1 s default retry, backoff from 250 ms to 30 s,
-    /// 5 attempts, 10 quiet reconnections, 3 re-initializations.
+    /// 5 attempts, 10 quiet reconnections, 3 re-initializations; 30 s for a response head or
+    /// a body gap, 90 s of silence for an SSE stream (six keep-alive periods of a server
+    /// sending one every 15 s, and above the session's 60 s default request timeout, so it
+    /// never fails a call the session would not), 10 minutes of keep-alives only.
     pub fn new(url: impl Into<String>) -> Self {
         HttpClientConfig {
             url: url.into(),
@@ -107,6 +142,10 @@ impl HttpClientConfig {
             max_reinitializations: 3,
             standalone_stream: true,
             legacy_sse_fallback: true,
+            response_timeout: Some(Duration::from_secs(30)),
+            idle_timeout: Some(Duration::from_secs(30)),
+            stream_idle_timeout: Some(Duration::from_secs(90)),
+            stream_quiet_timeout: Some(Duration::from_secs(600)),
         }
     }
 }
@@ -226,6 +265,12 @@ pub enum HttpError {
     /// The server ended the session and re-initializing failed.
     #[error("the session expired and could not be re-initialized")]
     SessionExpired,
+    /// The server stalled: no response head, a body that stopped, a silent stream.
+    #[error("timed out: {message}")]
+    TimedOut {
+        /// What did not come in time.
+        message: String,
+    },
 }
 
 /// The `data` key under which a synthesized error carries its [`HttpError`].
@@ -372,6 +417,31 @@ struct Exchange {
     delivered: bool,
     last_event_id: String,
     retry: Option<Duration>,
+    /// When the current wait began: the request went out, the head came, the last byte.
+    /// `None` until [`HttpClient::handle_sent`]: no stall deadline runs before that.
+    active: Option<Instant>,
+    /// When the stream last carried more than keep-alives (an event, `id` or `retry`).
+    spoke: Option<Instant>,
+}
+
+/// What an exchange is waiting for when its deadline passes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stall {
+    Head,
+    Body,
+    Silent,
+    Quiet,
+}
+
+impl Stall {
+    fn describe(self) -> &'static str {
+        match self {
+            Stall::Head => "no response head",
+            Stall::Body => "the response body stopped",
+            Stall::Silent => "the stream went silent",
+            Stall::Quiet => "the stream carried only keep-alives",
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -512,10 +582,13 @@ impl HttpClient {
     }
 
     /// When to call [`handle_timeout`](Self::handle_timeout) next (a delayed retry or
-    /// reconnection).
+    /// reconnection, or the stall deadline of an exchange in progress).
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.exchanges.values().filter_map(|e| e.due).min()
+        self.exchanges
+            .values()
+            .filter_map(|e| e.due.or_else(|| self.stall_deadline(e).map(|(t, _)| t)))
+            .min()
     }
 
     // ----- input: the session ----------------------------------------------------------------
@@ -646,6 +719,15 @@ impl HttpClient {
 
     // ----- input: the transport ---------------------------------------------------------------
 
+    /// The request of exchange `id` went out (the transport has a connection for it): from
+    /// now on its response head is awaited against `response_timeout`. A transport that
+    /// never calls this gets no response-head deadlines.
+    pub fn handle_sent(&mut self, now: Instant, id: ExchangeId) {
+        if let Some(ex) = self.exchanges.get_mut(&id) {
+            ex.active = Some(now);
+        }
+    }
+
     /// The response head of exchange `id`.
     pub fn handle_response<H: Headers + ?Sized>(
         &mut self,
@@ -659,6 +741,8 @@ impl HttpClient {
         let Some(ex) = self.exchanges.get_mut(&id) else {
             return;
         };
+        ex.active = Some(now);
+        ex.spoke = Some(now);
         ex.www_authenticate = headers.get_str("www-authenticate").map(str::to_owned);
         let content_type = headers
             .get_str(header::CONTENT_TYPE)
@@ -740,6 +824,9 @@ impl HttpClient {
         };
         let mut events = Vec::new();
         let mut too_large = false;
+        if !data.is_empty() {
+            ex.active = Some(now);
+        }
         match &mut ex.state {
             BodyState::Head | BodyState::Discard => {}
             BodyState::Json { buf, error } => {
@@ -857,8 +944,21 @@ impl HttpClient {
         }
     }
 
-    /// Sends what is due: retries after backoff, reconnections after `retry`.
+    /// Sends what is due (retries after backoff, reconnections after `retry`) and ends
+    /// exchanges whose stall deadline passed.
     pub fn handle_timeout(&mut self, now: Instant) {
+        let stalled: Vec<(ExchangeId, Stall)> = self
+            .exchanges
+            .iter()
+            .filter(|(_, e)| e.due.is_none())
+            .filter_map(|(id, e)| match self.stall_deadline(e) {
+                Some((t, why)) if t <= now => Some((*id, why)),
+                _ => None,
+            })
+            .collect();
+        for (id, why) in stalled {
+            self.stalled(now, id, why);
+        }
         let due: Vec<ExchangeId> = self
             .exchanges
             .iter()
@@ -922,6 +1022,8 @@ impl HttpClient {
                 delivered: false,
                 last_event_id: String::new(),
                 retry: None,
+                active: None,
+                spoke: None,
             },
         );
         id
@@ -933,6 +1035,8 @@ impl HttpClient {
         ex.due = Some(due);
         ex.state = BodyState::Head;
         ex.delivered = false;
+        ex.active = None;
+        ex.spoke = None;
         self.exchanges.insert(id, ex);
         id
     }

@@ -21,6 +21,7 @@ use super::{Exchange, Headers, HttpServer, HttpServerConfig, Method, Response, S
 use crate::entropy::Entropy;
 use crate::jsonrpc::{ErrorObject, RawBatch, RawMessage, RequestId};
 use crate::schema::ProtocolVersion;
+use crate::session::DormantSession;
 
 /// A response stream counted against the endpoint's limits. Give it back with
 /// [`HttpEndpoint::release`] once the stream has ended (or was never used).
@@ -114,6 +115,41 @@ pub enum Admitted<'b, S> {
         /// The transport's value for the session.
         value: S,
     },
+    /// The message is for a dormant session (registered with
+    /// [`HttpEndpoint::open_dormant`]): rebuild it from `record` with
+    /// [`ServerSession::revive`](crate::session::ServerSession::revive), register it with
+    /// [`HttpEndpoint::revive`], then hand the same request to
+    /// [`HttpEndpoint::handle_request`] again.
+    Revive {
+        /// The `Mcp-Session-Id`.
+        session: String,
+        /// What the session's handshake decided.
+        record: DormantSession,
+    },
+}
+
+/// A legacy session as the endpoint keeps it: the transport's value, or (until its client
+/// sends a second message) a compact record with no transport state at all.
+#[derive(Debug)]
+enum Entry<S> {
+    Live(S),
+    Dormant(DormantSession),
+}
+
+impl<S> Entry<S> {
+    fn live(self) -> Option<S> {
+        match self {
+            Entry::Live(v) => Some(v),
+            Entry::Dormant(_) => None,
+        }
+    }
+}
+
+fn live<S>(pairs: Vec<(String, Entry<S>)>) -> Vec<(String, S)> {
+    pairs
+        .into_iter()
+        .filter_map(|(id, e)| e.live().map(|v| (id, v)))
+        .collect()
 }
 
 /// The legacy session registered by [`HttpEndpoint::open_session`].
@@ -128,7 +164,7 @@ pub struct Opened<S> {
 /// The HTTP server endpoint (see the module docs).
 pub struct HttpEndpoint<S> {
     gate: HttpServer,
-    sessions: SessionTable<S>,
+    sessions: SessionTable<Entry<S>>,
     /// Response streams counted now (every session, both eras).
     open: usize,
     /// Of which listening streams.
@@ -184,9 +220,19 @@ impl<S: Clone> HttpEndpoint<S> {
         &self.gate
     }
 
-    /// Legacy sessions alive now.
+    /// Legacy sessions alive now (dormant ones included).
     pub fn session_count(&self) -> usize {
         self.sessions.len()
+    }
+
+    /// Whether legacy session `id` exists (live or dormant).
+    pub fn has_session(&self, id: &str) -> bool {
+        self.sessions.peek(id).is_some()
+    }
+
+    /// Whether legacy session `id` is kept as a dormant record (see [`Self::open_dormant`]).
+    pub fn is_dormant(&self, id: &str) -> bool {
+        matches!(self.sessions.peek(id), Some(Entry::Dormant(_)))
     }
 
     /// Response streams counted now.
@@ -245,6 +291,14 @@ impl<S: Clone> HttpEndpoint<S> {
     /// How long the transport may spend reading a body.
     pub fn body_timeout(&self) -> Duration {
         self.config().body_timeout
+    }
+
+    /// Reserves the place of a stream of legacy session `id`, which counts as work on it
+    /// (its idle clock stops) until the slot is released.
+    fn reserve_on(&mut self, now: Instant, id: &str, listen: bool) -> Result<StreamSlot, Response> {
+        let slot = self.reserve(Some(id), listen)?;
+        self.sessions.begin(now, id);
+        Ok(slot)
     }
 
     /// Reserves a stream's place, or says why not.
@@ -321,15 +375,13 @@ impl<S: Clone> HttpEndpoint<S> {
                     Ok(Err(e)) => return Admitted::Respond(Response::rpc_error(400, &e.error)),
                     Err(_) => return Admitted::Respond(Response::status(400)),
                 };
-                let Some(value) = self.sessions.get(now, &session).cloned() else {
-                    return Admitted::Respond(session_not_found());
+                let value = match self.lookup(now, &session) {
+                    Ok(value) => value,
+                    Err(a) => return a,
                 };
                 let slot = if batch.request_ids().next().is_some() {
-                    match self.reserve(Some(&session), false) {
-                        Ok(slot) => {
-                            self.sessions.begin(now, &session);
-                            Some(slot)
-                        }
+                    match self.reserve_on(now, &session, false) {
+                        Ok(slot) => Some(slot),
                         Err(r) => return Admitted::Respond(r),
                     }
                 } else {
@@ -343,15 +395,13 @@ impl<S: Clone> HttpEndpoint<S> {
                 }
             }
             Exchange::Legacy { session, id } => {
-                let Some(value) = self.sessions.get(now, &session).cloned() else {
-                    return Admitted::Respond(session_not_found());
+                let value = match self.lookup(now, &session) {
+                    Ok(value) => value,
+                    Err(a) => return a,
                 };
                 let slot = match id {
-                    Some(_) => match self.reserve(Some(&session), false) {
-                        Ok(slot) => {
-                            self.sessions.begin(now, &session);
-                            Some(slot)
-                        }
+                    Some(_) => match self.reserve_on(now, &session, false) {
+                        Ok(slot) => Some(slot),
                         Err(r) => return Admitted::Respond(r),
                     },
                     None => None,
@@ -368,26 +418,46 @@ impl<S: Clone> HttpEndpoint<S> {
                 session,
                 last_event_id,
             } => {
-                let Some(value) = self.sessions.get(now, &session).cloned() else {
-                    return Admitted::Respond(session_not_found());
+                let value = match self.lookup(now, &session) {
+                    Ok(value) => value,
+                    Err(a) => return a,
                 };
-                match self.reserve(Some(&session), true) {
-                    Ok(slot) => {
-                        self.sessions.begin(now, &session);
-                        Admitted::Listen {
-                            session,
-                            value,
-                            last_event_id,
-                            slot,
-                        }
-                    }
+                match self.reserve_on(now, &session, true) {
+                    Ok(slot) => Admitted::Listen {
+                        session,
+                        value,
+                        last_event_id,
+                        slot,
+                    },
                     Err(r) => Admitted::Respond(r),
                 }
             }
             Exchange::End { session } => match self.sessions.remove(&session) {
-                Some(value) => Admitted::Ended { value },
+                Some(Entry::Live(value)) => Admitted::Ended { value },
+                // Nothing was built for it: forgetting the record ends it.
+                Some(Entry::Dormant(_)) => Admitted::Respond(Response::status(200)),
                 None => Admitted::Respond(session_not_found()),
             },
+        }
+    }
+
+    /// The live value of `session` (marking it active), or what to answer instead: 404 for
+    /// an unknown session, [`Admitted::Revive`] for a dormant one.
+    #[allow(clippy::result_large_err)] // built once per request, returned at once
+    fn lookup<'b>(&mut self, now: Instant, session: &str) -> Result<S, Admitted<'b, S>> {
+        match self.sessions.peek(session) {
+            Some(Entry::Live(_)) => {}
+            Some(Entry::Dormant(record)) => {
+                return Err(Admitted::Revive {
+                    session: session.to_owned(),
+                    record: record.clone(),
+                })
+            }
+            None => return Err(Admitted::Respond(session_not_found())),
+        }
+        match self.sessions.get(now, session) {
+            Some(Entry::Live(value)) => Ok(value.clone()),
+            _ => Err(Admitted::Respond(session_not_found())),
         }
     }
 
@@ -427,13 +497,52 @@ impl<S: Clone> HttpEndpoint<S> {
         value: S,
         slot: &mut StreamSlot,
     ) -> Result<Opened<S>, Response> {
-        match self.sessions.insert(now, value) {
+        self.insert(now, Entry::Live(value), slot)
+    }
+
+    /// Registers the session an `initialize` built as a dormant record, when its handshake
+    /// left nothing else behind ([`ServerSession::to_dormant`]): the transport keeps no
+    /// state for it until the client's next message ([`Admitted::Revive`]). Abandoned
+    /// sessions then cost a small record each. Otherwise as [`Self::open_session`].
+    ///
+    /// [`ServerSession::to_dormant`]: crate::session::ServerSession::to_dormant
+    pub fn open_dormant(
+        &mut self,
+        now: Instant,
+        record: DormantSession,
+        slot: &mut StreamSlot,
+    ) -> Result<Opened<S>, Response> {
+        self.insert(now, Entry::Dormant(record), slot)
+    }
+
+    /// Replaces dormant session `id` by the session rebuilt from its record. `Err` gives
+    /// `value` back when `id` is no longer dormant (another request revived it first, or it
+    /// is gone): drop it and handle the request again.
+    pub fn revive(&mut self, id: &str, value: S) -> Result<(), S> {
+        match self.sessions.peek_mut(id) {
+            Some(entry @ Entry::Dormant(_)) => {
+                *entry = Entry::Live(value);
+                Ok(())
+            }
+            _ => Err(value),
+        }
+    }
+
+    fn insert(
+        &mut self,
+        now: Instant,
+        entry: Entry<S>,
+        slot: &mut StreamSlot,
+    ) -> Result<Opened<S>, Response> {
+        match self.sessions.insert(now, entry) {
             Ok(inserted) => {
                 self.sessions.begin(now, &inserted.id);
                 slot.session = Some(inserted.id.clone());
                 Ok(Opened {
                     id: inserted.id,
-                    evicted: inserted.evicted,
+                    evicted: inserted
+                        .evicted
+                        .and_then(|(id, e)| e.live().map(|v| (id, v))),
                 })
             }
             Err(full) => Err(
@@ -445,7 +554,7 @@ impl<S: Clone> HttpEndpoint<S> {
 
     /// Forgets session `id` (it closed itself); returns its value if it was still known.
     pub fn close_session(&mut self, id: &str) -> Option<S> {
-        self.sessions.remove(id)
+        self.sessions.remove(id).and_then(Entry::live)
     }
 
     /// When [`Self::handle_timeout`] wants to run next (the next idle expiry).
@@ -456,12 +565,12 @@ impl<S: Clone> HttpEndpoint<S> {
 
     /// Expires idle sessions; returns them, to be ended.
     pub fn handle_timeout(&mut self, now: Instant) -> Vec<(String, S)> {
-        self.sessions.expire(now)
+        live(self.sessions.expire(now))
     }
 
     /// Removes every session (shutdown); returns them, to be ended.
     pub fn drain_sessions(&mut self) -> Vec<(String, S)> {
-        self.sessions.drain()
+        live(self.sessions.drain())
     }
 }
 
@@ -552,6 +661,86 @@ mod tests {
             Admitted::Legacy { value: 0, .. }
         ));
         assert_eq!(e.open_streams(), 1);
+    }
+
+    fn dormant_record(now: Instant) -> DormantSession {
+        use crate::schema::common::Implementation;
+        use crate::session::{ServerConfig, ServerSession};
+        let config = ServerConfig::new(Implementation::new("s", "1"), Default::default());
+        let entropy = Box::new(SeededEntropy::new(1));
+        let mut s = ServerSession::new(config, now, std::time::SystemTime::UNIX_EPOCH, entropy);
+        s.handle_message(now, INIT.as_bytes());
+        while s.poll_transmit().is_some() {}
+        s.to_dormant().unwrap()
+    }
+
+    fn open_dormant(e: &mut HttpEndpoint<u32>, now: Instant) -> String {
+        let Admitted::Initialize { mut slot, .. } = post(e, now, None, INIT) else {
+            panic!("not an initialize");
+        };
+        let opened = e.open_dormant(now, dormant_record(now), &mut slot).unwrap();
+        assert!(
+            opened.evicted.is_none(),
+            "a dormant record has nothing to end"
+        );
+        e.release(now, slot);
+        opened.id
+    }
+
+    #[test]
+    fn a_dormant_session_is_revived_by_its_next_message_and_forgotten_for_free() {
+        let t0 = crate::test_start();
+        let mut e = endpoint(HttpServerConfig {
+            max_sessions: 2,
+            ..Default::default()
+        });
+        let id = open_dormant(&mut e, t0);
+        assert!(e.is_dormant(&id) && e.is_on_probation(&id));
+        let Admitted::Revive { session, record } = post(&mut e, t0, Some(&id), NOTE) else {
+            panic!("a dormant session must be revived first")
+        };
+        assert_eq!(
+            (session.as_str(), record.version()),
+            (id.as_str(), ProtocolVersion::V2025_06_18)
+        );
+        // Nothing is counted until the request is handled for real.
+        assert_eq!(e.open_streams(), 0);
+        assert!(e.is_on_probation(&id));
+        assert_eq!(e.revive(&id, 5), Ok(()));
+        // A request racing the first revival loses and takes the live session.
+        assert_eq!(e.revive(&id, 6), Err(6));
+        assert!(matches!(
+            post(&mut e, t0, Some(&id), NOTE),
+            Admitted::Legacy { value: 5, .. }
+        ));
+        assert!(!e.is_dormant(&id) && !e.is_on_probation(&id));
+
+        // At the cap, dormant records go first and leave nothing for the transport to end.
+        let a = open_dormant(&mut e, t0);
+        let b = open_dormant(&mut e, t0 + Duration::from_secs(1));
+        assert_eq!(e.session_count(), 2);
+        assert_eq!(status(&post(&mut e, t0, Some(&a), NOTE)), Some(404));
+        let Admitted::Legacy {
+            value: 5,
+            slot: Some(slot),
+            ..
+        } = post(&mut e, t0, Some(&id), PING)
+        else {
+            panic!("the revived session was evicted")
+        };
+        e.release(t0, slot);
+
+        // DELETE forgets a dormant session; expiry does too, with nothing to end.
+        let h = [("host", "127.0.0.1"), ("mcp-session-id", b.as_str())];
+        assert_eq!(
+            status(&e.handle_request(t0, Method::Delete, h.as_slice(), b"")),
+            Some(200)
+        );
+        let c = open_dormant(&mut e, t0);
+        let gone = e.handle_timeout(t0 + Duration::from_secs(60));
+        assert!(gone.is_empty(), "{gone:?}");
+        assert!(!e.is_dormant(&c) && e.session_count() == 1);
+        assert_eq!(status(&get(&mut e, t0, &c)), Some(404));
     }
 
     #[test]

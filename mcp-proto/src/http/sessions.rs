@@ -133,6 +133,16 @@ impl<T> SessionTable<T> {
         Some(&slot.value)
     }
 
+    /// The session `id`, without marking it active.
+    pub fn peek(&self, id: &str) -> Option<&T> {
+        self.slots.get(id).map(|s| &s.value)
+    }
+
+    /// The session `id` to change in place, without marking it active.
+    pub fn peek_mut(&mut self, id: &str) -> Option<&mut T> {
+        self.slots.get_mut(id).map(|s| &mut s.value)
+    }
+
     /// Whether `id` has sent nothing since the message that opened it.
     pub fn is_on_probation(&self, id: &str) -> bool {
         self.slots.get(id).is_some_and(|s| s.probation)

@@ -9,7 +9,19 @@
 //! Resumable streams (legacy, with an event store) number their events `<stream>:<seq>`
 //! and start with a priming event, so a client that loses the connection can come back with
 //! `Last-Event-ID` and get everything after it. Frames sent while no client is reading are
-//! stored, never dropped, up to the store's bound.
+//! stored, never dropped, up to the store's bound. The standalone stream is parked like
+//! any other when its reader goes: a GET with `Last-Event-ID`, or a plain GET (which gets
+//! what no reader was written), picks up what arrived meanwhile.
+//!
+//! The store is bounded per stream, fairly: a busy stream loses its own oldest events, not
+//! another stream's. A resumption from before what is kept is a gap, never replayed
+//! silently: each response the gap swallowed is replaced by an error response for its
+//! request, and each server request it swallowed is cancelled
+//! ([`HttpStreams::take_lost_requests`]).
+//!
+//! Streams that cannot be resumed (2026-07-28 responses, `subscriptions/listen`, stateless)
+//! obey the same slow-reader cut: the stream ends and its requests are given up
+//! ([`HttpStreams::take_abandoned`]), since its reader cannot come back for the rest.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -39,8 +51,14 @@ pub struct StreamConfig {
     /// The `retry` the priming event announces (how long clients wait to reconnect).
     pub retry: Duration,
     /// Most frames waiting for a slow reader on one stream before the stream is cut (the
-    /// client can resume from the store).
+    /// client can resume from the store; a stream that cannot be resumed ends, its requests
+    /// given up).
     pub max_queued: usize,
+    /// Events a session's default store keeps for resumption, across its streams (each
+    /// stream at most this many; at the bound the stream holding the most loses its
+    /// oldest). Kept above `max_queued` so a stream cut for a slow reader can still be
+    /// resumed without a gap.
+    pub max_stored: usize,
 }
 
 impl Default for StreamConfig {
@@ -49,6 +67,7 @@ impl Default for StreamConfig {
             keep_alive: Some(Duration::from_secs(15)),
             retry: Duration::from_secs(1),
             max_queued: 1024,
+            max_stored: 4096,
         }
     }
 }
@@ -62,6 +81,11 @@ pub trait EventStore: Send {
     fn replay(&mut self, stream: StreamId, after: u64, out: &mut Vec<(u64, Bytes)>);
     /// `stream` ended and was fully delivered: its events are no longer needed.
     fn forget(&mut self, stream: StreamId);
+    /// The highest event number of `stream` dropped to stay within bounds, if any: a
+    /// resumption from before it has a gap.
+    fn evicted_through(&self, _stream: StreamId) -> Option<u64> {
+        None
+    }
     /// Events kept.
     fn len(&self) -> usize;
     /// Whether nothing is kept.
@@ -70,12 +94,20 @@ pub trait EventStore: Send {
     }
 }
 
-/// The default [`EventStore`]: in memory, bounded by event count (oldest dropped first).
-/// A restarted process has lost its events; clients then get a fresh stream.
+/// The default [`EventStore`]: in memory, bounded by event count. At the bound, the stream
+/// holding the most events loses its oldest one, so a busy stream cannot push out the events
+/// of others. A restarted process has lost its events; clients then get a fresh stream.
 #[derive(Debug)]
 pub struct MemoryEventStore {
     max_events: usize,
-    events: VecDeque<(StreamId, u64, Bytes)>,
+    len: usize,
+    streams: HashMap<StreamId, Kept>,
+}
+
+#[derive(Debug, Default)]
+struct Kept {
+    events: VecDeque<(u64, Bytes)>,
+    evicted_through: Option<u64>,
 }
 
 impl MemoryEventStore {
@@ -83,43 +115,76 @@ impl MemoryEventStore {
     pub fn new(max_events: usize) -> Self {
         MemoryEventStore {
             max_events,
-            events: VecDeque::new(),
+            len: 0,
+            streams: HashMap::new(),
+        }
+    }
+
+    fn evict_one(&mut self) {
+        // The fullest stream pays; ties go to the lowest id, so the choice never depends on
+        // hash order.
+        let fullest = self
+            .streams
+            .iter()
+            .filter(|(_, k)| !k.events.is_empty())
+            .max_by(|(a, ka), (b, kb)| ka.events.len().cmp(&kb.events.len()).then(b.cmp(a)))
+            .map(|(id, _)| *id);
+        if let Some(kept) = fullest.and_then(|id| self.streams.get_mut(&id)) {
+            if let Some((seq, _)) = kept.events.pop_front() {
+                kept.evicted_through = Some(seq);
+                self.len -= 1;
+            }
         }
     }
 }
 
 impl Default for MemoryEventStore {
     fn default() -> Self {
-        Self::new(1024)
+        Self::new(StreamConfig::default().max_stored)
     }
 }
 
 impl EventStore for MemoryEventStore {
     fn store(&mut self, stream: StreamId, seq: u64, frame: Bytes) {
         if self.max_events == 0 {
+            let kept = self.streams.entry(stream).or_default();
+            kept.evicted_through = Some(seq);
             return;
         }
-        while self.events.len() >= self.max_events {
-            self.events.pop_front();
+        while self.len >= self.max_events {
+            self.evict_one();
         }
-        self.events.push_back((stream, seq, frame));
+        self.streams
+            .entry(stream)
+            .or_default()
+            .events
+            .push_back((seq, frame));
+        self.len += 1;
     }
 
     fn replay(&mut self, stream: StreamId, after: u64, out: &mut Vec<(u64, Bytes)>) {
-        out.extend(
-            self.events
-                .iter()
-                .filter(|(s, seq, _)| *s == stream && *seq > after)
-                .map(|(_, seq, f)| (*seq, f.clone())),
-        );
+        if let Some(kept) = self.streams.get(&stream) {
+            out.extend(
+                kept.events
+                    .iter()
+                    .filter(|(seq, _)| *seq > after)
+                    .map(|(seq, f)| (*seq, f.clone())),
+            );
+        }
     }
 
     fn forget(&mut self, stream: StreamId) {
-        self.events.retain(|(s, _, _)| *s != stream);
+        if let Some(kept) = self.streams.remove(&stream) {
+            self.len -= kept.events.len();
+        }
+    }
+
+    fn evicted_through(&self, stream: StreamId) -> Option<u64> {
+        self.streams.get(&stream).and_then(|k| k.evicted_through)
     }
 
     fn len(&self) -> usize {
-        self.events.len()
+        self.len
     }
 }
 
@@ -161,7 +226,10 @@ struct Stream {
     open: Vec<RequestId>,
     mode: Mode,
     json: Option<(u16, Bytes)>,
-    out: VecDeque<Bytes>,
+    /// Chunks for the reader, with the event number each carries (if any).
+    out: VecDeque<(Option<u64>, Bytes)>,
+    /// The event number after the last one handed to a reader.
+    written: u64,
     /// A client is reading it now.
     attached: bool,
     /// Which reader owns it: bumped when a resumption takes it over, so a reader the
@@ -172,6 +240,14 @@ struct Stream {
     /// Next event number.
     seq: u64,
     last_write: Instant,
+    /// Resumable: the event number of each response sent, by request (to answer again
+    /// when a gap swallowed it).
+    answers: Vec<(RequestId, u64)>,
+    /// Resumable: server requests sent on it, by event number (to cancel when a gap
+    /// swallowed them).
+    asks: VecDeque<(u64, RequestId)>,
+    /// Parked standalone stream: the first event no reader was written.
+    unsent_from: Option<u64>,
 }
 
 impl Stream {
@@ -181,11 +257,15 @@ impl Stream {
             mode: Mode::Undecided,
             json: None,
             out: VecDeque::new(),
+            written: 0,
             attached: true,
             generation: 0,
             cut: false,
             seq: 0,
             last_write: now,
+            answers: Vec::new(),
+            asks: VecDeque::new(),
+            unsent_from: None,
         }
     }
 
@@ -215,6 +295,10 @@ pub struct HttpStreams {
     parked: VecDeque<StreamId>,
     /// Streams that became readable since the last [`Self::take_woken`].
     woken: Vec<StreamId>,
+    /// Requests whose stream ended under them with no way back (see [`Self::take_abandoned`]).
+    abandoned: Vec<RequestId>,
+    /// Server requests whose frames were lost (see [`Self::take_lost_requests`]).
+    lost: Vec<RequestId>,
     scratch: BytesMut,
     /// The session ended: every stream ends once drained.
     closed: bool,
@@ -286,6 +370,8 @@ impl HttpStreams {
             backlog: VecDeque::new(),
             parked: VecDeque::new(),
             woken: Vec::new(),
+            abandoned: Vec::new(),
+            lost: Vec::new(),
             scratch: BytesMut::new(),
             closed: false,
         }
@@ -314,6 +400,15 @@ impl HttpStreams {
     /// Whether a client is reading the standalone stream.
     pub fn has_standalone(&self) -> bool {
         self.streams.get(&STANDALONE).is_some_and(|s| s.attached)
+    }
+
+    /// Whether `sid` is the only stream, and nothing waits for a GET stream or is stored
+    /// for resumption: the session has no stream state worth keeping beyond that one.
+    pub fn holds_only(&self, sid: StreamId) -> bool {
+        self.streams.len() == 1
+            && self.streams.contains_key(&sid)
+            && self.backlog.is_empty()
+            && self.store.is_empty()
     }
 
     /// Whether a stream is answering request `id` (a second POST with the same id must be
@@ -426,8 +521,15 @@ impl HttpStreams {
         if self.has_standalone() {
             return None;
         }
+        if let Some(first) = self.streams.get(&STANDALONE).and_then(|s| s.unsent_from) {
+            // A client that cannot say what it got gets what no reader was written.
+            return self.reattach(now, STANDALONE, first.saturating_sub(1));
+        }
         let mut s = Stream::new(now, Vec::new());
         s.mode = Mode::Sse;
+        // Numbered from 1, so that "everything after 0" is every event it ever had.
+        s.seq = 1;
+        s.written = 1;
         self.streams.insert(STANDALONE, s);
         self.start_sse(STANDALONE);
         while let Some(frame) = self.backlog.pop_front() {
@@ -445,6 +547,15 @@ impl HttpStreams {
             let id = self.open_standalone(now)?;
             return Some(id);
         }
+        if !self.streams.contains_key(&sid) {
+            return None;
+        }
+        self.reattach(now, sid, seq)
+    }
+
+    /// Gives `sid` to a new reader: what was stored after event `after` is replayed, and a
+    /// gap (events after `after` no longer kept) is made explicit.
+    fn reattach(&mut self, now: Instant, sid: StreamId, after: u64) -> Option<StreamId> {
         let s = self.streams.get_mut(&sid)?;
         // A reader still attached is one whose connection died unnoticed: the resumption
         // takes over (that reader ends at its next poll).
@@ -452,16 +563,75 @@ impl HttpStreams {
         s.attached = true;
         s.cut = false;
         s.last_write = now;
+        s.unsent_from = None;
         s.out.clear();
+        // The client has everything up to `after`, server requests included.
+        while s.asks.front().is_some_and(|(seq, _)| *seq <= after) {
+            s.asks.pop_front();
+        }
+        let gap = self
+            .store
+            .evicted_through(sid)
+            .filter(|through| *through > after);
         let mut replay = Vec::new();
-        self.store.replay(sid, seq, &mut replay);
+        self.store.replay(sid, after, &mut replay);
         for (seq, frame) in replay {
             let chunk = self.encode(Some((sid, seq)), &frame, None);
             if let Some(s) = self.streams.get_mut(&sid) {
-                s.out.push_back(chunk);
+                s.out.push_back((Some(seq), chunk));
             }
         }
+        if let Some(through) = gap {
+            self.fill_gap(sid, after, through);
+        }
         Some(sid)
+    }
+
+    /// Events `after + 1 ..= through` of `sid` are gone: each response among them is sent
+    /// again as an error for its request, each server request among them is cancelled.
+    fn fill_gap(&mut self, sid: StreamId, after: u64, through: u64) {
+        let lost = |seq: &u64| *seq > after && *seq <= through;
+        let Some(s) = self.streams.get_mut(&sid) else {
+            return;
+        };
+        let swallowed: Vec<RequestId> = s
+            .answers
+            .iter()
+            .filter(|(_, seq)| lost(seq))
+            .map(|(id, _)| id.clone())
+            .collect();
+        let (gone, kept): (VecDeque<_>, VecDeque<_>) = std::mem::take(&mut s.asks)
+            .into_iter()
+            .partition(|(seq, _)| lost(seq));
+        s.asks = kept;
+        self.lost.extend(gone.into_iter().map(|(_, id)| id));
+        for id in swallowed {
+            let error = crate::jsonrpc::ErrorObject::internal(format!(
+                "the response was lost: events {}..={through} of this stream are no longer kept",
+                after + 1
+            ));
+            let body = serde_json::to_vec(&crate::jsonrpc::OutError {
+                jsonrpc: crate::jsonrpc::JSONRPC_VERSION,
+                id: Some(&id),
+                error: &error,
+            })
+            .unwrap_or_default();
+            self.emit(sid, &Bytes::from(body));
+        }
+    }
+
+    /// Server requests whose frames a gap swallowed, or that were dropped while no GET
+    /// stream was there to take them: cancel each (the client will never answer). Call
+    /// after [`Self::route`] and after a resumption.
+    pub fn take_lost_requests(&mut self) -> impl Iterator<Item = RequestId> + '_ {
+        self.lost.drain(..)
+    }
+
+    /// Requests whose stream ended because its reader fell too far behind and the stream
+    /// cannot be resumed: give each up (the session must not answer it). Call after
+    /// [`Self::route`].
+    pub fn take_abandoned(&mut self) -> impl Iterator<Item = RequestId> + '_ {
+        self.abandoned.drain(..)
     }
 
     /// Routes one frame from the session. Returns the stream it went to (wake its reader).
@@ -471,7 +641,7 @@ impl HttpStreams {
                 Some(sid) => *sid,
                 None => return None,
             },
-            Route::Session => return self.route_session(now, t.frame),
+            Route::Session => return self.route_session(now, t.kind, t.frame),
         };
         let Route::Request(id) = t.route else {
             return None;
@@ -495,7 +665,7 @@ impl HttpStreams {
                 // to the standalone stream, notifications are dropped (the client chose
                 // not to get them).
                 if t.kind == FrameKind::Request {
-                    return self.route_session(now, t.frame);
+                    return self.route_session(now, t.kind, t.frame);
                 }
                 return None;
             }
@@ -503,24 +673,53 @@ impl HttpStreams {
             Mode::Undecided => {
                 s.mode = Mode::Sse;
                 self.start_sse(sid);
-                self.emit(sid, &t.frame);
+                self.emit_noting(sid, t.kind, ends.then_some(id), &t.frame);
             }
-            Mode::Sse => self.emit(sid, &t.frame),
+            Mode::Sse => self.emit_noting(sid, t.kind, ends.then_some(id), &t.frame),
         }
         self.after_write(sid);
         Some(sid)
     }
 
-    fn route_session(&mut self, _now: Instant, frame: Bytes) -> Option<StreamId> {
+    /// [`Self::emit`], noting (when resumable) which event carried a response or a server
+    /// request, for a resumption that finds it gone.
+    fn emit_noting(
+        &mut self,
+        sid: StreamId,
+        kind: FrameKind,
+        answers: Option<RequestId>,
+        frame: &Bytes,
+    ) {
+        let seq = self.streams.get(&sid).map(|s| s.seq);
+        self.emit(sid, frame);
+        let (Some(seq), true) = (seq, self.resumable) else {
+            return;
+        };
+        let ask = (kind == FrameKind::Request)
+            .then(|| request_id_of(frame))
+            .flatten();
+        if let Some(s) = self.streams.get_mut(&sid) {
+            if let Some(id) = answers {
+                s.answers.push((id, seq));
+            }
+            if let Some(id) = ask {
+                s.asks.push_back((seq, id));
+            }
+        }
+    }
+
+    fn route_session(&mut self, _now: Instant, kind: FrameKind, frame: Bytes) -> Option<StreamId> {
         if self.has_standalone() || (self.resumable && self.streams.contains_key(&STANDALONE)) {
-            self.emit(STANDALONE, &frame);
+            self.emit_noting(STANDALONE, kind, None, &frame);
             self.after_write(STANDALONE);
             return Some(STANDALONE);
         }
         // One place is left for the priming event, so a flushed backlog never trips the
-        // slow-reader cut.
+        // slow-reader cut. What is dropped is lost: a server request among it is cancelled.
         while self.backlog.len() + 1 >= self.config.max_queued.max(1) && !self.backlog.is_empty() {
-            self.backlog.pop_front();
+            if let Some(id) = self.backlog.pop_front().as_ref().and_then(request_id_of) {
+                self.lost.push(id);
+            }
         }
         self.backlog.push_back(frame);
         None
@@ -552,7 +751,7 @@ impl HttpStreams {
         );
         let chunk = self.scratch.split().freeze();
         if s.attached {
-            s.out.push_back(chunk);
+            s.out.push_back((Some(seq), chunk));
         }
     }
 
@@ -576,13 +775,27 @@ impl HttpStreams {
         }
         let chunk = self.encode(seq.map(|q| (sid, q)), frame, None);
         let max = self.config.max_queued;
-        if let Some(s) = self.streams.get_mut(&sid) {
-            s.out.push_back(chunk);
-            if s.out.len() > max && self.resumable {
-                // A reader this slow is cut; it resumes from the store.
-                s.out.clear();
-                s.cut = true;
+        let Some(s) = self.streams.get_mut(&sid) else {
+            return;
+        };
+        s.out.push_back((seq, chunk));
+        if s.out.len() <= max {
+            return;
+        }
+        // A reader this slow is cut.
+        s.out.clear();
+        s.cut = true;
+        if sid == STANDALONE {
+            s.unsent_from = Some(s.written);
+        }
+        if !self.resumable {
+            // It cannot come back for the rest: the stream ends now and its requests are
+            // given up, instead of queueing for it without bound.
+            let open = std::mem::take(&mut s.open);
+            for id in &open {
+                self.by_request.remove(id);
             }
+            self.abandoned.extend(open);
         }
     }
 
@@ -637,12 +850,19 @@ impl HttpStreams {
         if s.generation != generation {
             return Chunk::End;
         }
-        if let Some(c) = s.out.pop_front() {
+        if let Some((seq, c)) = s.out.pop_front() {
+            if let Some(seq) = seq {
+                s.written = seq + 1;
+            }
             return Chunk::Data(c);
         }
         if s.cut {
-            // Ended by the server for polling: the stream lives on for resumption.
+            // Ended by the server (polling, or a reader too slow): a resumable stream lives
+            // on for resumption; any other is over.
             s.attached = false;
+            if !self.resumable {
+                self.streams.remove(&sid);
+            }
             return Chunk::End;
         }
         if self.closed || (sid != STANDALONE && s.done()) {
@@ -672,9 +892,11 @@ impl HttpStreams {
         s.attached = false;
         s.out.clear();
         if sid == STANDALONE {
-            self.streams.remove(&sid);
             if self.resumable {
-                self.store.forget(sid);
+                // Parked: what the session sends meanwhile is kept for the next GET.
+                s.unsent_from = Some(s.written);
+            } else {
+                self.streams.remove(&sid);
             }
             return Vec::new();
         }
@@ -803,7 +1025,7 @@ impl HttpStreams {
             encode_comment(&mut self.scratch, "");
             let chunk = self.scratch.split().freeze();
             if let Some(s) = self.streams.get_mut(&sid) {
-                s.out.push_back(chunk);
+                s.out.push_back((None, chunk));
                 s.last_write = now;
             }
             self.after_write(sid);
@@ -816,6 +1038,17 @@ fn trim(mut frame: Bytes) -> Bytes {
         frame.truncate(frame.len() - 1);
     }
     frame
+}
+
+/// The id of a JSON-RPC request frame (one with a `method` and an `id`).
+fn request_id_of(frame: &Bytes) -> Option<RequestId> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        id: Option<RequestId>,
+        method: Option<serde::de::IgnoredAny>,
+    }
+    let p: Probe = serde_json::from_slice(frame).ok()?;
+    p.method.and(p.id)
 }
 
 fn parse_event_id(id: &str) -> Option<(StreamId, u64)> {
@@ -1007,6 +1240,191 @@ mod tests {
             j.poll_head(sid),
             Some(Head::Json { status: 200, .. })
         ));
+    }
+
+    fn event_id(event: &str) -> String {
+        let line = event.lines().find(|l| l.starts_with("id: ")).unwrap();
+        line["id: ".len()..].to_owned()
+    }
+
+    fn session_msg(text: &str, kind: FrameKind) -> Transmit {
+        Transmit {
+            route: Route::Session,
+            frame: Bytes::from(format!("{text}\n")),
+            kind,
+        }
+    }
+
+    #[test]
+    fn a_dropped_get_stream_is_parked_and_replays_what_its_reader_missed() {
+        let now = crate::test_start();
+        let mut s = legacy();
+        let get = s.open_standalone(now).unwrap();
+        s.route(now, session_msg(r#"{"n":1}"#, FrameKind::Notification));
+        let (first, _) = drain(&mut s, get);
+        let last = event_id(&first[1]);
+        // Written to the reader's queue, never read: the connection is gone.
+        let ask = r#"{"jsonrpc":"2.0","id":"s1","method":"roots/list"}"#;
+        s.route(now, session_msg(ask, FrameKind::Request));
+        s.route(now, session_msg(r#"{"n":2}"#, FrameKind::Notification));
+        assert!(s.detach(get, s.generation(get)).is_empty());
+        assert!(!s.has_standalone());
+        assert_eq!(s.active(), 0, "a parked GET stream holds no slot");
+        s.route(now, session_msg(r#"{"n":3}"#, FrameKind::Notification));
+
+        // Resumed with Last-Event-ID: everything after it, in order.
+        assert_eq!(s.resume(now, &last), Some(get));
+        let (again, ended) = drain(&mut s, get);
+        assert!(!ended);
+        let joined = again.concat();
+        let at = |p: &str| {
+            joined
+                .find(p)
+                .unwrap_or_else(|| panic!("{p} lost: {joined}"))
+        };
+        assert!(at("roots/list") < at(r#"{"n":2}"#) && at(r#"{"n":2}"#) < at(r#"{"n":3}"#));
+        assert!(!joined.contains(r#"{"n":1}"#), "nothing repeated");
+
+        // A plain GET after another drop gets what no reader was written.
+        assert!(s.detach(get, s.generation(get)).is_empty());
+        s.route(now, session_msg(r#"{"n":4}"#, FrameKind::Notification));
+        assert_eq!(s.open_standalone(now), Some(get));
+        let (plain, _) = drain(&mut s, get);
+        let joined = plain.concat();
+        assert!(
+            joined.contains(r#"{"n":4}"#) && !joined.contains(r#"{"n":3}"#),
+            "{joined}"
+        );
+        assert_eq!(s.take_lost_requests().count(), 0);
+    }
+
+    #[test]
+    fn a_busy_stream_cannot_push_out_the_events_of_another() {
+        let now = crate::test_start();
+        let mut s = HttpStreams::legacy(
+            StreamConfig::default(),
+            Box::new(MemoryEventStore::new(8)),
+            true,
+            false,
+        );
+        let quiet = s.open_request(now, RequestId::Number(1));
+        s.route(now, t(1, FrameKind::Notification, r#"{"q":1}"#));
+        assert_eq!(s.poll_head(quiet), Some(Head::Sse));
+        assert!(s.detach(quiet, 0).is_empty());
+        s.route(now, t(1, FrameKind::Result, r#"{"q":"done"}"#));
+        let busy = s.open_request(now, RequestId::Number(2));
+        for n in 0..100 {
+            s.route(
+                now,
+                t(2, FrameKind::Notification, &format!("{{\"b\":{n}}}")),
+            );
+        }
+        assert_eq!(s.poll_head(busy), Some(Head::Sse));
+        assert!(s.stored_events() <= 8);
+        assert_eq!(s.resume(now, &format!("{}:0", quiet.0)), Some(quiet));
+        let (replayed, ended) = drain(&mut s, quiet);
+        let joined = replayed.concat();
+        assert!(ended && joined.contains(r#"{"q":1}"#) && joined.contains(r#"{"q":"done"}"#));
+        assert!(!joined.contains("error"), "{joined}");
+    }
+
+    #[test]
+    fn a_resumption_past_the_kept_events_fails_what_the_gap_swallowed() {
+        let now = crate::test_start();
+        let mut s = HttpStreams::legacy(
+            StreamConfig::default(),
+            Box::new(MemoryEventStore::new(4)),
+            true,
+            false,
+        );
+        let batch = crate::jsonrpc::RawBatch::parse(
+            r#"[{"jsonrpc":"2.0","id":1,"method":"ping"},{"jsonrpc":"2.0","id":2,"method":"ping"}]"#,
+        )
+        .unwrap();
+        let v = Some(crate::schema::ProtocolVersion::V2025_03_26);
+        let sid = s.admit_batch(now, v, &batch).unwrap().unwrap();
+        let (primed, _) = drain(&mut s, sid);
+        let last = event_id(&primed[0]);
+        assert!(s.detach(sid, 0).is_empty());
+        let ask = r#"{"jsonrpc":"2.0","id":"s9","method":"sampling/createMessage"}"#;
+        s.route(
+            now,
+            Transmit {
+                route: Route::Request(RequestId::Number(2)),
+                frame: Bytes::from(format!("{ask}\n")),
+                kind: FrameKind::Request,
+            },
+        );
+        s.route(
+            now,
+            t(
+                1,
+                FrameKind::Result,
+                r#"{"jsonrpc":"2.0","id":1,"result":{}}"#,
+            ),
+        );
+        for n in 0..6 {
+            s.route(
+                now,
+                t(2, FrameKind::Notification, &format!("{{\"p\":{n}}}")),
+            );
+        }
+        // The ask and the answer to 1 are gone from the store; the client resumes from
+        // before them.
+        assert_eq!(s.resume(now, &last), Some(sid));
+        let (replayed, ended) = drain(&mut s, sid);
+        assert!(!ended, "request 2 is still open");
+        let joined = replayed.concat();
+        assert!(
+            joined.contains(r#""id":1,"error""#),
+            "no explicit failure: {joined}"
+        );
+        assert!(joined.contains("no longer kept"));
+        assert!(!joined.contains(r#""result""#));
+        assert_eq!(
+            s.take_lost_requests().collect::<Vec<_>>(),
+            [RequestId::String("s9".into())]
+        );
+        // Request 2 still gets its own answer.
+        s.route(
+            now,
+            t(
+                2,
+                FrameKind::Result,
+                r#"{"jsonrpc":"2.0","id":2,"result":{}}"#,
+            ),
+        );
+        let (rest, ended) = drain(&mut s, sid);
+        assert!(ended && rest.concat().contains(r#""id":2,"result""#));
+    }
+
+    #[test]
+    fn streams_that_cannot_resume_obey_the_slow_reader_cut() {
+        let now = crate::test_start();
+        let max = StreamConfig::default().max_queued;
+        for mut s in [
+            HttpStreams::modern(StreamConfig::default()),
+            HttpStreams::stateless(StreamConfig::default(), false),
+        ] {
+            let sid = s.open_request(now, RequestId::Number(1));
+            for n in 0..(3 * max) {
+                s.route(
+                    now,
+                    t(1, FrameKind::Notification, &format!("{{\"n\":{n}}}")),
+                );
+            }
+            assert_eq!(s.poll_head(sid), Some(Head::Sse));
+            let (chunks, ended) = drain(&mut s, sid);
+            assert!(chunks.len() <= max, "{} chunks queued", chunks.len());
+            assert!(ended, "the stream ends: its reader cannot come back");
+            assert_eq!(
+                s.take_abandoned().collect::<Vec<_>>(),
+                [RequestId::Number(1)]
+            );
+            // Its late answer goes nowhere.
+            assert_eq!(s.route(now, t(1, FrameKind::Result, "{}")), None);
+            assert!(s.is_empty());
+        }
     }
 
     #[test]

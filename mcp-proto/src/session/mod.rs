@@ -23,7 +23,8 @@ pub use client::{
 };
 pub use outbound::Timeout;
 pub use server::{
-    RequestContext, ServerConfig, ServerEvent, ServerSession, SharedServerConfig, TaskParams,
+    DormantSession, RequestContext, ServerConfig, ServerEvent, ServerSession, SharedServerConfig,
+    TaskParams,
 };
 
 use bytes::Bytes;
@@ -123,6 +124,10 @@ pub enum RequestError {
     /// The session closed first.
     #[error("session closed")]
     Closed,
+    /// The transport lost the request before the peer could read it (an HTTP stream
+    /// resumed past what was kept); a cancellation was sent.
+    #[error("request lost in transit: {0}")]
+    Lost(String),
 }
 
 /// Something the peer did wrong that has no reply frame (a response to nothing, a malformed

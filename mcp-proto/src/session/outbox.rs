@@ -54,6 +54,11 @@ impl BatchReply {
 }
 
 impl Outbox {
+    /// Nothing queued and no batch waiting for answers.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.queue.is_empty() && self.open_batch.is_none() && self.batches.is_empty()
+    }
+
     pub(crate) fn pop(&mut self) -> Option<Transmit> {
         self.queue.pop_front()
     }

@@ -9,7 +9,7 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::BytesMut;
 use serde::Deserialize;
@@ -67,6 +67,10 @@ pub struct ServerConfig {
     pub max_resource_subscriptions: usize,
     /// Timeout of requests this server sends (legacy sampling, elicitation, roots).
     pub request_timeout: Timeout,
+    /// How long a sampling or elicitation request the client runs as a task may take, from
+    /// the task's creation to its result, before the server cancels it (30 minutes: a task
+    /// is how an ask outlives `request_timeout`, for a slow user, not forever).
+    pub client_task_deadline: Duration,
     /// Methods outside the spec this server wants to receive instead of -32601.
     pub custom_methods: Vec<String>,
     /// `ttlMs` on the `server/discover` result.
@@ -90,6 +94,7 @@ impl ServerConfig {
             max_subscriptions: 64,
             max_resource_subscriptions: 1024,
             request_timeout: Timeout::default(),
+            client_task_deadline: Duration::from_secs(30 * 60),
             custom_methods: Vec::new(),
             discover_ttl_ms: 0,
             tasks: TaskConfig::default(),
@@ -340,8 +345,11 @@ impl std::fmt::Debug for ServerSession {
     }
 }
 
+mod dormant;
+mod lost;
 mod notify;
 mod task_commands;
+pub use dormant::DormantSession;
 pub use task_commands::TaskParams;
 
 const CANCELLED_MEMORY: usize = 256;

@@ -9,6 +9,12 @@ use serde_json::Value;
 
 use super::*;
 
+/// A server's `retry` (milliseconds), at most the backoff cap: it sets when to come back,
+/// not whether.
+fn clamp_retry(ms: u64, backoff_max: Duration) -> Duration {
+    Duration::from_millis(ms).min(backoff_max.max(Duration::from_millis(1)))
+}
+
 impl HttpClient {
     pub(super) fn sse_item(
         &mut self,
@@ -16,16 +22,20 @@ impl HttpClient {
         id: ExchangeId,
         item: Result<SseItem, crate::codec::SseError>,
     ) {
+        let backoff_max = self.config.backoff_max;
         let Some(ex) = self.exchanges.get_mut(&id) else {
             return;
         };
+        if !matches!(item, Ok(SseItem::Comment(_))) {
+            ex.spoke = Some(now);
+        }
         match item {
             Ok(SseItem::Event(ev)) => {
                 if let Some(eid) = &ev.id {
                     ex.last_event_id = eid.clone();
                 }
                 if let Some(ms) = ev.retry {
-                    ex.retry = Some(Duration::from_millis(ms));
+                    ex.retry = Some(clamp_retry(ms, backoff_max));
                 }
                 let kind = ev.event.as_deref().unwrap_or("message");
                 if kind == "endpoint" && matches!(ex.purpose, Purpose::SseConnect) {
@@ -48,7 +58,7 @@ impl HttpClient {
                     ex.last_event_id = eid;
                 }
                 if let Some(ms) = retry {
-                    ex.retry = Some(Duration::from_millis(ms));
+                    ex.retry = Some(clamp_retry(ms, backoff_max));
                 }
             }
             Ok(SseItem::Comment(_)) => {}
@@ -273,6 +283,8 @@ impl HttpClient {
             delivered: false,
             last_event_id: from.last_event_id.clone(),
             retry: from.retry,
+            active: None,
+            spoke: None,
         };
         let delay = self.stream_delay(ex.retry, 1);
         let new = self.schedule(ex, now + delay);
@@ -386,7 +398,12 @@ impl HttpClient {
                     self.session_expired(now, None);
                 }
             }
-            _ if status >= 500 || status == 429 => {
+            // 409 on the standalone stream: the server still holds the one it replaces
+            // (cut for silence, say) and will notice it gone.
+            _ if status >= 500
+                || status == 429
+                || (status == 409 && matches!(ex.purpose, Purpose::Standalone)) =>
+            {
                 let reason = format!("HTTP {status}");
                 self.reconnect(now, ex, Some(&reason));
             }

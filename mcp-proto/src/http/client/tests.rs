@@ -296,27 +296,28 @@ fn stream_cut_before_the_response_resumes_after_retry_with_last_event_id() {
     c.handle_transmit(t0, tx(call));
     let r = one(&mut c);
     sse_head(&mut c, t0, r.id);
-    c.handle_body(t0, r.id, b"id: ev-1\nretry: 500\ndata: \n\n");
+    c.handle_body(t0, r.id, b"id: ev-1\nretry: 30\ndata: \n\n");
     c.handle_body(t0, r.id, b"id: ev-2\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{\"progressToken\":1,\"progress\":1}}\n\n");
     c.handle_end(t0, r.id);
     assert_eq!(messages(&mut c).len(), 1, "the progress notification");
     assert!(requests(&mut c).is_empty(), "nothing before retry");
-    assert_eq!(c.poll_timeout(), Some(t0 + Duration::from_millis(500)));
-    c.handle_timeout(t0 + Duration::from_millis(499));
+    assert_eq!(c.poll_timeout(), Some(t0 + Duration::from_millis(30)));
+    c.handle_timeout(t0 + Duration::from_millis(29));
     assert!(requests(&mut c).is_empty());
-    let t1 = t0 + Duration::from_millis(500);
+    let t1 = t0 + Duration::from_millis(30);
     c.handle_timeout(t1);
     let g = one(&mut c);
     assert_eq!(g.method, Method::Get);
     assert_eq!(g.header("last-event-id"), Some("ev-2"));
     assert_eq!(g.header("mcp-session-id"), Some("s1"));
     assert!(g.long_lived);
-    // The resumed stream ends quietly once: reconnect again after retry, from the same id.
+    // The resumed stream ends quietly once: reconnect again from the same id, after the
+    // retry doubled (up to the 40 ms cap).
     sse_head(&mut c, t1, g.id);
-    c.handle_body(t1, g.id, b"id: ev-2\nretry: 500\ndata: \n\n");
+    c.handle_body(t1, g.id, b"id: ev-2\nretry: 30\ndata: \n\n");
     c.handle_end(t1, g.id);
-    assert_eq!(c.poll_timeout(), Some(t1 + Duration::from_millis(500)));
-    let t2 = t1 + Duration::from_millis(500);
+    assert_eq!(c.poll_timeout(), Some(t1 + Duration::from_millis(40)));
+    let t2 = t1 + Duration::from_millis(40);
     c.handle_timeout(t2);
     let g = one(&mut c);
     assert_eq!(g.header("last-event-id"), Some("ev-2"));
@@ -733,4 +734,271 @@ fn header_mismatch_rereads_the_tools_and_sends_the_call_again() {
     c.handle_end(now, again.id);
     assert!(requests(&mut c).is_empty());
     assert_eq!(messages(&mut c)[0]["error"]["message"], "still");
+}
+
+// ----- stalls ------------------------------------------------------------------------------
+
+const S: Duration = Duration::from_secs(1);
+
+/// Short, distinct stall limits: head 3 s, body 4 s, silence 5 s, keep-alives only 20 s.
+fn stall_config() -> HttpClientConfig {
+    let mut c = config();
+    c.response_timeout = Some(3 * S);
+    c.idle_timeout = Some(4 * S);
+    c.stream_idle_timeout = Some(5 * S);
+    c.stream_quiet_timeout = Some(20 * S);
+    c
+}
+
+/// A legacy client (session `s1`) with its standalone stream open since `now`; returns the
+/// stream's exchange.
+fn legacy_streaming(now: Instant) -> (HttpClient, ExchangeId) {
+    let mut c = HttpClient::new(stall_config());
+    c.handle_transmit(now, tx(initialize(0)));
+    let r = one(&mut c);
+    json_head(&mut c, now, r.id, 200, &[("mcp-session-id", "s1")]);
+    c.handle_body(now, r.id, &init_result(0));
+    c.handle_end(now, r.id);
+    assert_eq!(messages(&mut c).len(), 1);
+    c.handle_transmit(now, tx(initialized()));
+    let r = requests(&mut c);
+    c.handle_response(now, r[0].id, 202, &[] as &[(&str, &str)]);
+    c.handle_end(now, r[0].id);
+    c.handle_sent(now, r[1].id);
+    sse_head(&mut c, now, r[1].id);
+    (c, r[1].id)
+}
+
+fn timed_out(m: &Value) -> Option<HttpError> {
+    let e: ErrorObject = serde_json::from_value(m["error"].clone()).ok()?;
+    HttpError::from_error_object(&e)
+}
+
+#[test]
+fn a_notification_without_a_response_head_times_out_and_frees_its_connection() {
+    let t0 = crate::test_start();
+    let (mut c, stream) = legacy_streaming(t0);
+    c.handle_transmit(
+        t0,
+        tx(json!({"jsonrpc": "2.0", "method": "notifications/roots/list_changed"})),
+    );
+    let n = one(&mut c);
+    assert_eq!(
+        c.poll_timeout(),
+        Some(t0 + 5 * S),
+        "only the stream's silence runs until the request went out"
+    );
+    let t1 = t0 + S;
+    c.handle_sent(t1, n.id);
+    assert_eq!(c.poll_timeout(), Some(t1 + 3 * S));
+    c.handle_body(t1 + S, stream, b": keep-alive\n");
+    c.handle_timeout(t1 + 3 * S - Duration::from_millis(1));
+    assert!(aborts(&mut c).is_empty());
+    c.handle_timeout(t1 + 3 * S);
+    assert_eq!(aborts(&mut c), vec![n.id], "the connection is given back");
+    assert_eq!(
+        events(&mut c),
+        vec![HttpClientEvent::ExchangeFailed {
+            what: "notifications/roots/list_changed".into(),
+            error: HttpError::TimedOut {
+                message: "no response head".into()
+            },
+        }]
+    );
+    assert_eq!(c.exchanges(), 1, "the stream stays");
+}
+
+#[test]
+fn a_request_waits_for_its_head_as_long_as_the_session_allows() {
+    let t0 = crate::test_start();
+    let mut c = HttpClient::new(stall_config());
+    c.handle_transmit(t0, tx(initialize(0)));
+    let r = one(&mut c);
+    c.handle_sent(t0, r.id);
+    assert_eq!(
+        c.poll_timeout(),
+        None,
+        "a JSON answer's head comes with the result; the session's timeout bounds it"
+    );
+    // The session gives up: cancelling the request aborts its exchange.
+    c.handle_transmit(
+        t0 + 60 * S,
+        tx(json!({"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 0}})),
+    );
+    assert_eq!(aborts(&mut c), vec![r.id]);
+}
+
+#[test]
+fn a_json_body_that_stops_fails_its_request_typed() {
+    let t0 = crate::test_start();
+    let mut c = HttpClient::new(stall_config());
+    c.handle_transmit(t0, tx(initialize(0)));
+    let r = one(&mut c);
+    c.handle_sent(t0, r.id);
+    json_head(&mut c, t0, r.id, 200, &[("mcp-session-id", "s1")]);
+    c.handle_body(t0 + 2 * S, r.id, b"{\"jsonrpc\":\"2.0\",");
+    assert_eq!(
+        c.poll_timeout(),
+        Some(t0 + 6 * S),
+        "4 s after the last byte"
+    );
+    c.handle_timeout(t0 + 6 * S);
+    assert_eq!(aborts(&mut c), vec![r.id]);
+    let m = messages(&mut c);
+    assert_eq!(
+        timed_out(&m[0]),
+        Some(HttpError::TimedOut {
+            message: "the response body stopped".into()
+        })
+    );
+    assert_eq!(c.exchanges(), 0);
+}
+
+#[test]
+fn a_silent_standalone_stream_is_reopened_for_as_long_as_it_takes() {
+    let t0 = crate::test_start();
+    let (mut c, mut stream) = legacy_streaming(t0);
+    let mut now = t0;
+    // More cuts than `max_reconnects`: a server that answers the GET is never given up.
+    for round in 0..15 {
+        assert_eq!(c.poll_timeout(), Some(now + 5 * S), "round {round}");
+        now += 5 * S;
+        c.handle_timeout(now);
+        assert_eq!(aborts(&mut c), vec![stream]);
+        assert!(events(&mut c).is_empty(), "round {round}");
+        let due = c.poll_timeout().expect("a reconnection is scheduled");
+        assert!(due > now && due <= now + Duration::from_millis(40) + 2 * S);
+        now = due;
+        c.handle_timeout(now);
+        let g = one(&mut c);
+        assert_eq!(g.method, Method::Get);
+        assert_eq!(g.header("mcp-session-id"), Some("s1"));
+        c.handle_sent(now, g.id);
+        sse_head(&mut c, now, g.id);
+        stream = g.id;
+    }
+}
+
+#[test]
+fn keep_alives_keep_a_stream_open_until_the_quiet_limit() {
+    let t0 = crate::test_start();
+    let (mut c, stream) = legacy_streaming(t0);
+    c.handle_body(t0, stream, b"id: e1\ndata: \n\n");
+    let mut now = t0;
+    for _ in 0..4 {
+        now += 4 * S;
+        c.handle_body(now, stream, b": keep-alive\n");
+        c.handle_timeout(now);
+        assert!(aborts(&mut c).is_empty(), "alive at {:?}", now - t0);
+    }
+    assert_eq!(c.poll_timeout(), Some(t0 + 20 * S));
+    c.handle_timeout(t0 + 20 * S);
+    assert_eq!(aborts(&mut c), vec![stream]);
+    let due = c.poll_timeout().unwrap();
+    c.handle_timeout(due);
+    let g = one(&mut c);
+    assert_eq!(
+        g.header("last-event-id"),
+        Some("e1"),
+        "resumed where it was"
+    );
+}
+
+#[test]
+fn a_silent_resumable_response_stream_is_resumed() {
+    let t0 = crate::test_start();
+    let (mut c, _) = legacy_streaming(t0);
+    let call = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "x"}});
+    c.handle_transmit(t0, tx(call));
+    let r = one(&mut c);
+    c.handle_sent(t0, r.id);
+    sse_head(&mut c, t0, r.id);
+    c.handle_body(t0, r.id, b"id: ev-1\nretry: 100\ndata: \n\n");
+    c.handle_timeout(t0 + 5 * S);
+    assert!(aborts(&mut c).contains(&r.id));
+    let due = c.poll_timeout().unwrap();
+    c.handle_timeout(due);
+    let gets: Vec<HttpRequest> = requests(&mut c)
+        .into_iter()
+        .filter(|g| g.header("last-event-id") == Some("ev-1"))
+        .collect();
+    assert_eq!(gets.len(), 1, "the call's stream resumed");
+    assert!(messages(&mut c).is_empty(), "nothing failed");
+}
+
+#[test]
+fn a_silent_stream_that_cannot_resume_fails_but_keep_alives_never_fail_it() {
+    let t0 = crate::test_start();
+    let mut cfg = stall_config();
+    cfg.standalone_stream = false;
+    let mut c = HttpClient::new(cfg);
+    c.handle_transmit(t0, tx(probe(0)));
+    let r = one(&mut c);
+    json_head(&mut c, t0, r.id, 200, &[]);
+    c.handle_body(t0, r.id, &discover_result(0));
+    c.handle_end(t0, r.id);
+    let _ = messages(&mut c);
+    let listen = |id: i64| {
+        tx(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+            "params": {"name": "x", "_meta": modern_meta()}}))
+    };
+    // Keep-alives only, far past the quiet limit: left to the request's own timeout.
+    c.handle_transmit(t0, listen(1));
+    let a = one(&mut c);
+    c.handle_sent(t0, a.id);
+    sse_head(&mut c, t0, a.id);
+    let mut now = t0;
+    while now < t0 + 100 * S {
+        now += 4 * S;
+        c.handle_body(now, a.id, b": keep-alive\n");
+        c.handle_timeout(now);
+    }
+    assert!(aborts(&mut c).is_empty());
+    assert!(messages(&mut c).is_empty());
+    // Nothing at all: the stream is dead and the call fails, typed.
+    c.handle_transmit(now, listen(2));
+    let b = one(&mut c);
+    c.handle_sent(now, b.id);
+    sse_head(&mut c, now, b.id);
+    c.handle_body(now + 4 * S, a.id, b": keep-alive\n");
+    c.handle_timeout(now + 5 * S);
+    assert_eq!(aborts(&mut c), vec![b.id]);
+    let m = messages(&mut c);
+    assert_eq!(m[0]["id"], 2);
+    assert_eq!(
+        timed_out(&m[0]),
+        Some(HttpError::TimedOut {
+            message: "the stream went silent".into()
+        })
+    );
+}
+
+#[test]
+fn a_huge_retry_is_clamped_to_the_backoff_cap() {
+    let t0 = crate::test_start();
+    let (mut c, stream) = legacy_streaming(t0);
+    c.handle_body(t0, stream, b"id: e1\nretry: 99999999999\ndata: \n\n");
+    c.handle_end(t0, stream);
+    assert_eq!(
+        c.poll_timeout(),
+        Some(t0 + Duration::from_millis(40)),
+        "backoff_max, not three years"
+    );
+    c.handle_timeout(t0 + Duration::from_millis(40));
+    assert_eq!(one(&mut c).header("last-event-id"), Some("e1"));
+}
+
+#[test]
+fn a_standalone_get_refused_with_409_is_tried_again() {
+    let t0 = crate::test_start();
+    let (mut c, stream) = legacy_streaming(t0);
+    c.handle_end(t0, stream);
+    let due = c.poll_timeout().unwrap();
+    c.handle_timeout(due);
+    let g = one(&mut c);
+    c.handle_response(due, g.id, 409, &[] as &[(&str, &str)]);
+    assert_eq!(aborts(&mut c), vec![g.id]);
+    let again = c.poll_timeout().expect("tried again after backoff");
+    c.handle_timeout(again);
+    assert_eq!(one(&mut c).method, Method::Get);
 }

@@ -93,6 +93,7 @@ impl ServerSession {
             .create(now_ms, spec, self.entropy.as_mut())
             .map_err(|e| match e {
                 TaskError::Full(_) => UsageError::Limit("max_tasks"),
+                TaskError::OwnerFull(_) => UsageError::Limit("max_tasks_per_owner"),
                 other => UsageError::NotAllowed(other.to_string()),
             })?;
         let mut result = match era {
