@@ -63,7 +63,9 @@ pub async fn watchdog<R: Runtime, T>(rt: R, test: &str, f: impl Future<Output = 
         "watchdog: `{test}` still running after {WATCHDOG:?}: a hang (lost wakeup, missing \
          answer, deadlock), not slowness"
     );
-    within(&rt, WATCHDOG, &what, f).await
+    // On the heap: some cases' futures are large, and block_on keeps its future on the
+    // test thread's stack.
+    within(&rt, WATCHDOG, &what, Box::pin(f)).await
 }
 
 /// Runs `f`, failing (panicking with `what`) if it takes longer than `limit`: a guard
