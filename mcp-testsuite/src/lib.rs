@@ -63,7 +63,9 @@ pub async fn watchdog<R: Runtime, T>(rt: R, test: &str, f: impl Future<Output = 
         "watchdog: `{test}` still running after {WATCHDOG:?}: a hang (lost wakeup, missing \
          answer, deadlock), not slowness"
     );
-    within(&rt, WATCHDOG, &what, f).await
+    // On the heap: some cases' futures are large, and block_on keeps its future on the
+    // test thread's stack.
+    within(&rt, WATCHDOG, &what, Box::pin(f)).await
 }
 
 /// Runs `f`, failing (panicking with `what`) if it takes longer than `limit`: a guard
@@ -247,6 +249,42 @@ macro_rules! http_suite {
             oauth_dpop_proofs_and_the_resources_nonce,
         );
     };
+}
+
+/// Whether a missing interop peer fails the test instead of skipping it: `MCP_REQUIRE_INTEROP`
+/// set to anything but `0` (CI sets it to `1`).
+pub fn interop_required() -> bool {
+    std::env::var("MCP_REQUIRE_INTEROP").is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+/// An interop test that cannot run because `why` (a peer is missing): records the skip,
+/// then panics under [`interop_required`], or returns `None` for the test to return early.
+/// The record is a line `MCP-INTEROP-SKIPPED <test>: <why>` on stdout and,
+/// when `MCP_SKIP_LOG` names a file, appended to it, where `scripts/test` collects the
+/// skips of a whole run into its summary.
+pub fn interop_skip<T>(why: &str) -> Option<T> {
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("an unnamed test")
+        .to_owned();
+    let line = format!("MCP-INTEROP-SKIPPED {test}: {why}");
+    println!("{line}");
+    eprintln!("{line}");
+    if let Some(path) = std::env::var_os("MCP_SKIP_LOG") {
+        use std::io::Write;
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .and_then(|mut f| writeln!(f, "{line}"));
+        if let Err(e) = written {
+            panic!("cannot record the skip in {}: {e}", path.to_string_lossy());
+        }
+    }
+    if interop_required() {
+        panic!("{why} (MCP_REQUIRE_INTEROP is set: a missing peer fails the test)");
+    }
+    None
 }
 
 /// A runtime-neutral one-shot signal.

@@ -20,7 +20,7 @@ use mcp_tokio::mcp_proto::schema::elicitation::{ElicitRequestParams, ElicitResul
 use mcp_tokio::mcp_proto::schema::lifecycle::{
     ClientCapabilities, ElicitationCapability, RootsCapability, SamplingCapability,
 };
-use mcp_tokio::mcp_proto::schema::messages::ServerNotification;
+use mcp_tokio::mcp_proto::schema::messages::{ClientRequest, ServerNotification, ServerResult};
 use mcp_tokio::mcp_proto::schema::roots::{ListRootsResult, Root};
 use mcp_tokio::mcp_proto::schema::sampling::{CreateMessageRequestParams, CreateMessageResult};
 use mcp_tokio::mcp_proto::schema::subscriptions::SubscriptionFilter;
@@ -480,7 +480,24 @@ async fn logging_follows_the_level_the_client_set() {
         .await
         .unwrap();
     assert_eq!(text(&r), "Sent 0 of 3 log messages");
-    assert_eq!(log_texts(&peer.received()), []);
+    // A second call that does ask for them is the marker: its messages reach the host after
+    // any the first call sent, and before it resolves. Exactly its three arrived, so the
+    // first call sent none (reading at once would pass even if they were still on the way).
+    let params = serde_json::from_value(json!({
+        "name": "test_logging_tool",
+        "_meta": {"io.modelcontextprotocol/logLevel": "info"}
+    }))
+    .unwrap();
+    let marker = peer
+        .client
+        .request(ClientRequest::CallTool(params))
+        .await
+        .unwrap();
+    let ServerResult::CallTool(marker) = marker else {
+        panic!("{marker:?}");
+    };
+    assert_eq!(text(&marker), "Sent 3 of 3 log messages");
+    assert_eq!(log_texts(&peer.received()).len(), 3);
 
     // With one: the messages go out, tied to the request.
     let (service, _control) = conformance_service(TokioRuntime);

@@ -30,14 +30,14 @@ fn python() -> Option<PathBuf> {
 }
 
 /// Runs the Python client in `mode` against `server` (a binary for stdio, or a URL);
-/// returns its summary.
-async fn run_python(python: &Path, server: &str, mode: &str) -> Value {
+/// returns its summary and its stderr (over stdio, the server's stderr goes there too).
+async fn run_python(python: &Path, server: &str, mode: &str) -> (Value, String) {
     let mut command = Command::new(python);
     command
         .arg(support::script("python_client.py"))
         .arg(server)
         .arg(mode);
-    support::run_json(command, &format!("the Python client ({mode}, {server})")).await
+    support::run_json_and_stderr(command, &format!("the Python client ({mode}, {server})")).await
 }
 
 /// The `text` of a prompt message's content.
@@ -210,16 +210,23 @@ fn check_summary(s: &Value, mode: &str) {
     assert_eq!(s["complete_name"], json!(["Grace"]));
 }
 
-/// Both eras against `server`: a binary (stdio) or a URL (streamable HTTP).
-async fn both_eras(server: &str, python: &Path) {
+/// Both eras against `server`: a binary (stdio) or a URL (streamable HTTP). After each run,
+/// `stopped(n)` must see the server's `long_running` handler stopped by cancellation for
+/// the `n`th time.
+async fn both_eras<F: std::future::Future<Output = ()>>(
+    server: &str,
+    python: &Path,
+    stopped: impl Fn(usize, String) -> F,
+) {
     // `mode="legacy"`: the initialize handshake at the SDK's newest handshake version.
-    let legacy = run_python(python, server, "legacy").await;
+    let (legacy, stderr) = run_python(python, server, "legacy").await;
     check_summary(&legacy, &format!("legacy, {server}"));
     assert_eq!(legacy["protocol_version"], "2025-11-25");
     assert_eq!(legacy["subscribed_via"], "resources/subscribe");
+    stopped(1, stderr).await;
 
     // `mode="auto"`: server/discover succeeds, so the SDK speaks 2026-07-28.
-    let modern = run_python(python, server, "auto").await;
+    let (modern, stderr) = run_python(python, server, "auto").await;
     check_summary(&modern, &format!("auto, {server}"));
     assert_eq!(modern["protocol_version"], "2026-07-28");
     assert_eq!(modern["subscribed_via"], "subscriptions/listen");
@@ -227,20 +234,40 @@ async fn both_eras(server: &str, python: &Path) {
         modern["listen_honored"],
         json!({"resourceSubscriptions": ["everything://counter"]})
     );
+    stopped(2, stderr).await;
 }
 
-/// Both eras over stdio, the SDK starting `server` as its child.
+/// Both eras over stdio, the SDK starting `server` as its child (its stderr is the
+/// Python client's, which has ended by now: one run, one stopped handler).
 async fn over_stdio(server: &Path, python: &Path) {
-    both_eras(server.to_str().expect("a UTF-8 path"), python).await;
+    let check = |_: usize, stderr: String| async move {
+        assert_eq!(
+            stderr.matches(support::LONG_RUNNING_STOPPED).count(),
+            1,
+            "the cancelled long_running call must stop its handler:\n{stderr}"
+        );
+    };
+    both_eras(server.to_str().expect("a UTF-8 path"), python, check).await;
 }
 
 /// Both eras over streamable HTTP, against one `server` process.
 async fn over_http(server: &Path, python: &Path) {
-    let http = HttpServer::start(server).await;
+    let http = std::sync::Arc::new(HttpServer::start(server).await);
     let url = http.url.clone();
     // A failed run shows what the server said.
     let python = python.to_owned();
-    let run = tokio::spawn(async move { both_eras(&url, &python).await });
+    let server = http.clone();
+    let run = tokio::spawn(async move {
+        let check = |n: usize, _: String| {
+            let server = server.clone();
+            async move {
+                server
+                    .wait_for_stderr(support::LONG_RUNNING_STOPPED, n)
+                    .await
+            }
+        };
+        both_eras(&url, &python, check).await
+    });
     if let Err(e) = run.await {
         eprintln!("{}: the server's stderr:\n{}", http.url, http.stderr());
         std::panic::resume_unwind(e.into_panic());

@@ -642,7 +642,24 @@ mod tests {
             ("mcp-method", "tools/call"),
             ("mcp-name", "=?base64?YWRk?="),
         ];
-        assert!(s.classify(Method::Post, &encoded, body).is_ok());
+        // The sentinel form decodes to the body's name ("add"), and that is the tool named.
+        assert_eq!(
+            s.classify(Method::Post, &encoded, body).unwrap(),
+            Exchange::Modern {
+                id: Some(RequestId::Number(1)),
+                listen: false,
+                tool: Some("add".into())
+            }
+        );
+        let encoded_other = [
+            ("mcp-protocol-version", "2026-07-28"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "=?base64?c3Vi?="),
+        ];
+        assert!(
+            s.classify(Method::Post, &encoded_other, body).is_err(),
+            "an encoded name that decodes to another tool (\"sub\") must be refused"
+        );
         for bad in [
             [
                 ("mcp-protocol-version", "2026-07-28"),

@@ -25,18 +25,10 @@ const START_LIMIT: Duration = Duration::from_secs(30);
 /// What the example servers print on stderr once they accept connections, before the URL.
 const SERVING: &str = "serving streamable HTTP at ";
 
-/// Whether a missing peer fails the test (CI) instead of skipping it.
-pub fn interop_required() -> bool {
-    std::env::var_os("MCP_REQUIRE_INTEROP").is_some()
-}
-
-/// Says why the test cannot run and returns `None`; panics under `MCP_REQUIRE_INTEROP`.
+/// Says why the test cannot run and returns `None`; panics under `MCP_REQUIRE_INTEROP`
+/// (see [`mcp_testsuite::interop_skip`], which also records the skip for the CI summary).
 pub fn missing<T>(msg: &str) -> Option<T> {
-    if interop_required() {
-        panic!("{msg}");
-    }
-    eprintln!("skipped: {msg}");
-    None
+    mcp_testsuite::interop_skip(msg)
 }
 
 /// `Some(path)` if `path` is a file; otherwise [`missing`].
@@ -85,6 +77,8 @@ pub struct HttpServer {
     /// The endpoint, as the server printed it (`http://127.0.0.1:PORT/mcp`).
     pub url: String,
     stderr: Arc<Mutex<String>>,
+    /// Signalled at every line the server writes on stderr.
+    line: Arc<tokio::sync::Notify>,
     _child: Child,
 }
 
@@ -129,16 +123,20 @@ impl HttpServer {
         // Keep reading, so the server never blocks on a full pipe and failures can show
         // what it said.
         let log = stderr.clone();
+        let line = Arc::new(tokio::sync::Notify::new());
+        let said = line.clone();
         tokio::spawn(async move {
             while let Ok(Some(line)) = lines.next_line().await {
                 let mut log = log.lock().unwrap();
                 log.push_str(&line);
                 log.push('\n');
+                said.notify_waiters();
             }
         });
         HttpServer {
             url,
             stderr,
+            line,
             _child: child,
         }
     }
@@ -147,7 +145,33 @@ impl HttpServer {
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }
+
+    /// Waits until the server has written `needle` on stderr `times` times (woken by each
+    /// line it writes; [`RUN_LIMIT`] bounds only a server that never does).
+    pub async fn wait_for_stderr(&self, needle: &str, times: usize) {
+        let seen = async {
+            loop {
+                let next_line = self.line.notified();
+                if self.stderr().matches(needle).count() >= times {
+                    return;
+                }
+                next_line.await;
+            }
+        };
+        if tokio::time::timeout(RUN_LIMIT, seen).await.is_err() {
+            panic!(
+                "{}: the server never wrote {needle:?} {times} times:\n{}",
+                self.url,
+                self.stderr()
+            );
+        }
+    }
 }
+
+/// What the `everything` example writes on stderr when a cancelled `long_running` handler
+/// stops (its own cancellation branch ran: the server stopped the work, not only the client
+/// its wait).
+pub const LONG_RUNNING_STOPPED: &str = "everything: long_running cancelled after";
 
 /// Checks the summary's `update_wait`: the seconds between asking for updates of the counter
 /// resource and the first one arriving. The counter moves every
@@ -168,7 +192,13 @@ pub fn check_update_wait(s: &Value, ctx: &str) {
 
 /// Runs a peer's script (`what` names it in failures) to the end and returns the JSON
 /// summary it printed on stdout.
-pub async fn run_json(mut command: Command, what: &str) -> Value {
+pub async fn run_json(command: Command, what: &str) -> Value {
+    run_json_and_stderr(command, what).await.0
+}
+
+/// [`run_json`], and what the script (and any child it started, sharing its stderr) wrote
+/// on stderr.
+pub async fn run_json_and_stderr(mut command: Command, what: &str) -> (Value, String) {
     let child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -186,10 +216,11 @@ pub async fn run_json(mut command: Command, what: &str) -> Value {
         "{what} failed: {}\n{stderr}",
         out.status
     );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+    let summary = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "{what} printed no JSON summary ({e}):\n{}\n{stderr}",
             String::from_utf8_lossy(&out.stdout)
         )
-    })
+    });
+    (summary, stderr.into_owned())
 }
