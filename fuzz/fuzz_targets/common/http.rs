@@ -156,7 +156,7 @@ fn streams(r: &mut Reader<'_>) {
             4 => {
                 let generation = s.generation(sid);
                 let _ = s.detach(sid, generation);
-                if sid == StreamId(0) && mode % 3 == 0 {
+                if sid == StreamId(0) && mode.is_multiple_of(3) {
                     // A legacy GET stream is parked, not lost: a new GET takes it back.
                     assert!(!s.has_standalone());
                     assert_eq!(s.open_standalone(now), Some(sid));
