@@ -1,5 +1,5 @@
 //! The streamable HTTP server: hyper moves bytes, [`mcp_proto::http::HttpEndpoint`] decides,
-//! and each session is the same [`ServerSession`](mcp_proto::session::ServerSession) + handler
+//! and each session is the same [`ServerSession`] + handler
 //! pair that serves stdio, driven by the same connection engine.
 //!
 //! Nothing here chooses a status code or applies a limit: the endpoint admits or refuses each
