@@ -98,6 +98,18 @@ impl SessionRef {
             lock(&self.shared).wake();
         }
     }
+
+    /// After a POST was fed: moves it, then gives the response stream the request waits on
+    /// (none for a body of notifications and responses, which gets 202).
+    fn fed(self, sid: Option<StreamId>, slot: Option<SlotGuard>) -> Option<Stream> {
+        self.kick();
+        Some(Stream {
+            shared: self.shared,
+            link: self.link,
+            sid: sid?,
+            slot: slot?,
+        })
+    }
 }
 
 /// The engine's transport for one HTTP session: routes the session's frames onto its
@@ -1110,15 +1122,8 @@ async fn legacy_post<R: Runtime>(
         }
         input.feed(&mut g, now);
     }
-    session.kick();
-    let (Some(sid), Some(slot)) = (sid, slot) else {
+    let Some(stream) = session.fed(sid, slot) else {
         return to_hyper(Response::status(202), None);
-    };
-    let stream = Stream {
-        shared: session.shared,
-        link: session.link,
-        sid,
-        slot,
     };
     respond_when_ready(app, stream, None).await
 }
@@ -1152,17 +1157,10 @@ fn legacy_batch<R: Runtime>(
         }
         g.session.handle_batch(now, batch);
     }
-    session.kick();
-    let (Some(sid), Some(slot)) = (sid, slot) else {
+    let Some(stream) = session.fed(sid, slot) else {
         return to_hyper(Response::status(202), None);
     };
-    let stream = Stream {
-        shared: session.shared,
-        link: session.link,
-        sid,
-        slot,
-    };
-    to_hyper(sse_response(sid), Some(reader(app, stream)))
+    to_hyper(sse_response(stream.sid), Some(reader(app, stream)))
 }
 
 fn listen<R: Runtime>(
