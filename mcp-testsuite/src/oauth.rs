@@ -81,11 +81,7 @@ async fn body_of(mut b: Incoming) -> Vec<u8> {
 /// The claims of a compact JWS (unverified: the signature is checked in the driver's tests).
 fn jws_claims(jws: &str) -> Value {
     let part = jws.split('.').nth(1).unwrap_or_default();
-    let mut b64 = part.replace('-', "+").replace('_', "/");
-    while !b64.len().is_multiple_of(4) {
-        b64.push('=');
-    }
-    mcp_driver::mcp_proto::http::base64::decode(&b64)
+    mcp_driver::mcp_proto::http::base64::decode_url(part)
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or(Value::Null)
 }

@@ -53,11 +53,7 @@ const NONCES: &[&str] = &["n-1", "n-2", "\"bad", "", "sp ace", "n-1"];
 /// The claims of a DPoP proof.
 fn proof_claims(proof: &str) -> serde_json::Value {
     let part = proof.split('.').nth(1).expect("a proof has claims");
-    let mut b64 = part.replace('-', "+").replace('_', "/");
-    while !b64.len().is_multiple_of(4) {
-        b64.push('=');
-    }
-    let bytes = mcp_proto::http::base64::decode(&b64).expect("base64url claims");
+    let bytes = mcp_proto::http::base64::decode_url(part).expect("base64url claims");
     serde_json::from_slice(&bytes).expect("JSON claims")
 }
 

@@ -27,11 +27,7 @@ impl JwtSigner for FakeKey {
 }
 
 fn decode(part: &str) -> Value {
-    let mut b64 = part.replace('-', "+").replace('_', "/");
-    while !b64.len().is_multiple_of(4) {
-        b64.push('=');
-    }
-    serde_json::from_slice(&crate::http::base64::decode(&b64).unwrap()).unwrap()
+    serde_json::from_slice(&crate::http::base64::decode_url(part).unwrap()).unwrap()
 }
 
 /// (header, claims) of a proof.

@@ -56,6 +56,18 @@ pub fn decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Decodes unpadded base64url (RFC 4648 §5), the encoding of JWT parts; `None` unless valid.
+pub fn decode_url(text: &str) -> Option<Vec<u8>> {
+    if text.contains(['+', '/', '=']) {
+        return None;
+    }
+    let mut padded = text.replace('-', "+").replace('_', "/");
+    while !padded.len().is_multiple_of(4) {
+        padded.push('=');
+    }
+    decode(&padded)
+}
+
 /// A header value for `value`: as is when it is plain visible ASCII without surrounding
 /// whitespace, else the `=?base64?…?=` form (2026-07-28 `Mcp-Name` / `Mcp-Param-*`).
 pub fn header_value(value: &str) -> String {
@@ -73,6 +85,19 @@ pub fn header_value(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64url_without_padding() {
+        // RFC 7515 appendix A.1's protected header.
+        assert_eq!(
+            decode_url("eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9").as_deref(),
+            Some(&b"{\"typ\":\"JWT\",\r\n \"alg\":\"HS256\"}"[..])
+        );
+        assert_eq!(decode_url("-_8").as_deref(), Some(&[0xfb, 0xff][..]));
+        for bad in ["+/8", "-_8=", "a", "*"] {
+            assert_eq!(decode_url(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn round_trips_and_spec_examples() {
