@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_lite::io::{AsyncRead, AsyncWrite};
+use mcp_proto::auth::Principal;
 use mcp_proto::jsonrpc::{ErrorObject, RequestId};
 use mcp_proto::schema::elicitation::{ElicitRequestParams, ElicitResult};
 use mcp_proto::schema::lifecycle::ClientCapabilities;
@@ -83,9 +84,15 @@ pub(crate) struct ServerSide {
     request_data: HashMap<RequestId, RequestData>,
 }
 
-/// Data a transport attaches to one request for its handler (HTTP: the request's headers);
-/// the handler's [`RequestCx`] carries it.
-pub(crate) type RequestData = Arc<dyn Any + Send + Sync>;
+/// Data a transport attaches to one request for its handler (HTTP: the request's headers,
+/// and who its access token speaks for); the handler's [`RequestCx`] carries it.
+#[derive(Clone, Default)]
+pub(crate) struct RequestData {
+    /// Transport-specific data (HTTP: the header map).
+    pub(crate) extra: Option<Arc<dyn Any + Send + Sync>>,
+    /// The verified principal of a protected transport.
+    pub(crate) principal: Option<Arc<Principal>>,
+}
 
 /// What a transport that answers each request on a stream of its own lets a handler do to
 /// that stream.
@@ -183,7 +190,13 @@ impl RequestCx {
 
     /// What the transport attached to this request, if it is a `T`.
     pub(crate) fn request_data<T: Any>(&self) -> Option<&T> {
-        self.data.as_deref()?.downcast_ref()
+        self.data.as_ref()?.extra.as_deref()?.downcast_ref()
+    }
+
+    /// Who calls: the principal the access token of this request was verified for, on a
+    /// server protected with OAuth (`None` on an unprotected one, and on stdio).
+    pub fn principal(&self) -> Option<&Principal> {
+        self.data.as_ref()?.principal.as_deref()
     }
 
     /// Era, version, progress token, log level, client identity.
@@ -931,8 +944,19 @@ impl<R: Runtime> Side<R> for ServerSide {
                     request,
                     context,
                 } => {
+                    let principal = shared
+                        .side
+                        .request_data
+                        .get(&id)
+                        .and_then(|d| d.principal.as_ref())
+                        .map(|p| p.key());
                     let replay = match (context.era, replay_inputs(&request)) {
                         (Era::Modern, Some((method, target, state, responses))) => {
+                            // A state sealed for one principal does not open for another.
+                            let target = match principal {
+                                Some(p) => format!("{target}\u{0}{p}"),
+                                None => target,
+                            };
                             match Replay::new(
                                 &shared.side.state_key,
                                 method,
