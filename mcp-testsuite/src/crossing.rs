@@ -323,8 +323,9 @@ async fn client_side<R: Runtime>(rt: R) {
     assert_eq!(text(&r.expect("the next call is answered")), "next");
 }
 
-/// A cancel crossing a plain response, from both sides of the wire (see [`server_side`]
-/// and [`client_side`]).
+/// A cancel crossing a plain response, from both sides of the wire: our server with a
+/// hand-written client (the late cancel changes nothing), then our client with a
+/// hand-written server (the late result is dropped quietly and the client goes on).
 pub async fn a_cancel_crossing_a_response_changes_nothing<R: Runtime>(rt: R) {
     server_side(rt.clone()).await;
     client_side(rt).await;
