@@ -16,11 +16,40 @@ pub use mcp_driver::process::{ChildError, Stderr};
 use mcp_driver::process::{ChildPipes, ChildProcess};
 use mcp_driver::{BoxFuture, Client, ClientHandler, Runtime, ServerHandle, Service};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio_util::compat::{Compat, TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 
 pub use mcp_driver;
 pub use mcp_driver::mcp_proto;
+/// The command type [`connect_child`] takes (tokio's).
+pub use tokio::process::Command;
+
+/// What a typical server or client needs, in one `use` (see the crate docs for both).
+///
+/// Servers: [`Server`](prelude::Server) and its extractors and returns, [`serve_stdio`] and
+/// friends. Clients: [`ClientConfig`], [`connect_child`] and friends,
+/// and the [`Client`] they return. Also the derives typed tools use
+/// (`Deserialize`, `Serialize`, `JsonSchema`: the derives expand to paths in the `serde` and
+/// `schemars` crates, so those two must be dependencies of your crate too) and the schema
+/// types most calls return.
+pub mod prelude {
+    pub use std::sync::Arc;
+
+    pub use mcp_driver::mcp_proto::schema::prompts::GetPromptResult;
+    pub use mcp_driver::mcp_proto::schema::resources::ReadResourceResult;
+    pub use mcp_driver::mcp_proto::schema::tools::{CallToolResult, Tool};
+    pub use mcp_driver::mcp_proto::schema::{ContentBlock, Implementation};
+    pub use mcp_driver::mcp_proto::session::{ClientConfig, ServerConfig};
+
+    pub use mcp_driver::{Args, Json, RequestCx, Server, ServerBuilder, Service, State, ToolError};
+    pub use mcp_driver::{CallError, Client, ClientHandler, NoHandler};
+
+    pub use mcp_driver::schemars::JsonSchema;
+    pub use mcp_driver::serde::{Deserialize, Serialize};
+
+    pub use crate::{connect, connect_child, serve, serve_stdio, ChildServer, Command, Stderr};
+    pub use crate::{connect_http, serve_http, HttpClientOptions, HttpServerConfig};
+}
 
 /// The tokio [`Runtime`]: tokio's clock, timer and spawner. Needs a tokio runtime with the
 /// time driver enabled.

@@ -67,6 +67,17 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
+    /// A config for a client called `name` at `version`, defaults for everything else: the
+    /// one line most clients need.
+    ///
+    /// ```
+    /// let config = mcp_proto::session::ClientConfig::named("my-client", "1.0");
+    /// assert_eq!(config.info.name, "my-client");
+    /// ```
+    pub fn named(name: impl Into<String>, version: impl Into<String>) -> Self {
+        Self::new(Implementation::new(name, version))
+    }
+
     /// A config with the given identity and defaults for everything else.
     pub fn new(info: Implementation) -> Self {
         ClientConfig {
