@@ -37,7 +37,7 @@ pub mod prelude {
 
     pub use mcp_driver::mcp_proto::schema::prompts::GetPromptResult;
     pub use mcp_driver::mcp_proto::schema::resources::ReadResourceResult;
-    pub use mcp_driver::mcp_proto::schema::tools::{CallToolResult, Tool};
+    pub use mcp_driver::mcp_proto::schema::tools::{CallToolResult, StructuredError, Tool};
     pub use mcp_driver::mcp_proto::schema::{ContentBlock, Implementation};
     pub use mcp_driver::mcp_proto::session::{ClientConfig, ServerConfig};
 
