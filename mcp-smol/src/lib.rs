@@ -4,6 +4,68 @@
 //! smol's streams already speak the futures-io traits the driver uses, so this crate is
 //! glue only. Futures returned here run on any executor; the runtime spawns request tasks on
 //! smol's global executor.
+//!
+//! Everything a typical program needs is in [`prelude`]. Add `smol`, `serde` (`derive`) and
+//! `schemars` next to this crate for typed tools.
+//!
+//! # A server
+//!
+//! One typed tool on stdio; the input and output schemas come from the types:
+//!
+//! ```no_run
+//! use mcp_smol::prelude::*;
+//!
+//! #[derive(Deserialize, JsonSchema)]
+//! struct Add {
+//!     a: i64,
+//!     b: i64,
+//! }
+//!
+//! #[derive(Serialize, JsonSchema)]
+//! struct Sum {
+//!     sum: i64,
+//! }
+//!
+//! fn main() -> std::io::Result<()> {
+//!     let server = Server::builder("calculator", "1.0")
+//!         .tool("add", "Add two integers", |Args(Add { a, b }): Args<Add>| async move {
+//!             Ok(Json(Sum { sum: a + b }))
+//!         })
+//!         .build();
+//!     smol::block_on(serve_stdio(server))
+//! }
+//! ```
+//!
+//! # A client
+//!
+//! Start that server as a child process and read a tool's answer as a type:
+//!
+//! ```no_run
+//! use mcp_smol::prelude::*;
+//!
+//! #[derive(Serialize)]
+//! struct Add {
+//!     a: i64,
+//!     b: i64,
+//! }
+//!
+//! #[derive(Deserialize)]
+//! struct Sum {
+//!     sum: i64,
+//! }
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     smol::block_on(async {
+//!         let config = ClientConfig::named("calculator-client", "1.0");
+//!         let server =
+//!             connect_child(Command::new("calculator"), config, Arc::new(NoHandler), Stderr::Inherit)
+//!                 .await?;
+//!         let result = server.client().call_tool("add", Add { a: 2, b: 3 }).await?;
+//!         println!("2 + 3 = {}", result.structured_as::<Sum>()?.sum);
+//!         Ok(())
+//!     })
+//! }
+//! ```
 
 use std::future::Future;
 use std::io;

@@ -1,5 +1,29 @@
 //! MCP on tokio: the [`Runtime`] impl and the entry points that hand tokio byte streams to
 //! the shared driver (stdio, child processes, any `AsyncRead`/`AsyncWrite`).
+//!
+//! Everything a typical program needs is in [`prelude`]. Add `tokio` (features `macros`,
+//! `rt-multi-thread`), `serde` (`derive`) and `schemars` next to this crate for typed tools.
+//!
+//! # A server
+//!
+//! One typed tool on stdio (`examples/calculator_stdio.rs`); the input and output schemas
+//! come from the types:
+//!
+#![doc = "```no_run"]
+#![doc = include_str!("../examples/calculator_stdio.rs")]
+#![doc = "```"]
+//!
+//! The same server over streamable HTTP is [`serve_http`] on a listener
+//! (`examples/http_server.rs`); inside an axum app, mount [`HttpService`].
+//!
+//! # A client
+//!
+//! Start a server as a child process and read a tool's answer as a type
+//! (`examples/client_child.rs`); [`connect_http`] reaches a remote one the same way:
+//!
+#![doc = "```no_run"]
+#![doc = include_str!("../examples/client_child.rs")]
+#![doc = "```"]
 
 use std::future::Future;
 use std::io;
