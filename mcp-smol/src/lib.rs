@@ -136,6 +136,45 @@ impl Runtime for SmolRuntime {
     }
 }
 
+/// Serves one connection over any stream and sink of whole JSON-RPC messages (a WebSocket,
+/// a channel pair; see [`mcp_driver::messages`]); returns a handle and the connection
+/// future (spawn it or await it).
+pub fn serve_messages<St, Si, M, E1, E2>(
+    service: Service,
+    stream: St,
+    sink: Si,
+) -> (
+    ServerHandle,
+    impl Future<Output = io::Result<()>> + Send + 'static,
+)
+where
+    St: mcp_driver::messages::Stream<Item = Result<M, E1>> + Unpin + Send + 'static,
+    Si: mcp_driver::messages::Sink<mcp_driver::Bytes, Error = E2> + Unpin + Send + 'static,
+    M: AsRef<[u8]>,
+    E1: Into<Box<dyn std::error::Error + Send + Sync>>,
+    E2: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    mcp_driver::serve_messages(SmolRuntime, service, stream, sink)
+}
+
+/// Connects a client over any stream and sink of whole JSON-RPC messages (see
+/// [`mcp_driver::messages`]).
+pub async fn connect_messages<St, Si, M, E1, E2>(
+    config: ClientConfig,
+    handler: Arc<dyn ClientHandler>,
+    stream: St,
+    sink: Si,
+) -> Result<Client, ConnectError>
+where
+    St: mcp_driver::messages::Stream<Item = Result<M, E1>> + Unpin + Send + 'static,
+    Si: mcp_driver::messages::Sink<mcp_driver::Bytes, Error = E2> + Unpin + Send + 'static,
+    M: AsRef<[u8]>,
+    E1: Into<Box<dyn std::error::Error + Send + Sync>>,
+    E2: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    mcp_driver::connect_messages(SmolRuntime, config, handler, stream, sink).await
+}
+
 /// Serves one connection over any byte stream; returns a handle and the connection future.
 pub fn serve_with_handle<R, W>(
     service: Service,

@@ -100,3 +100,24 @@ async fn http_server_answers_over_streamable_http() {
     .await
     .expect("within the guard");
 }
+
+#[tokio::test]
+async fn custom_transport_runs_over_messages_and_bytes() {
+    let out = tokio::time::timeout(
+        GUARD,
+        Command::new(example_binary("custom_transport")).output(),
+    )
+    .await
+    .expect("custom_transport finishes")
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "over messages: 2 + 3 = 5\nover bytes: 40 + 2 = 42\n"
+    );
+}

@@ -783,6 +783,18 @@ impl ClientSession {
             .push_back(ClientEvent::PeerFault(PeerFault::new(message)));
     }
 
+    /// Feeds one whole message from a message-framed transport (a WebSocket, a channel):
+    /// exactly what one line is to [`handle_bytes`](Self::handle_bytes), the
+    /// `max_frame_len` limit included. A trailing newline is ignored.
+    pub fn handle_framed(&mut self, now: Instant, message: &[u8]) {
+        let message = message.strip_suffix(b"\n").unwrap_or(message);
+        let max_frame_len = self.decoder.max_frame_len();
+        if message.len() > max_frame_len {
+            return self.frame_fault(FrameError::TooLong { max_frame_len });
+        }
+        self.handle_message(now, message);
+    }
+
     /// Feeds one complete JSON-RPC message.
     pub fn handle_message(&mut self, now: Instant, bytes: &[u8]) {
         if self.state == State::Closed {
