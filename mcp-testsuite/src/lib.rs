@@ -44,6 +44,7 @@ pub use flow::{
 pub mod hostile;
 pub mod hostile_http;
 pub mod http;
+pub mod messages;
 pub mod oauth;
 pub mod pipe;
 pub mod python;
@@ -165,6 +166,10 @@ macro_rules! suite {
                 accept_errors_are_survived,
                 connections_are_capped,
             ]
+            messages [
+                messages_are_held_to_the_frame_limit,
+                a_message_peer_that_never_takes_any_costs_bounded_memory,
+            ]
         );
     };
     (@http $rt:expr, $block_on:path, $net:expr; $($case:ident),* $(,)?) => {
@@ -200,7 +205,8 @@ macro_rules! suite {
     (@cases $rt:expr, $block_on:path;
         [$($case:ident),* $(,)?] tasks [$($m:ident :: $task:ident),* $(,)?]
         builder [$($b:ident),* $(,)?]
-        pipe [$($pipe:ident),* $(,)?]) => {
+        pipe [$($pipe:ident),* $(,)?]
+        messages [$($msg:ident),* $(,)?]) => {
         fn __suite_run<R: $crate::__Runtime, F: ::std::future::Future>(
             case: &str,
             rt: R,
@@ -233,6 +239,26 @@ macro_rules! suite {
                 #[test]
                 fn $b() {
                     super::__suite_run(stringify!($b), $rt, || $crate::builder::$b($rt));
+                }
+            )*
+        }
+        mod over_messages {
+            $(
+                #[test]
+                fn $case() {
+                    super::__suite_run(stringify!($case), $rt, || $crate::$case($rt, $crate::Link::Messages));
+                }
+            )*
+            $(
+                #[test]
+                fn $task() {
+                    super::__suite_run(stringify!($task), $rt, || $crate::$m::$task($rt, $crate::Link::Messages));
+                }
+            )*
+            $(
+                #[test]
+                fn $msg() {
+                    super::__suite_run(stringify!($msg), $rt, || $crate::messages::$msg($rt));
                 }
             )*
         }
@@ -603,6 +629,9 @@ pub enum Link {
     Pipe,
     /// [`mcp_driver::connect_in_process`]: sessions linked with no bytes in between.
     InProcess,
+    /// Whole messages over a pair of bounded channels ([`mcp_driver::messages`]), as a
+    /// WebSocket would carry them.
+    Messages,
 }
 
 /// A connected client and server.
@@ -668,6 +697,17 @@ pub async fn link_up<R: Runtime>(
             }));
             (
                 mcp_driver::connect(rt, config, handler, cr, cw).await,
+                server,
+            )
+        }
+        Link::Messages => {
+            let ((cs, cr), (ss, sr)) = (messages::channel(), messages::channel());
+            let (server, conn) = mcp_driver::serve_messages(rt.clone(), service, sr, cs);
+            rt.spawn(Box::pin(async move {
+                let _ = conn.await;
+            }));
+            (
+                mcp_driver::connect_messages(rt, config, handler, cr, ss).await,
                 server,
             )
         }
@@ -889,7 +929,7 @@ pub async fn server_shutdown_fails_pending_calls<R: Runtime>(rt: R, link: Link) 
         // Over bytes the server's answer arrives before the end of the stream; linked in
         // process, the link goes down with the server first.
         let answered = match (&r, link) {
-            (Err(CallError::Request(RequestError::Rpc(e))), Link::Pipe) => {
+            (Err(CallError::Request(RequestError::Rpc(e))), Link::Pipe | Link::Messages) => {
                 e.code == -32603 && e.message.contains("shutting down")
             }
             (Err(CallError::Request(RequestError::Closed)), Link::InProcess) => true,
