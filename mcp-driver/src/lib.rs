@@ -45,6 +45,8 @@ mod engine;
 pub mod http;
 #[cfg(all(feature = "server", feature = "client"))]
 mod linked;
+#[cfg(any(feature = "server", feature = "client"))]
+pub mod messages;
 #[cfg(feature = "server")]
 mod mrtr;
 mod oneshot;
@@ -73,6 +75,10 @@ pub use client::{connect, CallError, Client, ClientHandler, NoHandler, ProgressF
 pub use engine::Backlog;
 #[cfg(all(feature = "server", feature = "client"))]
 pub use linked::connect_in_process;
+#[cfg(feature = "client")]
+pub use messages::connect_messages;
+#[cfg(feature = "server")]
+pub use messages::serve_messages;
 #[cfg(feature = "server")]
 pub use mrtr::StateKey;
 pub use runtime::{BoxFuture, OsEntropy, Runtime};
@@ -86,6 +92,7 @@ pub use task_handle::{TaskHandle, TaskInfo};
 #[cfg(feature = "server")]
 pub use tasks::{TaskOptions, TaskStart, TaskSupport};
 
+pub use bytes::Bytes;
 #[cfg(feature = "macros")]
 pub use mcp_macros::tool;
 pub use mcp_proto;

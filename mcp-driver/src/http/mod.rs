@@ -2,6 +2,8 @@
 //! or connected sockets, as futures-io) and this module runs HTTP/1.1 on them, with the
 //! protocol decisions made by [`mcp_proto::http`].
 
+#[cfg(feature = "server")]
+pub mod auth;
 #[cfg(feature = "client")]
 pub mod client;
 mod io;
