@@ -42,6 +42,7 @@ pub mod hostile_http;
 pub mod http;
 pub mod oauth;
 pub mod pipe;
+pub mod protected;
 pub mod stall;
 pub mod tasks;
 
@@ -247,6 +248,7 @@ macro_rules! http_suite {
             oauth_a_stored_expired_token_is_refreshed_before_use,
             oauth_file_store_persists_and_refreshes_reloaded_tokens,
             oauth_dpop_proofs_and_the_resources_nonce,
+            oauth_protected_server_against_oidc_provider,
         );
     };
 }
