@@ -1,4 +1,5 @@
-//! Raw bytes into a client session (connecting or connected): exactly one outcome per request.
+//! Raw bytes into a client session (connecting or connected): its output must not depend on
+//! how the input was split.
 //!
 //! The logic lives in `common/`, shared with the corpus replay in `mcp-proto/tests`.
 #![no_main]

@@ -1,4 +1,4 @@
-//! Raw bytes into a server session: chunking invariance, answers, close.
+//! Raw bytes into a server session: its output must not depend on how the input was split.
 //!
 //! The logic lives in `common/`, shared with the corpus replay in `mcp-proto/tests`.
 #![no_main]

@@ -2,12 +2,12 @@
 //! debuggable), exactly as `cargo fuzz` and the `fuzz_corpus` replay run them:
 //!
 //! ```text
-//! cargo run -p mcp-proto --example fuzz_reproduce -- pair_ops fuzz/artifacts/pair_ops/crash-...
+//! cargo run -p mcp-proto --example fuzz_reproduce -- pair_modern fuzz/artifacts/pair_modern/crash-...
 //! cargo run -p mcp-proto --example fuzz_reproduce -- http_exchange fuzz/corpus/http_exchange
 //! ```
 //!
-//! The input may be one file or a directory (a whole corpus). A `pair_ops` file on its own is
-//! printed decoded first. Exits non-zero on a failing input (the panic says which) or an
+//! The input may be one file or a directory (a whole corpus). A `pair_legacy` or
+//! `pair_modern` file on its own is printed decoded first. Exits non-zero on a failing input (the panic says which) or an
 //! unknown target.
 
 #[path = "../../fuzz/fuzz_targets/common/mod.rs"]
@@ -58,7 +58,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         };
-        if target == "pair_ops" && files.len() == 1 {
+        if target.starts_with("pair_") && files.len() == 1 {
             eprintln!("{:#?}", common::ops::Script::decode(&data));
         }
         eprintln!("{}", file.display());

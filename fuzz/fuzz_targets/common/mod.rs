@@ -24,10 +24,13 @@ pub mod sessions;
 pub fn run_target(name: &str, data: &[u8]) -> bool {
     match name {
         "server_bytes" => sessions::server_bytes(data),
+        "server_app" => sessions::server_app(data),
         "client_bytes" => sessions::client_bytes(data),
+        "client_app" => sessions::client_app(data),
         "line_decoder" => codec::line_decoder(data),
         "sse_decoder" => codec::sse_decoder(data),
-        "pair_ops" => ops::pair_ops(data),
+        "pair_legacy" => ops::pair_legacy(data),
+        "pair_modern" => ops::pair_modern(data),
         "http_exchange" => http::http_exchange(data),
         "http_endpoint" => endpoint::http_endpoint(data),
         "auth_flow" => auth::auth_flow(data),
@@ -37,12 +40,15 @@ pub fn run_target(name: &str, data: &[u8]) -> bool {
 }
 
 /// Names of every target, as in `fuzz/Cargo.toml`.
-pub const TARGETS: [&str; 8] = [
+pub const TARGETS: [&str; 11] = [
     "server_bytes",
+    "server_app",
     "client_bytes",
+    "client_app",
     "line_decoder",
     "sse_decoder",
-    "pair_ops",
+    "pair_legacy",
+    "pair_modern",
     "http_exchange",
     "http_endpoint",
     "auth_flow",

@@ -1,4 +1,4 @@
-//! The `pair_ops` target: op sequences against a client and a server joined by a lossy link.
+//! The `pair_legacy` and `pair_modern` targets: op sequences against a client and a server joined by a lossy link.
 //!
 //! An input is a [`Script`]: two setup bytes, then ops, each a tag byte followed by its
 //! arguments (see [`Script::decode`]; [`Script::encode`] is the inverse, used to write seeds).
@@ -205,10 +205,26 @@ impl Script {
     }
 }
 
-/// The target: decode, simulate, check.
-pub fn pair_ops(data: &[u8]) {
-    let script = Script::decode(data);
-    let mut sim = Sim::new(script.setup, script.seed);
+/// Setup bit 2: the server offers only legacy versions (bits 2-3 are 1 or 3).
+const LEGACY_SERVER: u8 = 0x04;
+
+/// The `pair_legacy` target: the server offers only legacy versions, so the session is a
+/// legacy one (or none, for a client that insists on 2026-07-28). Together with
+/// [`pair_modern`] it covers every setup; each is one era's code, about half of the
+/// features the whole pair hit in one target.
+pub fn pair_legacy(data: &[u8]) {
+    run_script(Script::decode(data), |setup| setup | LEGACY_SERVER);
+}
+
+/// The `pair_modern` target: the server offers 2026-07-28 (alone, or with every legacy
+/// version for a client that asks for one).
+pub fn pair_modern(data: &[u8]) {
+    run_script(Script::decode(data), |setup| setup & !LEGACY_SERVER);
+}
+
+/// Decode, simulate, check, with the setup byte mapped to the target's era.
+fn run_script(script: Script, era: impl Fn(u8) -> u8) {
+    let mut sim = Sim::new(era(script.setup), script.seed);
     for op in &script.ops {
         sim.apply(op);
     }

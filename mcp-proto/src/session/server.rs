@@ -548,6 +548,22 @@ impl ServerSession {
         self.outbox.error(Route::Session, None, &error);
     }
 
+    /// Feeds one whole message from a message-framed transport (a WebSocket, a channel):
+    /// exactly what one line is to [`handle_bytes`](Self::handle_bytes), the
+    /// `max_frame_len` limit and its answer included, and batches answered as one array.
+    /// A trailing newline is ignored.
+    pub fn handle_framed(&mut self, now: Instant, message: &[u8]) {
+        if self.closed {
+            return;
+        }
+        let message = message.strip_suffix(b"\n").unwrap_or(message);
+        let max_frame_len = self.decoder.max_frame_len();
+        if message.len() > max_frame_len {
+            return self.frame_error(FrameError::TooLong { max_frame_len });
+        }
+        self.handle_frame(now, message, true);
+    }
+
     /// Feeds one complete JSON-RPC message (or a 2025-03-26 batch, handled as by
     /// [`handle_batch`](Self::handle_batch): each answer on its own request's route).
     pub fn handle_message(&mut self, now: Instant, bytes: &[u8]) {
