@@ -47,6 +47,7 @@ pub mod http;
 pub mod messages;
 pub mod oauth;
 pub mod pipe;
+pub mod protected;
 pub mod python;
 pub mod stall;
 pub mod tasks;
@@ -314,6 +315,7 @@ macro_rules! http_suite {
             oauth_a_stored_expired_token_is_refreshed_before_use,
             oauth_file_store_persists_and_refreshes_reloaded_tokens,
             oauth_dpop_proofs_and_the_resources_nonce,
+            oauth_protected_server_against_oidc_provider,
         );
     };
 }

@@ -26,6 +26,8 @@ use mcp_driver::{BoxFuture, Client, NoHandler, Runtime};
 use serde_json::{json, Value};
 
 use crate::http::Net;
+
+pub use crate::protected::oauth_protected_server_against_oidc_provider;
 use crate::Signal;
 
 /// Bounds every wait of these cases.
