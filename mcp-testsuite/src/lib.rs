@@ -32,6 +32,7 @@ use serde_json::json;
 pub mod accept;
 pub use accept::{accept_errors_are_survived, connections_are_capped};
 pub mod child;
+pub mod fair_streams;
 pub mod flow;
 pub use flow::{
     a_peer_that_never_reads_costs_bounded_memory,
@@ -240,6 +241,7 @@ macro_rules! http_suite {
             http_tasks_find_their_task_on_every_exchange,
             http_panicking_handlers_answer_errors,
             http_a_stalled_server_cannot_hold_the_client,
+            http_one_client_at_its_stream_limit_does_not_lock_out_another,
         );
         $crate::suite!(@oauth $rt, $block_on, $net;
             oauth_concurrent_401s_cause_one_token_request_and_rotation_holds,
@@ -470,6 +472,13 @@ impl Handler for Fixture {
                         "never cut"
                     };
                     Ok(CallToolResult::text(text).into())
+                }
+                "held" => {
+                    // Starts its response stream with a progress report, then holds it
+                    // until cancelled.
+                    cx.progress(0.0, None, None).map_err(internal)?;
+                    cx.cancelled().await;
+                    Ok(CallToolResult::text("cancelled").into())
                 }
                 "watchful" => {
                     me.started.set();
