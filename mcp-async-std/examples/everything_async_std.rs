@@ -25,15 +25,22 @@ fn main() -> ExitCode {
                 eprintln!("everything_async_std: serving one client on stdio");
                 mcp_async_std::serve_stdio(service).await
             }
-            ServeCommand::Http { bind } => match async_std::net::TcpListener::bind(bind).await {
-                Ok(listener) => {
-                    let addr = listener.local_addr().map_or(bind, |a| a);
-                    eprintln!("everything_async_std: serving streamable HTTP at http://{addr}/mcp");
-                    let config = mcp_examples_common::http_config(addr);
-                    mcp_async_std::serve_http_tcp(listener, service, config).await
+            ServeCommand::Http { auth: Some(_), .. } => Err(std::io::Error::other(
+                "--auth: use the tokio or smol example (this one serves plain HTTP only)",
+            )),
+            ServeCommand::Http { bind, auth: None } => {
+                match async_std::net::TcpListener::bind(bind).await {
+                    Ok(listener) => {
+                        let addr = listener.local_addr().map_or(bind, |a| a);
+                        eprintln!(
+                            "everything_async_std: serving streamable HTTP at http://{addr}/mcp"
+                        );
+                        let config = mcp_examples_common::http_config(addr);
+                        mcp_async_std::serve_http_tcp(listener, service, config).await
+                    }
+                    Err(e) => Err(e),
                 }
-                Err(e) => Err(e),
-            },
+            }
             ServeCommand::Tcp { bind } => match async_std::net::TcpListener::bind(bind).await {
                 Ok(listener) => {
                     let addr = listener.local_addr().map_or(bind, |a| a);

@@ -33,6 +33,7 @@ use mcp_proto::session::{
     ClientConfig, ClientEvent, ClientSession, ConnectError, RequestError, RequestOptions,
     ServerDescription,
 };
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::engine::{lock, stream, Backlog, Shared, Side};
@@ -287,6 +288,30 @@ pub enum CallError {
     /// The task was cancelled before it produced a result.
     #[error("task {0} was cancelled")]
     TaskCancelled(String),
+    /// The tool arguments did not serialize to a JSON object (nothing was sent).
+    #[error("tool arguments must serialize to a JSON object or null: {0}")]
+    Arguments(String),
+}
+
+/// Tool arguments as the wire carries them: an object, or none for `null`. Other values are
+/// refused rather than wrapped, so what the server sees is what the caller wrote.
+pub(crate) fn tool_arguments(
+    arguments: impl Serialize,
+) -> Result<Option<Map<String, Value>>, CallError> {
+    match serde_json::to_value(arguments) {
+        Ok(Value::Object(m)) => Ok(Some(m)),
+        Ok(Value::Null) => Ok(None),
+        Ok(other) => Err(CallError::Arguments(format!(
+            "got {}",
+            match other {
+                Value::Bool(_) => "a boolean",
+                Value::Number(_) => "a number",
+                Value::String(_) => "a string",
+                _ => "an array",
+            }
+        ))),
+        Err(e) => Err(CallError::Arguments(e.to_string())),
+    }
 }
 
 /// A connected client. Cheap to clone; every clone talks over the same connection.
@@ -460,11 +485,14 @@ impl Client {
         }
     }
 
-    /// Calls a tool with JSON arguments.
+    /// Calls a tool. `arguments` is anything that serializes to a JSON object (a struct, a
+    /// map, `json!({..})`), or to `null` (`()`) for none; anything else is refused with
+    /// [`CallError::Arguments`] before a request is sent. Read a typed answer with
+    /// [`CallToolResult::structured_as`].
     pub async fn call_tool(
         &self,
         name: &str,
-        arguments: Value,
+        arguments: impl Serialize,
     ) -> Result<CallToolResult, CallError> {
         self.call_tool_with(name, arguments, None).await
     }
@@ -473,18 +501,10 @@ impl Client {
     pub async fn call_tool_with(
         &self,
         name: &str,
-        arguments: Value,
+        arguments: impl Serialize,
         on_progress: Option<ProgressFn>,
     ) -> Result<CallToolResult, CallError> {
-        let arguments = match arguments {
-            Value::Object(m) => Some(m),
-            Value::Null => None,
-            other => {
-                let mut m = Map::new();
-                m.insert("value".into(), other);
-                Some(m)
-            }
-        };
+        let arguments = tool_arguments(arguments)?;
         let params = CallToolRequestParams {
             name: name.to_owned(),
             arguments,

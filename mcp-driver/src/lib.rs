@@ -16,6 +16,7 @@ mod client;
 mod engine;
 pub mod http;
 mod linked;
+pub mod messages;
 mod mrtr;
 mod oneshot;
 pub mod process;
@@ -34,6 +35,7 @@ pub use builder::{
 pub use client::{connect, CallError, Client, ClientHandler, NoHandler, ProgressFn, Subscription};
 pub use engine::Backlog;
 pub use linked::connect_in_process;
+pub use messages::{connect_messages, serve_messages};
 pub use mrtr::StateKey;
 pub use runtime::{BoxFuture, OsEntropy, Runtime};
 pub use server::{
@@ -43,6 +45,7 @@ pub use server::{
 pub use task_handle::{TaskHandle, TaskInfo};
 pub use tasks::{TaskOptions, TaskStart, TaskSupport};
 
+pub use bytes::Bytes;
 pub use mcp_proto;
 pub use schemars;
 pub use serde;

@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_lite::io::{AsyncRead, AsyncWrite};
+use mcp_proto::auth::Principal;
 use mcp_proto::jsonrpc::{ErrorObject, RequestId};
 use mcp_proto::schema::elicitation::{ElicitRequestParams, ElicitResult};
 use mcp_proto::schema::lifecycle::ClientCapabilities;
@@ -83,9 +84,15 @@ pub(crate) struct ServerSide {
     request_data: HashMap<RequestId, RequestData>,
 }
 
-/// Data a transport attaches to one request for its handler (HTTP: the request's headers);
-/// the handler's [`RequestCx`] carries it.
-pub(crate) type RequestData = Arc<dyn Any + Send + Sync>;
+/// Data a transport attaches to one request for its handler (HTTP: the request's headers,
+/// and who its access token speaks for); the handler's [`RequestCx`] carries it.
+#[derive(Clone, Default)]
+pub(crate) struct RequestData {
+    /// Transport-specific data (HTTP: the header map).
+    pub(crate) extra: Option<Arc<dyn Any + Send + Sync>>,
+    /// The verified principal of a protected transport.
+    pub(crate) principal: Option<Arc<Principal>>,
+}
 
 /// What a transport that answers each request on a stream of its own lets a handler do to
 /// that stream.
@@ -183,7 +190,13 @@ impl RequestCx {
 
     /// What the transport attached to this request, if it is a `T`.
     pub(crate) fn request_data<T: Any>(&self) -> Option<&T> {
-        self.data.as_deref()?.downcast_ref()
+        self.data.as_ref()?.extra.as_deref()?.downcast_ref()
+    }
+
+    /// Who calls: the principal the access token of this request was verified for, on a
+    /// server protected with OAuth (`None` on an unprotected one, and on stdio).
+    pub fn principal(&self) -> Option<&Principal> {
+        self.data.as_ref()?.principal.as_deref()
     }
 
     /// Era, version, progress token, log level, client identity.
@@ -594,22 +607,7 @@ impl RequestCx {
                     .into(),
             )));
         };
-        let caps = self.client_capabilities().unwrap_or_default();
-        let declared = match &request {
-            InputRequest::Elicit(ElicitRequestParams::Form(_)) => caps.supports_elicitation_form(),
-            InputRequest::Elicit(ElicitRequestParams::Url(_)) => caps.supports_elicitation_url(),
-            InputRequest::CreateMessage(_) => caps.sampling.is_some(),
-            InputRequest::ListRoots(_) => caps.roots.is_some(),
-            _ => false,
-        };
-        if !declared {
-            let capability = match request {
-                InputRequest::Elicit(_) => "elicitation",
-                InputRequest::CreateMessage(_) => "sampling",
-                _ => "roots",
-            };
-            return Err(AskError::Refused(UsageError::MissingCapability(capability)));
-        }
+        check_declared(&self.client_capabilities().unwrap_or_default(), &request)?;
         match replay.ask(key, request) {
             Some(answer) => Ok(answer),
             // The wrapper around the handler sees the pending ask and ends this run.
@@ -682,24 +680,35 @@ impl Drop for TaskAskGuard<'_> {
     }
 }
 
-/// Refuses an ask the request's client capabilities do not cover.
+/// Refuses an ask the request's client capabilities do not cover: the same rules the
+/// session applies to what it sends (sampling with tools needs `sampling.tools`, URL-mode
+/// elicitation `elicitation.url`), checked before the handler stops for the answer, so a
+/// refusal reaches the handler instead of an `input_required` the session would not send.
 fn check_declared(caps: &ClientCapabilities, request: &InputRequest) -> Result<(), AskError> {
-    let declared = match request {
-        InputRequest::Elicit(ElicitRequestParams::Form(_)) => caps.supports_elicitation_form(),
-        InputRequest::Elicit(ElicitRequestParams::Url(_)) => caps.supports_elicitation_url(),
-        InputRequest::CreateMessage(_) => caps.sampling.is_some(),
-        InputRequest::ListRoots(_) => caps.roots.is_some(),
-        _ => false,
+    let missing = match request {
+        InputRequest::Elicit(ElicitRequestParams::Form(_)) if !caps.supports_elicitation_form() => {
+            Some("elicitation")
+        }
+        InputRequest::Elicit(ElicitRequestParams::Url(_)) if !caps.supports_elicitation_url() => {
+            Some("elicitation.url")
+        }
+        InputRequest::CreateMessage(_) if caps.sampling.is_none() => Some("sampling"),
+        InputRequest::CreateMessage(p)
+            if (p.tools.is_some() || p.tool_choice.is_some())
+                && caps.sampling.as_ref().is_some_and(|s| s.tools.is_none()) =>
+        {
+            Some("sampling.tools")
+        }
+        InputRequest::ListRoots(_) if caps.roots.is_none() => Some("roots"),
+        InputRequest::Elicit(_) | InputRequest::CreateMessage(_) | InputRequest::ListRoots(_) => {
+            None
+        }
+        _ => Some("an ask this server cannot make"),
     };
-    if declared {
-        return Ok(());
+    match missing {
+        None => Ok(()),
+        Some(capability) => Err(AskError::Refused(UsageError::MissingCapability(capability))),
     }
-    let capability = match request {
-        InputRequest::Elicit(_) => "elicitation",
-        InputRequest::CreateMessage(_) => "sampling",
-        _ => "roots",
-    };
-    Err(AskError::Refused(UsageError::MissingCapability(capability)))
 }
 
 /// Creates the task of request `id`, answering it, and moves its handler from the request
@@ -931,8 +940,19 @@ impl<R: Runtime> Side<R> for ServerSide {
                     request,
                     context,
                 } => {
+                    let principal = shared
+                        .side
+                        .request_data
+                        .get(&id)
+                        .and_then(|d| d.principal.as_ref())
+                        .map(|p| p.key());
                     let replay = match (context.era, replay_inputs(&request)) {
                         (Era::Modern, Some((method, target, state, responses))) => {
+                            // A state sealed for one principal does not open for another.
+                            let target = match principal {
+                                Some(p) => format!("{target}\u{0}{p}"),
+                                None => target,
+                            };
                             match Replay::new(
                                 &shared.side.state_key,
                                 method,
@@ -1199,13 +1219,23 @@ impl Finished {
         }
         let Some(task_id) = st.as_ref().map(|d| d.task_id.clone()) else {
             drop(st);
-            // Refusals here (e.g. a cancel raced the answer) need no action.
-            let _ = match outcome {
+            let sent = match outcome {
                 Outcome::Done(Ok(result)) => g.session.respond(&self.id, result),
                 Outcome::Done(Err(error)) => g.session.respond_error(&self.id, error),
                 Outcome::NeedsInput(asks) => input_required(&mut g, &self.id, asks),
                 Outcome::Cancelled => Ok(()),
             };
+            match sent {
+                // Gone already (a cancel raced the answer) or closed: nothing is owed.
+                Ok(()) | Err(UsageError::UnknownRequest(_) | UsageError::Closed) => {}
+                // The session refused the answer itself: the request is still owed one.
+                Err(refused) => {
+                    let e = ErrorObject::internal(format!(
+                        "the handler's answer was refused: {refused}"
+                    ));
+                    let _ = g.session.respond_error(&self.id, e);
+                }
+            }
             g.wake();
             return;
         };
@@ -1267,6 +1297,13 @@ impl ServerHandle {
     /// Tells subscribers a resource changed.
     pub fn notify_resource_updated(&self, uri: &str) {
         self.with_session(|s| s.notify_resource_updated(uri))
+    }
+
+    /// Tells the client the URL-mode elicitation `elicitation_id` finished (2025-11-25
+    /// sessions whose client declared URL mode; see
+    /// [`ServerSession::notify_elicitation_complete`]); returns whether it was sent.
+    pub fn notify_elicitation_complete(&self, elicitation_id: &str) -> bool {
+        self.with_session(|s| s.notify_elicitation_complete(elicitation_id))
     }
 
     /// Stops serving: answers what is in flight, flushes, ends the connection future.

@@ -86,7 +86,7 @@ impl Client {
     pub async fn call_tool_as_task(
         &self,
         name: &str,
-        arguments: Value,
+        arguments: impl serde::Serialize,
     ) -> Result<TaskHandle, CallError> {
         self.call_tool_as_task_with(name, arguments, None).await
     }
@@ -97,18 +97,10 @@ impl Client {
     pub async fn call_tool_as_task_with(
         &self,
         name: &str,
-        arguments: Value,
+        arguments: impl serde::Serialize,
         on_progress: Option<crate::ProgressFn>,
     ) -> Result<TaskHandle, CallError> {
-        let arguments = match arguments {
-            Value::Object(m) => Some(m),
-            Value::Null => None,
-            other => {
-                let mut m = Map::new();
-                m.insert("value".into(), other);
-                Some(m)
-            }
-        };
+        let arguments = crate::client::tool_arguments(arguments)?;
         let mut params = CallToolRequestParams::new(name, arguments);
         let era = self.server().era;
         match era {

@@ -40,6 +40,8 @@ pub enum ServeCommand {
     Http {
         /// Where to listen, e.g. `127.0.0.1:3000`.
         bind: std::net::SocketAddr,
+        /// `--auth ISSUER_URL`: require OAuth access tokens (JWTs) from this issuer.
+        auth: Option<String>,
     },
     /// Serve newline-delimited JSON-RPC over TCP, one session per connection.
     Tcp {
@@ -55,7 +57,7 @@ pub fn everything_usage(program: &str) -> String {
          \n\
          commands:\n  \
          stdio                 serve one client on stdin/stdout (diagnostics go to stderr)\n  \
-         http --bind ADDR      serve streamable HTTP at http://ADDR/mcp (e.g. 127.0.0.1:3000)\n  \
+         http --bind ADDR [--auth ISSUER_URL]\n                        serve streamable HTTP at http://ADDR/mcp (e.g. 127.0.0.1:3000);\n                        with --auth, only to holders of the issuer's access tokens\n  \
          tcp --bind ADDR       serve JSON-RPC lines over TCP, a session per connection\n"
     )
 }
@@ -79,7 +81,16 @@ where
             if kind == "tcp" {
                 ServeCommand::Tcp { bind }
             } else {
-                ServeCommand::Http { bind }
+                let auth = match args.next().as_deref() {
+                    None => None,
+                    Some("--auth") => Some(args.next().ok_or_else(|| {
+                        ArgsError::Invalid("usage: http --bind ADDR --auth ISSUER_URL".into())
+                    })?),
+                    Some(other) => {
+                        return Err(ArgsError::Invalid(format!("unexpected argument `{other}`")))
+                    }
+                };
+                ServeCommand::Http { bind, auth }
             }
         }
         Some(other) => return Err(ArgsError::Invalid(format!("unknown command `{other}`"))),
@@ -153,7 +164,21 @@ mod tests {
         assert_eq!(
             parse_everything_args(args(&["http", "--bind", "127.0.0.1:3000"])),
             Ok(ServeCommand::Http {
-                bind: "127.0.0.1:3000".parse().unwrap()
+                bind: "127.0.0.1:3000".parse().unwrap(),
+                auth: None,
+            })
+        );
+        assert_eq!(
+            parse_everything_args(args(&[
+                "http",
+                "--bind",
+                "127.0.0.1:3000",
+                "--auth",
+                "https://auth.example.com"
+            ])),
+            Ok(ServeCommand::Http {
+                bind: "127.0.0.1:3000".parse().unwrap(),
+                auth: Some("https://auth.example.com".into()),
             })
         );
         assert_eq!(
@@ -167,6 +192,8 @@ mod tests {
             &["http"],
             &["tcp", "--bind"],
             &["http", "--bind", "nowhere"],
+            &["http", "--bind", "127.0.0.1:1", "--auth"],
+            &["tcp", "--bind", "127.0.0.1:1", "--auth", "x"],
             &["stdio", "extra"],
             &["--stdio"],
         ] {

@@ -26,6 +26,29 @@ pub use server::{
     README_TEXT, README_URI,
 };
 
+/// The `everything` server protected by OAuth (`http --auth ISSUER_URL`): every request
+/// needs a JWT access token from `issuer` for `http://{bind}/mcp` with the `mcp:tools`
+/// scope, verified against the issuer's JWKS (fetched over `connector`).
+pub fn protected_http<R: mcp_driver::Runtime>(
+    rt: R,
+    connector: std::sync::Arc<dyn mcp_driver::http::client::Connector>,
+    service: mcp_driver::Service,
+    bind: std::net::SocketAddr,
+    issuer: &str,
+) -> mcp_driver::http::server::HttpService<R> {
+    use mcp_driver::http::auth::{JwtVerifier, Protection};
+    use mcp_driver::http::client::AuthHttp;
+    use mcp_driver::mcp_proto::auth::ResourceServerConfig;
+    use std::sync::Arc;
+
+    let resource = format!("http://{bind}/mcp");
+    let http = AuthHttp::standalone(rt.clone(), connector, Default::default());
+    let verifier = Arc::new(JwtVerifier::new(issuer, &resource, http));
+    let config = ResourceServerConfig::new(&resource, issuer).require(&["mcp:tools"]);
+    let protection = Protection::new(config, Arc::new(verifier));
+    mcp_driver::http::server::HttpService::protected(rt, service, http_config(bind), protection)
+}
+
 /// The HTTP configuration of the examples: the protective defaults, plus the bound address
 /// itself as an allowed `Host` when it is not loopback.
 pub fn http_config(bind: std::net::SocketAddr) -> mcp_driver::mcp_proto::http::HttpServerConfig {

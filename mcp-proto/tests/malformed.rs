@@ -403,3 +403,41 @@ fn resource_subscriptions_are_capped_per_session() {
     assert!(sub(&mut raw, 13, "mem://one-too-many")["result"].is_object());
     still_usable(&mut raw);
 }
+
+/// A whole message from a message transport is held to `max_frame_len` like a line: the
+/// server answers -32600 naming the limit and handles nothing; the client reports a fault.
+#[test]
+fn framed_messages_are_held_to_the_frame_limit() {
+    use mcp_proto::session::{ClientEvent, ClientSession};
+    let mut config = server_config();
+    config.max_frame_len = 64;
+    let mut raw = Raw::new(config);
+    raw.initialize("2025-11-25");
+    let ping = |id: &str| format!(r#"{{"jsonrpc":"2.0","id":"{id}","method":"ping"}}"#);
+    let long = ping(&"x".repeat(64));
+    raw.server.handle_framed(raw.now, long.as_bytes());
+    let refused = one(raw.drain());
+    assert_eq!(refused["error"]["code"], code::INVALID_REQUEST, "{refused}");
+    assert_eq!(refused["id"], Value::Null);
+    assert!(refused["error"]["message"].as_str().unwrap().contains("64"));
+    // A trailing newline does not count, and the session goes on.
+    raw.server
+        .handle_framed(raw.now, format!("{}\n", ping("ok")).as_bytes());
+    assert_eq!(one(raw.drain())["id"], "ok");
+
+    let mut config = client_config();
+    config.max_frame_len = 64;
+    let mut client = ClientSession::new(config, raw.now);
+    client.connect(raw.now).unwrap();
+    client.handle_framed(raw.now, long.as_bytes());
+    let faults: Vec<String> = std::iter::from_fn(|| client.poll_event())
+        .filter_map(|e| match e {
+            ClientEvent::PeerFault(f) => Some(f.message),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        faults.iter().any(|f| f.contains("exceeds the limit of 64")),
+        "{faults:?}"
+    );
+}

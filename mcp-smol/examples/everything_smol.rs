@@ -25,12 +25,26 @@ fn main() -> ExitCode {
                 eprintln!("everything_smol: serving one client on stdio");
                 mcp_smol::serve_stdio(service).await
             }
-            ServeCommand::Http { bind } => match smol::net::TcpListener::bind(bind).await {
+            ServeCommand::Http { bind, auth } => match smol::net::TcpListener::bind(bind).await {
                 Ok(listener) => {
                     let addr = listener.local_addr().map_or(bind, |a| a);
                     eprintln!("everything_smol: serving streamable HTTP at http://{addr}/mcp");
-                    let config = mcp_examples_common::http_config(addr);
-                    mcp_smol::serve_http(listener, service, config).await
+                    match auth {
+                        Some(issuer) => {
+                            let http = mcp_examples_common::protected_http(
+                                mcp_smol::SmolRuntime,
+                                std::sync::Arc::new(mcp_smol::SmolConnector),
+                                service,
+                                addr,
+                                &issuer,
+                            );
+                            mcp_smol::serve_http_with(listener, http).await
+                        }
+                        None => {
+                            let config = mcp_examples_common::http_config(addr);
+                            mcp_smol::serve_http(listener, service, config).await
+                        }
+                    }
                 }
                 Err(e) => Err(e),
             },

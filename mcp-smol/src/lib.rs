@@ -4,6 +4,68 @@
 //! smol's streams already speak the futures-io traits the driver uses, so this crate is
 //! glue only. Futures returned here run on any executor; the runtime spawns request tasks on
 //! smol's global executor.
+//!
+//! Everything a typical program needs is in [`prelude`]. Add `smol`, `serde` (`derive`) and
+//! `schemars` next to this crate for typed tools.
+//!
+//! # A server
+//!
+//! One typed tool on stdio; the input and output schemas come from the types:
+//!
+//! ```no_run
+//! use mcp_smol::prelude::*;
+//!
+//! #[derive(Deserialize, JsonSchema)]
+//! struct Add {
+//!     a: i64,
+//!     b: i64,
+//! }
+//!
+//! #[derive(Serialize, JsonSchema)]
+//! struct Sum {
+//!     sum: i64,
+//! }
+//!
+//! fn main() -> std::io::Result<()> {
+//!     let server = Server::builder("calculator", "1.0")
+//!         .tool("add", "Add two integers", |Args(Add { a, b }): Args<Add>| async move {
+//!             Ok(Json(Sum { sum: a + b }))
+//!         })
+//!         .build();
+//!     smol::block_on(serve_stdio(server))
+//! }
+//! ```
+//!
+//! # A client
+//!
+//! Start that server as a child process and read a tool's answer as a type:
+//!
+//! ```no_run
+//! use mcp_smol::prelude::*;
+//!
+//! #[derive(Serialize)]
+//! struct Add {
+//!     a: i64,
+//!     b: i64,
+//! }
+//!
+//! #[derive(Deserialize)]
+//! struct Sum {
+//!     sum: i64,
+//! }
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     smol::block_on(async {
+//!         let config = ClientConfig::named("calculator-client", "1.0");
+//!         let server =
+//!             connect_child(Command::new("calculator"), config, Arc::new(NoHandler), Stderr::Inherit)
+//!                 .await?;
+//!         let result = server.client().call_tool("add", Add { a: 2, b: 3 }).await?;
+//!         println!("2 + 3 = {}", result.structured_as::<Sum>()?.sum);
+//!         Ok(())
+//!     })
+//! }
+//! ```
 
 use std::future::Future;
 use std::io;
@@ -24,6 +86,33 @@ use smol::Timer;
 
 pub use mcp_driver;
 pub use mcp_driver::mcp_proto;
+
+/// What a typical server or client needs, in one `use` (see the crate docs for both).
+///
+/// Servers: [`Server`](prelude::Server) and its extractors and returns, [`serve_stdio`] and
+/// friends. Clients: [`ClientConfig`], [`connect_child`] and friends,
+/// and the [`Client`] they return. Also the derives typed tools use
+/// (`Deserialize`, `Serialize`, `JsonSchema`: the derives expand to paths in the `serde` and
+/// `schemars` crates, so those two must be dependencies of your crate too) and the schema
+/// types most calls return.
+pub mod prelude {
+    pub use std::sync::Arc;
+
+    pub use mcp_driver::mcp_proto::schema::prompts::GetPromptResult;
+    pub use mcp_driver::mcp_proto::schema::resources::ReadResourceResult;
+    pub use mcp_driver::mcp_proto::schema::tools::{CallToolResult, StructuredError, Tool};
+    pub use mcp_driver::mcp_proto::schema::{ContentBlock, Implementation};
+    pub use mcp_driver::mcp_proto::session::{ClientConfig, ServerConfig};
+
+    pub use mcp_driver::{Args, Json, RequestCx, Server, ServerBuilder, Service, State, ToolError};
+    pub use mcp_driver::{CallError, Client, ClientHandler, NoHandler};
+
+    pub use mcp_driver::schemars::JsonSchema;
+    pub use mcp_driver::serde::{Deserialize, Serialize};
+
+    pub use crate::{connect, connect_child, serve, serve_stdio, ChildServer, Command, Stderr};
+    pub use crate::{connect_http, serve_http, HttpClientOptions, HttpServerConfig};
+}
 /// The command type [`connect_child`] takes (smol's, from `async-process`).
 pub use smol::process::Command;
 
@@ -45,6 +134,45 @@ impl Runtime for SmolRuntime {
     fn spawn(&self, future: BoxFuture<'static, ()>) {
         smol::spawn(future).detach();
     }
+}
+
+/// Serves one connection over any stream and sink of whole JSON-RPC messages (a WebSocket,
+/// a channel pair; see [`mcp_driver::messages`]); returns a handle and the connection
+/// future (spawn it or await it).
+pub fn serve_messages<St, Si, M, E1, E2>(
+    service: Service,
+    stream: St,
+    sink: Si,
+) -> (
+    ServerHandle,
+    impl Future<Output = io::Result<()>> + Send + 'static,
+)
+where
+    St: mcp_driver::messages::Stream<Item = Result<M, E1>> + Unpin + Send + 'static,
+    Si: mcp_driver::messages::Sink<mcp_driver::Bytes, Error = E2> + Unpin + Send + 'static,
+    M: AsRef<[u8]>,
+    E1: Into<Box<dyn std::error::Error + Send + Sync>>,
+    E2: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    mcp_driver::serve_messages(SmolRuntime, service, stream, sink)
+}
+
+/// Connects a client over any stream and sink of whole JSON-RPC messages (see
+/// [`mcp_driver::messages`]).
+pub async fn connect_messages<St, Si, M, E1, E2>(
+    config: ClientConfig,
+    handler: Arc<dyn ClientHandler>,
+    stream: St,
+    sink: Si,
+) -> Result<Client, ConnectError>
+where
+    St: mcp_driver::messages::Stream<Item = Result<M, E1>> + Unpin + Send + 'static,
+    Si: mcp_driver::messages::Sink<mcp_driver::Bytes, Error = E2> + Unpin + Send + 'static,
+    M: AsRef<[u8]>,
+    E1: Into<Box<dyn std::error::Error + Send + Sync>>,
+    E2: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    mcp_driver::connect_messages(SmolRuntime, config, handler, stream, sink).await
 }
 
 /// Serves one connection over any byte stream; returns a handle and the connection future.

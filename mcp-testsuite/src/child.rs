@@ -72,6 +72,7 @@ pub fn example_binary(name: &str) -> PathBuf {
     bin
 }
 
+pub use crate::python::python_server_over_stdio;
 pub use crate::within;
 
 /// Bounds each step of a case; generous, since a real child on a loaded 2-core machine can

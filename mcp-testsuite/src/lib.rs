@@ -31,7 +31,11 @@ use serde_json::json;
 
 pub mod accept;
 pub use accept::{accept_errors_are_survived, connections_are_capped};
+pub mod asks;
+pub mod builder;
 pub mod child;
+pub mod crossing;
+pub use crossing::a_cancel_crossing_a_response_changes_nothing;
 pub mod fair_streams;
 pub mod flow;
 pub use flow::{
@@ -41,8 +45,10 @@ pub use flow::{
 pub mod hostile;
 pub mod hostile_http;
 pub mod http;
+pub mod messages;
 pub mod oauth;
 pub mod pipe;
+pub mod python;
 pub mod stall;
 pub mod tasks;
 
@@ -91,7 +97,12 @@ pub async fn within<R: Runtime, T>(
 #[macro_export]
 macro_rules! suite {
     ($rt:expr, $block_on:path, $net:expr, $procs:expr) => {
-        $crate::http_suite!(@list $rt, $block_on, $net);
+        // The HTTP cases, and those that need the runtime's own listener (a server on
+        // another clock, a peer's server), which a mounted endpoint would only repeat.
+        $crate::http_suite!(@list $rt, $block_on, $net;
+            http_tasks_expire_after_their_ttl,
+            python_server_over_http,
+        );
         $crate::suite!(@child $rt, $block_on, $procs;
             a_server_writing_garbage_fails_the_handshake,
             a_silent_server_times_out,
@@ -104,6 +115,7 @@ macro_rules! suite {
             a_hostile_stdio_peer_gets_one_answer_per_request_in_bounded_memory,
             a_hostile_http_peer_gets_one_answer_per_request_in_bounded_memory,
             a_hostile_tcp_peer_gets_one_answer_per_request_in_bounded_memory,
+            python_server_over_stdio,
         );
         $crate::suite!(@cases $rt, $block_on;
             [
@@ -123,17 +135,41 @@ macro_rules! suite {
                 closing_is_awaitable,
             ]
             tasks [
-                tasks_run_from_creation_to_result,
-                tasks_cancelled_while_working_stop_their_handler,
-                tasks_fail_with_the_calls_own_error,
-                tasks_ask_their_client_in_both_eras,
+                tasks::tasks_run_from_creation_to_result,
+                tasks::tasks_cancelled_while_working_stop_their_handler,
+                tasks::tasks_fail_with_the_calls_own_error,
+                tasks::tasks_ask_their_client_in_both_eras,
+                crossing::tasks_expire_after_their_ttl,
+                crossing::a_task_cancel_crossing_its_result_keeps_the_result,
+                asks::url_elicitation_end_to_end,
+                asks::url_elicitation_required_then_retried,
+                asks::sampling_with_tools_needs_the_capability,
+            ]
+            builder [
+                typed_tools_and_their_schemas,
+                structured_output_matches_its_schema,
+                tool_failures_are_results_and_unknown_tools_are_errors,
+                state_reaches_handlers,
+                tools_report_progress,
+                lists_are_paginated,
+                resources_text_binary_and_templates,
+                prompts_with_and_without_arguments,
+                completions_are_capped_at_100,
+                runtime_changes_reach_connected_clients,
+                resource_updates_reach_subscribers,
+                log_messages_follow_the_clients_level,
             ]
             pipe [
                 a_dropped_connection_future_ends_its_session,
+                a_cancel_crossing_a_response_changes_nothing,
                 a_peer_that_never_reads_costs_bounded_memory,
                 notifications_to_a_client_that_never_reads_are_cut_off,
                 accept_errors_are_survived,
                 connections_are_capped,
+            ]
+            messages [
+                messages_are_held_to_the_frame_limit,
+                a_message_peer_that_never_takes_any_costs_bounded_memory,
             ]
         );
     };
@@ -168,8 +204,10 @@ macro_rules! suite {
         }
     };
     (@cases $rt:expr, $block_on:path;
-        [$($case:ident),* $(,)?] tasks [$($task:ident),* $(,)?]
-        pipe [$($pipe:ident),* $(,)?]) => {
+        [$($case:ident),* $(,)?] tasks [$($m:ident :: $task:ident),* $(,)?]
+        builder [$($b:ident),* $(,)?]
+        pipe [$($pipe:ident),* $(,)?]
+        messages [$($msg:ident),* $(,)?]) => {
         fn __suite_run<R: $crate::__Runtime, F: ::std::future::Future>(
             case: &str,
             rt: R,
@@ -187,13 +225,41 @@ macro_rules! suite {
             $(
                 #[test]
                 fn $task() {
-                    super::__suite_run(stringify!($task), $rt, || $crate::tasks::$task($rt, $crate::Link::Pipe));
+                    super::__suite_run(stringify!($task), $rt, || $crate::$m::$task($rt, $crate::Link::Pipe));
                 }
             )*
             $(
                 #[test]
                 fn $pipe() {
                     super::__suite_run(stringify!($pipe), $rt, || $crate::$pipe($rt));
+                }
+            )*
+        }
+        mod builder {
+            $(
+                #[test]
+                fn $b() {
+                    super::__suite_run(stringify!($b), $rt, || $crate::builder::$b($rt));
+                }
+            )*
+        }
+        mod over_messages {
+            $(
+                #[test]
+                fn $case() {
+                    super::__suite_run(stringify!($case), $rt, || $crate::$case($rt, $crate::Link::Messages));
+                }
+            )*
+            $(
+                #[test]
+                fn $task() {
+                    super::__suite_run(stringify!($task), $rt, || $crate::$m::$task($rt, $crate::Link::Messages));
+                }
+            )*
+            $(
+                #[test]
+                fn $msg() {
+                    super::__suite_run(stringify!($msg), $rt, || $crate::messages::$msg($rt));
                 }
             )*
         }
@@ -207,7 +273,7 @@ macro_rules! suite {
             $(
                 #[test]
                 fn $task() {
-                    super::__suite_run(stringify!($task), $rt, || $crate::tasks::$task($rt, $crate::Link::InProcess));
+                    super::__suite_run(stringify!($task), $rt, || $crate::$m::$task($rt, $crate::Link::InProcess));
                 }
             )*
         }
@@ -228,7 +294,7 @@ macro_rules! http_suite {
         }
         $crate::http_suite!(@list $rt, $block_on, $net);
     };
-    (@list $rt:expr, $block_on:path, $net:expr) => {
+    (@list $rt:expr, $block_on:path, $net:expr $(; $($extra:ident),* $(,)?)?) => {
         $crate::suite!(@http $rt, $block_on, $net;
             http_calls_round_trip_in_both_eras,
             http_asks_in_both_eras,
@@ -242,6 +308,7 @@ macro_rules! http_suite {
             http_panicking_handlers_answer_errors,
             http_a_stalled_server_cannot_hold_the_client,
             http_one_client_at_its_stream_limit_does_not_lock_out_another,
+            $($($extra,)*)?
         );
         $crate::suite!(@oauth $rt, $block_on, $net;
             oauth_concurrent_401s_cause_one_token_request_and_rotation_holds,
@@ -571,6 +638,9 @@ pub enum Link {
     Pipe,
     /// [`mcp_driver::connect_in_process`]: sessions linked with no bytes in between.
     InProcess,
+    /// Whole messages over a pair of bounded channels ([`mcp_driver::messages`]), as a
+    /// WebSocket would carry them.
+    Messages,
 }
 
 /// A connected client and server.
@@ -636,6 +706,17 @@ pub async fn link_up<R: Runtime>(
             }));
             (
                 mcp_driver::connect(rt, config, handler, cr, cw).await,
+                server,
+            )
+        }
+        Link::Messages => {
+            let ((cs, cr), (ss, sr)) = (messages::channel(), messages::channel());
+            let (server, conn) = mcp_driver::serve_messages(rt.clone(), service, sr, cs);
+            rt.spawn(Box::pin(async move {
+                let _ = conn.await;
+            }));
+            (
+                mcp_driver::connect_messages(rt, config, handler, cr, ss).await,
                 server,
             )
         }
@@ -857,7 +938,7 @@ pub async fn server_shutdown_fails_pending_calls<R: Runtime>(rt: R, link: Link) 
         // Over bytes the server's answer arrives before the end of the stream; linked in
         // process, the link goes down with the server first.
         let answered = match (&r, link) {
-            (Err(CallError::Request(RequestError::Rpc(e))), Link::Pipe) => {
+            (Err(CallError::Request(RequestError::Rpc(e))), Link::Pipe | Link::Messages) => {
                 e.code == -32603 && e.message.contains("shutting down")
             }
             (Err(CallError::Request(RequestError::Closed)), Link::InProcess) => true,

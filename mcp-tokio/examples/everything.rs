@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run -p mcp-tokio --example everything -- stdio
 //! cargo run -p mcp-tokio --example everything -- http --bind 127.0.0.1:3000
+//! cargo run -p mcp-tokio --example everything -- http --bind 127.0.0.1:3000 --auth https://issuer
 //! ```
 //!
 //! The server itself (tools, resources, prompts ...) is defined once, in
@@ -26,12 +27,28 @@ async fn main() -> ExitCode {
             eprintln!("everything: serving one client on stdio");
             mcp_tokio::serve_stdio(service).await
         }
-        ServeCommand::Http { bind } => match tokio::net::TcpListener::bind(bind).await {
+        ServeCommand::Http { bind, auth } => match tokio::net::TcpListener::bind(bind).await {
             Ok(listener) => {
                 let addr = listener.local_addr().map_or(bind, |a| a);
                 eprintln!("everything: serving streamable HTTP at http://{addr}/mcp");
-                let config = mcp_examples_common::http_config(addr);
-                mcp_tokio::serve_http(listener, service, config).await
+                match auth {
+                    Some(issuer) => {
+                        eprintln!("everything: requiring access tokens from {issuer}");
+                        let connector = std::sync::Arc::new(mcp_tokio::TokioConnector);
+                        let http = mcp_examples_common::protected_http(
+                            TokioRuntime,
+                            connector,
+                            service,
+                            addr,
+                            &issuer,
+                        );
+                        mcp_tokio::serve_http_with(listener, http).await
+                    }
+                    None => {
+                        let config = mcp_examples_common::http_config(addr);
+                        mcp_tokio::serve_http(listener, service, config).await
+                    }
+                }
             }
             Err(e) => Err(e),
         },

@@ -1,5 +1,29 @@
 //! MCP on tokio: the [`Runtime`] impl and the entry points that hand tokio byte streams to
 //! the shared driver (stdio, child processes, any `AsyncRead`/`AsyncWrite`).
+//!
+//! Everything a typical program needs is in [`prelude`]. Add `tokio` (features `macros`,
+//! `rt-multi-thread`), `serde` (`derive`) and `schemars` next to this crate for typed tools.
+//!
+//! # A server
+//!
+//! One typed tool on stdio (`examples/calculator_stdio.rs`); the input and output schemas
+//! come from the types:
+//!
+#![doc = "```no_run"]
+#![doc = include_str!("../examples/calculator_stdio.rs")]
+#![doc = "```"]
+//!
+//! The same server over streamable HTTP is [`serve_http`] on a listener
+//! (`examples/http_server.rs`); inside an axum app, mount [`HttpService`].
+//!
+//! # A client
+//!
+//! Start a server as a child process and read a tool's answer as a type
+//! (`examples/client_child.rs`); [`connect_http`] reaches a remote one the same way:
+//!
+#![doc = "```no_run"]
+#![doc = include_str!("../examples/client_child.rs")]
+#![doc = "```"]
 
 use std::future::Future;
 use std::io;
@@ -16,11 +40,40 @@ pub use mcp_driver::process::{ChildError, Stderr};
 use mcp_driver::process::{ChildPipes, ChildProcess};
 use mcp_driver::{BoxFuture, Client, ClientHandler, Runtime, ServerHandle, Service};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 use tokio_util::compat::{Compat, TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 
 pub use mcp_driver;
 pub use mcp_driver::mcp_proto;
+/// The command type [`connect_child`] takes (tokio's).
+pub use tokio::process::Command;
+
+/// What a typical server or client needs, in one `use` (see the crate docs for both).
+///
+/// Servers: [`Server`](prelude::Server) and its extractors and returns, [`serve_stdio`] and
+/// friends. Clients: [`ClientConfig`], [`connect_child`] and friends,
+/// and the [`Client`] they return. Also the derives typed tools use
+/// (`Deserialize`, `Serialize`, `JsonSchema`: the derives expand to paths in the `serde` and
+/// `schemars` crates, so those two must be dependencies of your crate too) and the schema
+/// types most calls return.
+pub mod prelude {
+    pub use std::sync::Arc;
+
+    pub use mcp_driver::mcp_proto::schema::prompts::GetPromptResult;
+    pub use mcp_driver::mcp_proto::schema::resources::ReadResourceResult;
+    pub use mcp_driver::mcp_proto::schema::tools::{CallToolResult, StructuredError, Tool};
+    pub use mcp_driver::mcp_proto::schema::{ContentBlock, Implementation};
+    pub use mcp_driver::mcp_proto::session::{ClientConfig, ServerConfig};
+
+    pub use mcp_driver::{Args, Json, RequestCx, Server, ServerBuilder, Service, State, ToolError};
+    pub use mcp_driver::{CallError, Client, ClientHandler, NoHandler};
+
+    pub use mcp_driver::schemars::JsonSchema;
+    pub use mcp_driver::serde::{Deserialize, Serialize};
+
+    pub use crate::{connect, connect_child, serve, serve_stdio, ChildServer, Command, Stderr};
+    pub use crate::{connect_http, serve_http, HttpClientOptions, HttpServerConfig};
+}
 
 /// The tokio [`Runtime`]: tokio's clock, timer and spawner. Needs a tokio runtime with the
 /// time driver enabled.
@@ -39,6 +92,45 @@ impl Runtime for TokioRuntime {
     fn spawn(&self, future: BoxFuture<'static, ()>) {
         tokio::spawn(future);
     }
+}
+
+/// Serves one connection over any stream and sink of whole JSON-RPC messages (a WebSocket,
+/// a channel pair; see [`mcp_driver::messages`]); returns a handle and the connection
+/// future (spawn it or await it).
+pub fn serve_messages<St, Si, M, E1, E2>(
+    service: Service,
+    stream: St,
+    sink: Si,
+) -> (
+    ServerHandle,
+    impl Future<Output = io::Result<()>> + Send + 'static,
+)
+where
+    St: mcp_driver::messages::Stream<Item = Result<M, E1>> + Unpin + Send + 'static,
+    Si: mcp_driver::messages::Sink<mcp_driver::Bytes, Error = E2> + Unpin + Send + 'static,
+    M: AsRef<[u8]>,
+    E1: Into<Box<dyn std::error::Error + Send + Sync>>,
+    E2: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    mcp_driver::serve_messages(TokioRuntime, service, stream, sink)
+}
+
+/// Connects a client over any stream and sink of whole JSON-RPC messages (see
+/// [`mcp_driver::messages`]).
+pub async fn connect_messages<St, Si, M, E1, E2>(
+    config: ClientConfig,
+    handler: Arc<dyn ClientHandler>,
+    stream: St,
+    sink: Si,
+) -> Result<Client, ConnectError>
+where
+    St: mcp_driver::messages::Stream<Item = Result<M, E1>> + Unpin + Send + 'static,
+    Si: mcp_driver::messages::Sink<mcp_driver::Bytes, Error = E2> + Unpin + Send + 'static,
+    M: AsRef<[u8]>,
+    E1: Into<Box<dyn std::error::Error + Send + Sync>>,
+    E2: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    mcp_driver::connect_messages(TokioRuntime, config, handler, stream, sink).await
 }
 
 /// Serves one connection over any tokio byte stream; returns a handle and the connection

@@ -173,107 +173,128 @@ async fn both_eras_over_h2(addr: SocketAddr, tenant: Option<&str>) -> hyper::Hea
 
 #[tokio::test]
 async fn http2_both_eras_mounted_in_axum_and_next_to_the_apps_routes() {
-    let http = HttpService::new(TokioRuntime, service(), HttpServerConfig::default());
-    let addr = serve_app(app(http.clone())).await;
-    let headers = both_eras_over_h2(addr, None).await;
-    assert_eq!(
-        headers["x-app"], "mounted",
-        "the app's middleware wraps MCP too"
-    );
-    assert_eq!(http.session_count(), 1);
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "http2_both_eras_mounted_in_axum_and_next_to_the_apps_routes",
+        async move {
+            let http = HttpService::new(TokioRuntime, service(), HttpServerConfig::default());
+            let addr = serve_app(app(http.clone())).await;
+            let headers = both_eras_over_h2(addr, None).await;
+            assert_eq!(
+                headers["x-app"], "mounted",
+                "the app's middleware wraps MCP too"
+            );
+            assert_eq!(http.session_count(), 1);
 
-    // The app's own route still answers, over HTTP/1.1.
-    let mut conn = Conn::open(addr).await;
-    let resp = conn.request("GET", "/health", &[], String::new()).await;
-    assert_eq!(resp.status(), 200);
-    assert_eq!(read_all(resp.into_body()).await, "ok");
+            // The app's own route still answers, over HTTP/1.1.
+            let mut conn = Conn::open(addr).await;
+            let resp = conn.request("GET", "/health", &[], String::new()).await;
+            assert_eq!(resp.status(), 200);
+            assert_eq!(read_all(resp.into_body()).await, "ok");
+        },
+    )
+    .await
 }
 
 #[tokio::test]
 async fn http2_both_eras_with_serve_http() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(mcp_tokio::serve_http(
-        listener,
-        service(),
-        HttpServerConfig::default(),
-    ));
-    both_eras_over_h2(addr, Some("globex")).await;
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "http2_both_eras_with_serve_http",
+        async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(mcp_tokio::serve_http(
+                listener,
+                service(),
+                HttpServerConfig::default(),
+            ));
+            both_eras_over_h2(addr, Some("globex")).await;
+        },
+    )
+    .await
 }
 
 /// The `axum_app` example as a real child process: our client calls its tool through the
 /// app's middleware, its own route answers, and SIGINT shuts it down cleanly.
 #[tokio::test]
 async fn the_axum_app_example_serves_mcp_beside_its_routes_and_stops_on_sigint() {
-    use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
-    tokio::time::timeout(std::time::Duration::from_secs(60), async {
-        let bin = mcp_testsuite::child::example_binary("axum_app");
-        let mut child = tokio::process::Command::new(bin)
-            .args(["--bind", "127.0.0.1:0"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).await.unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-            .to_owned();
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "the_axum_app_example_serves_mcp_beside_its_routes_and_stops_on_sigint",
+        async move {
+            use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+            tokio::time::timeout(std::time::Duration::from_secs(60), async {
+                let bin = mcp_testsuite::child::example_binary("axum_app");
+                let mut child = tokio::process::Command::new(bin)
+                    .args(["--bind", "127.0.0.1:0"])
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .kill_on_drop(true)
+                    .spawn()
+                    .unwrap();
+                let mut stdout = BufReader::new(child.stdout.take().unwrap());
+                let mut line = String::new();
+                stdout.read_line(&mut line).await.unwrap();
+                let url = line
+                    .trim()
+                    .strip_prefix("listening on ")
+                    .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+                    .to_owned();
 
-        let config = mcp_tokio::mcp_proto::session::ClientConfig::new(
-            mcp_tokio::mcp_proto::schema::Implementation::new("axum-app-test", "1"),
-        );
-        let client = mcp_tokio::connect_http(
-            &url,
-            config,
-            Arc::new(mcp_tokio::mcp_driver::NoHandler),
-            mcp_tokio::HttpClientOptions::default(),
-        )
-        .await
-        .unwrap();
-        let r = client.call_tool("whoami", json!({})).await.unwrap();
-        let text = r.content[0].as_text().unwrap().to_owned();
-        assert!(text.starts_with("request "), "{text}");
-        assert_ne!(
-            text, "request none",
-            "the middleware's header reached the tool"
-        );
-        drop(client);
+                let config = mcp_tokio::mcp_proto::session::ClientConfig::new(
+                    mcp_tokio::mcp_proto::schema::Implementation::new("axum-app-test", "1"),
+                );
+                let client = mcp_tokio::connect_http(
+                    &url,
+                    config,
+                    Arc::new(mcp_tokio::mcp_driver::NoHandler),
+                    mcp_tokio::HttpClientOptions::default(),
+                )
+                .await
+                .unwrap();
+                let r = client.call_tool("whoami", json!({})).await.unwrap();
+                let text = r.content[0].as_text().unwrap().to_owned();
+                assert!(text.starts_with("request "), "{text}");
+                assert_ne!(
+                    text, "request none",
+                    "the middleware's header reached the tool"
+                );
+                drop(client);
 
-        let addr: SocketAddr = url
-            .trim_start_matches("http://")
-            .trim_end_matches("/mcp")
-            .parse()
-            .unwrap();
-        let mut conn = Conn::open(addr).await;
-        let resp = conn.request("GET", "/health", &[], String::new()).await;
-        assert_eq!(resp.status(), 200);
-        assert_eq!(read_all(resp.into_body()).await, "ok");
-        drop(conn);
+                let addr: SocketAddr = url
+                    .trim_start_matches("http://")
+                    .trim_end_matches("/mcp")
+                    .parse()
+                    .unwrap();
+                let mut conn = Conn::open(addr).await;
+                let resp = conn.request("GET", "/health", &[], String::new()).await;
+                assert_eq!(resp.status(), 200);
+                assert_eq!(read_all(resp.into_body()).await, "ok");
+                drop(conn);
 
-        let pid = child.id().unwrap().to_string();
-        let killed = tokio::process::Command::new("kill")
-            .args(["-INT", &pid])
-            .status()
+                let pid = child.id().unwrap().to_string();
+                let killed = tokio::process::Command::new("kill")
+                    .args(["-INT", &pid])
+                    .status()
+                    .await
+                    .unwrap();
+                assert!(killed.success());
+                let status = child.wait().await.unwrap();
+                let mut err = String::new();
+                child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut err)
+                    .await
+                    .unwrap();
+                assert!(status.success(), "{status}: {err}");
+                assert!(err.contains("bye"), "{err}");
+            })
             .await
             .unwrap();
-        assert!(killed.success());
-        let status = child.wait().await.unwrap();
-        let mut err = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .await
-            .unwrap();
-        assert!(status.success(), "{status}: {err}");
-        assert!(err.contains("bye"), "{err}");
-    })
+        },
+    )
     .await
-    .unwrap();
 }

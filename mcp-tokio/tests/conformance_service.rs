@@ -216,200 +216,214 @@ fn rpc_error(e: CallError) -> ErrorObject {
 
 #[tokio::test]
 async fn tools_answer_with_the_expected_content() {
-    for era in ERAS {
-        let peer = connect(era).await;
-        let c = &peer.client;
-        let caps = &c.server().capabilities;
-        assert!(caps.logging.is_some() && caps.completions.is_some());
-        assert_eq!(caps.tools.as_ref().unwrap().list_changed, Some(true));
-        assert_eq!(caps.prompts.as_ref().unwrap().list_changed, Some(true));
-        let resources = caps.resources.as_ref().unwrap();
-        assert_eq!(
-            (resources.subscribe, resources.list_changed),
-            (Some(true), Some(true))
-        );
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "tools_answer_with_the_expected_content",
+        async move {
+            for era in ERAS {
+                let peer = connect(era).await;
+                let c = &peer.client;
+                let caps = &c.server().capabilities;
+                assert!(caps.logging.is_some() && caps.completions.is_some());
+                assert_eq!(caps.tools.as_ref().unwrap().list_changed, Some(true));
+                assert_eq!(caps.prompts.as_ref().unwrap().list_changed, Some(true));
+                let resources = caps.resources.as_ref().unwrap();
+                assert_eq!(
+                    (resources.subscribe, resources.list_changed),
+                    (Some(true), Some(true))
+                );
 
-        let tools = c.list_all_tools().await.unwrap();
-        let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
-        for expected in [
-            "test_simple_text",
-            "test_image_content",
-            "test_audio_content",
-            "test_embedded_resource",
-            "test_multiple_content_types",
-            "test_tool_with_logging",
-            "test_error_handling",
-            "test_tool_with_progress",
-            "test_sampling",
-            "test_elicitation",
-            "json_schema_2020_12_tool",
-            "test_elicitation_sep1034_defaults",
-            "test_elicitation_sep1330_enums",
-            "test_reconnection",
-            "test_missing_capability",
-            "test_streaming_elicitation",
-            "test_logging_tool",
-            "test_trigger_tool_change",
-            "test_trigger_prompt_change",
-            "test_input_required_result_elicitation",
-            "test_input_required_result_sampling",
-            "test_input_required_result_list_roots",
-            "test_input_required_result_request_state",
-            "test_input_required_result_multiple_inputs",
-            "test_input_required_result_multi_round",
-            "test_input_required_result_tampered_state",
-            "test_input_required_result_capabilities",
-            "greet",
-            "test_header_param",
-        ] {
-            assert!(
-                names.contains(&expected),
-                "{expected} missing from {names:?}"
-            );
-        }
-        // Header scenarios call the first tool listed, without arguments.
-        assert_eq!(names[0], "test_simple_text");
-        for t in &tools {
-            assert!(t.description.is_some(), "{} has no description", t.name);
-            assert_eq!(t.input_schema["type"], "object", "{}", t.name);
-            // Tool names follow the spec's SHOULD rules.
-            assert!(t
-                .name
-                .chars()
-                .all(|ch| ch.is_ascii_alphanumeric() || "_.-".contains(ch)));
-        }
+                let tools = c.list_all_tools().await.unwrap();
+                let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+                for expected in [
+                    "test_simple_text",
+                    "test_image_content",
+                    "test_audio_content",
+                    "test_embedded_resource",
+                    "test_multiple_content_types",
+                    "test_tool_with_logging",
+                    "test_error_handling",
+                    "test_tool_with_progress",
+                    "test_sampling",
+                    "test_elicitation",
+                    "json_schema_2020_12_tool",
+                    "test_elicitation_sep1034_defaults",
+                    "test_elicitation_sep1330_enums",
+                    "test_reconnection",
+                    "test_missing_capability",
+                    "test_streaming_elicitation",
+                    "test_logging_tool",
+                    "test_trigger_tool_change",
+                    "test_trigger_prompt_change",
+                    "test_input_required_result_elicitation",
+                    "test_input_required_result_sampling",
+                    "test_input_required_result_list_roots",
+                    "test_input_required_result_request_state",
+                    "test_input_required_result_multiple_inputs",
+                    "test_input_required_result_multi_round",
+                    "test_input_required_result_tampered_state",
+                    "test_input_required_result_capabilities",
+                    "greet",
+                    "test_header_param",
+                ] {
+                    assert!(
+                        names.contains(&expected),
+                        "{expected} missing from {names:?}"
+                    );
+                }
+                // Header scenarios call the first tool listed, without arguments.
+                assert_eq!(names[0], "test_simple_text");
+                for t in &tools {
+                    assert!(t.description.is_some(), "{} has no description", t.name);
+                    assert_eq!(t.input_schema["type"], "object", "{}", t.name);
+                    // Tool names follow the spec's SHOULD rules.
+                    assert!(t
+                        .name
+                        .chars()
+                        .all(|ch| ch.is_ascii_alphanumeric() || "_.-".contains(ch)));
+                }
 
-        // The 2020-12 schema is advertised as written.
-        let schema = &tools
-            .iter()
-            .find(|t| t.name == "json_schema_2020_12_tool")
-            .unwrap()
-            .input_schema;
-        assert_eq!(
-            schema["$schema"],
-            "https://json-schema.org/draft/2020-12/schema"
-        );
-        assert_eq!(schema["$defs"]["address"]["$anchor"], "addressDef");
-        assert_eq!(schema["additionalProperties"], false);
-        assert!(schema["allOf"][0]["anyOf"].is_array());
-        assert!(schema.get("if").is_some() && schema.get("then").is_some());
-        assert!(schema.get("else").is_some());
-        // SEP-2243: a string parameter mirrored into a header.
-        let header = &tools
-            .iter()
-            .find(|t| t.name == "test_header_param")
-            .unwrap()
-            .input_schema;
-        assert_eq!(header["properties"]["region"]["type"], "string");
-        assert_eq!(header["properties"]["region"]["x-mcp-header"], "Region");
+                // The 2020-12 schema is advertised as written.
+                let schema = &tools
+                    .iter()
+                    .find(|t| t.name == "json_schema_2020_12_tool")
+                    .unwrap()
+                    .input_schema;
+                assert_eq!(
+                    schema["$schema"],
+                    "https://json-schema.org/draft/2020-12/schema"
+                );
+                assert_eq!(schema["$defs"]["address"]["$anchor"], "addressDef");
+                assert_eq!(schema["additionalProperties"], false);
+                assert!(schema["allOf"][0]["anyOf"].is_array());
+                assert!(schema.get("if").is_some() && schema.get("then").is_some());
+                assert!(schema.get("else").is_some());
+                // SEP-2243: a string parameter mirrored into a header.
+                let header = &tools
+                    .iter()
+                    .find(|t| t.name == "test_header_param")
+                    .unwrap()
+                    .input_schema;
+                assert_eq!(header["properties"]["region"]["type"], "string");
+                assert_eq!(header["properties"]["region"]["x-mcp-header"], "Region");
 
-        let r = c.call_tool("test_simple_text", Value::Null).await.unwrap();
-        assert_eq!((text(&r), r.is_error), (SIMPLE_TEXT, None));
+                let r = c.call_tool("test_simple_text", Value::Null).await.unwrap();
+                assert_eq!((text(&r), r.is_error), (SIMPLE_TEXT, None));
 
-        let r = c.call_tool("test_image_content", json!({})).await.unwrap();
-        assert_eq!(
-            wire(&r.content),
-            json!([{"type": "image", "data": PNG_BASE64, "mimeType": "image/png"}])
-        );
-        let r = c.call_tool("test_audio_content", json!({})).await.unwrap();
-        let audio = wire(&r.content[0]);
-        assert_eq!(
-            (&audio["type"], &audio["mimeType"]),
-            (&json!("audio"), &json!("audio/wav"))
-        );
-        assert!(
-            audio["data"].as_str().unwrap().starts_with("UklGR"),
-            "a RIFF file"
-        );
+                let r = c.call_tool("test_image_content", json!({})).await.unwrap();
+                assert_eq!(
+                    wire(&r.content),
+                    json!([{"type": "image", "data": PNG_BASE64, "mimeType": "image/png"}])
+                );
+                let r = c.call_tool("test_audio_content", json!({})).await.unwrap();
+                let audio = wire(&r.content[0]);
+                assert_eq!(
+                    (&audio["type"], &audio["mimeType"]),
+                    (&json!("audio"), &json!("audio/wav"))
+                );
+                assert!(
+                    audio["data"].as_str().unwrap().starts_with("UklGR"),
+                    "a RIFF file"
+                );
 
-        let r = c
-            .call_tool("test_embedded_resource", json!({}))
-            .await
-            .unwrap();
-        assert_eq!(
-            wire(&r.content),
-            json!([{"type": "resource", "resource": {
-                "uri": "test://embedded-resource",
-                "mimeType": "text/plain",
-                "text": "This is an embedded resource content."
-            }}])
-        );
+                let r = c
+                    .call_tool("test_embedded_resource", json!({}))
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    wire(&r.content),
+                    json!([{"type": "resource", "resource": {
+                        "uri": "test://embedded-resource",
+                        "mimeType": "text/plain",
+                        "text": "This is an embedded resource content."
+                    }}])
+                );
 
-        let r = c
-            .call_tool("test_multiple_content_types", json!({}))
-            .await
-            .unwrap();
-        let content = wire(&r.content);
-        let types: Vec<&str> = content
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|b| b["type"].as_str().unwrap())
-            .collect();
-        assert_eq!(types, ["text", "image", "resource"]);
-        assert_eq!(
-            content[2]["resource"]["uri"],
-            "test://mixed-content-resource"
-        );
-        assert_eq!(content[2]["resource"]["mimeType"], "application/json");
-        let data: Value =
-            serde_json::from_str(content[2]["resource"]["text"].as_str().unwrap()).unwrap();
-        assert_eq!(data, json!({"test": "data", "value": 123}));
+                let r = c
+                    .call_tool("test_multiple_content_types", json!({}))
+                    .await
+                    .unwrap();
+                let content = wire(&r.content);
+                let types: Vec<&str> = content
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|b| b["type"].as_str().unwrap())
+                    .collect();
+                assert_eq!(types, ["text", "image", "resource"]);
+                assert_eq!(
+                    content[2]["resource"]["uri"],
+                    "test://mixed-content-resource"
+                );
+                assert_eq!(content[2]["resource"]["mimeType"], "application/json");
+                let data: Value =
+                    serde_json::from_str(content[2]["resource"]["text"].as_str().unwrap()).unwrap();
+                assert_eq!(data, json!({"test": "data", "value": 123}));
 
-        // A failure is a result the model reads, not a JSON-RPC error.
-        let r = c.call_tool("test_error_handling", json!({})).await.unwrap();
-        assert_eq!((text(&r), r.is_error), (ERROR_TEXT, Some(true)));
+                // A failure is a result the model reads, not a JSON-RPC error.
+                let r = c.call_tool("test_error_handling", json!({})).await.unwrap();
+                assert_eq!((text(&r), r.is_error), (ERROR_TEXT, Some(true)));
 
-        let r = c
-            .call_tool("greet", json!({"name": "World"}))
-            .await
-            .unwrap();
-        assert_eq!(text(&r), "Hello, World!");
-        let r = c
-            .call_tool("test_header_param", json!({"region": "us-west1"}))
-            .await
-            .unwrap();
-        assert_eq!(text(&r), "region=us-west1");
-        let r = c
-            .call_tool(
-                "json_schema_2020_12_tool",
-                json!({"name": "n", "email": "e"}),
-            )
-            .await
-            .unwrap();
-        assert_eq!(r.is_error, None);
-    }
+                let r = c
+                    .call_tool("greet", json!({"name": "World"}))
+                    .await
+                    .unwrap();
+                assert_eq!(text(&r), "Hello, World!");
+                let r = c
+                    .call_tool("test_header_param", json!({"region": "us-west1"}))
+                    .await
+                    .unwrap();
+                assert_eq!(text(&r), "region=us-west1");
+                let r = c
+                    .call_tool(
+                        "json_schema_2020_12_tool",
+                        json!({"name": "n", "email": "e"}),
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(r.is_error, None);
+            }
+        },
+    )
+    .await
 }
 
 #[tokio::test]
 async fn progress_is_reported_in_order() {
-    for era in ERAS {
-        let peer = connect(era).await;
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let s = seen.clone();
-        let r = peer
-            .client
-            .call_tool_with(
-                "test_tool_with_progress",
-                json!({}),
-                Some(Box::new(move |p| {
-                    s.lock().unwrap().push((p.progress, p.total))
-                })),
-            )
-            .await
-            .unwrap();
-        assert_eq!(r.is_error, None);
-        let seen = seen.lock().unwrap();
-        assert_eq!(
-            *seen,
-            [
-                (0.0, Some(100.0)),
-                (50.0, Some(100.0)),
-                (100.0, Some(100.0))
-            ],
-            "{era:?}"
-        );
-    }
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "progress_is_reported_in_order",
+        async move {
+            for era in ERAS {
+                let peer = connect(era).await;
+                let seen = Arc::new(Mutex::new(Vec::new()));
+                let s = seen.clone();
+                let r = peer
+                    .client
+                    .call_tool_with(
+                        "test_tool_with_progress",
+                        json!({}),
+                        Some(Box::new(move |p| {
+                            s.lock().unwrap().push((p.progress, p.total))
+                        })),
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(r.is_error, None);
+                let seen = seen.lock().unwrap();
+                assert_eq!(
+                    *seen,
+                    [
+                        (0.0, Some(100.0)),
+                        (50.0, Some(100.0)),
+                        (100.0, Some(100.0))
+                    ],
+                    "{era:?}"
+                );
+            }
+        },
+    )
+    .await
 }
 
 /// The log messages of a call, in order, from what the client was told.
@@ -427,105 +441,114 @@ fn log_texts(notifications: &[ServerNotification]) -> Vec<(LoggingLevel, String)
 
 #[tokio::test]
 async fn logging_follows_the_level_the_client_set() {
-    let expected: Vec<(LoggingLevel, String)> = LOG_MESSAGES
-        .iter()
-        .map(|m| (LoggingLevel::Info, (*m).to_owned()))
-        .collect();
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "logging_follows_the_level_the_client_set",
+        async move {
+            let expected: Vec<(LoggingLevel, String)> = LOG_MESSAGES
+                .iter()
+                .map(|m| (LoggingLevel::Info, (*m).to_owned()))
+                .collect();
 
-    // Legacy: the session's level, set with logging/setLevel.
-    let mut peer = connect(EraPreference::Legacy).await;
-    peer.client
-        .set_log_level(LoggingLevel::Debug)
-        .await
-        .unwrap();
-    let started = Instant::now();
-    let r = peer
-        .client
-        .call_tool("test_tool_with_logging", json!({}))
-        .await
-        .unwrap();
-    assert_eq!(r.is_error, None);
-    // The messages are paced by the runtime's timer.
-    assert!(started.elapsed() >= 2 * STEP, "{:?}", started.elapsed());
-    let mut logs = Vec::new();
-    for _ in 0..3 {
-        logs.push(
-            peer.next(|n| match n {
-                ServerNotification::LoggingMessage(m) => {
-                    Some((m.level, m.data.as_str().unwrap_or_default().to_owned()))
-                }
-                _ => None,
-            })
-            .await,
-        );
-    }
-    assert_eq!(logs, expected);
-    // Above the level: nothing is sent.
-    peer.client
-        .set_log_level(LoggingLevel::Error)
-        .await
-        .unwrap();
-    let r = peer
-        .client
-        .call_tool("test_logging_tool", json!({}))
-        .await
-        .unwrap();
-    assert_eq!(text(&r), "Sent 0 of 3 log messages");
+            // Legacy: the session's level, set with logging/setLevel.
+            let mut peer = connect(EraPreference::Legacy).await;
+            peer.client
+                .set_log_level(LoggingLevel::Debug)
+                .await
+                .unwrap();
+            let started = Instant::now();
+            let r = peer
+                .client
+                .call_tool("test_tool_with_logging", json!({}))
+                .await
+                .unwrap();
+            assert_eq!(r.is_error, None);
+            // The messages are paced by the runtime's timer.
+            assert!(started.elapsed() >= 2 * STEP, "{:?}", started.elapsed());
+            let mut logs = Vec::new();
+            for _ in 0..3 {
+                logs.push(
+                    peer.next(|n| match n {
+                        ServerNotification::LoggingMessage(m) => {
+                            Some((m.level, m.data.as_str().unwrap_or_default().to_owned()))
+                        }
+                        _ => None,
+                    })
+                    .await,
+                );
+            }
+            assert_eq!(logs, expected);
+            // Above the level: nothing is sent.
+            peer.client
+                .set_log_level(LoggingLevel::Error)
+                .await
+                .unwrap();
+            let r = peer
+                .client
+                .call_tool("test_logging_tool", json!({}))
+                .await
+                .unwrap();
+            assert_eq!(text(&r), "Sent 0 of 3 log messages");
 
-    // 2026-07-28 without a logLevel in the request's _meta: no log messages at all.
-    let mut peer = connect(EraPreference::Auto).await;
-    let r = peer
-        .client
-        .call_tool("test_logging_tool", json!({}))
-        .await
-        .unwrap();
-    assert_eq!(text(&r), "Sent 0 of 3 log messages");
-    // A second call that does ask for them is the marker: its messages reach the host after
-    // any the first call sent, and before it resolves. Exactly its three arrived, so the
-    // first call sent none (reading at once would pass even if they were still on the way).
-    let params = serde_json::from_value(json!({
-        "name": "test_logging_tool",
-        "_meta": {"io.modelcontextprotocol/logLevel": "info"}
-    }))
-    .unwrap();
-    let marker = peer
-        .client
-        .request(ClientRequest::CallTool(params))
-        .await
-        .unwrap();
-    let ServerResult::CallTool(marker) = marker else {
-        panic!("{marker:?}");
-    };
-    assert_eq!(text(&marker), "Sent 3 of 3 log messages");
-    assert_eq!(log_texts(&peer.received()).len(), 3);
+            // 2026-07-28 without a logLevel in the request's _meta: no log messages at all.
+            let mut peer = connect(EraPreference::Auto).await;
+            let r = peer
+                .client
+                .call_tool("test_logging_tool", json!({}))
+                .await
+                .unwrap();
+            assert_eq!(text(&r), "Sent 0 of 3 log messages");
+            // A second call that does ask for them is the marker: its messages reach the host after
+            // any the first call sent, and before it resolves. Exactly its three arrived, so the
+            // first call sent none (reading at once would pass even if they were still on the way).
+            let params = serde_json::from_value(json!({
+                "name": "test_logging_tool",
+                "_meta": {"io.modelcontextprotocol/logLevel": "info"}
+            }))
+            .unwrap();
+            let marker = peer
+                .client
+                .request(ClientRequest::CallTool(params))
+                .await
+                .unwrap();
+            let ServerResult::CallTool(marker) = marker else {
+                panic!("{marker:?}");
+            };
+            assert_eq!(text(&marker), "Sent 3 of 3 log messages");
+            assert_eq!(log_texts(&peer.received()).len(), 3);
 
-    // With one: the messages go out, tied to the request.
-    let (service, _control) = conformance_service(TokioRuntime);
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let host = Arc::new(Host {
-        asks: Mutex::new(Vec::new()),
-        notifications: tx,
-    });
-    let mut cfg = ClientConfig::new(Implementation::new("conformance-test-client", "1.0.0"));
-    cfg.log_level = Some(LoggingLevel::Debug);
-    let (client, _handle) = connect_in_process(TokioRuntime, service, cfg, host)
-        .await
-        .unwrap();
-    assert_eq!(client.server().era, Era::Modern);
-    let r = client
-        .call_tool("test_tool_with_logging", json!({}))
-        .await
-        .unwrap();
-    assert_eq!(r.is_error, None);
-    let mut seen = Vec::new();
-    while let Ok(n) = rx.try_recv() {
-        seen.push(n);
-    }
-    assert_eq!(log_texts(&seen), expected);
+            // With one: the messages go out, tied to the request.
+            let (service, _control) = conformance_service(TokioRuntime);
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            let host = Arc::new(Host {
+                asks: Mutex::new(Vec::new()),
+                notifications: tx,
+            });
+            let mut cfg =
+                ClientConfig::new(Implementation::new("conformance-test-client", "1.0.0"));
+            cfg.log_level = Some(LoggingLevel::Debug);
+            let (client, _handle) = connect_in_process(TokioRuntime, service, cfg, host)
+                .await
+                .unwrap();
+            assert_eq!(client.server().era, Era::Modern);
+            let r = client
+                .call_tool("test_tool_with_logging", json!({}))
+                .await
+                .unwrap();
+            assert_eq!(r.is_error, None);
+            let mut seen = Vec::new();
+            while let Ok(n) = rx.try_recv() {
+                seen.push(n);
+            }
+            assert_eq!(log_texts(&seen), expected);
+        },
+    )
+    .await
 }
 
 #[tokio::test]
 async fn asks_reach_the_client_in_both_eras() {
+    mcp_testsuite::watchdog(mcp_tokio::TokioRuntime, "asks_reach_the_client_in_both_eras", async move {
     for era in ERAS {
         let peer = connect(era).await;
         let c = &peer.client;
@@ -672,128 +695,152 @@ async fn asks_reach_the_client_in_both_eras() {
             "Answer with this context in mind: test context"
         );
     }
+    })
+    .await
 }
 
 #[tokio::test]
 async fn a_missing_client_capability_is_error_32021() {
-    let none = ClientCapabilities::default();
-    let peer = connect_with(EraPreference::Auto, none.clone()).await;
-    let e = rpc_error(
-        peer.client
-            .call_tool("test_missing_capability", json!({}))
-            .await
-            .unwrap_err(),
-    );
-    assert_eq!(e.code, -32021);
-    assert_eq!(
-        e.data,
-        Some(json!({"requiredCapabilities": {"sampling": {}}}))
-    );
-    // Prompts ask the same way.
-    let e = rpc_error(
-        peer.client
-            .get_prompt("test_input_required_result_prompt", &[])
-            .await
-            .unwrap_err(),
-    );
-    assert_eq!(e.code, -32021);
-    assert_eq!(
-        e.data,
-        Some(json!({"requiredCapabilities": {"elicitation": {}}}))
-    );
-    assert!(peer.asks().is_empty());
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "a_missing_client_capability_is_error_32021",
+        async move {
+            let none = ClientCapabilities::default();
+            let peer = connect_with(EraPreference::Auto, none.clone()).await;
+            let e = rpc_error(
+                peer.client
+                    .call_tool("test_missing_capability", json!({}))
+                    .await
+                    .unwrap_err(),
+            );
+            assert_eq!(e.code, -32021);
+            assert_eq!(
+                e.data,
+                Some(json!({"requiredCapabilities": {"sampling": {}}}))
+            );
+            // Prompts ask the same way.
+            let e = rpc_error(
+                peer.client
+                    .get_prompt("test_input_required_result_prompt", &[])
+                    .await
+                    .unwrap_err(),
+            );
+            assert_eq!(e.code, -32021);
+            assert_eq!(
+                e.data,
+                Some(json!({"requiredCapabilities": {"elicitation": {}}}))
+            );
+            assert!(peer.asks().is_empty());
 
-    // A legacy session has no such error: the model reads why.
-    let peer = connect_with(EraPreference::Legacy, none).await;
-    let r = peer
-        .client
-        .call_tool("test_missing_capability", json!({}))
-        .await
-        .unwrap();
-    assert_eq!(r.is_error, Some(true));
-    assert!(text(&r).contains("`sampling`"), "{}", text(&r));
+            // A legacy session has no such error: the model reads why.
+            let peer = connect_with(EraPreference::Legacy, none).await;
+            let r = peer
+                .client
+                .call_tool("test_missing_capability", json!({}))
+                .await
+                .unwrap();
+            assert_eq!(r.is_error, Some(true));
+            assert!(text(&r).contains("`sampling`"), "{}", text(&r));
 
-    // Declared: the tool samples.
-    for era in ERAS {
-        let peer = connect(era).await;
-        let r = peer
-            .client
-            .call_tool("test_missing_capability", json!({}))
-            .await
-            .unwrap();
-        assert_eq!(text(&r), format!("LLM response: {SAMPLED}"));
-    }
+            // Declared: the tool samples.
+            for era in ERAS {
+                let peer = connect(era).await;
+                let r = peer
+                    .client
+                    .call_tool("test_missing_capability", json!({}))
+                    .await
+                    .unwrap();
+                assert_eq!(text(&r), format!("LLM response: {SAMPLED}"));
+            }
+        },
+    )
+    .await
 }
 
 #[tokio::test]
 async fn resources_and_templates() {
-    for era in ERAS {
-        let peer = connect(era).await;
-        let c = &peer.client;
-        let resources = c.list_all_resources().await.unwrap();
-        let uris: Vec<&str> = resources.iter().map(|r| r.uri.as_str()).collect();
-        assert_eq!(uris, [STATIC_TEXT_URI, STATIC_BINARY_URI, WATCHED_URI]);
-        assert!(resources.iter().all(|r| r.description.is_some()));
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "resources_and_templates",
+        async move {
+            for era in ERAS {
+                let peer = connect(era).await;
+                let c = &peer.client;
+                let resources = c.list_all_resources().await.unwrap();
+                let uris: Vec<&str> = resources.iter().map(|r| r.uri.as_str()).collect();
+                assert_eq!(uris, [STATIC_TEXT_URI, STATIC_BINARY_URI, WATCHED_URI]);
+                assert!(resources.iter().all(|r| r.description.is_some()));
 
-        let r = c.read_resource(STATIC_TEXT_URI).await.unwrap();
-        assert_eq!(
-            wire(&r.contents),
-            json!([{"uri": STATIC_TEXT_URI, "mimeType": "text/plain", "text": STATIC_TEXT}])
-        );
-        let r = c.read_resource(STATIC_BINARY_URI).await.unwrap();
-        assert_eq!(
-            wire(&r.contents),
-            json!([{"uri": STATIC_BINARY_URI, "mimeType": "image/png", "blob": PNG_BASE64}])
-        );
+                let r = c.read_resource(STATIC_TEXT_URI).await.unwrap();
+                assert_eq!(
+                    wire(&r.contents),
+                    json!([{"uri": STATIC_TEXT_URI, "mimeType": "text/plain", "text": STATIC_TEXT}])
+                );
+                let r = c.read_resource(STATIC_BINARY_URI).await.unwrap();
+                assert_eq!(
+                    wire(&r.contents),
+                    json!([{"uri": STATIC_BINARY_URI, "mimeType": "image/png", "blob": PNG_BASE64}])
+                );
 
-        let templates = c.list_all_resource_templates().await.unwrap();
-        assert_eq!(templates[0].uri_template, "test://template/{id}/data");
-        let r = c.read_resource("test://template/123/data").await.unwrap();
-        let ResourceContents::Text(t) = &r.contents[0] else {
-            panic!("text contents expected");
-        };
-        assert_eq!(t.uri, "test://template/123/data");
-        assert_eq!(t.mime_type.as_deref(), Some("application/json"));
-        let data: Value = serde_json::from_str(&t.text).unwrap();
-        assert_eq!(
-            data,
-            json!({"id": "123", "templateTest": true, "data": "Data for ID: 123"})
-        );
+                let templates = c.list_all_resource_templates().await.unwrap();
+                assert_eq!(templates[0].uri_template, "test://template/{id}/data");
+                let r = c.read_resource("test://template/123/data").await.unwrap();
+                let ResourceContents::Text(t) = &r.contents[0] else {
+                    panic!("text contents expected");
+                };
+                assert_eq!(t.uri, "test://template/123/data");
+                assert_eq!(t.mime_type.as_deref(), Some("application/json"));
+                let data: Value = serde_json::from_str(&t.text).unwrap();
+                assert_eq!(
+                    data,
+                    json!({"id": "123", "templateTest": true, "data": "Data for ID: 123"})
+                );
 
-        // Unknown: -32602 in 2026-07-28 (SEP-2164), -32002 before, with the URI either way.
-        let uri = "test://nonexistent-resource-for-conformance-testing";
-        let e = rpc_error(c.read_resource(uri).await.unwrap_err());
-        let code = if era == EraPreference::Legacy {
-            -32002
-        } else {
-            -32602
-        };
-        assert_eq!((e.code, e.data), (code, Some(json!({"uri": uri}))));
+                // Unknown: -32602 in 2026-07-28 (SEP-2164), -32002 before, with the URI either way.
+                let uri = "test://nonexistent-resource-for-conformance-testing";
+                let e = rpc_error(c.read_resource(uri).await.unwrap_err());
+                let code = if era == EraPreference::Legacy {
+                    -32002
+                } else {
+                    -32602
+                };
+                assert_eq!((e.code, e.data), (code, Some(json!({"uri": uri}))));
 
-        if era == EraPreference::Legacy {
-            c.subscribe_resource(WATCHED_URI).await.unwrap();
-            c.unsubscribe_resource(WATCHED_URI).await.unwrap();
-        }
-    }
+                if era == EraPreference::Legacy {
+                    c.subscribe_resource(WATCHED_URI).await.unwrap();
+                    c.unsubscribe_resource(WATCHED_URI).await.unwrap();
+                }
+            }
+        },
+    )
+    .await
 }
 
 #[tokio::test]
 async fn subscribers_hear_of_the_watched_resource() {
-    let mut peer = connect(EraPreference::Legacy).await;
-    peer.client.subscribe_resource(WATCHED_URI).await.unwrap();
-    // What the periodic task does, now rather than in three seconds.
-    peer.control.resource_updated(WATCHED_URI);
-    let uri = peer
-        .next(|n| match n {
-            ServerNotification::ResourceUpdated(u) => Some(u.uri),
-            _ => None,
-        })
-        .await;
-    assert_eq!(uri, WATCHED_URI);
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "subscribers_hear_of_the_watched_resource",
+        async move {
+            let mut peer = connect(EraPreference::Legacy).await;
+            peer.client.subscribe_resource(WATCHED_URI).await.unwrap();
+            // What the periodic task does, now rather than in three seconds.
+            peer.control.resource_updated(WATCHED_URI);
+            let uri = peer
+                .next(|n| match n {
+                    ServerNotification::ResourceUpdated(u) => Some(u.uri),
+                    _ => None,
+                })
+                .await;
+            assert_eq!(uri, WATCHED_URI);
+        },
+    )
+    .await
 }
 
 #[tokio::test]
 async fn prompts_and_completion() {
+    mcp_testsuite::watchdog(mcp_tokio::TokioRuntime, "prompts_and_completion", async move {
     for era in ERAS {
         let peer = connect(era).await;
         let c = &peer.client;
@@ -862,96 +909,105 @@ async fn prompts_and_completion() {
         let r = c.complete(complete("zzz")).await.unwrap();
         assert!(r.completion.values.is_empty());
     }
+    })
+    .await
 }
 
 #[tokio::test]
 async fn triggers_change_the_lists_and_tell_listeners() {
-    // 2026-07-28: on the listen streams that asked for that kind of change.
-    let peer = connect(EraPreference::Auto).await;
-    let c = &peer.client;
-    let mut tools_stream = c
-        .listen(SubscriptionFilter {
-            tools_list_changed: Some(true),
-            ..Default::default()
-        })
-        .unwrap();
-    let mut prompts_stream = c
-        .listen(SubscriptionFilter {
-            prompts_list_changed: Some(true),
-            ..Default::default()
-        })
-        .unwrap();
-    for stream in [&mut tools_stream, &mut prompts_stream] {
-        let first = tokio::time::timeout(GUARD, stream.next()).await.unwrap();
-        assert!(
-            matches!(
-                first,
-                Some(ServerNotification::SubscriptionsAcknowledged(_))
-            ),
-            "{first:?}"
-        );
-    }
-    let r = c
-        .call_tool("test_trigger_tool_change", json!({}))
-        .await
-        .unwrap();
-    assert_eq!(text(&r), format!("Added {DYNAMIC_TOOL}"));
-    let n = tokio::time::timeout(GUARD, tools_stream.next())
-        .await
-        .unwrap();
-    assert!(
-        matches!(n, Some(ServerNotification::ToolListChanged(_))),
-        "{n:?}"
-    );
-    let tools = c.list_all_tools().await.unwrap();
-    assert!(tools.iter().any(|t| t.name == DYNAMIC_TOOL));
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "triggers_change_the_lists_and_tell_listeners",
+        async move {
+            // 2026-07-28: on the listen streams that asked for that kind of change.
+            let peer = connect(EraPreference::Auto).await;
+            let c = &peer.client;
+            let mut tools_stream = c
+                .listen(SubscriptionFilter {
+                    tools_list_changed: Some(true),
+                    ..Default::default()
+                })
+                .unwrap();
+            let mut prompts_stream = c
+                .listen(SubscriptionFilter {
+                    prompts_list_changed: Some(true),
+                    ..Default::default()
+                })
+                .unwrap();
+            for stream in [&mut tools_stream, &mut prompts_stream] {
+                let first = tokio::time::timeout(GUARD, stream.next()).await.unwrap();
+                assert!(
+                    matches!(
+                        first,
+                        Some(ServerNotification::SubscriptionsAcknowledged(_))
+                    ),
+                    "{first:?}"
+                );
+            }
+            let r = c
+                .call_tool("test_trigger_tool_change", json!({}))
+                .await
+                .unwrap();
+            assert_eq!(text(&r), format!("Added {DYNAMIC_TOOL}"));
+            let n = tokio::time::timeout(GUARD, tools_stream.next())
+                .await
+                .unwrap();
+            assert!(
+                matches!(n, Some(ServerNotification::ToolListChanged(_))),
+                "{n:?}"
+            );
+            let tools = c.list_all_tools().await.unwrap();
+            assert!(tools.iter().any(|t| t.name == DYNAMIC_TOOL));
 
-    let r = c
-        .call_tool("test_trigger_prompt_change", json!({}))
-        .await
-        .unwrap();
-    assert_eq!(text(&r), format!("Added {DYNAMIC_PROMPT}"));
-    // The prompts-only stream skipped the tool change: the prompt change comes first.
-    let n = tokio::time::timeout(GUARD, prompts_stream.next())
-        .await
-        .unwrap();
-    assert!(
-        matches!(n, Some(ServerNotification::PromptListChanged(_))),
-        "{n:?}"
-    );
-    let prompts = c.list_all_prompts().await.unwrap();
-    assert!(prompts.iter().any(|p| p.name == DYNAMIC_PROMPT));
+            let r = c
+                .call_tool("test_trigger_prompt_change", json!({}))
+                .await
+                .unwrap();
+            assert_eq!(text(&r), format!("Added {DYNAMIC_PROMPT}"));
+            // The prompts-only stream skipped the tool change: the prompt change comes first.
+            let n = tokio::time::timeout(GUARD, prompts_stream.next())
+                .await
+                .unwrap();
+            assert!(
+                matches!(n, Some(ServerNotification::PromptListChanged(_))),
+                "{n:?}"
+            );
+            let prompts = c.list_all_prompts().await.unwrap();
+            assert!(prompts.iter().any(|p| p.name == DYNAMIC_PROMPT));
 
-    // Again: the dynamic entries go away, and listeners hear of it.
-    let r = c
-        .call_tool("test_trigger_tool_change", json!({}))
-        .await
-        .unwrap();
-    assert_eq!(text(&r), format!("Removed {DYNAMIC_TOOL}"));
-    let n = tokio::time::timeout(GUARD, tools_stream.next())
-        .await
-        .unwrap();
-    assert!(
-        matches!(n, Some(ServerNotification::ToolListChanged(_))),
-        "{n:?}"
-    );
-    let tools = c.list_all_tools().await.unwrap();
-    assert!(!tools.iter().any(|t| t.name == DYNAMIC_TOOL));
+            // Again: the dynamic entries go away, and listeners hear of it.
+            let r = c
+                .call_tool("test_trigger_tool_change", json!({}))
+                .await
+                .unwrap();
+            assert_eq!(text(&r), format!("Removed {DYNAMIC_TOOL}"));
+            let n = tokio::time::timeout(GUARD, tools_stream.next())
+                .await
+                .unwrap();
+            assert!(
+                matches!(n, Some(ServerNotification::ToolListChanged(_))),
+                "{n:?}"
+            );
+            let tools = c.list_all_tools().await.unwrap();
+            assert!(!tools.iter().any(|t| t.name == DYNAMIC_TOOL));
 
-    // Legacy: on the session.
-    let mut peer = connect(EraPreference::Legacy).await;
-    peer.client
-        .call_tool("test_trigger_prompt_change", json!({}))
-        .await
-        .unwrap();
-    peer.next(|n| matches!(n, ServerNotification::PromptListChanged(_)).then_some(()))
-        .await;
-    peer.client
-        .call_tool("test_trigger_tool_change", json!({}))
-        .await
-        .unwrap();
-    peer.next(|n| matches!(n, ServerNotification::ToolListChanged(_)).then_some(()))
-        .await;
+            // Legacy: on the session.
+            let mut peer = connect(EraPreference::Legacy).await;
+            peer.client
+                .call_tool("test_trigger_prompt_change", json!({}))
+                .await
+                .unwrap();
+            peer.next(|n| matches!(n, ServerNotification::PromptListChanged(_)).then_some(()))
+                .await;
+            peer.client
+                .call_tool("test_trigger_tool_change", json!({}))
+                .await
+                .unwrap();
+            peer.next(|n| matches!(n, ServerNotification::ToolListChanged(_)).then_some(()))
+                .await;
+        },
+    )
+    .await
 }
 
 /// The raw 2026-07-28 wire over a pipe: what the suite sends, what it reads back.
@@ -1068,6 +1124,7 @@ fn is_input_required(result: &Value) -> bool {
 
 #[tokio::test]
 async fn input_required_rounds_on_the_wire() {
+    mcp_testsuite::watchdog(mcp_tokio::TokioRuntime, "input_required_rounds_on_the_wire", async move {
     let (service, _control) = conformance_service(TokioRuntime);
     let mut w = Wire::new(service);
 
@@ -1218,10 +1275,13 @@ async fn input_required_rounds_on_the_wire() {
         )
         .await;
     assert_eq!(x.error()["code"], -32602);
+    })
+    .await
 }
 
 #[tokio::test]
 async fn several_inputs_and_several_rounds_on_the_wire() {
+    mcp_testsuite::watchdog(mcp_tokio::TokioRuntime, "several_inputs_and_several_rounds_on_the_wire", async move {
     let (service, _control) = conformance_service(TokioRuntime);
     let mut w = Wire::new(service);
 
@@ -1359,88 +1419,97 @@ async fn several_inputs_and_several_rounds_on_the_wire() {
         .await;
     assert!(is_input_required(x.result()));
     assert!(x.before.is_empty(), "{:?}", x.before);
+    })
+    .await
 }
 
 #[tokio::test]
 async fn modern_errors_and_caching_on_the_wire() {
-    let (service, _control) = conformance_service(TokioRuntime);
-    let mut w = Wire::new(service);
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "modern_errors_and_caching_on_the_wire",
+        async move {
+            let (service, _control) = conformance_service(TokioRuntime);
+            let mut w = Wire::new(service);
 
-    let x = w
-        .call_tool("test_missing_capability", json!({"_meta": meta(json!({}))}))
-        .await;
-    let e = x.error();
-    assert_eq!(e["code"], -32021);
-    assert_eq!(e["data"]["requiredCapabilities"], json!({"sampling": {}}));
+            let x = w
+                .call_tool("test_missing_capability", json!({"_meta": meta(json!({}))}))
+                .await;
+            let e = x.error();
+            assert_eq!(e["code"], -32021);
+            assert_eq!(e["data"]["requiredCapabilities"], json!({"sampling": {}}));
 
-    let uri = "test://nonexistent-resource-for-conformance-testing";
-    let x = w.call("resources/read", json!({"uri": uri})).await;
-    assert_eq!(x.error()["code"], -32602);
-    assert_eq!(x.error()["data"]["uri"], uri);
+            let uri = "test://nonexistent-resource-for-conformance-testing";
+            let x = w.call("resources/read", json!({"uri": uri})).await;
+            assert_eq!(x.error()["code"], -32602);
+            assert_eq!(x.error()["data"]["uri"], uri);
 
-    // No logLevel in _meta: no notifications/message.
-    let x = w.call_tool("test_logging_tool", json!({})).await;
-    assert_eq!(x.result()["content"][0]["text"], "Sent 0 of 3 log messages");
-    assert!(x.before.is_empty(), "{:?}", x.before);
-    // With one: three, before the result.
-    let mut with_level = meta(suite_capabilities());
-    with_level["io.modelcontextprotocol/logLevel"] = json!("info");
-    let x = w
-        .call_tool("test_logging_tool", json!({"_meta": with_level}))
-        .await;
-    let methods: Vec<&str> = x
-        .before
-        .iter()
-        .map(|m| m["method"].as_str().unwrap())
-        .collect();
-    assert_eq!(methods, ["notifications/message"; 3]);
+            // No logLevel in _meta: no notifications/message.
+            let x = w.call_tool("test_logging_tool", json!({})).await;
+            assert_eq!(x.result()["content"][0]["text"], "Sent 0 of 3 log messages");
+            assert!(x.before.is_empty(), "{:?}", x.before);
+            // With one: three, before the result.
+            let mut with_level = meta(suite_capabilities());
+            with_level["io.modelcontextprotocol/logLevel"] = json!("info");
+            let x = w
+                .call_tool("test_logging_tool", json!({"_meta": with_level}))
+                .await;
+            let methods: Vec<&str> = x
+                .before
+                .iter()
+                .map(|m| m["method"].as_str().unwrap())
+                .collect();
+            assert_eq!(methods, ["notifications/message"; 3]);
 
-    // Progress goes to the request's token.
-    let mut with_token = meta(suite_capabilities());
-    with_token["progressToken"] = json!("progress-test-1");
-    let x = w
-        .call_tool("test_tool_with_progress", json!({"_meta": with_token}))
-        .await;
-    let progress: Vec<(&str, f64, f64)> = x
-        .before
-        .iter()
-        .filter(|m| m["method"] == "notifications/progress")
-        .map(|m| {
-            let p = &m["params"];
-            let number = |k: &str| p[k].as_f64().unwrap();
-            (
-                p["progressToken"].as_str().unwrap(),
-                number("progress"),
-                number("total"),
-            )
-        })
-        .collect();
-    assert_eq!(
-        progress,
-        [
-            ("progress-test-1", 0.0, 100.0),
-            ("progress-test-1", 50.0, 100.0),
-            ("progress-test-1", 100.0, 100.0),
-        ]
-    );
+            // Progress goes to the request's token.
+            let mut with_token = meta(suite_capabilities());
+            with_token["progressToken"] = json!("progress-test-1");
+            let x = w
+                .call_tool("test_tool_with_progress", json!({"_meta": with_token}))
+                .await;
+            let progress: Vec<(&str, f64, f64)> = x
+                .before
+                .iter()
+                .filter(|m| m["method"] == "notifications/progress")
+                .map(|m| {
+                    let p = &m["params"];
+                    let number = |k: &str| p[k].as_f64().unwrap();
+                    (
+                        p["progressToken"].as_str().unwrap(),
+                        number("progress"),
+                        number("total"),
+                    )
+                })
+                .collect();
+            assert_eq!(
+                progress,
+                [
+                    ("progress-test-1", 0.0, 100.0),
+                    ("progress-test-1", 50.0, 100.0),
+                    ("progress-test-1", 100.0, 100.0),
+                ]
+            );
 
-    // Caching hints on every list and on reads (SEP-2549).
-    for (method, params) in [
-        ("tools/list", json!({})),
-        ("prompts/list", json!({})),
-        ("resources/list", json!({})),
-        ("resources/templates/list", json!({})),
-        ("resources/read", json!({"uri": STATIC_TEXT_URI})),
-        ("resources/read", json!({"uri": "test://template/7/data"})),
-    ] {
-        let x = w.call(method, params).await;
-        let r = x.result();
-        assert!(r["ttlMs"].as_u64().is_some(), "{method}: {r}");
-        let scope = r["cacheScope"].as_str().unwrap_or_default();
-        assert!(["public", "private"].contains(&scope), "{method}: {r}");
-    }
+            // Caching hints on every list and on reads (SEP-2549).
+            for (method, params) in [
+                ("tools/list", json!({})),
+                ("prompts/list", json!({})),
+                ("resources/list", json!({})),
+                ("resources/templates/list", json!({})),
+                ("resources/read", json!({"uri": STATIC_TEXT_URI})),
+                ("resources/read", json!({"uri": "test://template/7/data"})),
+            ] {
+                let x = w.call(method, params).await;
+                let r = x.result();
+                assert!(r["ttlMs"].as_u64().is_some(), "{method}: {r}");
+                let scope = r["cacheScope"].as_str().unwrap_or_default();
+                assert!(["public", "private"].contains(&scope), "{method}: {r}");
+            }
 
-    // An unknown tool is -32602, with the request's id.
-    let x = w.call_tool("no_such_tool", json!({})).await;
-    assert_eq!(x.error()["code"], -32602);
+            // An unknown tool is -32602, with the request's id.
+            let x = w.call_tool("no_such_tool", json!({})).await;
+            assert_eq!(x.error()["code"], -32602);
+        },
+    )
+    .await
 }

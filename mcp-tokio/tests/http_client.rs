@@ -167,132 +167,147 @@ async fn start_everything(js: &PathBuf, mode: &str) -> (tokio::process::Child, u
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typescript_everything_over_streamable_http() {
-    let Some(js) = peer() else { return };
-    let (_child, port) = start_everything(&js, "streamableHttp").await;
-    let host = Arc::new(Host::default());
-    let url = format!("http://127.0.0.1:{port}/mcp");
-    let client = tokio::time::timeout(
-        GUARD,
-        connect_http(&url, config(), host.clone(), HttpClientOptions::default()),
-    )
-    .await
-    .expect("connect in time")
-    .expect("connected");
-    // No server/discover there: the probe's refusal falls back to initialize.
-    assert_eq!(client.server().era, Era::Legacy);
-    assert_eq!(
-        client.server().server_info.as_ref().unwrap().name,
-        "mcp-servers/everything"
-    );
-    tokio::time::timeout(GUARD, async {
-        // It adds its ask tools once the session is initialized, then says the list changed.
-        let mut tools: Vec<String> = Vec::new();
-        for _ in 0..50 {
-            let changed = host.changed.notified();
-            tools = client
-                .list_all_tools()
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|t| t.name)
-                .collect();
-            if tools.iter().any(|t| t == "trigger-sampling-request") {
-                break;
-            }
-            changed.await;
-        }
-        for expected in ["echo", "get-sum", "trigger-sampling-request"] {
-            assert!(
-                tools.iter().any(|t| t == expected),
-                "{expected} in {tools:?}"
-            );
-        }
-        let r = client
-            .call_tool("echo", json!({"message": "hello over http"}))
-            .await
-            .unwrap();
-        assert_eq!(texts(&r.content), "Echo: hello over http");
-        let r = client
-            .call_tool("get-sum", json!({"a": 2, "b": 40}))
-            .await
-            .unwrap();
-        assert!(texts(&r.content).contains("42"), "{r:?}");
-
-        let resources = client.list_all_resources().await.unwrap();
-        let first = resources
-            .iter()
-            .find(|r| r.uri.starts_with("demo://resource/static/document/"))
-            .expect("a static document");
-        let read = client.read_resource(&first.uri).await.unwrap();
-        let body = serde_json::to_value(&read.contents[0]).unwrap();
-        assert!(
-            body["text"].as_str().is_some_and(|t| !t.is_empty()),
-            "{body}"
-        );
-
-        let p = client
-            .get_prompt("args-prompt", &[("city", "Paris"), ("state", "IDF")])
-            .await
-            .unwrap();
-        assert!(serde_json::to_string(&p.messages)
-            .unwrap()
-            .contains("Paris"));
-
-        // Its asks arrive on the call's SSE stream; our answers go back as POSTs.
-        let r = client
-            .call_tool(
-                "trigger-sampling-request",
-                json!({"prompt": "say hi", "maxTokens": 50}),
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "typescript_everything_over_streamable_http",
+        async move {
+            let Some(js) = peer() else { return };
+            let (_child, port) = start_everything(&js, "streamableHttp").await;
+            let host = Arc::new(Host::default());
+            let url = format!("http://127.0.0.1:{port}/mcp");
+            let client = tokio::time::timeout(
+                GUARD,
+                connect_http(&url, config(), host.clone(), HttpClientOptions::default()),
             )
             .await
-            .unwrap();
-        assert!(texts(&r.content).contains("canned answer from the rust host"));
-        let r = client
-            .call_tool("trigger-elicitation-request", json!({}))
+            .expect("connect in time")
+            .expect("connected");
+            // No server/discover there: the probe's refusal falls back to initialize.
+            assert_eq!(client.server().era, Era::Legacy);
+            assert_eq!(
+                client.server().server_info.as_ref().unwrap().name,
+                "mcp-servers/everything"
+            );
+            tokio::time::timeout(GUARD, async {
+                // It adds its ask tools once the session is initialized, then says the list changed.
+                let mut tools: Vec<String> = Vec::new();
+                for _ in 0..50 {
+                    let changed = host.changed.notified();
+                    tools = client
+                        .list_all_tools()
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|t| t.name)
+                        .collect();
+                    if tools.iter().any(|t| t == "trigger-sampling-request") {
+                        break;
+                    }
+                    changed.await;
+                }
+                for expected in ["echo", "get-sum", "trigger-sampling-request"] {
+                    assert!(
+                        tools.iter().any(|t| t == expected),
+                        "{expected} in {tools:?}"
+                    );
+                }
+                let r = client
+                    .call_tool("echo", json!({"message": "hello over http"}))
+                    .await
+                    .unwrap();
+                assert_eq!(texts(&r.content), "Echo: hello over http");
+                let r = client
+                    .call_tool("get-sum", json!({"a": 2, "b": 40}))
+                    .await
+                    .unwrap();
+                assert!(texts(&r.content).contains("42"), "{r:?}");
+
+                let resources = client.list_all_resources().await.unwrap();
+                let first = resources
+                    .iter()
+                    .find(|r| r.uri.starts_with("demo://resource/static/document/"))
+                    .expect("a static document");
+                let read = client.read_resource(&first.uri).await.unwrap();
+                let body = serde_json::to_value(&read.contents[0]).unwrap();
+                assert!(
+                    body["text"].as_str().is_some_and(|t| !t.is_empty()),
+                    "{body}"
+                );
+
+                let p = client
+                    .get_prompt("args-prompt", &[("city", "Paris"), ("state", "IDF")])
+                    .await
+                    .unwrap();
+                assert!(serde_json::to_string(&p.messages)
+                    .unwrap()
+                    .contains("Paris"));
+
+                // Its asks arrive on the call's SSE stream; our answers go back as POSTs.
+                let r = client
+                    .call_tool(
+                        "trigger-sampling-request",
+                        json!({"prompt": "say hi", "maxTokens": 50}),
+                    )
+                    .await
+                    .unwrap();
+                assert!(texts(&r.content).contains("canned answer from the rust host"));
+                let r = client
+                    .call_tool("trigger-elicitation-request", json!({}))
+                    .await
+                    .unwrap();
+                assert!(texts(&r.content).contains("Ada Lovelace"), "{r:?}");
+                let r = client.call_tool("get-roots-list", json!({})).await.unwrap();
+                assert!(texts(&r.content).contains("file:///work/project"), "{r:?}");
+            })
             .await
-            .unwrap();
-        assert!(texts(&r.content).contains("Ada Lovelace"), "{r:?}");
-        let r = client.call_tool("get-roots-list", json!({})).await.unwrap();
-        assert!(texts(&r.content).contains("file:///work/project"), "{r:?}");
-    })
+            .expect("calls in time");
+            let asked = host.asked.lock().unwrap().clone();
+            assert!(asked.contains(&"sampling:50".to_owned()), "{asked:?}");
+            assert!(asked.contains(&"elicit".to_owned()), "{asked:?}");
+            client.close();
+        },
+    )
     .await
-    .expect("calls in time");
-    let asked = host.asked.lock().unwrap().clone();
-    assert!(asked.contains(&"sampling:50".to_owned()), "{asked:?}");
-    assert!(asked.contains(&"elicit".to_owned()), "{asked:?}");
-    client.close();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn typescript_everything_over_2024_11_05_http_sse() {
-    let Some(js) = peer() else { return };
-    let (_child, port) = start_everything(&js, "sse").await;
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let seen = events.clone();
-    let options = HttpClientOptions {
-        on_event: Some(Arc::new(move |e: &HttpClientEvent| {
-            seen.lock().unwrap().push(e.clone())
-        })),
-        ..Default::default()
-    };
-    let url = format!("http://127.0.0.1:{port}/sse");
-    let client = tokio::time::timeout(
-        GUARD,
-        connect_http(&url, config(), Arc::new(Host::default()), options),
-    )
-    .await
-    .expect("connect in time")
-    .expect("connected over HTTP+SSE");
-    assert!(events.lock().unwrap().iter().any(|e| matches!(
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "typescript_everything_over_2024_11_05_http_sse",
+        async move {
+            let Some(js) = peer() else { return };
+            let (_child, port) = start_everything(&js, "sse").await;
+            let events = Arc::new(Mutex::new(Vec::new()));
+            let seen = events.clone();
+            let options = HttpClientOptions {
+                on_event: Some(Arc::new(move |e: &HttpClientEvent| {
+                    seen.lock().unwrap().push(e.clone())
+                })),
+                ..Default::default()
+            };
+            let url = format!("http://127.0.0.1:{port}/sse");
+            let client = tokio::time::timeout(
+                GUARD,
+                connect_http(&url, config(), Arc::new(Host::default()), options),
+            )
+            .await
+            .expect("connect in time")
+            .expect("connected over HTTP+SSE");
+            assert!(events.lock().unwrap().iter().any(|e| matches!(
         e,
         HttpClientEvent::LegacySseTransport { endpoint } if endpoint.contains("/message?sessionId=")
     )));
-    let r = tokio::time::timeout(GUARD, client.call_tool("echo", json!({"message": "old"})))
-        .await
-        .expect("in time")
-        .unwrap();
-    assert_eq!(texts(&r.content), "Echo: old");
-    client.close();
+            let r =
+                tokio::time::timeout(GUARD, client.call_tool("echo", json!({"message": "old"})))
+                    .await
+                    .expect("in time")
+                    .unwrap();
+            assert_eq!(texts(&r.content), "Echo: old");
+            client.close();
+        },
+    )
+    .await
 }
 
 // ----- our own server -------------------------------------------------------------------------
@@ -308,132 +323,147 @@ async fn our_server() -> SocketAddr {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_server_in_both_eras() {
-    let addr = our_server().await;
-    let url = format!("http://{addr}/mcp");
-    for era in [EraPreference::Auto, EraPreference::Legacy] {
-        let mut cfg = config();
-        cfg.era = era;
-        let host = Arc::new(Host::default());
-        let client = tokio::time::timeout(
-            GUARD,
-            connect_http(&url, cfg, host.clone(), HttpClientOptions::default()),
-        )
-        .await
-        .expect("connect in time")
-        .expect("connected");
-        let want = if era == EraPreference::Auto {
-            Era::Modern
-        } else {
-            Era::Legacy
-        };
-        assert_eq!(client.server().era, want);
-        tokio::time::timeout(GUARD, async {
-            let tools = client.list_all_tools().await.unwrap();
-            let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
-            assert_eq!(
-                names,
-                [
-                    "echo",
-                    "add",
-                    "long_running",
-                    "sample",
-                    "elicit",
-                    "roots",
-                    "fail",
-                    "log",
-                    "crunch",
-                    "failing_job",
-                    "approve"
-                ],
-                "{era:?}"
-            );
-            let r = client
-                .call_tool("echo", json!({"message": "both eras"}))
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "our_server_in_both_eras",
+        async move {
+            let addr = our_server().await;
+            let url = format!("http://{addr}/mcp");
+            for era in [EraPreference::Auto, EraPreference::Legacy] {
+                let mut cfg = config();
+                cfg.era = era;
+                let host = Arc::new(Host::default());
+                let client = tokio::time::timeout(
+                    GUARD,
+                    connect_http(&url, cfg, host.clone(), HttpClientOptions::default()),
+                )
                 .await
-                .unwrap();
-            assert_eq!(texts(&r.content), "both eras", "{era:?}");
-            // Several calls at once, each on its own task, each with its own answer. (That
-            // they are in flight together, over a pool grown to one connection each, is
-            // the suite's http_concurrent_calls_grow_the_pool, on every runtime.)
-            let calls: Vec<_> = (0..8)
-                .map(|i| {
-                    let c = client.clone();
-                    tokio::spawn(async move {
-                        c.call_tool("echo", json!({"message": format!("n{i}")}))
-                            .await
-                    })
+                .expect("connect in time")
+                .expect("connected");
+                let want = if era == EraPreference::Auto {
+                    Era::Modern
+                } else {
+                    Era::Legacy
+                };
+                assert_eq!(client.server().era, want);
+                tokio::time::timeout(GUARD, async {
+                    let tools = client.list_all_tools().await.unwrap();
+                    let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+                    assert_eq!(
+                        names,
+                        [
+                            "echo",
+                            "add",
+                            "long_running",
+                            "sample",
+                            "elicit",
+                            "roots",
+                            "fail",
+                            "log",
+                            "crunch",
+                            "failing_job",
+                            "approve"
+                        ],
+                        "{era:?}"
+                    );
+                    let r = client
+                        .call_tool("echo", json!({"message": "both eras"}))
+                        .await
+                        .unwrap();
+                    assert_eq!(texts(&r.content), "both eras", "{era:?}");
+                    // Several calls at once, each on its own task, each with its own answer. (That
+                    // they are in flight together, over a pool grown to one connection each, is
+                    // the suite's http_concurrent_calls_grow_the_pool, on every runtime.)
+                    let calls: Vec<_> = (0..8)
+                        .map(|i| {
+                            let c = client.clone();
+                            tokio::spawn(async move {
+                                c.call_tool("echo", json!({"message": format!("n{i}")}))
+                                    .await
+                            })
+                        })
+                        .collect();
+                    for (i, call) in calls.into_iter().enumerate() {
+                        let r = call.await.expect("the call's task").unwrap_or_else(|e| {
+                            panic!("{era:?}: call {i}: {e:?}");
+                        });
+                        assert_eq!(texts(&r.content), format!("n{i}"), "{era:?}");
+                    }
+                    let resources = client.list_all_resources().await.unwrap();
+                    let uris: Vec<&str> = resources.iter().map(|r| r.uri.as_str()).collect();
+                    assert_eq!(
+                        uris,
+                        [
+                            "everything://static/readme",
+                            "everything://static/bytes",
+                            "everything://counter"
+                        ],
+                        "{era:?}"
+                    );
+                    let prompts = client.list_all_prompts().await.unwrap();
+                    let names: Vec<&str> = prompts.iter().map(|p| p.name.as_str()).collect();
+                    assert_eq!(names, ["simple", "greeting", "with_resource"], "{era:?}");
                 })
-                .collect();
-            for (i, call) in calls.into_iter().enumerate() {
-                let r = call.await.expect("the call's task").unwrap_or_else(|e| {
-                    panic!("{era:?}: call {i}: {e:?}");
-                });
-                assert_eq!(texts(&r.content), format!("n{i}"), "{era:?}");
+                .await
+                .expect("calls in time");
+                client.close();
             }
-            let resources = client.list_all_resources().await.unwrap();
-            let uris: Vec<&str> = resources.iter().map(|r| r.uri.as_str()).collect();
-            assert_eq!(
-                uris,
-                [
-                    "everything://static/readme",
-                    "everything://static/bytes",
-                    "everything://counter"
-                ],
-                "{era:?}"
-            );
-            let prompts = client.list_all_prompts().await.unwrap();
-            let names: Vec<&str> = prompts.iter().map(|p| p.name.as_str()).collect();
-            assert_eq!(names, ["simple", "greeting", "with_resource"], "{era:?}");
-        })
-        .await
-        .expect("calls in time");
-        client.close();
-    }
+        },
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_server_closing_the_stream_mid_call_is_resumed() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (service, _control) = mcp_examples_common::conformance::conformance_service(TokioRuntime);
-    let config_http = mcp_examples_common::http_config(addr);
-    tokio::spawn(mcp_tokio::serve_http(listener, service, config_http));
-    // Between client and server, a proxy that keeps what the client sent.
-    let (proxy, sent) = recording_proxy(addr).await;
-    let mut cfg = config();
-    cfg.era = EraPreference::Legacy;
-    let client = tokio::time::timeout(
-        GUARD,
-        connect_http(
-            &format!("http://{proxy}/mcp"),
-            cfg,
-            Arc::new(Host::default()),
-            HttpClientOptions::default(),
-        ),
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "our_server_closing_the_stream_mid_call_is_resumed",
+        async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (service, _control) =
+                mcp_examples_common::conformance::conformance_service(TokioRuntime);
+            let config_http = mcp_examples_common::http_config(addr);
+            tokio::spawn(mcp_tokio::serve_http(listener, service, config_http));
+            // Between client and server, a proxy that keeps what the client sent.
+            let (proxy, sent) = recording_proxy(addr).await;
+            let mut cfg = config();
+            cfg.era = EraPreference::Legacy;
+            let client = tokio::time::timeout(
+                GUARD,
+                connect_http(
+                    &format!("http://{proxy}/mcp"),
+                    cfg,
+                    Arc::new(Host::default()),
+                    HttpClientOptions::default(),
+                ),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+            // The server ends the call's SSE stream after its priming event (SEP-1699); the answer
+            // reaches us only through a GET with Last-Event-ID.
+            let r = tokio::time::timeout(GUARD, client.call_tool("test_reconnection", json!({})))
+                .await
+                .expect("answered in time")
+                .expect("answered");
+            assert_eq!(texts(&r.content), "Reconnection test completed");
+            // The cut happened, and the answer came by resumption.
+            let sent = String::from_utf8_lossy(&sent.lock().unwrap()).to_ascii_lowercase();
+            // Each Last-Event-ID header, with the method of the request whose head it is in.
+            let resumes: Vec<&str> = sent
+                .match_indices("\r\nlast-event-id:")
+                .map(|(at, _)| {
+                    let line = sent[..at].rfind(" /mcp http/1.1\r\n").unwrap_or(0);
+                    let start = sent[..line].rfind(['\n', '}']).map_or(0, |i| i + 1);
+                    &sent[start..line]
+                })
+                .collect();
+            assert_eq!(resumes, ["get"], "the client sent:\n{sent}");
+            client.close();
+        },
     )
     .await
-    .unwrap()
-    .unwrap();
-    // The server ends the call's SSE stream after its priming event (SEP-1699); the answer
-    // reaches us only through a GET with Last-Event-ID.
-    let r = tokio::time::timeout(GUARD, client.call_tool("test_reconnection", json!({})))
-        .await
-        .expect("answered in time")
-        .expect("answered");
-    assert_eq!(texts(&r.content), "Reconnection test completed");
-    // The cut happened, and the answer came by resumption.
-    let sent = String::from_utf8_lossy(&sent.lock().unwrap()).to_ascii_lowercase();
-    // Each Last-Event-ID header, with the method of the request whose head it is in.
-    let resumes: Vec<&str> = sent
-        .match_indices("\r\nlast-event-id:")
-        .map(|(at, _)| {
-            let line = sent[..at].rfind(" /mcp http/1.1\r\n").unwrap_or(0);
-            let start = sent[..line].rfind(['\n', '}']).map_or(0, |i| i + 1);
-            &sent[start..line]
-        })
-        .collect();
-    assert_eq!(resumes, ["get"], "the client sent:\n{sent}");
-    client.close();
 }
 
 /// A TCP proxy on 127.0.0.1 in front of `upstream`; returns its address and everything
@@ -488,71 +518,78 @@ impl ClientHandler for Notes {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_changes_reach_the_client_in_both_eras() {
-    use mcp_tokio::mcp_proto::schema::subscriptions::SubscriptionFilter;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (service, control) = mcp_examples_common::everything_service(TokioRuntime);
-    let config_http = mcp_examples_common::http_config(addr);
-    tokio::spawn(mcp_tokio::serve_http(listener, service, config_http));
-    let url = format!("http://{addr}/mcp");
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "list_changes_reach_the_client_in_both_eras",
+        async move {
+            use mcp_tokio::mcp_proto::schema::subscriptions::SubscriptionFilter;
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let (service, control) = mcp_examples_common::everything_service(TokioRuntime);
+            let config_http = mcp_examples_common::http_config(addr);
+            tokio::spawn(mcp_tokio::serve_http(listener, service, config_http));
+            let url = format!("http://{addr}/mcp");
 
-    // 2026-07-28: a subscriptions/listen POST whose SSE response stays open.
-    let client = connect_http(
-        &url,
-        config(),
-        Arc::new(NoHandler),
-        HttpClientOptions::default(),
+            // 2026-07-28: a subscriptions/listen POST whose SSE response stays open.
+            let client = connect_http(
+                &url,
+                config(),
+                Arc::new(NoHandler),
+                HttpClientOptions::default(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(client.server().era, Era::Modern);
+            let mut sub = client
+                .listen(SubscriptionFilter {
+                    tools_list_changed: Some(true),
+                    ..Default::default()
+                })
+                .unwrap();
+            let first = tokio::time::timeout(GUARD, sub.next()).await.unwrap();
+            assert!(
+                matches!(
+                    first,
+                    Some(ServerNotification::SubscriptionsAcknowledged(_))
+                ),
+                "{first:?}"
+            );
+            assert!(control.remove_tool("echo"));
+            let next = tokio::time::timeout(GUARD, sub.next()).await.unwrap();
+            assert!(
+                matches!(next, Some(ServerNotification::ToolListChanged(_))),
+                "{next:?}"
+            );
+            drop(sub);
+            client.close();
+
+            // Legacy: the standalone GET stream carries it to the handler.
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let mut cfg = config();
+            cfg.era = EraPreference::Legacy;
+            let client = connect_http(&url, cfg, Arc::new(Notes(tx)), HttpClientOptions::default())
+                .await
+                .unwrap();
+            // The stream opens after the handshake; the server keeps what it sends until a reader
+            // attaches.
+            client.list_all_tools().await.unwrap();
+            assert!(control.remove_tool("add"));
+            let got = tokio::time::timeout(GUARD, async {
+                loop {
+                    match rx.recv().await {
+                        Some(ServerNotification::ToolListChanged(_)) => return true,
+                        Some(_) => continue,
+                        None => return false,
+                    }
+                }
+            })
+            .await
+            .expect("the list change arrives in time");
+            assert!(got);
+            client.close();
+        },
     )
     .await
-    .unwrap();
-    assert_eq!(client.server().era, Era::Modern);
-    let mut sub = client
-        .listen(SubscriptionFilter {
-            tools_list_changed: Some(true),
-            ..Default::default()
-        })
-        .unwrap();
-    let first = tokio::time::timeout(GUARD, sub.next()).await.unwrap();
-    assert!(
-        matches!(
-            first,
-            Some(ServerNotification::SubscriptionsAcknowledged(_))
-        ),
-        "{first:?}"
-    );
-    assert!(control.remove_tool("echo"));
-    let next = tokio::time::timeout(GUARD, sub.next()).await.unwrap();
-    assert!(
-        matches!(next, Some(ServerNotification::ToolListChanged(_))),
-        "{next:?}"
-    );
-    drop(sub);
-    client.close();
-
-    // Legacy: the standalone GET stream carries it to the handler.
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut cfg = config();
-    cfg.era = EraPreference::Legacy;
-    let client = connect_http(&url, cfg, Arc::new(Notes(tx)), HttpClientOptions::default())
-        .await
-        .unwrap();
-    // The stream opens after the handshake; the server keeps what it sends until a reader
-    // attaches.
-    client.list_all_tools().await.unwrap();
-    assert!(control.remove_tool("add"));
-    let got = tokio::time::timeout(GUARD, async {
-        loop {
-            match rx.recv().await {
-                Some(ServerNotification::ToolListChanged(_)) => return true,
-                Some(_) => continue,
-                None => return false,
-            }
-        }
-    })
-    .await
-    .expect("the list change arrives in time");
-    assert!(got);
-    client.close();
 }
 
 // ----- raw-TCP fakes for the failure paths ----------------------------------------------------
@@ -743,69 +780,77 @@ impl Connector for Counting {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_server_backs_off_then_fails_typed() {
-    // A port nobody listens on: real refusals.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let connector = Arc::new(Counting(AtomicUsize::new(0)));
-    let options = HttpClientOptions {
-        backoff_initial: Duration::from_millis(10),
-        backoff_max: Duration::from_millis(40),
-        max_attempts: 4,
-        ..Default::default()
-    };
-    let url = format!("http://127.0.0.1:{port}/mcp");
-    let err = tokio::time::timeout(
-        GUARD,
-        mcp_tokio::mcp_driver::http::client::connect_http(
-            TokioRuntime,
-            connector.clone(),
-            &url,
-            config(),
-            Arc::new(NoHandler),
-            options.clone(),
-        ),
-    )
-    .await
-    .expect("gives up in time")
-    .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            HttpConnectError::Http(HttpError::Unreachable { attempts: 4, .. })
-        ),
-        "{err:?}"
-    );
-    // Exactly the configured schedule: one attempt, then three retries (10, 20, 40 ms).
-    assert_eq!(connector.0.load(Ordering::SeqCst), 4);
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "dead_server_backs_off_then_fails_typed",
+        async move {
+            // A port nobody listens on: real refusals.
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let connector = Arc::new(Counting(AtomicUsize::new(0)));
+            let options = HttpClientOptions {
+                backoff_initial: Duration::from_millis(10),
+                backoff_max: Duration::from_millis(40),
+                max_attempts: 4,
+                ..Default::default()
+            };
+            let url = format!("http://127.0.0.1:{port}/mcp");
+            let err = tokio::time::timeout(
+                GUARD,
+                mcp_tokio::mcp_driver::http::client::connect_http(
+                    TokioRuntime,
+                    connector.clone(),
+                    &url,
+                    config(),
+                    Arc::new(NoHandler),
+                    options.clone(),
+                ),
+            )
+            .await
+            .expect("gives up in time")
+            .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    HttpConnectError::Http(HttpError::Unreachable { attempts: 4, .. })
+                ),
+                "{err:?}"
+            );
+            // Exactly the configured schedule: one attempt, then three retries (10, 20, 40 ms).
+            assert_eq!(connector.0.load(Ordering::SeqCst), 4);
 
-    // The same through a connector that refuses without touching the network.
-    let refusing = Arc::new(Refusing(AtomicUsize::new(0)));
-    let err = tokio::time::timeout(
-        GUARD,
-        mcp_tokio::mcp_driver::http::client::connect_http(
-            TokioRuntime,
-            refusing.clone(),
-            "http://mcp.invalid/mcp",
-            config(),
-            Arc::new(NoHandler),
-            options,
-        ),
+            // The same through a connector that refuses without touching the network.
+            let refusing = Arc::new(Refusing(AtomicUsize::new(0)));
+            let err = tokio::time::timeout(
+                GUARD,
+                mcp_tokio::mcp_driver::http::client::connect_http(
+                    TokioRuntime,
+                    refusing.clone(),
+                    "http://mcp.invalid/mcp",
+                    config(),
+                    Arc::new(NoHandler),
+                    options,
+                ),
+            )
+            .await
+            .expect("gives up in time")
+            .unwrap_err();
+            assert!(matches!(
+                err,
+                HttpConnectError::Http(HttpError::Unreachable { .. })
+            ));
+            assert_eq!(refusing.0.load(Ordering::SeqCst), 4);
+        },
     )
     .await
-    .expect("gives up in time")
-    .unwrap_err();
-    assert!(matches!(
-        err,
-        HttpConnectError::Http(HttpError::Unreachable { .. })
-    ));
-    assert_eq!(refusing.0.load(Ordering::SeqCst), 4);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expired_session_is_reinitialized() {
+    mcp_testsuite::watchdog(mcp_tokio::TokioRuntime, "expired_session_is_reinitialized", async move {
     let (addr, log) = fake(|req, before| {
         let inits = before.iter().filter(|s| s.rpc() == "initialize").count();
         match (req.method.as_str(), req.rpc()) {
@@ -893,10 +938,13 @@ async fn expired_session_is_reinitialized() {
     fake_log
         .wait_for(|s| s.method == "DELETE" && s.header("mcp-session-id") == Some("s2"))
         .await;
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unauthorized_is_typed_and_the_hook_may_refresh() {
+    mcp_testsuite::watchdog(mcp_tokio::TokioRuntime, "unauthorized_is_typed_and_the_hook_may_refresh", async move {
     let (addr, _log) = fake(|req, _| match req.header("authorization") {
         Some("Bearer fresh") => match req.rpc() {
             "initialize" => json_reply(200, &[], init_result(&req.body["id"])),
@@ -970,213 +1018,234 @@ async fn unauthorized_is_typed_and_the_hook_may_refresh() {
         "challenged once, then the token held"
     );
     client.close();
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stream_cut_mid_call_resumes_without_loss() {
-    fn progress(token: &Value, p: u32) -> Value {
-        json!({"jsonrpc": "2.0", "method": "notifications/progress",
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "stream_cut_mid_call_resumes_without_loss",
+        async move {
+            fn progress(token: &Value, p: u32) -> Value {
+                json!({"jsonrpc": "2.0", "method": "notifications/progress",
             "params": {"progressToken": token, "progress": p}})
-    }
-    let (addr, log) = fake(move |req, before| match (req.method.as_str(), req.rpc()) {
-        ("GET", _) if req.header("last-event-id").is_none() => status_reply(405),
-        ("GET", _) => {
-            // Replays what followed event 2: event 3 (cut last time) and the result.
-            let call = before.iter().find(|s| s.rpc() == "tools/call").unwrap();
-            let token = &call.body["params"]["_meta"]["progressToken"];
-            let result = json!({"jsonrpc": "2.0", "id": call.body["id"],
+            }
+            let (addr, log) = fake(move |req, before| match (req.method.as_str(), req.rpc()) {
+                ("GET", _) if req.header("last-event-id").is_none() => status_reply(405),
+                ("GET", _) => {
+                    // Replays what followed event 2: event 3 (cut last time) and the result.
+                    let call = before.iter().find(|s| s.rpc() == "tools/call").unwrap();
+                    let token = &call.body["params"]["_meta"]["progressToken"];
+                    let result = json!({"jsonrpc": "2.0", "id": call.body["id"],
                 "result": {"content": [{"type": "text", "text": "done"}]}});
-            sse_reply(&format!(
-                "id: 3\ndata: {}\n\nid: 4\ndata: {result}\n\n",
-                progress(token, 3)
-            ))
-        }
-        ("DELETE", _) => status_reply(200),
-        (_, "initialize") => json_reply(
-            200,
-            &[("mcp-session-id", "s")],
-            init_result(&req.body["id"]),
-        ),
-        (_, "notifications/initialized") => status_reply(202),
-        (_, "tools/call") => {
-            // A priming event, two progress events, then half of the third: the stream is
-            // cut in the middle of an event.
-            let token = &req.body["params"]["_meta"]["progressToken"];
-            let cut = format!("id: 3\ndata: {}", progress(token, 3));
-            let cut = &cut[..cut.len() / 2];
-            sse_reply(&format!(
-                "id: 0\nretry: 20\ndata: \n\nid: 1\ndata: {}\n\nid: 2\ndata: {}\n\n{cut}",
-                progress(token, 1),
-                progress(token, 2)
-            ))
-        }
-        _ => status_reply(400),
-    })
-    .await;
-    let mut cfg = config();
-    cfg.era = EraPreference::Legacy;
-    let url = format!("http://{addr}/mcp");
-    let client = tokio::time::timeout(
-        GUARD,
-        connect_http(&url, cfg, Arc::new(NoHandler), HttpClientOptions::default()),
+                    sse_reply(&format!(
+                        "id: 3\ndata: {}\n\nid: 4\ndata: {result}\n\n",
+                        progress(token, 3)
+                    ))
+                }
+                ("DELETE", _) => status_reply(200),
+                (_, "initialize") => json_reply(
+                    200,
+                    &[("mcp-session-id", "s")],
+                    init_result(&req.body["id"]),
+                ),
+                (_, "notifications/initialized") => status_reply(202),
+                (_, "tools/call") => {
+                    // A priming event, two progress events, then half of the third: the stream is
+                    // cut in the middle of an event.
+                    let token = &req.body["params"]["_meta"]["progressToken"];
+                    let cut = format!("id: 3\ndata: {}", progress(token, 3));
+                    let cut = &cut[..cut.len() / 2];
+                    sse_reply(&format!(
+                        "id: 0\nretry: 20\ndata: \n\nid: 1\ndata: {}\n\nid: 2\ndata: {}\n\n{cut}",
+                        progress(token, 1),
+                        progress(token, 2)
+                    ))
+                }
+                _ => status_reply(400),
+            })
+            .await;
+            let mut cfg = config();
+            cfg.era = EraPreference::Legacy;
+            let url = format!("http://{addr}/mcp");
+            let client = tokio::time::timeout(
+                GUARD,
+                connect_http(&url, cfg, Arc::new(NoHandler), HttpClientOptions::default()),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+            let got = Arc::new(Mutex::new(Vec::new()));
+            let sink = got.clone();
+            let r = tokio::time::timeout(
+                GUARD,
+                client.call_tool_with(
+                    "slow",
+                    json!({}),
+                    Some(Box::new(move |p| sink.lock().unwrap().push(p.progress))),
+                ),
+            )
+            .await
+            .expect("answered in time")
+            .expect("answered");
+            assert_eq!(texts(&r.content), "done");
+            // Progress is delivered with the client's own token; every report arrived once.
+            assert_eq!(*got.lock().unwrap(), vec![1.0, 2.0, 3.0]);
+            let log = log.all();
+            let resumed: Vec<&Seen> = log
+                .iter()
+                .filter(|s| s.method == "GET" && s.header("last-event-id").is_some())
+                .collect();
+            assert_eq!(resumed.len(), 1);
+            assert_eq!(resumed[0].header("last-event-id"), Some("2"));
+            assert_eq!(resumed[0].header("mcp-session-id"), Some("s"));
+            client.close();
+        },
     )
     .await
-    .unwrap()
-    .unwrap();
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let sink = got.clone();
-    let r = tokio::time::timeout(
-        GUARD,
-        client.call_tool_with(
-            "slow",
-            json!({}),
-            Some(Box::new(move |p| sink.lock().unwrap().push(p.progress))),
-        ),
-    )
-    .await
-    .expect("answered in time")
-    .expect("answered");
-    assert_eq!(texts(&r.content), "done");
-    // Progress is delivered with the client's own token; every report arrived once.
-    assert_eq!(*got.lock().unwrap(), vec![1.0, 2.0, 3.0]);
-    let log = log.all();
-    let resumed: Vec<&Seen> = log
-        .iter()
-        .filter(|s| s.method == "GET" && s.header("last-event-id").is_some())
-        .collect();
-    assert_eq!(resumed.len(), 1);
-    assert_eq!(resumed[0].header("last-event-id"), Some("2"));
-    assert_eq!(resumed[0].header("mcp-session-id"), Some("s"));
-    client.close();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_every_handle_ends_the_session() {
-    let (addr, log) = fake(|req, _| match (req.method.as_str(), req.rpc()) {
-        ("DELETE", _) => status_reply(200),
-        ("GET", _) => status_reply(405),
-        (_, "initialize") => json_reply(
-            200,
-            &[("mcp-session-id", "gone")],
-            init_result(&req.body["id"]),
-        ),
-        (_, "notifications/initialized") => status_reply(202),
-        _ => status_reply(400),
-    })
-    .await;
-    let mut cfg = config();
-    cfg.era = EraPreference::Legacy;
-    let client = tokio::time::timeout(
-        GUARD,
-        connect_http(
-            &format!("http://{addr}/mcp"),
-            cfg,
-            Arc::new(NoHandler),
-            HttpClientOptions {
-                // A loaded machine must not cut the DELETE short.
-                close_grace: GUARD,
-                ..Default::default()
-            },
-        ),
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "dropping_every_handle_ends_the_session",
+        async move {
+            let (addr, log) = fake(|req, _| match (req.method.as_str(), req.rpc()) {
+                ("DELETE", _) => status_reply(200),
+                ("GET", _) => status_reply(405),
+                (_, "initialize") => json_reply(
+                    200,
+                    &[("mcp-session-id", "gone")],
+                    init_result(&req.body["id"]),
+                ),
+                (_, "notifications/initialized") => status_reply(202),
+                _ => status_reply(400),
+            })
+            .await;
+            let mut cfg = config();
+            cfg.era = EraPreference::Legacy;
+            let client = tokio::time::timeout(
+                GUARD,
+                connect_http(
+                    &format!("http://{addr}/mcp"),
+                    cfg,
+                    Arc::new(NoHandler),
+                    HttpClientOptions {
+                        // A loaded machine must not cut the DELETE short.
+                        close_grace: GUARD,
+                        ..Default::default()
+                    },
+                ),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+            drop(client);
+            // The driver notices on its idle tick and ends the session like `close` would.
+            log.wait_for(|s| s.method == "DELETE" && s.header("mcp-session-id") == Some("gone"))
+                .await;
+        },
     )
     .await
-    .unwrap()
-    .unwrap();
-    drop(client);
-    // The driver notices on its idle tick and ends the session like `close` would.
-    log.wait_for(|s| s.method == "DELETE" && s.header("mcp-session-id") == Some("gone"))
-        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_with_rustls() {
-    use futures_rustls::rustls;
-    use tokio_util::compat::TokioAsyncReadCompatExt;
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let cert = certified.cert.der().clone();
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let server_tls = rustls::ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.clone()], key)
-        .unwrap();
-    let acceptor = futures_rustls::TlsAcceptor::from(Arc::new(server_tls));
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (service, _control) = mcp_examples_common::everything_service(TokioRuntime);
-    let http = mcp_tokio::HttpService::new(
-        TokioRuntime,
-        service,
-        mcp_examples_common::http_config(addr),
-    );
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let (acceptor, http) = (acceptor.clone(), http.clone());
-            tokio::spawn(async move {
-                if let Ok(tls) = acceptor.accept(tcp.compat()).await {
-                    http.serve_connection(tls).await;
-                }
-            });
-        }
-    });
+    mcp_testsuite::watchdog(mcp_tokio::TokioRuntime, "https_with_rustls", async move {
+        use futures_rustls::rustls;
+        use tokio_util::compat::TokioAsyncReadCompatExt;
+        let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let cert = certified.cert.der().clone();
+        let key =
+            rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let server_tls = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.clone()], key)
+            .unwrap();
+        let acceptor = futures_rustls::TlsAcceptor::from(Arc::new(server_tls));
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (service, _control) = mcp_examples_common::everything_service(TokioRuntime);
+        let http = mcp_tokio::HttpService::new(
+            TokioRuntime,
+            service,
+            mcp_examples_common::http_config(addr),
+        );
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let (acceptor, http) = (acceptor.clone(), http.clone());
+                tokio::spawn(async move {
+                    if let Ok(tls) = acceptor.accept(tcp.compat()).await {
+                        http.serve_connection(tls).await;
+                    }
+                });
+            }
+        });
 
-    // The client trusts exactly this certificate (the default would use Mozilla's roots).
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert).unwrap();
-    let client_tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let options = HttpClientOptions {
-        tls: Some(Arc::new(client_tls)),
-        ..Default::default()
-    };
-    let url = format!("https://localhost:{}/mcp", addr.port());
-    let client = tokio::time::timeout(
-        GUARD,
-        connect_http(&url, config(), Arc::new(NoHandler), options),
-    )
-    .await
-    .unwrap()
-    .expect("connected over TLS");
-    let r = tokio::time::timeout(GUARD, client.call_tool("echo", json!({"message": "tls"})))
+        // The client trusts exactly this certificate (the default would use Mozilla's roots).
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(cert).unwrap();
+        let client_tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let options = HttpClientOptions {
+            tls: Some(Arc::new(client_tls)),
+            ..Default::default()
+        };
+        let url = format!("https://localhost:{}/mcp", addr.port());
+        let client = tokio::time::timeout(
+            GUARD,
+            connect_http(&url, config(), Arc::new(NoHandler), options),
+        )
         .await
         .unwrap()
-        .unwrap();
-    assert!(texts(&r.content).contains("tls"), "{r:?}");
-    client.close();
+        .expect("connected over TLS");
+        let r = tokio::time::timeout(GUARD, client.call_tool("echo", json!({"message": "tls"})))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(texts(&r.content).contains("tls"), "{r:?}");
+        client.close();
 
-    // With the default roots the self-signed certificate is refused: a typed failure.
-    let err = tokio::time::timeout(
-        GUARD,
-        connect_http(
-            &url,
-            config(),
-            Arc::new(NoHandler),
-            HttpClientOptions {
-                max_attempts: 1,
-                ..Default::default()
-            },
-        ),
-    )
-    .await
-    .unwrap()
-    .unwrap_err();
-    match err {
-        HttpConnectError::Http(HttpError::Unreachable { reason, .. }) => {
-            assert!(reason.contains("TLS"), "{reason}")
+        // With the default roots the self-signed certificate is refused: a typed failure.
+        let err = tokio::time::timeout(
+            GUARD,
+            connect_http(
+                &url,
+                config(),
+                Arc::new(NoHandler),
+                HttpClientOptions {
+                    max_attempts: 1,
+                    ..Default::default()
+                },
+            ),
+        )
+        .await
+        .unwrap()
+        .unwrap_err();
+        match err {
+            HttpConnectError::Http(HttpError::Unreachable { reason, .. }) => {
+                assert!(reason.contains("TLS"), "{reason}")
+            }
+            other => panic!("{other:?}"),
         }
-        other => panic!("{other:?}"),
-    }
+    })
+    .await
 }
 
 /// Before: the 2024-11-05 fallback followed an `endpoint` event to another port, posting
 /// `initialize` there with the bearer token and the custom headers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endpoint_on_another_origin_gets_no_request_and_no_token() {
+    mcp_testsuite::watchdog(mcp_tokio::TokioRuntime, "an_endpoint_on_another_origin_gets_no_request_and_no_token", async move {
     // Another origin (same host, another port) that would gladly take the session.
     let (thief, thief_log) = fake(|_, _| status_reply(202)).await;
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -1231,4 +1300,6 @@ async fn an_endpoint_on_another_origin_gets_no_request_and_no_token() {
     let refused = outcome.expect("the connect ends in time");
     assert!(refused.is_err(), "connected through the other origin");
     assert!(thief_log.all().is_empty());
+    })
+    .await
 }

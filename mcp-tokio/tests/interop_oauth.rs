@@ -110,88 +110,97 @@ async fn whoami(client: &Client, auth: &OAuth) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oidc_provider_and_the_typescript_bearer_middleware() {
-    let Some(npm) = npm_dir() else { return };
-    let Some(node) = node().await else { return };
-    let started = Instant::now();
-    let mut peers = Command::new(node)
-        .arg(script("oauth_peers.mjs"))
-        .env("MCP_TS_NPM", &npm)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node starts");
-    let mut lines = BufReader::new(peers.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(GUARD, lines.next_line())
-        .await
-        .expect("the peers say where they listen")
-        .unwrap()
-        .expect("the peers' first line");
-    let info: Value = serde_json::from_str(&line).unwrap();
-    let url = info["mcp_url"].as_str().unwrap().to_owned();
-    let issuer = info["issuer"].as_str().unwrap().to_owned();
-    assert!(url.starts_with("http://127.0.0.1:") && issuer.starts_with("http://127.0.0.1:"));
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "oidc_provider_and_the_typescript_bearer_middleware",
+        async move {
+            let Some(npm) = npm_dir() else { return };
+            let Some(node) = node().await else { return };
+            let started = Instant::now();
+            let mut peers = Command::new(node)
+                .arg(script("oauth_peers.mjs"))
+                .env("MCP_TS_NPM", &npm)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("node starts");
+            let mut lines = BufReader::new(peers.stdout.take().unwrap()).lines();
+            let line = tokio::time::timeout(GUARD, lines.next_line())
+                .await
+                .expect("the peers say where they listen")
+                .unwrap()
+                .expect("the peers' first line");
+            let info: Value = serde_json::from_str(&line).unwrap();
+            let url = info["mcp_url"].as_str().unwrap().to_owned();
+            let issuer = info["issuer"].as_str().unwrap().to_owned();
+            assert!(
+                url.starts_with("http://127.0.0.1:") && issuer.starts_with("http://127.0.0.1:")
+            );
 
-    // The code flow: discovery from the bearer middleware's 401, registration, the provider's
-    // login and consent, the code exchange with PKCE and the resource.
-    let auth = OAuth::new(
-        OAuthConfig::new(&url, ""),
-        Arc::new(HeadlessAuthorization::new("http://127.0.0.1:1/callback")),
+            // The code flow: discovery from the bearer middleware's 401, registration, the provider's
+            // login and consent, the code exchange with PKCE and the resource.
+            let auth = OAuth::new(
+                OAuthConfig::new(&url, ""),
+                Arc::new(HeadlessAuthorization::new("http://127.0.0.1:1/callback")),
+            )
+            .with_clock(clock);
+            let client = connect(&url, &auth).await;
+            let me = whoami(&client, &auth).await;
+            assert_eq!(me["sub"], "interop-user", "{me}");
+            assert_eq!(me["scopes"], serde_json::json!(["mcp:tools"]), "{me}");
+            let first = auth.tokens().expect("tokens after the code flow");
+            assert_eq!(first.issuer, issuer);
+            assert_eq!(first.resource, url);
+            assert_eq!(
+                first.access_token.split('.').count(),
+                3,
+                "a JWT access token"
+            );
+            let first_refresh = first.refresh_token.clone().expect("a refresh token");
+            assert_eq!(auth.flows(), 1);
+
+            // An hour later on the client's clock the token has expired: refreshed before the next
+            // request, with the rotated refresh token kept.
+            AHEAD.store(3600, Ordering::SeqCst);
+            let me = whoami(&client, &auth).await;
+            assert_eq!(me["sub"], "interop-user", "{me}");
+            let second = auth.tokens().unwrap();
+            assert_eq!(auth.flows(), 2, "one refresh");
+            assert_ne!(second.access_token, first.access_token);
+            let second_refresh = second.refresh_token.clone().expect("a refresh token");
+            assert_ne!(
+                second_refresh, first_refresh,
+                "public clients' refresh tokens rotate"
+            );
+            client.close();
+            AHEAD.store(0, Ordering::SeqCst);
+
+            // Client credentials with the pre-registered confidential client (client_secret_basic).
+            let mut cfg = OAuthConfig::new(&url, "");
+            cfg.grant = Grant::ClientCredentials;
+            cfg.pre_registered = Some(PreRegistered {
+                client_id: info["service_client"]["client_id"].as_str().unwrap().into(),
+                client_secret: info["service_client"]["client_secret"]
+                    .as_str()
+                    .map(str::to_owned),
+                issuer: Some(issuer.clone()),
+            });
+            let service = OAuth::without_user(cfg);
+            let client = connect(&url, &service).await;
+            let me = whoami(&client, &service).await;
+            assert_eq!(me["client_id"], "mcp-rs-service", "{me}");
+            assert_eq!(me["scopes"], serde_json::json!(["mcp:tools"]), "{me}");
+            assert!(service.tokens().unwrap().refresh_token.is_none());
+            client.close();
+
+            drop(peers.stdin.take());
+            eprintln!(
+                "oauth interop (peers started, code flow, refresh, client credentials): {:?}",
+                started.elapsed()
+            );
+        },
     )
-    .with_clock(clock);
-    let client = connect(&url, &auth).await;
-    let me = whoami(&client, &auth).await;
-    assert_eq!(me["sub"], "interop-user", "{me}");
-    assert_eq!(me["scopes"], serde_json::json!(["mcp:tools"]), "{me}");
-    let first = auth.tokens().expect("tokens after the code flow");
-    assert_eq!(first.issuer, issuer);
-    assert_eq!(first.resource, url);
-    assert_eq!(
-        first.access_token.split('.').count(),
-        3,
-        "a JWT access token"
-    );
-    let first_refresh = first.refresh_token.clone().expect("a refresh token");
-    assert_eq!(auth.flows(), 1);
-
-    // An hour later on the client's clock the token has expired: refreshed before the next
-    // request, with the rotated refresh token kept.
-    AHEAD.store(3600, Ordering::SeqCst);
-    let me = whoami(&client, &auth).await;
-    assert_eq!(me["sub"], "interop-user", "{me}");
-    let second = auth.tokens().unwrap();
-    assert_eq!(auth.flows(), 2, "one refresh");
-    assert_ne!(second.access_token, first.access_token);
-    let second_refresh = second.refresh_token.clone().expect("a refresh token");
-    assert_ne!(
-        second_refresh, first_refresh,
-        "public clients' refresh tokens rotate"
-    );
-    client.close();
-    AHEAD.store(0, Ordering::SeqCst);
-
-    // Client credentials with the pre-registered confidential client (client_secret_basic).
-    let mut cfg = OAuthConfig::new(&url, "");
-    cfg.grant = Grant::ClientCredentials;
-    cfg.pre_registered = Some(PreRegistered {
-        client_id: info["service_client"]["client_id"].as_str().unwrap().into(),
-        client_secret: info["service_client"]["client_secret"]
-            .as_str()
-            .map(str::to_owned),
-        issuer: Some(issuer.clone()),
-    });
-    let service = OAuth::without_user(cfg);
-    let client = connect(&url, &service).await;
-    let me = whoami(&client, &service).await;
-    assert_eq!(me["client_id"], "mcp-rs-service", "{me}");
-    assert_eq!(me["scopes"], serde_json::json!(["mcp:tools"]), "{me}");
-    assert!(service.tokens().unwrap().refresh_token.is_none());
-    client.close();
-
-    drop(peers.stdin.take());
-    eprintln!(
-        "oauth interop (peers started, code flow, refresh, client credentials): {:?}",
-        started.elapsed()
-    );
+    .await
 }

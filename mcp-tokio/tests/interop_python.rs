@@ -276,33 +276,65 @@ async fn over_http(server: &Path, python: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_client_against_our_everything_server() {
-    let (Some(python), Some(server)) = (python(), example("everything", "mcp-tokio")) else {
-        return;
-    };
-    over_stdio(&server, &python).await;
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "python_sdk_client_against_our_everything_server",
+        async move {
+            let (Some(python), Some(server)) = (python(), example("everything", "mcp-tokio"))
+            else {
+                return;
+            };
+            over_stdio(&server, &python).await;
+        },
+    )
+    .await
 }
 
 /// The same server defined once, built on smol: the runtime must not change what a peer sees.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_client_against_the_smol_everything_server() {
-    let (Some(python), Some(server)) = (python(), example("everything_smol", "mcp-smol")) else {
-        return;
-    };
-    over_stdio(&server, &python).await;
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "python_sdk_client_against_the_smol_everything_server",
+        async move {
+            let (Some(python), Some(server)) = (python(), example("everything_smol", "mcp-smol"))
+            else {
+                return;
+            };
+            over_stdio(&server, &python).await;
+        },
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_client_against_our_everything_server_over_http() {
-    let (Some(python), Some(server)) = (python(), example("everything", "mcp-tokio")) else {
-        return;
-    };
-    over_http(&server, &python).await;
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "python_sdk_client_against_our_everything_server_over_http",
+        async move {
+            let (Some(python), Some(server)) = (python(), example("everything", "mcp-tokio"))
+            else {
+                return;
+            };
+            over_http(&server, &python).await;
+        },
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_sdk_client_against_the_smol_everything_server_over_http() {
-    let (Some(python), Some(server)) = (python(), example("everything_smol", "mcp-smol")) else {
-        return;
-    };
-    over_http(&server, &python).await;
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "python_sdk_client_against_the_smol_everything_server_over_http",
+        async move {
+            let (Some(python), Some(server)) = (python(), example("everything_smol", "mcp-smol"))
+            else {
+                return;
+            };
+            over_http(&server, &python).await;
+        },
+    )
+    .await
 }

@@ -303,17 +303,31 @@ async fn tour(server: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ts_sdk_client_against_our_everything_server_over_http() {
-    let Some(server) = example("everything", "mcp-tokio") else {
-        return;
-    };
-    tour(&server).await;
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "ts_sdk_client_against_our_everything_server_over_http",
+        async move {
+            let Some(server) = example("everything", "mcp-tokio") else {
+                return;
+            };
+            tour(&server).await;
+        },
+    )
+    .await
 }
 
 /// The same server defined once, built on smol: the runtime must not change what a peer sees.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ts_sdk_client_against_the_smol_everything_server_over_http() {
-    let Some(server) = example("everything_smol", "mcp-smol") else {
-        return;
-    };
-    tour(&server).await;
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "ts_sdk_client_against_the_smol_everything_server_over_http",
+        async move {
+            let Some(server) = example("everything_smol", "mcp-smol") else {
+                return;
+            };
+            tour(&server).await;
+        },
+    )
+    .await
 }

@@ -109,131 +109,138 @@ fn texts(content: &[ContentBlock]) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_client_against_the_typescript_everything_server() {
-    let Some(js) = peer() else { return };
-    let mut cmd = Command::new("node");
-    cmd.arg(js).arg("stdio");
-    let mut cfg = ClientConfig::new(Implementation::new("mcp-rs-interop", "0.1"));
-    cfg.capabilities = ClientCapabilities {
-        sampling: Some(SamplingCapability::default()),
-        elicitation: Some(ElicitationCapability::default()),
-        roots: Some(RootsCapability::default()),
-        ..Default::default()
-    };
-    let host = Arc::new(Host::default());
-    let child = tokio::time::timeout(
-        Duration::from_secs(30),
-        connect_child(cmd, cfg, host.clone(), Stderr::Null),
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "our_client_against_the_typescript_everything_server",
+        async move {
+            let Some(js) = peer() else { return };
+            let mut cmd = Command::new("node");
+            cmd.arg(js).arg("stdio");
+            let mut cfg = ClientConfig::new(Implementation::new("mcp-rs-interop", "0.1"));
+            cfg.capabilities = ClientCapabilities {
+                sampling: Some(SamplingCapability::default()),
+                elicitation: Some(ElicitationCapability::default()),
+                roots: Some(RootsCapability::default()),
+                ..Default::default()
+            };
+            let host = Arc::new(Host::default());
+            let child = tokio::time::timeout(
+                Duration::from_secs(30),
+                connect_child(cmd, cfg, host.clone(), Stderr::Null),
+            )
+            .await
+            .expect("connect in time")
+            .expect("connected");
+            let client = child.client().clone();
+            // The TypeScript server has no server/discover: the probe falls back to initialize.
+            assert_eq!(client.server().era, Era::Legacy);
+            assert_eq!(client.server().version.as_str(), "2025-11-25");
+            assert_eq!(
+                client.server().server_info.as_ref().unwrap().name,
+                "mcp-servers/everything"
+            );
+
+            let tools: Vec<String> = client
+                .list_all_tools()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|t| t.name)
+                .collect();
+            for expected in [
+                "echo",
+                "get-sum",
+                "trigger-sampling-request",
+                "trigger-elicitation-request",
+                "get-roots-list",
+            ] {
+                assert!(
+                    tools.iter().any(|t| t == expected),
+                    "{expected} missing from {tools:?}"
+                );
+            }
+            let r = client
+                .call_tool("echo", json!({"message": "hello from rust"}))
+                .await
+                .unwrap();
+            assert_eq!(texts(&r.content), "Echo: hello from rust");
+            let r = client
+                .call_tool("get-sum", json!({"a": 2, "b": 40}))
+                .await
+                .unwrap();
+            assert!(texts(&r.content).contains("42"), "{r:?}");
+            let r = client
+                .call_tool("get-structured-content", json!({"location": "Chicago"}))
+                .await
+                .unwrap();
+            assert!(r.structured_content.is_some(), "{r:?}");
+
+            let resources = client.list_all_resources().await.unwrap();
+            assert!(!resources.is_empty());
+            let first = resources
+                .iter()
+                .find(|r| r.uri.starts_with("demo://resource/static/document/"))
+                .unwrap();
+            let read = client.read_resource(&first.uri).await.unwrap();
+            let body = serde_json::to_value(&read.contents[0]).unwrap();
+            assert!(
+                body["text"].as_str().is_some_and(|t| !t.is_empty()),
+                "{body}"
+            );
+            let templates = client.list_all_resource_templates().await.unwrap();
+            assert!(templates
+                .iter()
+                .any(|t| t.uri_template.contains("{resourceId}")));
+
+            let prompts: Vec<String> = client
+                .list_all_prompts()
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|p| p.name)
+                .collect();
+            assert!(prompts.iter().any(|p| p == "args-prompt"), "{prompts:?}");
+            let p = client
+                .get_prompt(
+                    "args-prompt",
+                    &[("city", "Paris"), ("state", "Ile-de-France")],
+                )
+                .await
+                .unwrap();
+            let text = serde_json::to_string(&p.messages).unwrap();
+            assert!(text.contains("Paris"), "{text}");
+
+            // The server asks us: sampling and elicitation through tools, roots on its own.
+            let r = client
+                .call_tool(
+                    "trigger-sampling-request",
+                    json!({"prompt": "say hi", "maxTokens": 50}),
+                )
+                .await
+                .unwrap();
+            assert!(
+                texts(&r.content).contains("canned answer from the rust host"),
+                "{r:?}"
+            );
+            let r = client
+                .call_tool("trigger-elicitation-request", json!({}))
+                .await
+                .unwrap();
+            let t = texts(&r.content);
+            assert!(t.contains("Ada Lovelace"), "{t}");
+            let r = client.call_tool("get-roots-list", json!({})).await.unwrap();
+            assert!(texts(&r.content).contains("file:///work/project"), "{r:?}");
+            let asked = host.asked.lock().unwrap().clone();
+            assert!(
+                asked.contains(&"sampling:50".to_owned())
+                    && asked.contains(&"elicit".to_owned())
+                    && asked.contains(&"roots".to_owned()),
+                "{asked:?}"
+            );
+
+            let status = child.shutdown(Duration::from_secs(2)).await.unwrap();
+            assert!(status.success() || status.code().is_none(), "{status:?}");
+        },
     )
     .await
-    .expect("connect in time")
-    .expect("connected");
-    let client = child.client().clone();
-    // The TypeScript server has no server/discover: the probe falls back to initialize.
-    assert_eq!(client.server().era, Era::Legacy);
-    assert_eq!(client.server().version.as_str(), "2025-11-25");
-    assert_eq!(
-        client.server().server_info.as_ref().unwrap().name,
-        "mcp-servers/everything"
-    );
-
-    let tools: Vec<String> = client
-        .list_all_tools()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
-    for expected in [
-        "echo",
-        "get-sum",
-        "trigger-sampling-request",
-        "trigger-elicitation-request",
-        "get-roots-list",
-    ] {
-        assert!(
-            tools.iter().any(|t| t == expected),
-            "{expected} missing from {tools:?}"
-        );
-    }
-    let r = client
-        .call_tool("echo", json!({"message": "hello from rust"}))
-        .await
-        .unwrap();
-    assert_eq!(texts(&r.content), "Echo: hello from rust");
-    let r = client
-        .call_tool("get-sum", json!({"a": 2, "b": 40}))
-        .await
-        .unwrap();
-    assert!(texts(&r.content).contains("42"), "{r:?}");
-    let r = client
-        .call_tool("get-structured-content", json!({"location": "Chicago"}))
-        .await
-        .unwrap();
-    assert!(r.structured_content.is_some(), "{r:?}");
-
-    let resources = client.list_all_resources().await.unwrap();
-    assert!(!resources.is_empty());
-    let first = resources
-        .iter()
-        .find(|r| r.uri.starts_with("demo://resource/static/document/"))
-        .unwrap();
-    let read = client.read_resource(&first.uri).await.unwrap();
-    let body = serde_json::to_value(&read.contents[0]).unwrap();
-    assert!(
-        body["text"].as_str().is_some_and(|t| !t.is_empty()),
-        "{body}"
-    );
-    let templates = client.list_all_resource_templates().await.unwrap();
-    assert!(templates
-        .iter()
-        .any(|t| t.uri_template.contains("{resourceId}")));
-
-    let prompts: Vec<String> = client
-        .list_all_prompts()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|p| p.name)
-        .collect();
-    assert!(prompts.iter().any(|p| p == "args-prompt"), "{prompts:?}");
-    let p = client
-        .get_prompt(
-            "args-prompt",
-            &[("city", "Paris"), ("state", "Ile-de-France")],
-        )
-        .await
-        .unwrap();
-    let text = serde_json::to_string(&p.messages).unwrap();
-    assert!(text.contains("Paris"), "{text}");
-
-    // The server asks us: sampling and elicitation through tools, roots on its own.
-    let r = client
-        .call_tool(
-            "trigger-sampling-request",
-            json!({"prompt": "say hi", "maxTokens": 50}),
-        )
-        .await
-        .unwrap();
-    assert!(
-        texts(&r.content).contains("canned answer from the rust host"),
-        "{r:?}"
-    );
-    let r = client
-        .call_tool("trigger-elicitation-request", json!({}))
-        .await
-        .unwrap();
-    let t = texts(&r.content);
-    assert!(t.contains("Ada Lovelace"), "{t}");
-    let r = client.call_tool("get-roots-list", json!({})).await.unwrap();
-    assert!(texts(&r.content).contains("file:///work/project"), "{r:?}");
-    let asked = host.asked.lock().unwrap().clone();
-    assert!(
-        asked.contains(&"sampling:50".to_owned())
-            && asked.contains(&"elicit".to_owned())
-            && asked.contains(&"roots".to_owned()),
-        "{asked:?}"
-    );
-
-    let status = child.shutdown(Duration::from_secs(2)).await.unwrap();
-    assert!(status.success() || status.code().is_none(), "{status:?}");
 }

@@ -132,17 +132,31 @@ async fn run(server: &Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ts_sdk_runs_tasks_on_our_everything_server() {
-    let Some(server) = example("everything", "mcp-tokio") else {
-        return;
-    };
-    run(&server).await;
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "ts_sdk_runs_tasks_on_our_everything_server",
+        async move {
+            let Some(server) = example("everything", "mcp-tokio") else {
+                return;
+            };
+            run(&server).await;
+        },
+    )
+    .await
 }
 
 /// The same server built on smol.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ts_sdk_runs_tasks_on_the_smol_everything_server() {
-    let Some(server) = example("everything_smol", "mcp-smol") else {
-        return;
-    };
-    run(&server).await;
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "ts_sdk_runs_tasks_on_the_smol_everything_server",
+        async move {
+            let Some(server) = example("everything_smol", "mcp-smol") else {
+                return;
+            };
+            run(&server).await;
+        },
+    )
+    .await
 }

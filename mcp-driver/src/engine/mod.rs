@@ -32,12 +32,13 @@
 //! on a caller's task: the transport must not register wakers then (no reads), and sets
 //! [`Round::needs_driver`] if it left work only the engine's task can finish.
 //!
-//! The byte streams ([`stream`]), the in-process link (`linked.rs`), the HTTP client
+//! The byte streams ([`stream`]), whole-message sinks and streams ([`message`]), the in-process link (`linked.rs`), the HTTP client
 //! (`http/client.rs`) and the HTTP server's sessions (`http/server.rs`, frames routed onto
 //! response streams) are the transports today: each is one `poll_io`.
 
 pub(crate) mod abort;
 pub(crate) mod coalesce;
+pub(crate) mod message;
 mod shared;
 pub(crate) mod stream;
 
@@ -73,6 +74,9 @@ pub(crate) trait Attached<R: Runtime>: Send + Sync {
     fn handle_bytes(&self, now: Instant, buf: &mut BytesMut, eof: bool);
     /// Whole messages (a trailing newline is ignored).
     fn deliver(&self, now: Instant, messages: &mut dyn Iterator<Item = Bytes>);
+    /// One message read from a message transport, held to the limits of a line on a byte
+    /// stream.
+    fn handle_framed(&self, now: Instant, message: &[u8]);
     fn begin_turn(&self);
     fn end_turn(&self) -> bool;
     /// Records the transport's output backlog, for the handles to read.
@@ -138,6 +142,10 @@ where
             g.session
                 .handle_message(now, m.strip_suffix(b"\n").unwrap_or(&m));
         }
+    }
+
+    fn handle_framed(&self, now: Instant, message: &[u8]) {
+        lock(self).session.handle_framed(now, message);
     }
 
     fn begin_turn(&self) {

@@ -16,6 +16,7 @@ pub(crate) trait Endpoint: Send + 'static {
     fn handle_bytes(&mut self, now: Instant, buf: &mut BytesMut);
     fn handle_eof(&mut self, now: Instant, buf: &mut BytesMut);
     fn handle_message(&mut self, now: Instant, message: &[u8]);
+    fn handle_framed(&mut self, now: Instant, message: &[u8]);
     fn poll_transmit(&mut self) -> Option<Transmit>;
     fn poll_timeout(&self) -> Option<Instant>;
     fn handle_timeout(&mut self, now: Instant);
@@ -34,6 +35,9 @@ macro_rules! endpoint {
             }
             fn handle_message(&mut self, now: Instant, message: &[u8]) {
                 <$t>::handle_message(self, now, message)
+            }
+            fn handle_framed(&mut self, now: Instant, message: &[u8]) {
+                <$t>::handle_framed(self, now, message)
             }
             fn poll_transmit(&mut self) -> Option<Transmit> {
                 <$t>::poll_transmit(self)

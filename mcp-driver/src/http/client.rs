@@ -142,6 +142,18 @@ impl AuthHttp {
         AuthHttp(Arc::new(f))
     }
 
+    /// Requests on connections of their own, spawned on `rt` (for code outside an MCP
+    /// client, like a resource server fetching its authorization server's keys).
+    pub fn standalone<R: Runtime>(
+        rt: R,
+        connector: Arc<dyn Connector>,
+        options: HttpClientOptions,
+    ) -> AuthHttp {
+        let mut pool = Pool::new(connector, options, rt);
+        pool.detached = true;
+        auth_http(&Arc::new(pool))
+    }
+
     /// Performs `request`.
     pub fn send(&self, request: AuthRequest) -> BoxFuture<'static, Result<AuthResponse, String>> {
         (self.0)(request)
@@ -898,6 +910,8 @@ struct Pool<R: Runtime> {
     fresh: Mutex<Vec<BoxFuture<'static, ()>>>,
     /// The last URL parsed (a client almost always posts to one).
     last_target: Mutex<Option<(String, Arc<Target>)>>,
+    /// No driver polls `fresh`: connections run in tasks of their own.
+    detached: bool,
 }
 
 /// A connection in use; goes back to the pool on [`release`](Lease::release), else is closed.
@@ -954,6 +968,7 @@ impl<R: Runtime> Pool<R> {
             })),
             fresh: Mutex::new(Vec::new()),
             last_target: Mutex::new(None),
+            detached: false,
         }
     }
 
@@ -1034,9 +1049,14 @@ impl<R: Runtime> Pool<R> {
             let (sender, conn) = http1::handshake(HyperIo::new(stream))
                 .await
                 .map_err(|e| format!("HTTP handshake: {e}"))?;
-            lock(&self.fresh).push(Box::pin(async move {
+            let conn = Box::pin(async move {
                 let _ = conn.await;
-            }));
+            });
+            if self.detached {
+                self.rt.spawn(conn);
+            } else {
+                lock(&self.fresh).push(conn);
+            }
             Ok::<Sender, String>(sender)
         };
         let timeout = self.rt.sleep_until(deadline);

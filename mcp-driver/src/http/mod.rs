@@ -2,6 +2,7 @@
 //! or connected sockets, as futures-io) and this module runs HTTP/1.1 on them, with the
 //! protocol decisions made by [`mcp_proto::http`].
 
+pub mod auth;
 pub mod client;
 mod io;
 pub mod oauth;

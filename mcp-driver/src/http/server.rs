@@ -23,6 +23,7 @@ use bytes::{Buf, Bytes};
 use futures_lite::io::{AsyncRead, AsyncWrite};
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 use hyper::header::{HeaderMap, HeaderName, HeaderValue};
+use mcp_proto::auth::{Call, Principal};
 use mcp_proto::http::{
     session_not_found, Admitted, Body, Chunk, Head, Headers, HttpEndpoint, HttpServerConfig,
     HttpStreams, MemoryEventStore, Method, Response, StreamId, StreamSlot,
@@ -31,11 +32,14 @@ use mcp_proto::jsonrpc::{RawMessage, RequestId};
 use mcp_proto::schema::ProtocolVersion;
 use mcp_proto::session::{DormantSession, ServerSession, Transmit};
 
+use super::auth::Protection;
 use super::io::{HyperIo, RtTimer};
 use crate::engine::coalesce::Coalesce;
 use crate::engine::{close_side, lock, End, Engine, Io, Round, Transport};
 use crate::runtime::{BoxFuture, OsEntropy, Runtime};
-use crate::server::{new_shared_with, RequestCx, ServerShared, ServerSide, Service, StreamControl};
+use crate::server::{
+    new_shared_with, RequestCx, RequestData, ServerShared, ServerSide, Service, StreamControl,
+};
 
 impl RequestCx {
     /// The headers of the HTTP request that carried this request, when it came over HTTP
@@ -44,6 +48,9 @@ impl RequestCx {
         self.request_data::<HeaderMap>()
     }
 }
+
+/// The principal of an authenticated request, and its key (for sessions and tasks).
+type Caller = Option<Arc<Principal>>;
 
 /// A session's response streams and the readers waiting on them.
 struct HttpLink {
@@ -206,6 +213,8 @@ struct App<R: Runtime> {
     /// Its configuration, readable without the endpoint's lock.
     config: HttpServerConfig,
     endpoint: Mutex<HttpEndpoint<SessionRef>>,
+    /// OAuth protection, when on.
+    protection: Option<Protection>,
     /// Shutdown bookkeeping: who waits for it to begin or for the streams to drain, and the
     /// one-shot sessions still running in tasks of their own (to end after the grace).
     shutdown: Mutex<ShutdownState>,
@@ -327,11 +336,35 @@ impl<R: Runtime> std::fmt::Debug for HttpService<R> {
 impl<R: Runtime> HttpService<R> {
     /// Serves `service` with `config`. Spawns the task that expires idle sessions.
     pub fn new(rt: R, service: Service, config: HttpServerConfig) -> Self {
+        Self::build(rt, service, config, None)
+    }
+
+    /// Serves `service` with `config`, protected by OAuth: every request needs an access
+    /// token `protection` accepts (with the scopes its call needs), the protected resource
+    /// metadata is served at its well-known URLs, and legacy sessions, tasks and request
+    /// states are bound to the principal that created them. Handlers see the caller in
+    /// [`RequestCx::principal`].
+    pub fn protected(
+        rt: R,
+        service: Service,
+        config: HttpServerConfig,
+        protection: Protection,
+    ) -> Self {
+        Self::build(rt, service, config, Some(protection))
+    }
+
+    fn build(
+        rt: R,
+        service: Service,
+        config: HttpServerConfig,
+        protection: Option<Protection>,
+    ) -> Self {
         let app = Arc::new(App {
             rt: rt.clone(),
             service,
             endpoint: Mutex::new(HttpEndpoint::new(config.clone(), Box::new(OsEntropy))),
             config,
+            protection,
             shutdown: Mutex::default(),
         });
         rt.spawn(Box::pin(expire_sessions(Arc::downgrade(&app))));
@@ -746,6 +779,14 @@ where
         authority: parts.uri.authority().map(|a| a.as_str()),
     };
     let path = parts.uri.path();
+    if let Some(r) = app
+        .protection
+        .as_ref()
+        .and_then(|p| p.resource().handle_metadata(parts.method.as_str(), path))
+    {
+        // Before the Origin check: browsers read the metadata from other origins.
+        return to_hyper(r, None);
+    }
     let length = parts
         .headers
         .get(hyper::header::CONTENT_LENGTH)
@@ -754,6 +795,14 @@ where
     if let Err(r) = app.endpoint().check_head(method, path, &headers, length) {
         return to_hyper(r, None);
     }
+    let caller: Caller = match &app.protection {
+        None => None,
+        Some(p) => match authenticate(p, &headers).await {
+            Ok(principal) => Some(Arc::new(principal)),
+            Err(r) => return to_hyper(r, None),
+        },
+    };
+    let key = caller.as_ref().map(|p| p.key());
     let body = if method == Method::Post {
         match read_body_in_time(&app, body).await {
             Ok(b) => b,
@@ -765,14 +814,35 @@ where
         Bytes::new()
     };
     let now = app.rt.now();
-    let mut admitted = app.endpoint().handle_request(now, method, &headers, &body);
+    let mut admitted =
+        app.endpoint()
+            .handle_request_as(now, key.as_deref(), method, &headers, &body);
     if let Admitted::Revive { session, record } = admitted {
         // The first message since `initialize` rebuilds the dormant session; then the
         // endpoint routes the request to it like any other.
-        revive(&app, &session, record);
-        admitted = app
-            .endpoint()
-            .handle_request(app.rt.now(), method, &headers, &body);
+        revive(&app, &session, record, key.clone());
+        admitted =
+            app.endpoint()
+                .handle_request_as(app.rt.now(), key.as_deref(), method, &headers, &body);
+    }
+    if let (Some(p), Some(principal)) = (&app.protection, &caller) {
+        // Before 2026-07-28 the call is known only now, from the body.
+        let call = match &admitted {
+            Admitted::Initialize { msg, .. }
+            | Admitted::Legacy { msg: Some(msg), .. }
+            | Admitted::OneShot {
+                modern: false,
+                msg: Some(msg),
+                ..
+            } => Some(Call::from_message(msg)),
+            _ => None,
+        };
+        if let Some(Err(r)) = call.map(|c| p.resource().authorize((p.clock)(), principal, &c)) {
+            if let Some(slot) = slot_of(admitted) {
+                app.release(slot);
+            }
+            return to_hyper(r, None);
+        }
     }
     let guard = |slot| SlotGuard::new(&app, slot);
     match admitted {
@@ -802,6 +872,7 @@ where
                 body: &body,
                 msg,
                 headers: &parts.headers,
+                caller,
             };
             one_shot(&app, streams, assume, id, listen, input, slot).await
         }
@@ -810,6 +881,7 @@ where
                 body: &body,
                 msg: Some(msg),
                 headers: &parts.headers,
+                caller,
             };
             initialize(&app, id, input, guard(slot)).await
         }
@@ -824,6 +896,7 @@ where
                 body: &body,
                 msg,
                 headers: &parts.headers,
+                caller,
             };
             legacy_post(&app, value, id, input, slot.map(guard)).await
         }
@@ -845,9 +918,38 @@ where
     }
 }
 
+/// The slot an admitted request holds, if any.
+fn slot_of<S>(admitted: Admitted<'_, S>) -> Option<StreamSlot> {
+    match admitted {
+        Admitted::OneShot { slot, .. }
+        | Admitted::Legacy { slot, .. }
+        | Admitted::Batch { slot, .. } => slot,
+        Admitted::Initialize { slot, .. } | Admitted::Listen { slot, .. } => Some(slot),
+        Admitted::Respond(_) | Admitted::Ended { .. } | Admitted::Revive { .. } => None,
+    }
+}
+
+/// Verifies the request's access token and checks what the head tells of its call (all of
+/// it on 2026-07-28); `Err` is the refusal to send.
+async fn authenticate(
+    p: &Protection,
+    headers: &(impl Headers + ?Sized),
+) -> Result<Principal, Response> {
+    let call = Call::from_headers(headers).unwrap_or_default();
+    let resource = p.resource();
+    let token = resource.bearer(headers, &call)?;
+    let principal = p
+        .verifier
+        .verify(token)
+        .await
+        .map_err(|e| resource.invalid_token(&call, &e.0))?;
+    resource.authorize((p.clock)(), &principal, &call)?;
+    Ok(principal)
+}
+
 /// Rebuilds dormant session `id` from its record and registers it with the endpoint; a
 /// request that lost the race to another reviving the same session drops its copy unseen.
-fn revive<R: Runtime>(app: &Arc<App<R>>, id: &str, record: DormantSession) {
+fn revive<R: Runtime>(app: &Arc<App<R>>, id: &str, record: DormantSession, owner: Option<String>) {
     let cfg = &app.config;
     let store = Box::new(MemoryEventStore::new(cfg.streams.max_stored));
     let mut streams = HttpStreams::legacy(cfg.streams.clone(), store, false, cfg.json_response);
@@ -863,6 +965,8 @@ fn revive<R: Runtime>(app: &Arc<App<R>>, id: &str, record: DormantSession) {
         let now = app.rt.now();
         g.session = ServerSession::revive(config, now, app.rt.wall(), entropy, record);
         g.session.set_task_store(store);
+        // The endpoint revives a session only for the caller that owns it.
+        g.session.set_principal(owner);
     }
     let engine = app.engine(&shared, &link, false);
     let session = SessionRef {
@@ -912,16 +1016,21 @@ struct Input<'b> {
     body: &'b [u8],
     msg: Option<RawMessage<'b>>,
     headers: &'b HeaderMap,
+    caller: Caller,
 }
 
 impl Input<'_> {
-    /// Feeds the message to the session; a request's HTTP headers go with it, for its
-    /// handler's [`RequestCx::http_headers`].
+    /// Feeds the message to the session; a request's HTTP headers and principal go with
+    /// it, for its handler's [`RequestCx::http_headers`] and [`RequestCx::principal`].
     fn feed(self, g: &mut ServerShared, now: Instant) {
         match self.msg {
             Some(msg) => {
                 if let RawMessage::Request { id, .. } = &msg {
-                    g.side.attach(id.clone(), Arc::new(self.headers.clone()));
+                    let data = RequestData {
+                        extra: Some(Arc::new(self.headers.clone())),
+                        principal: self.caller,
+                    };
+                    g.side.attach(id.clone(), data);
                 }
                 g.session.handle_parsed(now, msg)
             }
@@ -975,6 +1084,8 @@ async fn one_shot<R: Runtime>(
         if let Some(v) = assume {
             g.session.assume_initialized(v);
         }
+        g.session
+            .set_principal(input.caller.as_ref().map(|p| p.key()));
         input.feed(&mut g, now);
     }
     let engine = app.engine(&shared, &link, true);
@@ -1027,6 +1138,8 @@ async fn initialize<R: Runtime>(
     let sid = lock(&link).streams.open_request(now, id);
     let version = {
         let mut g = lock(&shared);
+        g.session
+            .set_principal(input.caller.as_ref().map(|p| p.key()));
         input.feed(&mut g, now);
         g.session.legacy_version()
     };

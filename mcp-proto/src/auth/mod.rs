@@ -44,6 +44,7 @@ mod flow;
 mod jwt;
 mod metadata;
 mod pkce;
+pub mod resource;
 mod scope;
 pub mod url;
 
@@ -61,6 +62,7 @@ pub use metadata::{
     TokenResponse,
 };
 pub use pkce::{base64url, random_token, s256, Pkce};
+pub use resource::{Call, Principal, ResourceServer, ResourceServerConfig};
 pub use scope::{scope_union, select_scope};
 
 use std::sync::Arc;

@@ -30,6 +30,8 @@ use crate::session::DormantSession;
 pub struct StreamSlot {
     session: Option<String>,
     listen: bool,
+    /// The caller an `initialize`'s session will belong to.
+    owner: Option<Box<str>>,
 }
 
 impl StreamSlot {
@@ -131,16 +133,23 @@ pub enum Admitted<'b, S> {
 /// A legacy session as the endpoint keeps it: the transport's value, or (until its client
 /// sends a second message) a compact record with no transport state at all.
 #[derive(Debug)]
-enum Entry<S> {
+enum State<S> {
     Live(S),
     Dormant(DormantSession),
 }
 
+/// A legacy session and the caller it belongs to (see [`HttpEndpoint::handle_request_as`]).
+#[derive(Debug)]
+struct Entry<S> {
+    owner: Option<Box<str>>,
+    state: State<S>,
+}
+
 impl<S> Entry<S> {
     fn live(self) -> Option<S> {
-        match self {
-            Entry::Live(v) => Some(v),
-            Entry::Dormant(_) => None,
+        match self.state {
+            State::Live(v) => Some(v),
+            State::Dormant(_) => None,
         }
     }
 }
@@ -232,7 +241,10 @@ impl<S: Clone> HttpEndpoint<S> {
 
     /// Whether legacy session `id` is kept as a dormant record (see [`Self::open_dormant`]).
     pub fn is_dormant(&self, id: &str) -> bool {
-        matches!(self.sessions.peek(id), Some(Entry::Dormant(_)))
+        matches!(
+            self.sessions.peek(id).map(|e| &e.state),
+            Some(State::Dormant(_))
+        )
     }
 
     /// Response streams counted now.
@@ -326,6 +338,7 @@ impl<S: Clone> HttpEndpoint<S> {
         Ok(StreamSlot {
             session: session.map(str::to_owned),
             listen,
+            owner: None,
         })
     }
 
@@ -349,6 +362,24 @@ impl<S: Clone> HttpEndpoint<S> {
         headers: &(impl Headers + ?Sized),
         body: &'b [u8],
     ) -> Admitted<'b, S> {
+        self.handle_request_as(now, None, method, headers, body)
+    }
+
+    /// [`Self::handle_request`] for an authenticated `caller` (a stable key naming who the
+    /// request's credentials speak for, e.g. [`Principal::key`]). A legacy session opened
+    /// by one caller is bound to it: a request of another caller, or of none, that names
+    /// the session gets the same 404 as an unknown session (a stolen session id is worth
+    /// nothing, and the thief does not even learn that it exists).
+    ///
+    /// [`Principal::key`]: crate::auth::Principal::key
+    pub fn handle_request_as<'b>(
+        &mut self,
+        now: Instant,
+        caller: Option<&str>,
+        method: Method,
+        headers: &(impl Headers + ?Sized),
+        body: &'b [u8],
+    ) -> Admitted<'b, S> {
         let (exchange, msg) = match self.gate.classify_message(method, headers, body) {
             Ok(e) => e,
             Err(r) => return Admitted::Respond(r),
@@ -365,7 +396,10 @@ impl<S: Clone> HttpEndpoint<S> {
                     return Admitted::Respond(Response::status(400));
                 };
                 match self.reserve(None, false) {
-                    Ok(slot) => Admitted::Initialize { id, msg, slot },
+                    Ok(mut slot) => {
+                        slot.owner = caller.map(Into::into);
+                        Admitted::Initialize { id, msg, slot }
+                    }
                     Err(r) => Admitted::Respond(r),
                 }
             }
@@ -375,7 +409,7 @@ impl<S: Clone> HttpEndpoint<S> {
                     Ok(Err(e)) => return Admitted::Respond(Response::rpc_error(400, &e.error)),
                     Err(_) => return Admitted::Respond(Response::status(400)),
                 };
-                let value = match self.lookup(now, &session) {
+                let value = match self.lookup(now, caller, &session) {
                     Ok(value) => value,
                     Err(a) => return a,
                 };
@@ -395,7 +429,7 @@ impl<S: Clone> HttpEndpoint<S> {
                 }
             }
             Exchange::Legacy { session, id } => {
-                let value = match self.lookup(now, &session) {
+                let value = match self.lookup(now, caller, &session) {
                     Ok(value) => value,
                     Err(a) => return a,
                 };
@@ -418,7 +452,7 @@ impl<S: Clone> HttpEndpoint<S> {
                 session,
                 last_event_id,
             } => {
-                let value = match self.lookup(now, &session) {
+                let value = match self.lookup(now, caller, &session) {
                     Ok(value) => value,
                     Err(a) => return a,
                 };
@@ -432,22 +466,35 @@ impl<S: Clone> HttpEndpoint<S> {
                     Err(r) => Admitted::Respond(r),
                 }
             }
-            Exchange::End { session } => match self.sessions.remove(&session) {
-                Some(Entry::Live(value)) => Admitted::Ended { value },
-                // Nothing was built for it: forgetting the record ends it.
-                Some(Entry::Dormant(_)) => Admitted::Respond(Response::status(200)),
-                None => Admitted::Respond(session_not_found()),
-            },
+            Exchange::End { session } => {
+                if !self.owned_by(&session, caller) {
+                    return Admitted::Respond(session_not_found());
+                }
+                match self.sessions.remove(&session).map(|e| e.state) {
+                    Some(State::Live(value)) => Admitted::Ended { value },
+                    // Nothing was built for it: forgetting the record ends it.
+                    Some(State::Dormant(_)) => Admitted::Respond(Response::status(200)),
+                    None => Admitted::Respond(session_not_found()),
+                }
+            }
         }
     }
 
     /// The live value of `session` (marking it active), or what to answer instead: 404 for
     /// an unknown session, [`Admitted::Revive`] for a dormant one.
     #[allow(clippy::result_large_err)] // built once per request, returned at once
-    fn lookup<'b>(&mut self, now: Instant, session: &str) -> Result<S, Admitted<'b, S>> {
-        match self.sessions.peek(session) {
-            Some(Entry::Live(_)) => {}
-            Some(Entry::Dormant(record)) => {
+    fn lookup<'b>(
+        &mut self,
+        now: Instant,
+        caller: Option<&str>,
+        session: &str,
+    ) -> Result<S, Admitted<'b, S>> {
+        if !self.owned_by(session, caller) {
+            return Err(Admitted::Respond(session_not_found()));
+        }
+        match self.sessions.peek(session).map(|e| &e.state) {
+            Some(State::Live(_)) => {}
+            Some(State::Dormant(record)) => {
                 return Err(Admitted::Revive {
                     session: session.to_owned(),
                     record: record.clone(),
@@ -455,10 +502,17 @@ impl<S: Clone> HttpEndpoint<S> {
             }
             None => return Err(Admitted::Respond(session_not_found())),
         }
-        match self.sessions.get(now, session) {
-            Some(Entry::Live(value)) => Ok(value.clone()),
+        match self.sessions.get(now, session).map(|e| &e.state) {
+            Some(State::Live(value)) => Ok(value.clone()),
             _ => Err(Admitted::Respond(session_not_found())),
         }
+    }
+
+    /// Whether session `id` is unknown or belongs to `caller`.
+    fn owned_by(&self, id: &str, caller: Option<&str>) -> bool {
+        self.sessions
+            .peek(id)
+            .is_none_or(|e| e.owner.as_deref() == caller)
     }
 
     fn one_shot<'b>(
@@ -497,7 +551,7 @@ impl<S: Clone> HttpEndpoint<S> {
         value: S,
         slot: &mut StreamSlot,
     ) -> Result<Opened<S>, Response> {
-        self.insert(now, Entry::Live(value), slot)
+        self.insert(now, State::Live(value), slot)
     }
 
     /// Registers the session an `initialize` built as a dormant record, when its handshake
@@ -512,7 +566,7 @@ impl<S: Clone> HttpEndpoint<S> {
         record: DormantSession,
         slot: &mut StreamSlot,
     ) -> Result<Opened<S>, Response> {
-        self.insert(now, Entry::Dormant(record), slot)
+        self.insert(now, State::Dormant(record), slot)
     }
 
     /// Replaces dormant session `id` by the session rebuilt from its record. `Err` gives
@@ -520,8 +574,8 @@ impl<S: Clone> HttpEndpoint<S> {
     /// is gone): drop it and handle the request again.
     pub fn revive(&mut self, id: &str, value: S) -> Result<(), S> {
         match self.sessions.peek_mut(id) {
-            Some(entry @ Entry::Dormant(_)) => {
-                *entry = Entry::Live(value);
+            Some(entry) if matches!(entry.state, State::Dormant(_)) => {
+                entry.state = State::Live(value);
                 Ok(())
             }
             _ => Err(value),
@@ -531,9 +585,13 @@ impl<S: Clone> HttpEndpoint<S> {
     fn insert(
         &mut self,
         now: Instant,
-        entry: Entry<S>,
+        state: State<S>,
         slot: &mut StreamSlot,
     ) -> Result<Opened<S>, Response> {
+        let entry = Entry {
+            owner: slot.owner.clone(),
+            state,
+        };
         match self.sessions.insert(now, entry) {
             Ok(inserted) => {
                 self.sessions.begin(now, &inserted.id);
@@ -865,6 +923,61 @@ mod tests {
         e.release(t0, slot);
         assert_eq!(e.open_streams(), 0);
         assert!(e.is_draining());
+    }
+
+    #[test]
+    fn a_session_is_bound_to_the_caller_that_opened_it() {
+        let t0 = crate::test_start();
+        let mut e = endpoint(HttpServerConfig::default());
+        let h = [
+            ("host", "127.0.0.1"),
+            ("accept", "application/json, text/event-stream"),
+            ("content-type", "application/json"),
+        ];
+        let Admitted::Initialize { mut slot, .. } = e.handle_request_as(
+            t0,
+            Some("alice"),
+            Method::Post,
+            h.as_slice(),
+            INIT.as_bytes(),
+        ) else {
+            panic!()
+        };
+        let id = e.open_session(t0, 1, &mut slot).unwrap().id;
+        e.release(t0, slot);
+        let as_ = |e: &mut HttpEndpoint<u32>, who: Option<&str>, m: Method, body: &'static str| {
+            let h = [
+                ("host", "127.0.0.1"),
+                ("accept", "application/json, text/event-stream"),
+                ("content-type", "application/json"),
+                ("mcp-session-id", id.as_str()),
+            ];
+            let a = e.handle_request_as(t0, who, m, h.as_slice(), body.as_bytes());
+            if let Admitted::Legacy { slot: Some(s), .. } | Admitted::Listen { slot: s, .. } = a {
+                e.release(t0, s);
+                return None;
+            }
+            status(&a)
+        };
+        // Another caller, or none, cannot post, listen or delete: the session "does not exist".
+        for who in [Some("mallory"), None] {
+            assert_eq!(as_(&mut e, who, Method::Post, PING), Some(404));
+            assert_eq!(as_(&mut e, who, Method::Get, ""), Some(404));
+            assert_eq!(as_(&mut e, who, Method::Delete, ""), Some(404));
+        }
+        assert!(e.has_session(&id));
+        assert_eq!(as_(&mut e, Some("alice"), Method::Post, PING), None);
+        assert!(matches!(
+            e.handle_request_as(
+                t0,
+                Some("alice"),
+                Method::Delete,
+                [("host", "127.0.0.1"), ("mcp-session-id", id.as_str())].as_slice(),
+                b""
+            ),
+            Admitted::Ended { value: 1 }
+        ));
+        assert_eq!(e.open_streams(), 0);
     }
 
     #[test]

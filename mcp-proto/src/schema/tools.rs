@@ -1,5 +1,6 @@
 //! Tools: `tools/list` and `tools/call`.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
@@ -231,9 +232,112 @@ impl CallToolResult {
     }
 }
 
+impl CallToolResult {
+    /// The structured content as a `T`: what a typed client reads from a tool with an output
+    /// schema. A failed call (`isError: true`), a result without structured content, and
+    /// content of another shape are each their own [`StructuredError`]; the text blocks are
+    /// never parsed in place of structured content.
+    ///
+    /// ```
+    /// # use mcp_proto::schema::tools::{CallToolResult, StructuredError};
+    /// #[derive(serde::Deserialize, Debug, PartialEq)]
+    /// struct Sum { sum: i64 }
+    ///
+    /// let result = CallToolResult::structured(serde_json::json!({"sum": 5}));
+    /// assert_eq!(result.structured_as::<Sum>()?, Sum { sum: 5 });
+    /// # Ok::<(), StructuredError>(())
+    /// ```
+    pub fn structured_as<T: DeserializeOwned>(&self) -> Result<T, StructuredError> {
+        if self.is_error == Some(true) {
+            let text: Vec<&str> = self.content.iter().filter_map(|c| c.as_text()).collect();
+            return Err(StructuredError::ToolFailed(text.join("\n")));
+        }
+        let value = self
+            .structured_content
+            .as_ref()
+            .ok_or(StructuredError::Missing)?;
+        T::deserialize(value).map_err(|source| StructuredError::Mismatch {
+            expected: std::any::type_name::<T>(),
+            source,
+        })
+    }
+}
+
+/// Why [`CallToolResult::structured_as`] has no `T` to give.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StructuredError {
+    /// The tool reported a failure (`isError: true`); its text content, joined by newlines.
+    #[error("the tool failed: {0}")]
+    ToolFailed(String),
+    /// The result has no `structuredContent` (the tool declares no output schema, or the
+    /// server predates 2025-06-18).
+    #[error("the tool result has no structured content")]
+    Missing,
+    /// The structured content does not deserialize as the type asked for.
+    #[error("the structured content is not a {expected}: {source}")]
+    Mismatch {
+        /// The Rust type asked for.
+        expected: &'static str,
+        /// What serde found wrong.
+        source: serde_json::Error,
+    },
+}
+
 /// Keeps a present `null` apart from an absent member.
 fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
     Value::deserialize(d).map(Some)
 }
 
 crate::impl_wire_result!(ListToolsResult, CallToolResult);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Sum {
+        sum: i64,
+    }
+
+    #[test]
+    fn structured_content_reads_as_the_type_asked_for() {
+        let r = CallToolResult::structured(json!({"sum": 5}));
+        assert_eq!(r.structured_as::<Sum>().unwrap(), Sum { sum: 5 });
+        // 2026-07-28 allows any JSON value, not only objects.
+        let r = CallToolResult::structured(json!([1, 2]));
+        assert_eq!(r.structured_as::<Vec<u8>>().unwrap(), vec![1, 2]);
+    }
+
+    #[test]
+    fn a_shape_mismatch_names_the_type_and_the_fault() {
+        let r = CallToolResult::structured(json!({"total": 5}));
+        let e = r.structured_as::<Sum>().unwrap_err();
+        let StructuredError::Mismatch { expected, .. } = &e else {
+            panic!("{e:?}");
+        };
+        assert!(expected.ends_with("Sum"), "{expected}");
+        let text = e.to_string();
+        assert!(
+            text.contains("Sum") && text.contains("missing field `sum`"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn text_only_and_failed_results_are_not_parsed() {
+        // JSON in a text block is not taken for structured content.
+        let r = CallToolResult::text(r#"{"sum": 5}"#);
+        assert!(matches!(
+            r.structured_as::<Sum>(),
+            Err(StructuredError::Missing)
+        ));
+        let mut r = CallToolResult::error_text("division by zero");
+        r.structured_content = Some(json!({"sum": 0}));
+        match r.structured_as::<Sum>() {
+            Err(StructuredError::ToolFailed(text)) => assert_eq!(text, "division by zero"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -67,6 +67,17 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
+    /// A config for a client called `name` at `version`, defaults for everything else: the
+    /// one line most clients need.
+    ///
+    /// ```
+    /// let config = mcp_proto::session::ClientConfig::named("my-client", "1.0");
+    /// assert_eq!(config.info.name, "my-client");
+    /// ```
+    pub fn named(name: impl Into<String>, version: impl Into<String>) -> Self {
+        Self::new(Implementation::new(name, version))
+    }
+
     /// A config with the given identity and defaults for everything else.
     pub fn new(info: Implementation) -> Self {
         ClientConfig {
@@ -770,6 +781,18 @@ impl ClientSession {
     fn fault(&mut self, message: impl Into<String>) {
         self.events
             .push_back(ClientEvent::PeerFault(PeerFault::new(message)));
+    }
+
+    /// Feeds one whole message from a message-framed transport (a WebSocket, a channel):
+    /// exactly what one line is to [`handle_bytes`](Self::handle_bytes), the
+    /// `max_frame_len` limit included. A trailing newline is ignored.
+    pub fn handle_framed(&mut self, now: Instant, message: &[u8]) {
+        let message = message.strip_suffix(b"\n").unwrap_or(message);
+        let max_frame_len = self.decoder.max_frame_len();
+        if message.len() > max_frame_len {
+            return self.frame_fault(FrameError::TooLong { max_frame_len });
+        }
+        self.handle_message(now, message);
     }
 
     /// Feeds one complete JSON-RPC message.

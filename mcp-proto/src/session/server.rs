@@ -323,6 +323,9 @@ pub struct ServerSession {
     /// This session's owner tag on legacy tasks: a legacy client sees only its own. Drawn on
     /// first use: most sessions (every 2026-07-28 HTTP request) never need one.
     scope: Option<String>,
+    /// Who the transport authenticated (a [`Principal::key`](crate::auth::Principal::key)):
+    /// tasks are then owned by it, in both eras, and capped per principal.
+    principal: Option<String>,
     /// Our legacy requests made on a task's behalf (elicitation, sampling ...), by id.
     task_asks: HashMap<RequestId, String>,
     /// The latest time an input carried, for commands that take none.
@@ -375,6 +378,7 @@ impl ServerSession {
             tasks: TaskTable::new(config.tasks.clone()),
             clock: WallClock::new(now, wall),
             scope: None,
+            principal: None,
             task_asks: HashMap::new(),
             last_now: now,
             config,
@@ -398,6 +402,30 @@ impl ServerSession {
         let entropy = &mut self.entropy;
         self.scope
             .get_or_insert_with(|| crate::entropy::random_hex(entropy.as_mut(), 16))
+    }
+
+    /// Who owns the tasks a request of `era` creates and may see: the authenticated
+    /// principal when there is one; else this legacy session (its tag), or nobody for a
+    /// 2026-07-28 request (its task id, unguessable, is then the only key).
+    fn task_owner(&mut self, era: Era) -> Option<String> {
+        match (&self.principal, era) {
+            (Some(p), _) => Some(p.clone()),
+            (None, Era::Legacy) => Some(self.scope().to_owned()),
+            (None, Era::Modern) => None,
+        }
+    }
+
+    /// Binds this session to an authenticated principal (its
+    /// [`Principal::key`](crate::auth::Principal::key)): the tasks its requests create are
+    /// owned by the principal, only its requests see them, and the per-owner task cap
+    /// applies to it across sessions and eras. Call before feeding the first request.
+    pub fn set_principal(&mut self, key: Option<String>) {
+        self.principal = key;
+    }
+
+    /// The principal set by [`Self::set_principal`].
+    pub fn principal(&self) -> Option<&str> {
+        self.principal.as_deref()
     }
 
     // ----- getters -------------------------------------------------------------------------
@@ -518,6 +546,22 @@ impl ServerSession {
             other => ErrorObject::invalid_request(other.to_string()),
         };
         self.outbox.error(Route::Session, None, &error);
+    }
+
+    /// Feeds one whole message from a message-framed transport (a WebSocket, a channel):
+    /// exactly what one line is to [`handle_bytes`](Self::handle_bytes), the
+    /// `max_frame_len` limit and its answer included, and batches answered as one array.
+    /// A trailing newline is ignored.
+    pub fn handle_framed(&mut self, now: Instant, message: &[u8]) {
+        if self.closed {
+            return;
+        }
+        let message = message.strip_suffix(b"\n").unwrap_or(message);
+        let max_frame_len = self.decoder.max_frame_len();
+        if message.len() > max_frame_len {
+            return self.frame_error(FrameError::TooLong { max_frame_len });
+        }
+        self.handle_frame(now, message, true);
     }
 
     /// Feeds one complete JSON-RPC message (or a 2025-03-26 batch, handled as by

@@ -73,6 +73,26 @@ impl ServerSession {
         );
     }
 
+    /// Tells the client that the URL-mode elicitation `elicitation_id` finished
+    /// (`notifications/elicitation/complete`). Only a ready 2025-11-25 session whose client
+    /// declared URL-mode elicitation gets it (2026-07-28 has no such notification); returns
+    /// whether it was queued.
+    pub fn notify_elicitation_complete(&mut self, elicitation_id: &str) -> bool {
+        let ready = self.legacy.as_ref().is_some_and(|l| {
+            l.phase != Phase::AwaitingInitialize && l.capabilities.supports_elicitation_url()
+        });
+        if !ready {
+            return false;
+        }
+        let params = crate::schema::elicitation::ElicitationCompleteNotificationParams {
+            elicitation_id: elicitation_id.to_owned(),
+            ..Default::default()
+        };
+        self.outbox
+            .notification(Route::Session, method::ELICITATION_COMPLETE, Some(&params))
+            .is_ok()
+    }
+
     pub(super) fn broadcast(
         &mut self,
         method_name: &str,

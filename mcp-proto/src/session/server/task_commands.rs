@@ -80,7 +80,7 @@ impl ServerSession {
             }
             Era::Legacy => {}
         }
-        let owner = (era == Era::Legacy).then(|| self.scope().to_owned());
+        let owner = self.task_owner(era);
         let now_ms = self.now_ms(now);
         let spec = NewTask {
             method: method::TOOLS_CALL,
@@ -239,9 +239,8 @@ impl ServerSession {
         mut request: ServerRequest,
     ) -> Result<RequestId, UsageError> {
         let now_ms = self.now_ms(now);
-        self.scope();
-        let scope = self.scope.as_deref();
-        let Some(task) = self.tasks.get_owned(now_ms, task_id, scope) else {
+        let owner = self.task_owner(Era::Legacy);
+        let Some(task) = self.tasks.get_owned(now_ms, task_id, owner.as_deref()) else {
             return Err(UsageError::NotAllowed(format!("unknown task {task_id}")));
         };
         if task.status.is_terminal() {
@@ -379,7 +378,9 @@ impl ServerSession {
         let Some(task) = self.tasks.get(now_ms, task_id) else {
             return;
         };
-        let ours = task.owner.is_some() && task.owner == self.scope;
+        let ours = task.owner.is_some()
+            && (task.owner == self.scope
+                || (self.principal.is_some() && task.owner == self.principal));
         // Legacy status notification on the session channel, to the session that owns it.
         if status_changed
             && ours
@@ -394,7 +395,7 @@ impl ServerSession {
                 .notification(Route::Session, method::TASKS_STATUS, Some(&p));
         }
         // Extension notification on listen streams that asked for this task.
-        if task.owner.is_none() {
+        if task.owner.is_none() || task.owner == self.principal {
             let mut targets: Vec<RequestId> = self
                 .subscriptions
                 .iter()
@@ -436,14 +437,9 @@ impl ServerSession {
 
     /// The task a request of `era` may see, if any.
     fn visible_task(&mut self, now: Instant, task_id: &str, era: Era) -> Option<TaskEntry> {
-        if era == Era::Legacy {
-            self.scope();
-        }
-        let scope = match era {
-            Era::Legacy => self.scope.as_deref(),
-            Era::Modern => None,
-        };
-        self.tasks.get_owned(self.now_ms(now), task_id, scope)
+        let owner = self.task_owner(era);
+        self.tasks
+            .get_owned(self.now_ms(now), task_id, owner.as_deref())
     }
 
     pub(super) fn answer_get_task(
@@ -562,8 +558,8 @@ impl ServerSession {
 
     pub(super) fn answer_list_tasks(&mut self, now: Instant, id: &RequestId, cursor: Option<&str>) {
         let now_ms = self.now_ms(now);
-        self.scope();
-        let page = match self.tasks.list(now_ms, self.scope.as_deref(), cursor) {
+        let owner = self.task_owner(Era::Legacy);
+        let page = match self.tasks.list(now_ms, owner.as_deref(), cursor) {
             Ok(p) => p,
             Err(_) => return self.reply_error(id, ErrorObject::invalid_params("invalid cursor")),
         };

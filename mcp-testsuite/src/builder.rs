@@ -1,51 +1,58 @@
-//! The typed server builder end to end on tokio, over an in-process pipe, in both eras.
+//! The typed server builder end to end, on every runtime, over the in-memory pipe (bytes
+//! through the stream pump), in both eras: typed tools and their schemas, structured output,
+//! state, progress, pagination, resources, prompts, completions, list changes at run time,
+//! resource subscriptions and logging.
 
-use std::sync::Arc;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use mcp_tokio::mcp_driver::schemars::JsonSchema;
-use mcp_tokio::mcp_driver::serde::{Deserialize, Serialize};
-use mcp_tokio::mcp_driver::{
-    Args, CallError, Client, ClientHandler, Json, RequestCx, RpcError, Server, ServerControl,
-    Service, State, ToolError, UriVars,
-};
-use mcp_tokio::mcp_proto::jsonrpc::RequestId;
-use mcp_tokio::mcp_proto::schema::completion::{CompleteRequestParams, CompletionReference};
-use mcp_tokio::mcp_proto::schema::content::{
+use mcp_driver::mcp_proto::jsonrpc::RequestId;
+use mcp_driver::mcp_proto::schema::completion::{CompleteRequestParams, CompletionReference};
+use mcp_driver::mcp_proto::schema::content::{
     ContentBlock, EmbeddedResource, ResourceContents, TextResourceContents,
 };
-use mcp_tokio::mcp_proto::schema::messages::{ClientRequest, ServerNotification};
-use mcp_tokio::mcp_proto::schema::prompts::PromptMessage;
-use mcp_tokio::mcp_proto::schema::resources::SubscribeRequestParams;
-use mcp_tokio::mcp_proto::schema::subscriptions::{
+use mcp_driver::mcp_proto::schema::messages::{ClientRequest, ServerNotification};
+use mcp_driver::mcp_proto::schema::prompts::PromptMessage;
+use mcp_driver::mcp_proto::schema::resources::SubscribeRequestParams;
+use mcp_driver::mcp_proto::schema::subscriptions::{
     SubscriptionFilter, SubscriptionsListenRequestParams,
 };
-use mcp_tokio::mcp_proto::schema::{Era, Implementation, Role};
-use mcp_tokio::mcp_proto::session::{ClientConfig, EraPreference, RequestError};
+use mcp_driver::mcp_proto::schema::{Era, Implementation, LoggingLevel, Role};
+use mcp_driver::mcp_proto::session::{ClientConfig, EraPreference, RequestError};
+use mcp_driver::schemars::JsonSchema;
+use mcp_driver::serde::{Deserialize, Serialize};
+use mcp_driver::{
+    Args, CallError, Client, ClientHandler, Json, RequestCx, RpcError, Runtime, Server,
+    ServerControl, Service, State, ToolError, UriVars,
+};
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
+
+use crate::{link_up, within, Link};
 
 const ERAS: [EraPreference; 2] = [EraPreference::Auto, EraPreference::Legacy];
-const GUARD: Duration = Duration::from_secs(10);
+/// Bounds the wait for one notification; only a lost one reaches it.
+const GUARD: Duration = Duration::from_secs(30);
 
 #[derive(Deserialize, JsonSchema)]
-#[serde(crate = "mcp_tokio::mcp_driver::serde")]
-#[schemars(crate = "mcp_tokio::mcp_driver::schemars")]
+#[serde(crate = "mcp_driver::serde")]
+#[schemars(crate = "mcp_driver::schemars")]
 struct Add {
     a: i64,
     b: i64,
 }
 
 #[derive(Deserialize, JsonSchema)]
-#[serde(crate = "mcp_tokio::mcp_driver::serde")]
-#[schemars(crate = "mcp_tokio::mcp_driver::schemars")]
+#[serde(crate = "mcp_driver::serde")]
+#[schemars(crate = "mcp_driver::schemars")]
 struct Numbers {
     values: Vec<f64>,
 }
 
 #[derive(Serialize, JsonSchema)]
-#[serde(crate = "mcp_tokio::mcp_driver::serde")]
-#[schemars(crate = "mcp_tokio::mcp_driver::schemars")]
+#[serde(crate = "mcp_driver::serde")]
+#[schemars(crate = "mcp_driver::schemars")]
 struct Stats {
     count: usize,
     mean: f64,
@@ -53,8 +60,8 @@ struct Stats {
 
 /// Arguments of the `greet` prompt.
 #[derive(Deserialize, JsonSchema)]
-#[serde(crate = "mcp_tokio::mcp_driver::serde")]
-#[schemars(crate = "mcp_tokio::mcp_driver::schemars")]
+#[serde(crate = "mcp_driver::serde")]
+#[schemars(crate = "mcp_driver::schemars")]
 struct Greet {
     /// Who to greet.
     name: String,
@@ -65,56 +72,87 @@ struct Greet {
 #[derive(Clone)]
 struct Greeting(String);
 
+/// The notifications a client received, in order, and the waiters for the next one.
+#[derive(Clone, Default)]
+struct Inbox(Arc<Mutex<(VecDeque<ServerNotification>, Vec<Waker>)>>);
+
+impl Inbox {
+    fn push(&self, n: ServerNotification) {
+        let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        g.0.push_back(n);
+        for w in g.1.drain(..) {
+            w.wake();
+        }
+    }
+
+    async fn pop(&self) -> ServerNotification {
+        futures_lite::future::poll_fn(|cx: &mut Context<'_>| {
+            let mut g = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            match g.0.pop_front() {
+                Some(n) => Poll::Ready(n),
+                None => {
+                    g.1.push(cx.waker().clone());
+                    Poll::Pending
+                }
+            }
+        })
+        .await
+    }
+}
+
 /// Records every notification the server sends.
-struct Recorder(mpsc::UnboundedSender<ServerNotification>);
+struct Recorder(Inbox);
 
 impl ClientHandler for Recorder {
     fn on_notification(&self, notification: ServerNotification, _subscription: Option<RequestId>) {
-        let _ = self.0.send(notification);
+        self.0.push(notification);
     }
 }
 
 /// A connected client and the notifications it receives.
-struct Peer {
+struct Peer<R: Runtime> {
+    rt: R,
     client: Client,
-    notifications: mpsc::UnboundedReceiver<ServerNotification>,
+    notifications: Inbox,
 }
 
-impl Peer {
+impl<R: Runtime> Peer<R> {
     /// The next notification for which `pick` returns something (others are skipped).
     async fn next<T>(&mut self, pick: impl Fn(ServerNotification) -> Option<T>) -> T {
         let wait = async {
             loop {
-                let n = self.notifications.recv().await.expect("connection open");
-                if let Some(t) = pick(n) {
+                if let Some(t) = pick(self.notifications.pop().await) {
                     return t;
                 }
             }
         };
-        tokio::time::timeout(GUARD, wait)
-            .await
-            .expect("notification in time")
+        within(&self.rt, GUARD, "the awaited notification", wait).await
     }
 }
 
-async fn connect(service: Service, era: EraPreference) -> Peer {
-    let (a, b) = tokio::io::duplex(64 * 1024);
-    let (ar, aw) = tokio::io::split(a);
-    let (br, bw) = tokio::io::split(b);
-    let (_handle, conn) = mcp_tokio::serve_with_handle(service, ar, aw);
-    tokio::spawn(conn);
-    let (tx, notifications) = mpsc::unbounded_channel();
+async fn connect<R: Runtime>(rt: R, service: Service, era: EraPreference) -> Peer<R> {
+    connect_with(rt, service, era, None).await
+}
+
+async fn connect_with<R: Runtime>(
+    rt: R,
+    service: Service,
+    era: EraPreference,
+    log_level: Option<LoggingLevel>,
+) -> Peer<R> {
+    let notifications = Inbox::default();
     let mut cfg = ClientConfig::new(Implementation::new("test-client", "1"));
     cfg.era = era;
-    let client = mcp_tokio::connect(cfg, Arc::new(Recorder(tx)), br, bw)
-        .await
-        .expect("connected");
+    cfg.log_level = log_level;
+    let handler = Arc::new(Recorder(notifications.clone()));
+    let (client, _server) = link_up(rt.clone(), Link::Pipe, service, cfg, handler).await;
     let expected = match era {
         EraPreference::Legacy => Era::Legacy,
         _ => Era::Modern,
     };
     assert_eq!(client.server().era, expected);
     Peer {
+        rt,
         client,
         notifications,
     }
@@ -186,14 +224,14 @@ fn rpc_code(e: CallError) -> i64 {
     }
 }
 
-fn text(r: &mcp_tokio::mcp_proto::schema::tools::CallToolResult) -> &str {
+fn text(r: &mcp_driver::mcp_proto::schema::tools::CallToolResult) -> &str {
     r.content[0].as_text().expect("a text block")
 }
 
-#[tokio::test]
-async fn typed_tools_and_their_schemas() {
+/// Typed tools and their schemas, in both eras.
+pub async fn typed_tools_and_their_schemas<R: Runtime>(rt: R) {
     for era in ERAS {
-        let peer = connect(calc(), era).await;
+        let peer = connect(rt.clone(), calc(), era).await;
         let c = &peer.client;
         let server = c.server();
         let info = server.server_info.as_ref().expect("server info");
@@ -231,10 +269,10 @@ async fn typed_tools_and_their_schemas() {
     }
 }
 
-#[tokio::test]
-async fn structured_output_matches_its_schema() {
+/// Structured output matches its schema, in both eras.
+pub async fn structured_output_matches_its_schema<R: Runtime>(rt: R) {
     for era in ERAS {
-        let peer = connect(calc(), era).await;
+        let peer = connect(rt.clone(), calc(), era).await;
         let c = &peer.client;
         let r = c
             .call_tool("stats", json!({"values": [1.0, 2.0, 6.0]}))
@@ -271,10 +309,10 @@ async fn structured_output_matches_its_schema() {
     }
 }
 
-#[tokio::test]
-async fn tool_failures_are_results_and_unknown_tools_are_errors() {
+/// Tool failures are results and unknown tools are errors, in both eras.
+pub async fn tool_failures_are_results_and_unknown_tools_are_errors<R: Runtime>(rt: R) {
     for era in ERAS {
-        let peer = connect(calc(), era).await;
+        let peer = connect(rt.clone(), calc(), era).await;
         let c = &peer.client;
         // Arguments that do not deserialize: a result the model can read (SEP-1303).
         let r = c.call_tool("add", json!({"a": 1})).await.unwrap();
@@ -302,9 +340,9 @@ async fn tool_failures_are_results_and_unknown_tools_are_errors() {
     }
 }
 
-#[tokio::test]
-async fn state_reaches_handlers() {
-    let peer = connect(calc(), EraPreference::Auto).await;
+/// Registered state reaches the handlers that ask for it.
+pub async fn state_reaches_handlers<R: Runtime>(rt: R) {
+    let peer = connect(rt.clone(), calc(), EraPreference::Auto).await;
     let r = peer
         .client
         .call_tool("greet", json!({"a": 7, "b": 0}))
@@ -313,10 +351,10 @@ async fn state_reaches_handlers() {
     assert_eq!((text(&r), r.is_error), ("hello #7", None));
 }
 
-#[tokio::test]
-async fn tools_report_progress() {
+/// Tools report progress, in both eras.
+pub async fn tools_report_progress<R: Runtime>(rt: R) {
     for era in ERAS {
-        let peer = connect(calc(), era).await;
+        let peer = connect(rt.clone(), calc(), era).await;
         let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
         let s = seen.clone();
         let r = peer
@@ -351,10 +389,10 @@ fn many(page_size: usize) -> Service {
     b.build()
 }
 
-#[tokio::test]
-async fn lists_are_paginated() {
+/// Lists are paginated, in both eras.
+pub async fn lists_are_paginated<R: Runtime>(rt: R) {
     for era in ERAS {
-        let peer = connect(many(2), era).await;
+        let peer = connect(rt.clone(), many(2), era).await;
         let c = &peer.client;
         let tools = c.list_all_tools().await.unwrap();
         let names: Vec<_> = tools.iter().map(|t| t.name.as_str()).collect();
@@ -381,7 +419,7 @@ async fn lists_are_paginated() {
         assert_eq!(rpc_code(e), -32602);
     }
     // Without a page size, one page.
-    let peer = connect(many(0), EraPreference::Auto).await;
+    let peer = connect(rt.clone(), many(0), EraPreference::Auto).await;
     let all = peer.client.list_tools(None).await.unwrap();
     assert_eq!((all.tools.len(), all.next_cursor), (5, None));
 }
@@ -438,10 +476,10 @@ fn library() -> Service {
         .build()
 }
 
-#[tokio::test]
-async fn resources_text_binary_and_templates() {
+/// Resources: text, binary and templates, in both eras.
+pub async fn resources_text_binary_and_templates<R: Runtime>(rt: R) {
     for era in ERAS {
-        let peer = connect(library(), era).await;
+        let peer = connect(rt.clone(), library(), era).await;
         let c = &peer.client;
         let caps = &c.server().capabilities;
         let res = caps.resources.as_ref().expect("resources capability");
@@ -492,10 +530,10 @@ async fn resources_text_binary_and_templates() {
     }
 }
 
-#[tokio::test]
-async fn prompts_with_and_without_arguments() {
+/// Prompts with and without arguments, in both eras.
+pub async fn prompts_with_and_without_arguments<R: Runtime>(rt: R) {
     for era in ERAS {
-        let peer = connect(library(), era).await;
+        let peer = connect(rt.clone(), library(), era).await;
         let c = &peer.client;
         let prompts = c.list_all_prompts().await.unwrap();
         let greet = &prompts[0];
@@ -548,10 +586,10 @@ async fn prompts_with_and_without_arguments() {
     }
 }
 
-#[tokio::test]
-async fn completions_are_capped_at_100() {
+/// Completions are capped at 100, in both eras.
+pub async fn completions_are_capped_at_100<R: Runtime>(rt: R) {
     for era in ERAS {
-        let peer = connect(library(), era).await;
+        let peer = connect(rt.clone(), library(), era).await;
         let c = &peer.client;
         let r = c
             .complete(CompleteRequestParams::new(
@@ -610,15 +648,15 @@ fn dynamic() -> (Service, ServerControl) {
 }
 
 /// Opens a 2026-07-28 listen stream for `filter` and waits for its acknowledgement.
-async fn listen(peer: &mut Peer, filter: SubscriptionFilter) {
+async fn listen<R: Runtime>(peer: &mut Peer<R>, filter: SubscriptionFilter) {
     let c = peer.client.clone();
-    tokio::spawn(async move {
+    peer.rt.spawn(Box::pin(async move {
         let _ = c
             .request(ClientRequest::Listen(
                 SubscriptionsListenRequestParams::new(filter),
             ))
             .await;
-    });
+    }));
     peer.next(|n| match n {
         ServerNotification::SubscriptionsAcknowledged(_) => Some(()),
         _ => None,
@@ -626,11 +664,11 @@ async fn listen(peer: &mut Peer, filter: SubscriptionFilter) {
     .await;
 }
 
-#[tokio::test]
-async fn runtime_changes_reach_connected_clients() {
+/// Runtime changes reach connected clients, in both eras.
+pub async fn runtime_changes_reach_connected_clients<R: Runtime>(rt: R) {
     for era in ERAS {
         let (service, control) = dynamic();
-        let mut peer = connect(service, era).await;
+        let mut peer = connect(rt.clone(), service, era).await;
         let caps = peer.client.server().capabilities.clone();
         assert_eq!(caps.tools.unwrap().list_changed, Some(true));
         assert_eq!(caps.prompts.unwrap().list_changed, Some(true));
@@ -682,11 +720,11 @@ async fn runtime_changes_reach_connected_clients() {
     }
 }
 
-#[tokio::test]
-async fn resource_updates_reach_subscribers() {
+/// Resource updates reach subscribers, in both eras.
+pub async fn resource_updates_reach_subscribers<R: Runtime>(rt: R) {
     for era in ERAS {
         let (service, control) = dynamic();
-        let mut peer = connect(service, era).await;
+        let mut peer = connect(rt.clone(), service, era).await;
         let uri = "mem://watched";
         match era {
             EraPreference::Legacy => {
@@ -722,5 +760,52 @@ async fn resource_updates_reach_subscribers() {
             other => panic!("{other:?}"),
         }
         assert!(control.connections() >= 1);
+    }
+}
+
+/// Log messages reach the client from the level it asked for up (legacy: `logging/setLevel`;
+/// 2026-07-28: the level each request carries); lower ones are never sent.
+pub async fn log_messages_follow_the_clients_level<R: Runtime>(rt: R) {
+    for era in ERAS {
+        let service = Server::builder("chatty", "1")
+            .tool(
+                "chatty",
+                "Logs at three levels",
+                |cx: RequestCx| async move {
+                    cx.log(LoggingLevel::Debug, Some("chatty"), json!("too fine"))?;
+                    cx.log(LoggingLevel::Info, Some("chatty"), json!("worth knowing"))?;
+                    cx.log(LoggingLevel::Error, Some("chatty"), json!("gone wrong"))?;
+                    Ok("logged")
+                },
+            )
+            .build();
+        let level = (era == EraPreference::Auto).then_some(LoggingLevel::Info);
+        let mut peer = connect_with(rt.clone(), service, era, level).await;
+        assert!(peer.client.server().capabilities.logging.is_some());
+        if era == EraPreference::Legacy {
+            peer.client.set_log_level(LoggingLevel::Info).await.unwrap();
+        }
+        let r = peer.client.call_tool("chatty", json!({})).await.unwrap();
+        assert_eq!(text(&r), "logged");
+        // In order: a debug message would come before the info one.
+        let mut seen = Vec::new();
+        while seen.len() < 2 {
+            let p = peer
+                .next(|n| match n {
+                    ServerNotification::LoggingMessage(p) => Some(p),
+                    _ => None,
+                })
+                .await;
+            seen.push((p.level, p.logger, p.data));
+        }
+        let chatty = || Some("chatty".to_owned());
+        assert_eq!(
+            seen,
+            [
+                (LoggingLevel::Info, chatty(), json!("worth knowing")),
+                (LoggingLevel::Error, chatty(), json!("gone wrong")),
+            ],
+            "{era:?}"
+        );
     }
 }
