@@ -23,6 +23,7 @@ use mcp_driver::{BoxFuture, CallError, Client, ClientHandler, NoHandler, Runtime
 use serde_json::json;
 
 pub use crate::crossing::http_tasks_expire_after_their_ttl;
+pub use crate::fair_streams::http_one_client_at_its_stream_limit_does_not_lock_out_another;
 pub use crate::python::python_server_over_http;
 pub use crate::stall::http_a_stalled_server_cannot_hold_the_client;
 use crate::tasks::{client_config, task_service, text, Gates};
