@@ -254,6 +254,7 @@ fn service_auth(f: &Fixture, n: usize) -> OAuth {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_protected_server_against_oidc_provider() {
+    mcp_testsuite::watchdog(mcp_tokio::TokioRuntime, "a_protected_server_against_oidc_provider", async move {
     let Some(npm) = npm_dir() else { return };
     let Some(node) = node().await else { return };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -443,4 +444,6 @@ async fn a_protected_server_against_oidc_provider() {
     );
     a.resume_task(&id).cancel().await.unwrap();
     drop(peer.stdin.take());
+    })
+    .await
 }
