@@ -219,10 +219,7 @@ fn client_config(era: EraPreference) -> ClientConfig {
 }
 
 async fn connect(url: &str, auth: &OAuth, era: EraPreference) -> Client {
-    let options = HttpClientOptions {
-        auth: Some(Arc::new(auth.clone())),
-        ..Default::default()
-    };
+    let options = HttpClientOptions::default().with_auth(Some(Arc::new(auth.clone())));
     tokio::time::timeout(
         GUARD,
         connect_http(url, client_config(era), Arc::new(NoHandler), options),
