@@ -1147,10 +1147,11 @@ pub async fn handlers_see_their_own_cancellation<R: Runtime>(rt: R, link: Link) 
 pub async fn request_timeouts_fire<R: Runtime>(rt: R, link: Link) {
     let s = plain(rt, link, EraPreference::Auto).await;
     let params = serde_json::from_value(json!({"name": "hang"})).unwrap();
-    let options = RequestOptions {
-        timeout: Some(Some(Timeout::fixed(std::time::Duration::from_millis(150)))),
-        progress: false,
-    };
+    let options = RequestOptions::default()
+        .with_timeout(Some(Some(Timeout::fixed(
+            std::time::Duration::from_millis(150),
+        ))))
+        .with_progress(false);
     let r = s
         .client
         .request_with(ClientRequest::CallTool(params), options, None)
