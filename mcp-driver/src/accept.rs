@@ -140,6 +140,7 @@ where
 /// Serves streamable HTTP with `http` on every connection `listener` accepts (see
 /// [`accept_loop`]), until [`HttpService::shutdown`](crate::http::server::HttpService::shutdown)
 /// begins.
+#[cfg(feature = "server")]
 pub async fn serve_http<R: Runtime, H: Runtime, L: Listener>(
     rt: R,
     listener: L,
