@@ -22,7 +22,9 @@
 //! (`ClientLifecycleMode::Discover` for 2026-07-28, its default `initialize` otherwise).
 //!
 //! Run: `cargo bench -p mcp-benches --bench http`. Knobs:
-//! - `MCP_BENCH_ONLY=seq|conc|raw` runs one group (`raw`: the plain hyper rows);
+//! - `MCP_BENCH_ONLY=seq|conc|raw` runs one group (`raw`: the plain hyper rows, with the row
+//!   `ours: OAuth JWT | open`: our server protected by a JWT verifier, every request's ES256
+//!   token checked against a cached JWKS, beside the same server unprotected);
 //! - `MCP_BENCH_ERA=legacy|modern|both` forces the era (default: what Auto picks);
 //! - `MCP_BENCH_CALLS` sequential calls per round (default 2000), `MCP_BENCH_SECS` seconds
 //!   per concurrent round (default 2), `MCP_BENCH_CLIENTS` concurrent clients (default 32),
@@ -197,6 +199,94 @@ const MODERN_CALL: Raw = Raw {
         ("mcp-name", "echo"),
     ],
 };
+
+/// Our server protected by OAuth ([`JwtVerifier`] on every request, its JWKS served by a
+/// plain hyper server here and cached after the first fetch), and a 2026-07-28 tools/call
+/// carrying an ES256 access token for it.
+async fn start_protected() -> (SocketAddr, Raw) {
+    use mcp_tokio::mcp_driver::http::auth::{JwtVerifier, Protection, TokenVerifier};
+    use mcp_tokio::mcp_proto::auth::{base64url, JwtSigner, ResourceServerConfig};
+    let signer = mcp_tokio::PemSigner::generate_es256().expect("key");
+    let mut jwk = signer.public_jwk().expect("public key");
+    jwk["kid"] = json!("bench");
+    jwk["alg"] = json!("ES256");
+    let jwks: &'static str = Box::leak(json!({ "keys": [jwk] }).to_string().into_boxed_str());
+    let keys = start_fixed(jwks).await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (issuer, url) = ("https://issuer.bench", format!("http://{addr}/mcp"));
+    let http = mcp_tokio::AuthHttp::standalone(
+        mcp_tokio::TokioRuntime,
+        Arc::new(mcp_tokio::TokioConnector),
+        Default::default(),
+    );
+    let verifier = JwtVerifier::new(issuer, &url, http).with_jwks_uri(format!("http://{keys}/"));
+    let verifier: Arc<dyn TokenVerifier> = Arc::new(Arc::new(verifier));
+    let config = ResourceServerConfig::new(&url, issuer).require(&["mcp:tools"]);
+    let service = mcp_tokio::HttpService::protected(
+        mcp_tokio::TokioRuntime,
+        our_service(),
+        HttpServerConfig::default(),
+        Protection::new(config, verifier),
+    );
+    tokio::spawn(mcp_tokio::serve_http_with(listener, service));
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+        + 86_400;
+    let header = json!({"alg": "ES256", "kid": "bench", "typ": "at+jwt"});
+    let claims =
+        json!({"iss": issuer, "aud": url, "sub": "bench", "exp": exp, "scope": "mcp:tools"});
+    let input = format!(
+        "{}.{}",
+        base64url(header.to_string().as_bytes()),
+        base64url(claims.to_string().as_bytes())
+    );
+    let sig = base64url(&signer.sign(input.as_bytes()).expect("sign"));
+    let bearer: &'static str = Box::leak(format!("Bearer {input}.{sig}").into_boxed_str());
+    let headers: &'static [(&'static str, &'static str)] = Box::leak(Box::new([
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "echo"),
+        ("authorization", bearer),
+    ]));
+    let raw = Raw {
+        body: MODERN_CALL.body,
+        headers,
+    };
+    (addr, raw)
+}
+
+/// hyper's HTTP/1.1 server answering every request with `body` (a JWKS).
+async fn start_fixed(body: &'static str) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let service = hyper::service::service_fn(move |_req: hyper::Request<_>| async move {
+                let response = hyper::Response::builder()
+                    .header("content-type", "application/json")
+                    .body(body.to_owned())
+                    .expect("response");
+                Ok::<_, Infallible>(response)
+            });
+            tokio::spawn(async move {
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
 
 async fn raw_post(
     sender: &mut hyper::client::conn::http1::SendRequest<String>,
@@ -657,6 +747,15 @@ fn main() {
                         }
                     }
                     print_row("sequential", "plain hyper -> server", results);
+                    // Ours protected (JWT verified per request, JWKS cached) beside ours
+                    // unprotected: both columns are our server here.
+                    let (protected, call) = start_protected().await;
+                    let mut results: [Vec<Stats>; 2] = [Vec::new(), Vec::new()];
+                    for _ in 0..rounds {
+                        results[0].push(raw_sequential(protected, call, n).await);
+                        results[1].push(raw_sequential(ours, MODERN_CALL, n).await);
+                    }
+                    print_row("sequential", "ours: OAuth JWT | open", results);
                 }
                 if run("conc") {
                     for (label, pair) in pairs(&s, cross) {

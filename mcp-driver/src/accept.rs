@@ -27,6 +27,7 @@ pub type AcceptErrorFn = Arc<dyn Fn(&io::Error, Duration) + Send + Sync>;
 
 /// How an accept loop behaves.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct AcceptConfig {
     /// Most connections served at once; further ones wait in the listener's backlog until
     /// one ends.
@@ -38,6 +39,13 @@ pub struct AcceptConfig {
     /// Told about failed accepts (default: a line on stderr).
     pub on_error: Option<AcceptErrorFn>,
 }
+
+mcp_proto::__config_setters!(AcceptConfig {
+    with_max_connections => max_connections: usize,
+    with_backoff_initial => backoff_initial: Duration,
+    with_backoff_max => backoff_max: Duration,
+    with_on_error => on_error: Option<AcceptErrorFn>,
+});
 
 impl Default for AcceptConfig {
     fn default() -> Self {

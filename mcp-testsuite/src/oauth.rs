@@ -26,6 +26,8 @@ use mcp_driver::{BoxFuture, Client, NoHandler, Runtime};
 use serde_json::{json, Value};
 
 use crate::http::Net;
+
+pub use crate::protected::oauth_protected_server_against_oidc_provider;
 use crate::Signal;
 
 /// Bounds every wait of these cases.
@@ -372,10 +374,7 @@ async fn guarded<R: Runtime, T>(rt: &R, what: &str, fut: impl Future<Output = T>
 }
 
 async fn connect<R: Runtime, N: Net<R>>(rt: &R, net: &N, url: &str, auth: &OAuth) -> Client {
-    let options = HttpClientOptions {
-        auth: Some(Arc::new(auth.clone())),
-        ..Default::default()
-    };
+    let options = HttpClientOptions::default().with_auth(Some(Arc::new(auth.clone())));
     let mut cfg = ClientConfig::new(Implementation::new("oauth-suite", "0.1"));
     cfg.era = EraPreference::Legacy;
     let connecting = connect_http(

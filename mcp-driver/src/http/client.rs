@@ -178,6 +178,7 @@ pub type EventFn = Arc<dyn Fn(&HttpClientEvent) + Send + Sync>;
 
 /// How the HTTP client behaves beyond the protocol defaults.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct HttpClientOptions {
     /// Headers added to every request (never replacing the protocol's own).
     pub headers: Vec<(String, String)>,
@@ -220,6 +221,27 @@ pub struct HttpClientOptions {
     /// long is reopened.
     pub stream_quiet_timeout: Option<Duration>,
 }
+
+mcp_proto::__config_setters!(HttpClientOptions {
+    with_headers => headers: Vec<(String, String)>,
+    with_auth => auth: Option<Arc<dyn BearerAuth>>,
+    with_connect_timeout => connect_timeout: Duration,
+    with_backoff_initial => backoff_initial: Duration,
+    with_backoff_max => backoff_max: Duration,
+    with_max_attempts => max_attempts: u32,
+    with_max_reconnects => max_reconnects: u32,
+    with_default_retry => default_retry: Duration,
+    with_max_body_len => max_body_len: usize,
+    with_max_connections => max_connections: usize,
+    with_standalone_stream => standalone_stream: bool,
+    with_tls => tls: Option<Arc<futures_rustls::rustls::ClientConfig>>,
+    with_on_event => on_event: Option<EventFn>,
+    with_close_grace => close_grace: Duration,
+    with_response_timeout => response_timeout: Option<Duration>,
+    with_idle_timeout => idle_timeout: Option<Duration>,
+    with_stream_idle_timeout => stream_idle_timeout: Option<Duration>,
+    with_stream_quiet_timeout => stream_quiet_timeout: Option<Duration>,
+});
 
 impl Default for HttpClientOptions {
     fn default() -> Self {

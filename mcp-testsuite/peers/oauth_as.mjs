@@ -1,4 +1,4 @@
-// A real authorization server for `oauth_resource_server.rs`: npm `oidc-provider` (a
+// A real authorization server for the suite's protected-server case (`src/protected.rs`): npm `oidc-provider` (a
 // certified OpenID provider) on 127.0.0.1 at a port the OS picks, protecting the resources the
 // test serves itself.
 //
@@ -17,7 +17,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const npm = process.env.MCP_TS_NPM ?? join(here, '../../../.tools/npm');
+const npm = process.env.MCP_TS_NPM ?? join(here, '../../.tools/npm');
 const mod = (path) => import(pathToFileURL(join(npm, 'node_modules', path)).href);
 
 const { default: Provider, errors } = await mod('oidc-provider/lib/index.js');

@@ -1,76 +1,116 @@
-//! Our HTTP server protected by OAuth, against a real authorization server: npm
-//! `oidc-provider` (`tests/interop/oauth_as.mjs`), started here on 127.0.0.1 for the URL this
-//! test serves. The server verifies the provider's JWT access tokens against its JWKS
-//! ([`JwtVerifier`]) on every request.
+//! A server protected by OAuth, on every runtime, against a real authorization server: npm
+//! `oidc-provider` (`peers/oauth_as.mjs`), started by the case on 127.0.0.1 for the URL the
+//! case serves. The server verifies the provider's JWT access tokens against its JWKS
+//! ([`JwtVerifier`], fetched over the runtime's own connections) on every request.
 //!
-//! Covered: the protected resource metadata; our OAuth client completing the code flow (and a
-//! step-up to a tool's scope) in both eras; and refusals, each with its status and challenge:
-//! no token, a malformed header, a token for another resource, an expired one (the server's
-//! clock is moved, no sleeping), a forged signature, too few scopes, a legacy session id used
-//! with another principal's token, and a task read by another principal.
+//! Covered: the protected resource metadata; our OAuth client completing the code flow (and
+//! a step-up to a tool's scope) in both eras; and refusals, each with its status and
+//! challenge: no token, a malformed header, a token for another resource, an expired one (the
+//! server's clock is moved, no sleeping), a forged signature, too few scopes, a legacy session
+//! id used with another principal's token, and a task read or cancelled by another principal.
 //!
 //! Needs `node` (or `MCP_NODE`) and `.tools/npm` from `scripts/install-peers` (or
-//! `MCP_TS_NPM`); without them the test says so and passes, unless `MCP_REQUIRE_INTEROP=1`.
+//! `MCP_TS_NPM`); without them the case says so and passes, unless `MCP_REQUIRE_INTEROP=1`.
 
+use std::io::BufRead;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
-use mcp_tokio::mcp_driver::http::auth::{JwtVerifier, Protection, TokenVerifier};
-use mcp_tokio::mcp_driver::{Client, NoHandler, RequestCx, Server, TaskOptions, TaskSupport};
-use mcp_tokio::mcp_proto::auth::{
+use mcp_driver::http::auth::{JwtVerifier, Protection, TokenVerifier};
+use mcp_driver::http::client::{connect_http, AuthHttp, HttpClientOptions};
+use mcp_driver::http::oauth::{HeadlessAuthorization, OAuth, PemSigner};
+use mcp_driver::http::server::HttpService;
+use mcp_driver::mcp_proto::auth::{
     base64url, parse_www_authenticate, AuthMethod, AuthRequest, AuthResponse, Challenge, Grant,
     JwtSigner, OAuthConfig, PreRegistered, ResourceServerConfig,
 };
-use mcp_tokio::mcp_proto::schema::Implementation;
-use mcp_tokio::mcp_proto::session::{ClientConfig, EraPreference};
-use mcp_tokio::{
-    connect_http, AuthHttp, HeadlessAuthorization, HttpClientOptions, HttpService, OAuth,
-    PemSigner, TokioConnector, TokioRuntime,
+use mcp_driver::mcp_proto::http::HttpServerConfig;
+use mcp_driver::mcp_proto::schema::tools::Tool;
+use mcp_driver::mcp_proto::schema::Implementation;
+use mcp_driver::mcp_proto::session::{ClientConfig, EraPreference};
+use mcp_driver::{
+    BoxFuture, Client, NoHandler, RequestCx, Runtime, Server, TaskOptions, TaskSupport,
 };
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::Command;
 
-#[path = "interop/support.rs"]
-mod support;
-use support::{missing, required, script};
+use crate::http::Net;
 
-const GUARD: Duration = Duration::from_secs(30);
 const OTHER: &str = "http://127.0.0.1:9/other";
 
-/// Seconds the protected server's clock runs ahead of the wall clock.
+/// Seconds the protected server's clock runs ahead of the wall clock (a test binary runs this
+/// case once, for its one runtime).
 static AHEAD: AtomicU64 = AtomicU64::new(0);
 
 fn server_clock() -> SystemTime {
     SystemTime::now() + Duration::from_secs(AHEAD.load(Ordering::SeqCst))
 }
 
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
 fn npm_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("MCP_TS_NPM")
         .map(PathBuf::from)
-        .unwrap_or_else(|| support::tools("npm"));
+        .unwrap_or_else(|| repo().join(".tools/npm"));
     for package in ["oidc-provider", "jose"] {
-        required(
-            dir.join("node_modules").join(package).join("package.json"),
-            package,
-            "run scripts/install-peers",
-        )?;
+        let p = dir.join("node_modules").join(package).join("package.json");
+        if !p.is_file() {
+            return crate::interop_skip(&format!(
+                "{package} not found at {}; run scripts/install-peers",
+                p.display()
+            ));
+        }
     }
     Some(dir)
 }
 
-async fn node() -> Option<PathBuf> {
+fn node() -> Option<PathBuf> {
     let node = std::env::var_os("MCP_NODE").map_or_else(|| PathBuf::from("node"), PathBuf::from);
-    match Command::new(&node).arg("--version").output().await {
+    match std::process::Command::new(&node).arg("--version").output() {
         Ok(out) if out.status.success() => Some(node),
-        _ => missing("cannot run `node`; install Node.js 20 or newer, or set MCP_NODE"),
+        _ => crate::interop_skip("cannot run `node`; install Node.js 20 or newer, or set MCP_NODE"),
     }
 }
 
-fn service() -> mcp_tokio::mcp_driver::Service {
+/// The authorization server's process, ended when dropped. Its stdout stays open meanwhile
+/// (a closed pipe would kill it at its next write).
+struct Peer(
+    std::process::Child,
+    std::io::BufReader<std::process::ChildStdout>,
+);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the authorization server for `resources`; its first line says where it listens.
+fn start_provider(node: PathBuf, npm: PathBuf, resources: &Value) -> (Peer, Value) {
+    let mut child = std::process::Command::new(node)
+        .arg(repo().join("mcp-testsuite/peers/oauth_as.mjs"))
+        .env("MCP_TS_NPM", npm)
+        .env("MCP_RESOURCES", resources.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node starts");
+    let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut peer = Peer(child, stdout);
+    // One line, written once it listens (the watchdog bounds a provider that never starts).
+    let mut line = String::new();
+    peer.1.read_line(&mut line).unwrap();
+    let info = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    (peer, info)
+}
+
+fn service() -> mcp_driver::Service {
     let whoami = |cx: RequestCx| async move {
         let me = cx
             .principal()
@@ -81,7 +121,7 @@ fn service() -> mcp_tokio::mcp_driver::Service {
         .tool("whoami", "Who the access token speaks for", whoami)
         .tool("admin_op", "Needs mcp:admin", || async { Ok("done") })
         .task_tool_with(
-            mcp_tokio::mcp_proto::schema::tools::Tool::new("slow", "slow", Value::Null),
+            Tool::new("slow", "slow", Value::Null),
             TaskOptions::new(TaskSupport::Optional),
             || async {
                 std::future::pending::<()>().await;
@@ -116,16 +156,13 @@ impl Fixture {
                 .collect(),
             body: body.as_bytes().to_vec(),
         };
-        tokio::time::timeout(GUARD, self.http.send(request))
-            .await
-            .unwrap()
-            .unwrap()
+        self.http.send(request).await.unwrap()
     }
 
     /// An access token by client credentials for client `n` (0: alice, 1: bob).
     async fn token(&self, n: usize, resource: &str, scope: &str) -> String {
         let c = &self.clients[n];
-        let basic = mcp_tokio::mcp_proto::http::base64::encode(
+        let basic = mcp_driver::mcp_proto::http::base64::encode(
             format!(
                 "{}:{}",
                 c["client_id"].as_str().unwrap(),
@@ -133,7 +170,7 @@ impl Fixture {
             )
             .as_bytes(),
         );
-        let body = mcp_tokio::mcp_proto::auth::url::form(&[
+        let body = mcp_driver::mcp_proto::auth::url::form(&[
             ("grant_type", "client_credentials"),
             ("resource", resource),
             ("scope", scope),
@@ -218,24 +255,31 @@ fn client_config(era: EraPreference) -> ClientConfig {
     cfg
 }
 
-async fn connect(url: &str, auth: &OAuth, era: EraPreference) -> Client {
-    let options = HttpClientOptions {
-        auth: Some(Arc::new(auth.clone())),
-        ..Default::default()
-    };
-    tokio::time::timeout(
-        GUARD,
-        connect_http(url, client_config(era), Arc::new(NoHandler), options),
+async fn connect<R: Runtime, N: Net<R>>(
+    rt: &R,
+    net: &N,
+    url: &str,
+    auth: &OAuth,
+    era: EraPreference,
+) -> Client {
+    let options = HttpClientOptions::default().with_auth(Some(Arc::new(auth.clone())));
+    let cfg = client_config(era);
+    connect_http(
+        rt.clone(),
+        net.connector(),
+        url,
+        cfg,
+        Arc::new(NoHandler),
+        options,
     )
     .await
-    .expect("connect within the guard")
     .unwrap_or_else(|e| panic!("connected through OAuth: {e} ({:?})", auth.last_error()))
 }
 
 async fn call_text(client: &Client, auth: &OAuth, tool: &str) -> String {
-    let r = tokio::time::timeout(GUARD, client.call_tool(tool, json!({})))
+    let r = client
+        .call_tool(tool, json!({}))
         .await
-        .unwrap()
         .unwrap_or_else(|e| panic!("tools/call {tool}: {e} ({:?})", auth.last_error()));
     let r = serde_json::to_value(&r).unwrap();
     r["content"][0]["text"].as_str().unwrap().to_owned()
@@ -252,46 +296,34 @@ fn service_auth(f: &Fixture, n: usize) -> OAuth {
     OAuth::without_user(cfg)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_protected_server_against_oidc_provider() {
+/// The case (see the module docs).
+pub async fn oauth_protected_server_against_oidc_provider<R: Runtime, N: Net<R>>(rt: R, net: N) {
     let Some(npm) = npm_dir() else { return };
-    let Some(node) = node().await else { return };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/mcp", listener.local_addr().unwrap());
+    let Some(node) = node() else { return };
+    // Listen first: the provider must know the resource, and the server the provider.
+    let slot: Arc<OnceLock<HttpService<R>>> = Arc::default();
+    let serving = slot.clone();
+    let addr = net
+        .listen(Arc::new(move |stream| match serving.get() {
+            Some(http) => Box::pin(http.serve_connection(stream)) as BoxFuture<'static, ()>,
+            None => Box::pin(async {}),
+        }))
+        .await;
+    let url = format!("http://{addr}/mcp");
     let resources = json!({ url.clone(): "mcp:tools mcp:admin", OTHER: "mcp:tools" });
-    let mut peer = Command::new(node)
-        .arg(script("oauth_as.mjs"))
-        .env("MCP_TS_NPM", &npm)
-        .env("MCP_RESOURCES", resources.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node starts");
-    let mut lines = BufReader::new(peer.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(GUARD, lines.next_line())
-        .await
-        .expect("the provider says where it listens")
-        .unwrap()
-        .expect("its first line");
-    let info: Value = serde_json::from_str(&line).unwrap();
+    let (_peer, info) = start_provider(node, npm, &resources);
     let issuer = info["issuer"].as_str().unwrap().to_owned();
 
-    let http = AuthHttp::standalone(TokioRuntime, Arc::new(TokioConnector), Default::default());
+    let http = AuthHttp::standalone(rt.clone(), net.connector(), Default::default());
     let verifier = JwtVerifier::new(&issuer, &url, http.clone()).with_clock(server_clock);
     let config = ResourceServerConfig::new(&url, &issuer)
         .require(&["mcp:tools"])
         .tool_scopes("admin_op", &["mcp:admin"]);
-    let protection = Protection::new(
-        config,
-        Arc::new(Arc::new(verifier)) as Arc<dyn TokenVerifier>,
-    )
-    .with_clock(server_clock);
-    let mut http_config = mcp_examples_common::http_config(listener.local_addr().unwrap());
-    http_config.json_response = true;
-    let server = HttpService::protected(TokioRuntime, service(), http_config, protection);
-    tokio::spawn(mcp_tokio::serve_http_with(listener, server));
+    let verifier: Arc<dyn TokenVerifier> = Arc::new(Arc::new(verifier));
+    let protection = Protection::new(config, verifier).with_clock(server_clock);
+    let http_config = HttpServerConfig::default().with_json_response(true);
+    let server = HttpService::protected(rt.clone(), service(), http_config, protection);
+    assert!(slot.set(server).is_ok());
 
     let f = Fixture {
         url: url.clone(),
@@ -346,17 +378,17 @@ async fn a_protected_server_against_oidc_provider() {
         401,
         Some("invalid_token"),
     );
-    AHEAD.store(7200, Ordering::SeqCst);
-    let c = refused(
-        &f.modern_call(&alice, "whoami").await,
-        401,
-        Some("invalid_token"),
-    );
+    let expired = {
+        AHEAD.store(7200, Ordering::SeqCst);
+        let r = f.modern_call(&alice, "whoami").await;
+        AHEAD.store(0, Ordering::SeqCst);
+        r
+    };
+    let c = refused(&expired, 401, Some("invalid_token"));
     assert!(
         c.param("error_description").unwrap().contains("expired"),
         "{c:?}"
     );
-    AHEAD.store(0, Ordering::SeqCst);
     let signed = alice.rsplit_once('.').unwrap().0;
     let forger = PemSigner::generate_es256().unwrap();
     let forged = format!(
@@ -408,7 +440,7 @@ async fn a_protected_server_against_oidc_provider() {
             OAuthConfig::new(&url, ""),
             Arc::new(HeadlessAuthorization::new("http://127.0.0.1:1/callback")),
         );
-        let client = connect(&url, &auth, era).await;
+        let client = connect(&rt, &net, &url, &auth, era).await;
         let me: Value = serde_json::from_str(&call_text(&client, &auth, "whoami").await).unwrap();
         assert_eq!(me["sub"], "interop-user", "{me}");
         assert_eq!(me["scopes"], json!(["mcp:tools"]), "{era:?} {me}");
@@ -426,12 +458,9 @@ async fn a_protected_server_against_oidc_provider() {
 
     // A 2026-07-28 task belongs to the principal that started it.
     let (alice_auth, bob_auth) = (service_auth(&f, 0), service_auth(&f, 1));
-    let a = connect(&url, &alice_auth, EraPreference::Modern).await;
-    let b = connect(&url, &bob_auth, EraPreference::Modern).await;
-    let task = tokio::time::timeout(GUARD, a.call_tool_as_task("slow", json!({})))
-        .await
-        .unwrap()
-        .unwrap();
+    let a = connect(&rt, &net, &url, &alice_auth, EraPreference::Modern).await;
+    let b = connect(&rt, &net, &url, &bob_auth, EraPreference::Modern).await;
+    let task = a.call_tool_as_task("slow", json!({})).await.unwrap();
     let id = task.task_id().unwrap().to_owned();
     assert!(a.resume_task(&id).status().await.is_ok());
     let stolen = b.resume_task(&id).status().await;
@@ -442,5 +471,4 @@ async fn a_protected_server_against_oidc_provider() {
         "bob's cancel was refused"
     );
     a.resume_task(&id).cancel().await.unwrap();
-    drop(peer.stdin.take());
 }
