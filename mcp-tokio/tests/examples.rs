@@ -28,33 +28,47 @@ fn the_readme_shows_the_examples_verbatim() {
 
 #[tokio::test]
 async fn client_child_calls_calculator_stdio() {
-    let out = tokio::time::timeout(
-        GUARD,
-        Command::new(example_binary("client_child"))
-            .arg(example_binary("calculator_stdio"))
-            .output(),
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "client_child_calls_calculator_stdio",
+        async move {
+            let out = tokio::time::timeout(
+                GUARD,
+                Command::new(example_binary("client_child"))
+                    .arg(example_binary("calculator_stdio"))
+                    .output(),
+            )
+            .await
+            .expect("client_child finishes")
+            .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(stdout, "2 + 3 = 5\n");
+        },
     )
     .await
-    .expect("client_child finishes")
-    .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(stdout, "2 + 3 = 5\n");
 }
 
 #[tokio::test]
 async fn client_child_without_a_server_says_how_to_run_it() {
-    let out = Command::new(example_binary("client_child"))
-        .output()
-        .await
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("usage: client_child"));
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "client_child_without_a_server_says_how_to_run_it",
+        async move {
+            let out = Command::new(example_binary("client_child"))
+                .output()
+                .await
+                .unwrap();
+            assert!(!out.status.success());
+            assert!(String::from_utf8_lossy(&out.stderr).contains("usage: client_child"));
+        },
+    )
+    .await
 }
 
 #[derive(Serialize)]
@@ -70,54 +84,68 @@ struct Sum {
 
 #[tokio::test]
 async fn http_server_answers_over_streamable_http() {
-    tokio::time::timeout(GUARD, async {
-        let mut child = Command::new(example_binary("http_server"))
-            .arg("127.0.0.1:0")
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut line = String::new();
-        stderr.read_line(&mut line).await.unwrap();
-        let url = line
-            .trim()
-            .strip_prefix("MCP at ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"));
-        let client = connect_http(
-            url,
-            ClientConfig::named("examples-test", "1"),
-            Arc::new(NoHandler),
-            HttpClientOptions::default(),
-        )
-        .await
-        .unwrap();
-        let result = client.call_tool("add", Add { a: 40, b: 2 }).await.unwrap();
-        assert_eq!(result.structured_as::<Sum>().unwrap(), Sum { sum: 42 });
-        drop(client);
-        child.kill().await.unwrap();
-    })
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "http_server_answers_over_streamable_http",
+        async move {
+            tokio::time::timeout(GUARD, async {
+                let mut child = Command::new(example_binary("http_server"))
+                    .arg("127.0.0.1:0")
+                    .stderr(std::process::Stdio::piped())
+                    .kill_on_drop(true)
+                    .spawn()
+                    .unwrap();
+                let mut stderr = BufReader::new(child.stderr.take().unwrap());
+                let mut line = String::new();
+                stderr.read_line(&mut line).await.unwrap();
+                let url = line
+                    .trim()
+                    .strip_prefix("MCP at ")
+                    .unwrap_or_else(|| panic!("unexpected first line: {line:?}"));
+                let client = connect_http(
+                    url,
+                    ClientConfig::named("examples-test", "1"),
+                    Arc::new(NoHandler),
+                    HttpClientOptions::default(),
+                )
+                .await
+                .unwrap();
+                let result = client.call_tool("add", Add { a: 40, b: 2 }).await.unwrap();
+                assert_eq!(result.structured_as::<Sum>().unwrap(), Sum { sum: 42 });
+                drop(client);
+                child.kill().await.unwrap();
+            })
+            .await
+            .expect("within the guard");
+        },
+    )
     .await
-    .expect("within the guard");
 }
 
 #[tokio::test]
 async fn custom_transport_runs_over_messages_and_bytes() {
-    let out = tokio::time::timeout(
-        GUARD,
-        Command::new(example_binary("custom_transport")).output(),
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "custom_transport_runs_over_messages_and_bytes",
+        async move {
+            let out = tokio::time::timeout(
+                GUARD,
+                Command::new(example_binary("custom_transport")).output(),
+            )
+            .await
+            .expect("custom_transport finishes")
+            .unwrap();
+            assert!(
+                out.status.success(),
+                "{}: {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout),
+                "over messages: 2 + 3 = 5\nover bytes: 40 + 2 = 42\n"
+            );
+        },
     )
     .await
-    .expect("custom_transport finishes")
-    .unwrap();
-    assert!(
-        out.status.success(),
-        "{}: {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
-        "over messages: 2 + 3 = 5\nover bytes: 40 + 2 = 42\n"
-    );
 }
