@@ -229,10 +229,17 @@ fn stdio_pipes() -> Option<(
     tokio::net::unix::pipe::Sender,
 )> {
     use std::os::fd::AsFd;
-    let input = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
-    let output = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
-    let reader = tokio::net::unix::pipe::Receiver::from_file(std::fs::File::from(input)).ok()?;
-    let writer = tokio::net::unix::pipe::Sender::from_file(std::fs::File::from(output)).ok()?;
+    use std::os::unix::fs::FileTypeExt;
+    let input = std::fs::File::from(std::io::stdin().as_fd().try_clone_to_owned().ok()?);
+    let output = std::fs::File::from(std::io::stdout().as_fd().try_clone_to_owned().ok()?);
+    // Both checked before either is converted: converting makes the descriptor non-blocking
+    // for everyone sharing it, so a half-done fast path would break the blocking fallback.
+    let fifo = |f: &std::fs::File| f.metadata().is_ok_and(|m| m.file_type().is_fifo());
+    if !(fifo(&input) && fifo(&output)) {
+        return None;
+    }
+    let reader = tokio::net::unix::pipe::Receiver::from_file(input).ok()?;
+    let writer = tokio::net::unix::pipe::Sender::from_file(output).ok()?;
     Some((reader, writer))
 }
 

@@ -149,3 +149,55 @@ async fn custom_transport_runs_over_messages_and_bytes() {
     )
     .await
 }
+
+/// `serve_stdio` with stdin a pipe and stdout not one (a socket here; a log file or a
+/// terminal in the field): the pipe fast path must not leave stdin non-blocking when it
+/// falls back to tokio's stdio, or the server dies with "Resource temporarily unavailable"
+/// on its first read that finds no input waiting.
+#[cfg(unix)]
+#[tokio::test]
+async fn serve_stdio_with_stdout_not_a_pipe() {
+    mcp_testsuite::watchdog(
+        mcp_tokio::TokioRuntime,
+        "serve_stdio_with_stdout_not_a_pipe",
+        async move {
+            use tokio::io::AsyncWriteExt;
+            let (ours, theirs) = std::os::unix::net::UnixStream::pair().unwrap();
+            ours.set_nonblocking(true).unwrap();
+            let mut replies = BufReader::new(tokio::net::UnixStream::from_std(ours).unwrap());
+            let mut child = Command::new(example_binary("calculator_stdio"))
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::from(std::os::fd::OwnedFd::from(theirs)))
+                .stderr(std::process::Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap();
+            let mut stdin = child.stdin.take().unwrap();
+            let mut reply = async |line: &str| {
+                stdin.write_all(line.as_bytes()).await.unwrap();
+                stdin.write_all(b"\n").await.unwrap();
+                let mut answer = String::new();
+                tokio::time::timeout(GUARD, replies.read_line(&mut answer))
+                    .await
+                    .expect("an answer within the guard")
+                    .unwrap();
+                answer
+            };
+            // The server answers, then reads again with nothing waiting: the read that failed.
+            let init = reply(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#).await;
+            assert!(init.contains(r#""id":1"#), "{init}");
+            let sum = reply(r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"add","arguments":{"a":2,"b":3}}}"#).await;
+            drop(stdin);
+            let out = tokio::time::timeout(GUARD, child.wait_with_output())
+                .await
+                .expect("the server ends when stdin closes")
+                .unwrap();
+            assert!(
+                sum.contains(r#""id":2"#) && sum.contains(r#""sum":5"#),
+                "the second request answered: {sum:?}; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        },
+    )
+    .await
+}
