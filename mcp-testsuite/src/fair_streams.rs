@@ -141,12 +141,10 @@ pub async fn http_one_client_at_its_stream_limit_does_not_lock_out_another<
 ) {
     let started = rt.now();
     let fixture = Fixture::default();
-    let config = HttpServerConfig {
-        max_streams_per_session: PER_SESSION,
-        max_listen_streams: LISTENING,
-        max_streams: STREAMS,
-        ..HttpServerConfig::default()
-    };
+    let config = HttpServerConfig::default()
+        .with_max_streams_per_session(PER_SESSION)
+        .with_max_listen_streams(LISTENING)
+        .with_max_streams(STREAMS);
     let http = HttpService::new(rt.clone(), fixture_service(&fixture), config);
     let url = serve(&net, http.clone()).await;
     let port: u16 = url
