@@ -5,6 +5,7 @@ pub use mcp_smol::*;
 /// The runtime: smol's, which async-std programs run on unchanged (same reactor and timers).
 pub use mcp_smol::SmolRuntime as AsyncStdRuntime;
 
+#[cfg(feature = "server")]
 /// Serves on an async-std TCP connection until the peer disconnects.
 pub async fn serve_tcp(
     service: mcp_driver::Service,
@@ -13,6 +14,7 @@ pub async fn serve_tcp(
     serve(service, stream.clone(), stream).await
 }
 
+#[cfg(all(feature = "http", feature = "server"))]
 /// Serves streamable HTTP (both eras) on an async-std listener. Accept errors are reported
 /// on stderr and waited out; returns once `HttpService::shutdown` begins.
 pub async fn serve_http_tcp(
@@ -24,10 +26,12 @@ pub async fn serve_http_tcp(
     serve_http_accepting(AsyncStdListener(listener), http, AcceptConfig::default()).await
 }
 
+#[cfg(feature = "http")]
 /// async-std's TCP listener as the driver's [`Listener`].
 #[derive(Debug)]
 pub struct AsyncStdListener(pub async_std::net::TcpListener);
 
+#[cfg(feature = "http")]
 impl Listener for AsyncStdListener {
     type Stream = async_std::net::TcpStream;
 

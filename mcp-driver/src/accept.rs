@@ -27,6 +27,7 @@ pub type AcceptErrorFn = Arc<dyn Fn(&io::Error, Duration) + Send + Sync>;
 
 /// How an accept loop behaves.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct AcceptConfig {
     /// Most connections served at once; further ones wait in the listener's backlog until
     /// one ends.
@@ -38,6 +39,13 @@ pub struct AcceptConfig {
     /// Told about failed accepts (default: a line on stderr).
     pub on_error: Option<AcceptErrorFn>,
 }
+
+mcp_proto::__config_setters!(AcceptConfig {
+    with_max_connections => max_connections: usize,
+    with_backoff_initial => backoff_initial: Duration,
+    with_backoff_max => backoff_max: Duration,
+    with_on_error => on_error: Option<AcceptErrorFn>,
+});
 
 impl Default for AcceptConfig {
     fn default() -> Self {
@@ -132,6 +140,7 @@ where
 /// Serves streamable HTTP with `http` on every connection `listener` accepts (see
 /// [`accept_loop`]), until [`HttpService::shutdown`](crate::http::server::HttpService::shutdown)
 /// begins.
+#[cfg(feature = "server")]
 pub async fn serve_http<R: Runtime, H: Runtime, L: Listener>(
     rt: R,
     listener: L,

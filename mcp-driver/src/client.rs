@@ -126,11 +126,19 @@ impl<R: Runtime> Side<R> for ClientSide {
         while let Some(ev) = shared.session.poll_event() {
             match ev {
                 ClientEvent::Ready(desc) => {
+                    crate::trace::event!(
+                        info,
+                        era = crate::trace::era(desc.era),
+                        version = desc.version.as_str(),
+                        server = desc.server_info.as_ref().map(|i| i.name.as_str()),
+                        "connected"
+                    );
                     if let Some(tx) = shared.side.ready.take() {
                         tx.send(Ok(desc));
                     }
                 }
                 ClientEvent::ConnectFailed(e) => {
+                    crate::trace::event!(info, error = %e, "connect failed");
                     if let Some(tx) = shared.side.ready.take() {
                         tx.send(Err(e));
                     }
@@ -155,6 +163,8 @@ impl<R: Runtime> Side<R> for ClientSide {
                     }
                 }
                 ClientEvent::Request { id, request } => {
+                    let span =
+                        crate::trace::span!(debug_span, "request", method = request.method(), %id);
                     let handler = shared.side.handler.clone();
                     let this = this.clone();
                     // Asked as a task (and allowed): the server gets the task at once and
@@ -165,17 +175,20 @@ impl<R: Runtime> Side<R> for ClientSide {
                         None
                     };
                     let clock = rt.clone();
-                    tasks.push(Box::pin(async move {
-                        let answer = answer_ask(handler.as_ref(), request).await;
-                        let mut g = lock(&this);
-                        // A task cancelled meanwhile refuses its late outcome.
-                        let _ = match (task, answer) {
-                            (Some(t), answer) => g.session.finish_task(clock.now(), &t, answer),
-                            (None, Ok(r)) => g.session.respond(&id, r),
-                            (None, Err(e)) => g.session.respond_error(&id, e),
-                        };
-                        g.wake();
-                    }));
+                    tasks.push(Box::pin(crate::trace::instrument(
+                        async move {
+                            let answer = answer_ask(handler.as_ref(), request).await;
+                            let mut g = lock(&this);
+                            // A task cancelled meanwhile refuses its late outcome.
+                            let _ = match (task, answer) {
+                                (Some(t), answer) => g.session.finish_task(clock.now(), &t, answer),
+                                (None, Ok(r)) => g.session.respond(&id, r),
+                                (None, Err(e)) => g.session.respond_error(&id, e),
+                            };
+                            g.wake();
+                        },
+                        span,
+                    )));
                 }
                 ClientEvent::TaskPolled {
                     task_id, detail, ..
@@ -217,12 +230,16 @@ impl<R: Runtime> Side<R> for ClientSide {
                         });
                     }
                 },
+                ClientEvent::PeerFault(_fault) => {
+                    crate::trace::event!(warn, fault = %_fault.message, "peer fault");
+                }
                 _ => {}
             }
         }
     }
 
     fn on_closed(shared: &mut ClientShared, reason: &str) {
+        crate::trace::event!(info, reason, "connection closed");
         if let Some(tx) = shared.side.ready.take() {
             tx.send(Err(ConnectError::Malformed(format!(
                 "connection ended: {reason}"
@@ -246,6 +263,7 @@ pub(crate) async fn answer_ask(
     std::future::poll_fn(|cx| crate::unwind::poll_caught(answer.as_mut(), cx))
         .await
         .unwrap_or_else(|panic| {
+            crate::trace::event!(error, %panic, "client handler panicked");
             Err(ErrorObject::internal(format!(
                 "the client's handler panicked: {panic}"
             )))
@@ -786,9 +804,13 @@ where
     let conn = stream::engine::<R, ClientSide, Rd, Wr>(rt.clone(), shared.clone(), reader, writer)
         .with_idle_horizon(horizon);
     let kick = conn.kick();
-    rt.spawn(Box::pin(async move {
-        let _ = conn.await;
-    }));
+    let span = crate::trace::span!(info_span, "connection", side = "client");
+    rt.spawn(Box::pin(crate::trace::instrument(
+        async move {
+            let _ = conn.await;
+        },
+        span,
+    )));
     let mut client = finish_connect(rt, shared, rx).await?;
     // Callers write their own requests when the writer is free: no hop to the connection.
     client.set_kick(Arc::new(kick));

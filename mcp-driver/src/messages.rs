@@ -9,6 +9,12 @@
 //! message each, with no line ending. [`Sink`] is the `futures-sink` trait that
 //! `futures`, `tokio-util` and the WebSocket crates implement.
 
+// One side built: the other's imports go unused.
+#![cfg_attr(
+    not(all(feature = "server", feature = "client")),
+    allow(unused_imports)
+)]
+
 use std::error::Error;
 use std::future::Future;
 use std::sync::Arc;
@@ -18,11 +24,18 @@ pub use futures_lite::Stream;
 pub use futures_sink::Sink;
 use mcp_proto::session::{ClientConfig, ClientSession, ConnectError};
 
+#[cfg(feature = "client")]
 use crate::client::{finish_connect, new_shared, ClientSide};
 use crate::engine::message;
+#[cfg(feature = "server")]
 use crate::server::{new_shared as new_server_shared, ServerSide};
-use crate::{Client, ClientHandler, Runtime, ServerHandle, Service};
+use crate::Runtime;
+#[cfg(feature = "client")]
+use crate::{Client, ClientHandler};
+#[cfg(feature = "server")]
+use crate::{ServerHandle, Service};
 
+#[cfg(feature = "server")]
 /// Serves one connection over a message stream and sink; returns a handle and the
 /// connection future (spawn it or await it), like [`serve`](crate::serve) on bytes.
 pub fn serve_messages<R, St, Si, M, E1, E2>(
@@ -47,6 +60,7 @@ where
     (handle, conn)
 }
 
+#[cfg(feature = "client")]
 /// Connects a client over a message stream and sink, like [`connect`](crate::connect) on
 /// bytes: the connection runs as a task on `rt`, and the handshake is done when this
 /// returns.

@@ -878,9 +878,12 @@ impl Future for HandlerRun {
         match crate::unwind::poll_caught(self.inner.as_mut(), cx) {
             Poll::Ready(Ok(r)) => Poll::Ready(Outcome::Done(r)),
             // The request still gets its one answer, and the session serves on.
-            Poll::Ready(Err(panic)) => Poll::Ready(Outcome::Done(Err(ErrorObject::internal(
-                format!("the handler panicked: {panic}"),
-            )))),
+            Poll::Ready(Err(panic)) => {
+                crate::trace::event!(error, %panic, "handler panicked");
+                Poll::Ready(Outcome::Done(Err(ErrorObject::internal(format!(
+                    "the handler panicked: {panic}"
+                )))))
+            }
             Poll::Pending => {
                 let asks = self
                     .replay
@@ -962,6 +965,7 @@ impl<R: Runtime> Side<R> for ServerSide {
                             ) {
                                 Ok(r) => Some(Arc::new(r)),
                                 Err(BadState) => {
+                                    crate::trace::event!(info, %id, "refused: invalid or tampered requestState");
                                     let e = ErrorObject::invalid_params(
                                         "invalid or tampered requestState",
                                     );
@@ -975,6 +979,7 @@ impl<R: Runtime> Side<R> for ServerSide {
                     let plan = match plan_task(shared, &id, &request, context.era) {
                         Ok(p) => p,
                         Err(e) => {
+                            crate::trace::event!(info, %id, reason = %e.message, "refused: task mode");
                             let _ = shared.session.respond_error(&id, e);
                             continue;
                         }
@@ -989,6 +994,7 @@ impl<R: Runtime> Side<R> for ServerSide {
                             // A full store: an optional task runs as a plain call instead.
                             Err(_) if !plan.must => {}
                             Err(e) => {
+                                crate::trace::event!(info, %id, error = %e, "refused: cannot start a task");
                                 shared.side.running.remove(&id);
                                 let e = ErrorObject::internal(format!("cannot start a task: {e}"));
                                 let _ = shared.session.respond_error(&id, e);
@@ -1010,11 +1016,23 @@ impl<R: Runtime> Side<R> for ServerSide {
                         sleep: Arc::new(move |at| timer.sleep_until(at)),
                         data: shared.side.request_data.remove(&id),
                     };
+                    let span = crate::trace::span!(
+                        debug_span,
+                        "request",
+                        method = request.method(),
+                        %id,
+                        tool = match &request {
+                            ClientRequest::CallTool(p) => Some(p.name.as_str()),
+                            _ => None,
+                        },
+                        era = crate::trace::era(era),
+                    );
                     let handler = &shared.side.handler;
                     // A `handle` that panics before returning its future answers like one
                     // whose future panics.
                     let inner = crate::unwind::call_caught(|| handler.handle(request, cx))
                         .unwrap_or_else(|panic| {
+                            crate::trace::event!(error, %panic, "handler panicked");
                             let e = ErrorObject::internal(format!("the handler panicked: {panic}"));
                             Box::pin(std::future::ready(Err(e)))
                         });
@@ -1026,6 +1044,7 @@ impl<R: Runtime> Side<R> for ServerSide {
                     let this = this.clone();
                     let key = shared.side.state_key.clone();
                     let clock = rt.clone();
+                    let fut = crate::trace::instrument(fut, span);
                     tasks.push(Box::pin(async move {
                         let outcome = fut.await;
                         let done = Finished {
@@ -1069,7 +1088,11 @@ impl<R: Runtime> Side<R> for ServerSide {
                     }
                 }
                 ServerEvent::Initialized { client_info, .. } => {
+                    crate::trace::event!(info, client = %client_info.name, version = %client_info.version, "initialized");
                     shared.side.handler.on_initialized(&client_info);
+                }
+                ServerEvent::PeerFault(_fault) => {
+                    crate::trace::event!(warn, fault = %_fault.message, "peer fault");
                 }
                 _ => {}
             }
@@ -1082,6 +1105,7 @@ impl<R: Runtime> Side<R> for ServerSide {
     }
 
     fn on_closed(shared: &mut ServerShared, _reason: &str) {
+        crate::trace::event!(info, reason = _reason, "connection closed");
         for (_, flag) in shared.side.running.drain() {
             flag.fire();
         }
@@ -1431,7 +1455,8 @@ where
 {
     let (handle, shared) = new_shared(&rt, service);
     let conn = stream::engine::<R, ServerSide, Rd, Wr>(rt, shared, reader, writer);
-    (handle, conn)
+    let span = crate::trace::span!(info_span, "connection", side = "server");
+    (handle, crate::trace::instrument(conn, span))
 }
 
 /// Shared state of a new server connection (announced to the handler).

@@ -35,6 +35,7 @@ pub use mcp_proto::schema::tools::TaskSupport;
 /// How a tool runs as a task. Built from a [`TaskSupport`]:
 /// `TaskOptions::new(TaskSupport::Optional).poll_interval(Duration::from_millis(500))`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TaskOptions {
     /// Whether calls may (`Optional`) or must (`Required`) run as tasks. Legacy clients see
     /// it as the tool's `execution.taskSupport`; for 2026-07-28 clients the server decides and

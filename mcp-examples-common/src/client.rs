@@ -486,10 +486,7 @@ async fn follow_counter(client: &Client, host: &Host) -> Result<(), TourError> {
                 resource_subscriptions: Some(vec![COUNTER_URI.into()]),
                 ..Default::default()
             };
-            let options = RequestOptions {
-                timeout: Some(None),
-                ..Default::default()
-            };
+            let options = RequestOptions::default().with_timeout(Some(None));
             let listen = client.request_with(
                 ClientRequest::Listen(SubscriptionsListenRequestParams::new(filter)),
                 options,

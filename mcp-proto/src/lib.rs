@@ -18,3 +18,23 @@ pub mod tasks;
 pub(crate) fn test_start() -> std::time::Instant {
     std::time::Instant::now()
 }
+
+/// Builder-style setters for a `#[non_exhaustive]` config struct: one `with_<field>` per
+/// field, so code outside the defining crate starts from a constructor or `Default` and
+/// sets what it changes, and a new field is not a breaking change.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __config_setters {
+    ($ty:ident { $($setter:ident => $field:ident: $t:ty),* $(,)? }) => {
+        impl $ty {
+            $(
+                #[doc = concat!("Sets [`", stringify!($field), "`](Self::", stringify!($field), ").")]
+                #[must_use]
+                pub fn $setter(mut self, $field: $t) -> Self {
+                    self.$field = $field;
+                    self
+                }
+            )*
+        }
+    };
+}

@@ -31,6 +31,7 @@ pub use crate::schema::tasks::TaskStatus;
 
 /// Limits and defaults of a task table.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct TaskConfig {
     /// Most tasks the default in-memory store holds at once (terminal ones included, until
     /// their TTL frees them). Further creations are refused, never made room for.
@@ -47,6 +48,15 @@ pub struct TaskConfig {
     /// Page size of `tasks/list`.
     pub page_size: usize,
 }
+
+crate::__config_setters!(TaskConfig {
+    with_max_tasks => max_tasks: usize,
+    with_max_tasks_per_owner => max_tasks_per_owner: usize,
+    with_default_ttl => default_ttl: Option<Duration>,
+    with_max_ttl => max_ttl: Option<Duration>,
+    with_poll_interval => poll_interval: Duration,
+    with_page_size => page_size: usize,
+});
 
 impl Default for TaskConfig {
     fn default() -> Self {

@@ -185,10 +185,9 @@ fn initialize_cannot_be_cancelled() {
 #[test]
 fn timeouts_fire_once_and_send_a_cancel() {
     let mut p = pair(EraPreference::Legacy);
-    let opts = RequestOptions {
-        timeout: Some(Some(Timeout::fixed(Duration::from_secs(10)))),
-        progress: false,
-    };
+    let opts = RequestOptions::default()
+        .with_timeout(Some(Some(Timeout::fixed(Duration::from_secs(10)))))
+        .with_progress(false);
     let id = send(&mut p, call("slow"), opts);
     let sid = served(&mut p);
     p.advance(Duration::from_secs(9));
@@ -220,10 +219,9 @@ fn progress_extends_the_idle_timeout_up_to_the_hard_cap() {
     let id = send(
         &mut p,
         call("long"),
-        RequestOptions {
-            timeout: Some(Some(t)),
-            progress: true,
-        },
+        RequestOptions::default()
+            .with_timeout(Some(Some(t)))
+            .with_progress(true),
     );
     let sid = served(&mut p);
     for step in 1..=3 {
@@ -257,10 +255,9 @@ fn progress_rules_are_enforced_on_the_server() {
     send(
         &mut p,
         call("a"),
-        RequestOptions {
-            timeout: None,
-            progress: true,
-        },
+        RequestOptions::default()
+            .with_timeout(None)
+            .with_progress(true),
     );
     let sid = served(&mut p);
     p.server.notify_progress(&sid, 5.0, None, None).unwrap();

@@ -67,25 +67,50 @@
 //! }
 //! ```
 
+// Neither side built: the glue has nothing to serve or connect.
+#![cfg_attr(
+    not(any(feature = "server", feature = "client")),
+    allow(unused_imports)
+)]
+
+#[cfg(feature = "server")]
 use std::future::Future;
 use std::io;
+#[cfg(feature = "client")]
 use std::process::ExitStatus;
+#[cfg(feature = "client")]
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+#[cfg(feature = "client")]
+use std::time::Duration;
+use std::time::Instant;
 
+#[cfg(feature = "http")]
 pub use mcp_driver::accept::{AcceptConfig, Listener};
+#[cfg(all(feature = "http", feature = "server"))]
 pub use mcp_driver::http::server::HttpService;
+#[cfg(all(feature = "http", feature = "server"))]
 pub use mcp_driver::mcp_proto::http::HttpServerConfig;
+#[cfg(feature = "client")]
 use mcp_driver::mcp_proto::session::{ClientConfig, ConnectError};
+#[cfg(feature = "client")]
 pub use mcp_driver::process::{ChildError, Stderr};
+#[cfg(feature = "client")]
 use mcp_driver::process::{ChildPipes, ChildProcess};
-use mcp_driver::{BoxFuture, Client, ClientHandler, Runtime, ServerHandle, Service};
+use mcp_driver::{BoxFuture, Runtime};
+#[cfg(feature = "client")]
+use mcp_driver::{Client, ClientHandler};
+#[cfg(feature = "server")]
+use mcp_driver::{ServerHandle, Service};
 use smol::io::{AsyncRead, AsyncWrite};
+#[cfg(feature = "client")]
 use smol::process::{Child, Stdio};
 use smol::Timer;
 
 pub use mcp_driver;
 pub use mcp_driver::mcp_proto;
+/// The `#[tool]` attribute (the `macros` feature): functions and impl blocks become tools.
+#[cfg(feature = "macros")]
+pub use mcp_driver::tool;
 
 /// What a typical server or client needs, in one `use` (see the crate docs for both).
 ///
@@ -104,15 +129,27 @@ pub mod prelude {
     pub use mcp_driver::mcp_proto::schema::{ContentBlock, Implementation};
     pub use mcp_driver::mcp_proto::session::{ClientConfig, ServerConfig};
 
+    #[cfg(feature = "server")]
     pub use mcp_driver::{Args, Json, RequestCx, Server, ServerBuilder, Service, State, ToolError};
+    #[cfg(feature = "client")]
     pub use mcp_driver::{CallError, Client, ClientHandler, NoHandler};
 
+    #[cfg(feature = "schemars")]
     pub use mcp_driver::schemars::JsonSchema;
     pub use mcp_driver::serde::{Deserialize, Serialize};
 
-    pub use crate::{connect, connect_child, serve, serve_stdio, ChildServer, Command, Stderr};
-    pub use crate::{connect_http, serve_http, HttpClientOptions, HttpServerConfig};
+    #[cfg(feature = "macros")]
+    pub use crate::tool;
+    #[cfg(feature = "client")]
+    pub use crate::{connect, connect_child, ChildServer, Command, Stderr};
+    #[cfg(all(feature = "http", feature = "client"))]
+    pub use crate::{connect_http, HttpClientOptions};
+    #[cfg(feature = "server")]
+    pub use crate::{serve, serve_stdio};
+    #[cfg(all(feature = "http", feature = "server"))]
+    pub use crate::{serve_http, HttpServerConfig};
 }
+#[cfg(feature = "client")]
 /// The command type [`connect_child`] takes (smol's, from `async-process`).
 pub use smol::process::Command;
 
@@ -136,6 +173,7 @@ impl Runtime for SmolRuntime {
     }
 }
 
+#[cfg(feature = "server")]
 /// Serves one connection over any stream and sink of whole JSON-RPC messages (a WebSocket,
 /// a channel pair; see [`mcp_driver::messages`]); returns a handle and the connection
 /// future (spawn it or await it).
@@ -157,6 +195,7 @@ where
     mcp_driver::serve_messages(SmolRuntime, service, stream, sink)
 }
 
+#[cfg(feature = "client")]
 /// Connects a client over any stream and sink of whole JSON-RPC messages (see
 /// [`mcp_driver::messages`]).
 pub async fn connect_messages<St, Si, M, E1, E2>(
@@ -175,6 +214,7 @@ where
     mcp_driver::connect_messages(SmolRuntime, config, handler, stream, sink).await
 }
 
+#[cfg(feature = "server")]
 /// Serves one connection over any byte stream; returns a handle and the connection future.
 pub fn serve_with_handle<R, W>(
     service: Service,
@@ -191,6 +231,7 @@ where
     mcp_driver::serve(SmolRuntime, service, reader, writer)
 }
 
+#[cfg(feature = "server")]
 /// Serves one connection over any byte stream until the peer disconnects.
 pub async fn serve<R, W>(service: Service, reader: R, writer: W) -> io::Result<()>
 where
@@ -200,6 +241,7 @@ where
     serve_with_handle(service, reader, writer).1.await
 }
 
+#[cfg(feature = "server")]
 /// Serves on stdin/stdout until stdin closes. Log to stderr: stdout carries only MCP.
 ///
 /// When stdin and stdout are pipes (as when a client spawns the server) they are driven by
@@ -215,6 +257,7 @@ pub async fn serve_stdio(service: Service) -> io::Result<()> {
     serve(service, stdin, stdout).await
 }
 
+#[cfg(feature = "server")]
 /// stdin and stdout as reactor-driven pipes, if both are pipes.
 #[cfg(unix)]
 fn stdio_pipes() -> Option<(smol::Async<std::fs::File>, smol::Async<std::fs::File>)> {
@@ -232,6 +275,7 @@ fn stdio_pipes() -> Option<(smol::Async<std::fs::File>, smol::Async<std::fs::Fil
     ))
 }
 
+#[cfg(feature = "client")]
 /// Connects a client over any byte stream.
 pub async fn connect<R, W>(
     config: ClientConfig,
@@ -246,6 +290,7 @@ where
     mcp_driver::connect(SmolRuntime, config, handler, reader, writer).await
 }
 
+#[cfg(all(feature = "http", feature = "server"))]
 /// Serves streamable HTTP (both eras) on `listener`. Each connection runs as its own task;
 /// the policies (allowed hosts and origins, limits) are in `config`. Accept errors are
 /// reported on stderr and waited out; returns once [`HttpService::shutdown`] begins.
@@ -257,6 +302,7 @@ pub async fn serve_http(
     serve_http_with(listener, HttpService::new(SmolRuntime, service, config)).await
 }
 
+#[cfg(all(feature = "http", feature = "server"))]
 /// Like [`serve_http`], with an [`HttpService`] you keep a clone of (to count or close
 /// sessions).
 pub async fn serve_http_with(
@@ -266,6 +312,7 @@ pub async fn serve_http_with(
     serve_http_accepting(SmolListener(listener), http, AcceptConfig::default()).await
 }
 
+#[cfg(all(feature = "http", feature = "server"))]
 /// Like [`serve_http_with`], on any [`Listener`] and with the accept loop's settings
 /// (connection cap, backoff).
 pub async fn serve_http_accepting<L: Listener>(
@@ -277,10 +324,12 @@ pub async fn serve_http_accepting<L: Listener>(
     Ok(())
 }
 
+#[cfg(feature = "http")]
 /// smol's TCP listener as the driver's [`Listener`].
 #[derive(Debug)]
 pub struct SmolListener(pub smol::net::TcpListener);
 
+#[cfg(feature = "http")]
 impl Listener for SmolListener {
     type Stream = smol::net::TcpStream;
 
@@ -294,14 +343,17 @@ impl Listener for SmolListener {
     }
 }
 
+#[cfg(feature = "client")]
 /// A server running as a child process, with a connected client (see
 /// [`mcp_driver::process::ChildServer`]).
 pub type ChildServer = mcp_driver::process::ChildServer<SmolChild>;
 
+#[cfg(feature = "client")]
 /// A smol child process as the driver's [`ChildProcess`].
 #[derive(Debug)]
 pub struct SmolChild(Child);
 
+#[cfg(feature = "client")]
 impl ChildProcess for SmolChild {
     type Stdin = smol::process::ChildStdin;
     type Stdout = smol::process::ChildStdout;
@@ -331,6 +383,7 @@ impl ChildProcess for SmolChild {
     }
 }
 
+#[cfg(feature = "client")]
 /// Spawns `command` as an MCP server on stdio and connects to it.
 pub async fn connect_child(
     mut command: Command,
@@ -348,15 +401,18 @@ pub async fn connect_child(
     mcp_driver::process::connect_spawned(SmolRuntime, child, name, config, handler).await
 }
 
+#[cfg(all(feature = "http", feature = "client"))]
 pub use mcp_driver::http::client::{
     http_error, AuthHttp, BearerAuth, HttpClientEvent, HttpClientOptions, HttpConnectError,
     HttpError, Rejection,
 };
+#[cfg(feature = "auth")]
 pub use mcp_driver::http::oauth::{
     AuthorizationHandler, CredentialStore, FileStore, HeadlessAuthorization, LoopbackAuthorization,
     MemoryStore, OAuth, PemSigner,
 };
 
+#[cfg(feature = "auth")]
 /// A listener on 127.0.0.1 for [`LoopbackAuthorization`] (`port` 0: any free port).
 pub async fn loopback_listener(
     port: u16,
@@ -369,11 +425,13 @@ pub async fn loopback_listener(
     )))
 }
 
+#[cfg(all(feature = "http", feature = "client"))]
 /// TCP for the streamable HTTP client (TLS, when the URL asks for it, is layered on top by
 /// the driver).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SmolConnector;
 
+#[cfg(all(feature = "http", feature = "client"))]
 impl mcp_driver::http::client::Connector for SmolConnector {
     fn connect(
         &self,
@@ -390,6 +448,7 @@ impl mcp_driver::http::client::Connector for SmolConnector {
     }
 }
 
+#[cfg(all(feature = "http", feature = "client"))]
 /// Connects to an MCP server over streamable HTTP at `url` (`http://` or `https://`),
 /// detecting the era (and the 2024-11-05 HTTP+SSE transport) like [`connect`] does on a
 /// stream. Every [`Client`] method then works as over stdio.

@@ -75,14 +75,12 @@ pub async fn accept_errors_are_survived<R: Runtime>(rt: R) {
     }
     let errors = Arc::new(Mutex::new(Vec::new()));
     let seen = errors.clone();
-    let config = AcceptConfig {
-        backoff_initial: Duration::from_millis(1),
-        backoff_max: Duration::from_millis(2),
-        on_error: Some(Arc::new(move |e: &io::Error, delay: Duration| {
+    let config = AcceptConfig::default()
+        .with_backoff_initial(Duration::from_millis(1))
+        .with_backoff_max(Duration::from_millis(2))
+        .with_on_error(Some(Arc::new(move |e: &io::Error, delay: Duration| {
             seen.lock().unwrap().push((e.to_string(), delay));
-        })),
-        ..AcceptConfig::default()
-    };
+        })));
     let served = Arc::new(AtomicUsize::new(0));
     let count = served.clone();
     let lp = accept_loop(rt.clone(), listener.clone(), config, move |_stream| {
@@ -117,10 +115,7 @@ pub async fn connections_are_capped<R: Runtime>(rt: R) {
             .unwrap()
             .push_back(Ok(Cursor::new(Vec::new())));
     }
-    let config = AcceptConfig {
-        max_connections: 2,
-        ..AcceptConfig::default()
-    };
+    let config = AcceptConfig::default().with_max_connections(2);
     let releases: Vec<Signal> = (0..3).map(|_| Signal::default()).collect();
     let started = Arc::new(AtomicUsize::new(0));
     let active = Arc::new(AtomicUsize::new(0));

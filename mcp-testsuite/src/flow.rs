@@ -133,13 +133,14 @@ pub async fn a_peer_that_never_reads_costs_bounded_memory<R: Runtime>(rt: R) {
         low: usize::MAX,
         max: usize::MAX,
     };
-    let (peak, all_in) = within(&rt, GUARD, "unlimited", unread_requests(&rt, unlimited)).await;
-    assert!(all_in && peak > 4 * MIB, "unlimited: peak {peak}");
+    let (unbounded, all_in) =
+        within(&rt, GUARD, "unlimited", unread_requests(&rt, unlimited)).await;
+    assert!(all_in && unbounded > 4 * MIB, "unlimited: peak {unbounded}");
     let marks = Watermarks::default();
     let (peak, all_in) = within(&rt, GUARD, "watermarks", unread_requests(&rt, marks)).await;
     eprintln!(
-        "{CALLS} unread calls of {PAYLOAD} B: peak backlog {peak} B with watermarks, \
-         high-water mark {} B",
+        "{CALLS} unread calls of {PAYLOAD} B: peak backlog {peak} B with watermarks \
+         (high-water mark {} B), {unbounded} B with the limits lifted",
         marks.high
     );
     assert!(!all_in, "the server kept reading");
@@ -161,12 +162,14 @@ pub async fn notifications_to_a_client_that_never_reads_are_cut_off<R: Runtime>(
     let mut first = String::new();
     reader.read_line(&mut first).await.expect("read");
     assert!(first.contains("\"id\":0"), "{first}");
+    let mut sent = 0;
     within(&rt, GUARD, "cut-off", async {
         // 10 MiB worth of notifications at most: a server without the cut would take them all.
         for i in 0..200_000 {
             if handle.is_closed() {
                 break;
             }
+            sent += 1;
             handle.notify_tools_list_changed();
             if i % 64 == 0 {
                 futures_lite::future::yield_now().await;
@@ -176,6 +179,11 @@ pub async fn notifications_to_a_client_that_never_reads_are_cut_off<R: Runtime>(
     })
     .await;
     let backlog = handle.backlog();
+    eprintln!(
+        "a client that never reads: cut off after {sent} notifications, peak backlog {} B \
+         (maximum {} B)",
+        backlog.peak, marks.max
+    );
     assert!(
         backlog.peak > marks.max && backlog.peak <= marks.max + 64 * 1024,
         "{backlog:?}"

@@ -23,6 +23,7 @@ use mcp_driver::{BoxFuture, CallError, Client, ClientHandler, NoHandler, Runtime
 use serde_json::json;
 
 pub use crate::crossing::http_tasks_expire_after_their_ttl;
+pub use crate::fair_streams::http_one_client_at_its_stream_limit_does_not_lock_out_another;
 pub use crate::python::python_server_over_http;
 pub use crate::stall::http_a_stalled_server_cannot_hold_the_client;
 use crate::tasks::{client_config, task_service, text, Gates};
@@ -298,10 +299,7 @@ pub async fn http_tls_with_rustls<R: Runtime, N: Net<R>>(rt: R, net: N) {
     for era in [EraPreference::Auto, EraPreference::Legacy] {
         let mut cfg = ClientConfig::new(Implementation::new("suite-client", "1"));
         cfg.era = era;
-        let options = HttpClientOptions {
-            tls: Some(Arc::new(client_tls.clone())),
-            ..Default::default()
-        };
+        let options = HttpClientOptions::default().with_tls(Some(Arc::new(client_tls.clone())));
         let client = connect_http(
             rt.clone(),
             net.connector(),
@@ -325,10 +323,7 @@ pub async fn http_tls_with_rustls<R: Runtime, N: Net<R>>(rt: R, net: N) {
         &url,
         ClientConfig::new(Implementation::new("suite-client", "1")),
         Arc::new(NoHandler),
-        HttpClientOptions {
-            max_attempts: 1,
-            ..Default::default()
-        },
+        HttpClientOptions::default().with_max_attempts(1),
     )
     .await;
     // Refused for the certificate, typed: not some other failure that happens to be an error.

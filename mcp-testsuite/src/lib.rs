@@ -36,6 +36,7 @@ pub mod builder;
 pub mod child;
 pub mod crossing;
 pub use crossing::a_cancel_crossing_a_response_changes_nothing;
+pub mod fair_streams;
 pub mod flow;
 pub use flow::{
     a_peer_that_never_reads_costs_bounded_memory,
@@ -307,6 +308,7 @@ macro_rules! http_suite {
             http_tasks_find_their_task_on_every_exchange,
             http_panicking_handlers_answer_errors,
             http_a_stalled_server_cannot_hold_the_client,
+            http_one_client_at_its_stream_limit_does_not_lock_out_another,
             $($($extra,)*)?
         );
         $crate::suite!(@oauth $rt, $block_on, $net;
@@ -539,6 +541,13 @@ impl Handler for Fixture {
                         "never cut"
                     };
                     Ok(CallToolResult::text(text).into())
+                }
+                "held" => {
+                    // Starts its response stream with a progress report, then holds it
+                    // until cancelled.
+                    cx.progress(0.0, None, None).map_err(internal)?;
+                    cx.cancelled().await;
+                    Ok(CallToolResult::text("cancelled").into())
                 }
                 "watchful" => {
                     me.started.set();
@@ -1138,10 +1147,11 @@ pub async fn handlers_see_their_own_cancellation<R: Runtime>(rt: R, link: Link) 
 pub async fn request_timeouts_fire<R: Runtime>(rt: R, link: Link) {
     let s = plain(rt, link, EraPreference::Auto).await;
     let params = serde_json::from_value(json!({"name": "hang"})).unwrap();
-    let options = RequestOptions {
-        timeout: Some(Some(Timeout::fixed(std::time::Duration::from_millis(150)))),
-        progress: false,
-    };
+    let options = RequestOptions::default()
+        .with_timeout(Some(Some(Timeout::fixed(
+            std::time::Duration::from_millis(150),
+        ))))
+        .with_progress(false);
     let r = s
         .client
         .request_with(ClientRequest::CallTool(params), options, None)

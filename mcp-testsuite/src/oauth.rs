@@ -374,10 +374,7 @@ async fn guarded<R: Runtime, T>(rt: &R, what: &str, fut: impl Future<Output = T>
 }
 
 async fn connect<R: Runtime, N: Net<R>>(rt: &R, net: &N, url: &str, auth: &OAuth) -> Client {
-    let options = HttpClientOptions {
-        auth: Some(Arc::new(auth.clone())),
-        ..Default::default()
-    };
+    let options = HttpClientOptions::default().with_auth(Some(Arc::new(auth.clone())));
     let mut cfg = ClientConfig::new(Implementation::new("oauth-suite", "0.1"));
     cfg.era = EraPreference::Legacy;
     let connecting = connect_http(

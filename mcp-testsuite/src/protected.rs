@@ -262,10 +262,7 @@ async fn connect<R: Runtime, N: Net<R>>(
     auth: &OAuth,
     era: EraPreference,
 ) -> Client {
-    let options = HttpClientOptions {
-        auth: Some(Arc::new(auth.clone())),
-        ..Default::default()
-    };
+    let options = HttpClientOptions::default().with_auth(Some(Arc::new(auth.clone())));
     let cfg = client_config(era);
     connect_http(
         rt.clone(),
@@ -324,10 +321,7 @@ pub async fn oauth_protected_server_against_oidc_provider<R: Runtime, N: Net<R>>
         .tool_scopes("admin_op", &["mcp:admin"]);
     let verifier: Arc<dyn TokenVerifier> = Arc::new(Arc::new(verifier));
     let protection = Protection::new(config, verifier).with_clock(server_clock);
-    let http_config = HttpServerConfig {
-        json_response: true,
-        ..Default::default()
-    };
+    let http_config = HttpServerConfig::default().with_json_response(true);
     let server = HttpService::protected(rt.clone(), service(), http_config, protection);
     assert!(slot.set(server).is_ok());
 

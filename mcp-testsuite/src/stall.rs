@@ -166,13 +166,11 @@ pub async fn http_a_stalled_server_cannot_hold_the_client<R: Runtime, N: Net<R>>
     let mut cfg = ClientConfig::new(Implementation::new("suite-client", "1"));
     cfg.era = EraPreference::Legacy;
     cfg.request_timeout = Timeout::fixed(Duration::from_secs(10));
-    let options = HttpClientOptions {
-        max_connections: 2,
-        response_timeout: Some(Duration::from_millis(300)),
-        idle_timeout: Some(Duration::from_millis(300)),
-        stream_idle_timeout: Some(Duration::from_millis(400)),
-        ..Default::default()
-    };
+    let options = HttpClientOptions::default()
+        .with_max_connections(2)
+        .with_response_timeout(Some(Duration::from_millis(300)))
+        .with_idle_timeout(Some(Duration::from_millis(300)))
+        .with_stream_idle_timeout(Some(Duration::from_millis(400)));
     let client = connect_http(
         rt.clone(),
         net.connector(),

@@ -34,10 +34,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.client_name = "mcp-rs oauth_client example".into();
     let oauth = OAuth::new(config, Arc::new(handler))
         .with_store(Arc::new(FileStore::new("oauth-credentials.json")));
-    let options = HttpClientOptions {
-        auth: Some(Arc::new(oauth.clone())),
-        ..Default::default()
-    };
+    let options = HttpClientOptions::default().with_auth(Some(Arc::new(oauth.clone())));
     let client_config = ClientConfig::new(Implementation::new("oauth_client", "0.1.0"));
     let client = match connect_http(&url, client_config, Arc::new(NoHandler), options).await {
         Ok(c) => c,

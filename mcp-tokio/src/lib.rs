@@ -24,28 +24,56 @@
 #![doc = "```no_run"]
 #![doc = include_str!("../examples/client_child.rs")]
 #![doc = "```"]
+// Neither side built: the glue has nothing to serve or connect.
+#![cfg_attr(
+    not(any(feature = "server", feature = "client")),
+    allow(unused_imports)
+)]
 
+#[cfg(feature = "server")]
 use std::future::Future;
 use std::io;
+#[cfg(feature = "client")]
 use std::process::{ExitStatus, Stdio};
+#[cfg(feature = "client")]
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+#[cfg(feature = "client")]
+use std::time::Duration;
+use std::time::Instant;
 
+#[cfg(feature = "http")]
 pub use mcp_driver::accept::AcceptConfig;
+#[cfg(feature = "http")]
 use mcp_driver::accept::Listener;
+#[cfg(all(feature = "http", feature = "server"))]
 pub use mcp_driver::http::server::HttpService;
+#[cfg(all(feature = "http", feature = "server"))]
 pub use mcp_driver::mcp_proto::http::HttpServerConfig;
+#[cfg(feature = "client")]
 use mcp_driver::mcp_proto::session::{ClientConfig, ConnectError};
+#[cfg(feature = "client")]
 pub use mcp_driver::process::{ChildError, Stderr};
+#[cfg(feature = "client")]
 use mcp_driver::process::{ChildPipes, ChildProcess};
-use mcp_driver::{BoxFuture, Client, ClientHandler, Runtime, ServerHandle, Service};
+use mcp_driver::{BoxFuture, Runtime};
+#[cfg(feature = "client")]
+use mcp_driver::{Client, ClientHandler};
+#[cfg(feature = "server")]
+use mcp_driver::{ServerHandle, Service};
 use tokio::io::{AsyncRead, AsyncWrite};
+#[cfg(feature = "client")]
 use tokio::process::Child;
-use tokio_util::compat::{Compat, TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
+#[cfg(any(feature = "client", feature = "http"))]
+use tokio_util::compat::Compat;
+use tokio_util::compat::{TokioAsyncReadCompatExt, TokioAsyncWriteCompatExt};
 
 pub use mcp_driver;
 pub use mcp_driver::mcp_proto;
+/// The `#[tool]` attribute (the `macros` feature): functions and impl blocks become tools.
+#[cfg(feature = "macros")]
+pub use mcp_driver::tool;
 /// The command type [`connect_child`] takes (tokio's).
+#[cfg(feature = "client")]
 pub use tokio::process::Command;
 
 /// What a typical server or client needs, in one `use` (see the crate docs for both).
@@ -65,14 +93,25 @@ pub mod prelude {
     pub use mcp_driver::mcp_proto::schema::{ContentBlock, Implementation};
     pub use mcp_driver::mcp_proto::session::{ClientConfig, ServerConfig};
 
+    #[cfg(feature = "server")]
     pub use mcp_driver::{Args, Json, RequestCx, Server, ServerBuilder, Service, State, ToolError};
+    #[cfg(feature = "client")]
     pub use mcp_driver::{CallError, Client, ClientHandler, NoHandler};
 
+    #[cfg(feature = "schemars")]
     pub use mcp_driver::schemars::JsonSchema;
     pub use mcp_driver::serde::{Deserialize, Serialize};
 
-    pub use crate::{connect, connect_child, serve, serve_stdio, ChildServer, Command, Stderr};
-    pub use crate::{connect_http, serve_http, HttpClientOptions, HttpServerConfig};
+    #[cfg(feature = "macros")]
+    pub use crate::tool;
+    #[cfg(feature = "client")]
+    pub use crate::{connect, connect_child, ChildServer, Command, Stderr};
+    #[cfg(all(feature = "http", feature = "client"))]
+    pub use crate::{connect_http, HttpClientOptions};
+    #[cfg(feature = "server")]
+    pub use crate::{serve, serve_stdio};
+    #[cfg(all(feature = "http", feature = "server"))]
+    pub use crate::{serve_http, HttpServerConfig};
 }
 
 /// The tokio [`Runtime`]: tokio's clock, timer and spawner. Needs a tokio runtime with the
@@ -94,6 +133,7 @@ impl Runtime for TokioRuntime {
     }
 }
 
+#[cfg(feature = "server")]
 /// Serves one connection over any stream and sink of whole JSON-RPC messages (a WebSocket,
 /// a channel pair; see [`mcp_driver::messages`]); returns a handle and the connection
 /// future (spawn it or await it).
@@ -115,6 +155,7 @@ where
     mcp_driver::serve_messages(TokioRuntime, service, stream, sink)
 }
 
+#[cfg(feature = "client")]
 /// Connects a client over any stream and sink of whole JSON-RPC messages (see
 /// [`mcp_driver::messages`]).
 pub async fn connect_messages<St, Si, M, E1, E2>(
@@ -133,6 +174,7 @@ where
     mcp_driver::connect_messages(TokioRuntime, config, handler, stream, sink).await
 }
 
+#[cfg(feature = "server")]
 /// Serves one connection over any tokio byte stream; returns a handle and the connection
 /// future (spawn it or await it).
 pub fn serve_with_handle<R, W>(
@@ -155,6 +197,7 @@ where
     )
 }
 
+#[cfg(feature = "server")]
 /// Serves one connection over any tokio byte stream until the peer disconnects.
 pub async fn serve<R, W>(service: Service, reader: R, writer: W) -> io::Result<()>
 where
@@ -164,6 +207,7 @@ where
     serve_with_handle(service, reader, writer).1.await
 }
 
+#[cfg(feature = "server")]
 /// Serves on stdin/stdout until stdin closes. Log to stderr: stdout carries only MCP.
 ///
 /// When stdin and stdout are pipes (as when a client spawns the server) they are driven by
@@ -177,6 +221,7 @@ pub async fn serve_stdio(service: Service) -> io::Result<()> {
     serve(service, tokio::io::stdin(), tokio::io::stdout()).await
 }
 
+#[cfg(feature = "server")]
 /// stdin and stdout as reactor-driven pipes, if both are pipes.
 #[cfg(unix)]
 fn stdio_pipes() -> Option<(
@@ -191,6 +236,7 @@ fn stdio_pipes() -> Option<(
     Some((reader, writer))
 }
 
+#[cfg(all(feature = "http", feature = "server"))]
 /// Serves streamable HTTP (both eras) on `listener`. Each connection runs as its own task;
 /// the policies (allowed hosts and origins, limits) are in `config`. Accept errors are
 /// reported on stderr and waited out; returns once [`HttpService::shutdown`] begins.
@@ -202,6 +248,7 @@ pub async fn serve_http(
     serve_http_with(listener, HttpService::new(TokioRuntime, service, config)).await
 }
 
+#[cfg(all(feature = "http", feature = "server"))]
 /// Like [`serve_http`], with an [`HttpService`] you keep a clone of (to count or close
 /// sessions).
 pub async fn serve_http_with<R: Runtime>(
@@ -211,6 +258,7 @@ pub async fn serve_http_with<R: Runtime>(
     serve_http_accepting(listener, http, AcceptConfig::default()).await
 }
 
+#[cfg(all(feature = "http", feature = "server"))]
 /// Like [`serve_http_with`], with the accept loop's settings (connection cap, backoff).
 pub async fn serve_http_accepting<R: Runtime>(
     listener: tokio::net::TcpListener,
@@ -221,10 +269,12 @@ pub async fn serve_http_accepting<R: Runtime>(
     Ok(())
 }
 
+#[cfg(feature = "http")]
 /// tokio's TCP listener as the driver's [`Listener`].
 #[derive(Debug)]
 pub struct TokioListener(pub tokio::net::TcpListener);
 
+#[cfg(feature = "http")]
 impl Listener for TokioListener {
     type Stream = Compat<tokio::net::TcpStream>;
 
@@ -238,6 +288,7 @@ impl Listener for TokioListener {
     }
 }
 
+#[cfg(feature = "client")]
 /// Connects a client over any tokio byte stream.
 pub async fn connect<R, W>(
     config: ClientConfig,
@@ -259,14 +310,17 @@ where
     .await
 }
 
+#[cfg(feature = "client")]
 /// A server running as a child process, with a connected client (see
 /// [`mcp_driver::process::ChildServer`]).
 pub type ChildServer = mcp_driver::process::ChildServer<TokioChild>;
 
+#[cfg(feature = "client")]
 /// A tokio child process as the driver's [`ChildProcess`].
 #[derive(Debug)]
 pub struct TokioChild(Child);
 
+#[cfg(feature = "client")]
 impl ChildProcess for TokioChild {
     type Stdin = Compat<tokio::process::ChildStdin>;
     type Stdout = Compat<tokio::process::ChildStdout>;
@@ -291,6 +345,7 @@ impl ChildProcess for TokioChild {
     }
 }
 
+#[cfg(feature = "client")]
 /// Spawns `command` as an MCP server on stdio and connects to it.
 pub async fn connect_child(
     mut command: Command,
@@ -312,15 +367,18 @@ pub async fn connect_child(
     mcp_driver::process::connect_spawned(TokioRuntime, child, name, config, handler).await
 }
 
+#[cfg(all(feature = "http", feature = "client"))]
 pub use mcp_driver::http::client::{
     http_error, AuthHttp, BearerAuth, HttpClientEvent, HttpClientOptions, HttpConnectError,
     HttpError, Rejection,
 };
+#[cfg(feature = "auth")]
 pub use mcp_driver::http::oauth::{
     AuthorizationHandler, CredentialStore, FileStore, HeadlessAuthorization, LoopbackAuthorization,
     MemoryStore, OAuth, PemSigner,
 };
 
+#[cfg(feature = "auth")]
 /// A listener on 127.0.0.1 for [`LoopbackAuthorization`] (`port` 0: any free port).
 pub async fn loopback_listener(
     port: u16,
@@ -333,11 +391,13 @@ pub async fn loopback_listener(
     )))
 }
 
+#[cfg(all(feature = "http", feature = "client"))]
 /// TCP for the streamable HTTP client (TLS, when the URL asks for it, is layered on top by
 /// the driver).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TokioConnector;
 
+#[cfg(all(feature = "http", feature = "client"))]
 impl mcp_driver::http::client::Connector for TokioConnector {
     fn connect(
         &self,
@@ -354,6 +414,7 @@ impl mcp_driver::http::client::Connector for TokioConnector {
     }
 }
 
+#[cfg(all(feature = "http", feature = "client"))]
 /// Connects to an MCP server over streamable HTTP at `url` (`http://` or `https://`),
 /// detecting the era (and the 2024-11-05 HTTP+SSE transport) like [`connect`] does on a
 /// stream. Every [`Client`] method then works as over stdio.

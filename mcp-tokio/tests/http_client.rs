@@ -280,12 +280,9 @@ async fn typescript_everything_over_2024_11_05_http_sse() {
             let (_child, port) = start_everything(&js, "sse").await;
             let events = Arc::new(Mutex::new(Vec::new()));
             let seen = events.clone();
-            let options = HttpClientOptions {
-                on_event: Some(Arc::new(move |e: &HttpClientEvent| {
-                    seen.lock().unwrap().push(e.clone())
-                })),
-                ..Default::default()
-            };
+            let options = HttpClientOptions::default().with_on_event(Some(Arc::new(
+                move |e: &HttpClientEvent| seen.lock().unwrap().push(e.clone()),
+            )));
             let url = format!("http://127.0.0.1:{port}/sse");
             let client = tokio::time::timeout(
                 GUARD,
@@ -791,12 +788,10 @@ async fn dead_server_backs_off_then_fails_typed() {
                 .unwrap()
                 .port();
             let connector = Arc::new(Counting(AtomicUsize::new(0)));
-            let options = HttpClientOptions {
-                backoff_initial: Duration::from_millis(10),
-                backoff_max: Duration::from_millis(40),
-                max_attempts: 4,
-                ..Default::default()
-            };
+            let options = HttpClientOptions::default()
+                .with_backoff_initial(Duration::from_millis(10))
+                .with_backoff_max(Duration::from_millis(40))
+                .with_max_attempts(4);
             let url = format!("http://127.0.0.1:{port}/mcp");
             let err = tokio::time::timeout(
                 GUARD,
@@ -880,14 +875,9 @@ async fn expired_session_is_reinitialized() {
     .await;
     let events = Arc::new(Mutex::new(Vec::new()));
     let seen = events.clone();
-    let options = HttpClientOptions {
-        on_event: Some(Arc::new(move |e: &HttpClientEvent| {
+    let options = HttpClientOptions::default().with_on_event(Some(Arc::new(move |e: &HttpClientEvent| {
             seen.lock().unwrap().push(e.clone())
-        })),
-        headers: vec![("x-tenant".into(), "t1".into())],
-        auth: Some(Arc::new(|| Some("secret-token".to_owned()))),
-        ..Default::default()
-    };
+        }))).with_headers(vec![("x-tenant".into(), "t1".into())]).with_auth(Some(Arc::new(|| Some("secret-token".to_owned()))));
     let url = format!("http://{addr}/mcp");
     let client = tokio::time::timeout(
         GUARD,
@@ -1003,10 +993,7 @@ async fn unauthorized_is_typed_and_the_hook_may_refresh() {
         Mutex::new(Some("stale".into())),
         AtomicUsize::new(0),
     ));
-    let options = HttpClientOptions {
-        auth: Some(auth.clone()),
-        ..Default::default()
-    };
+    let options = HttpClientOptions::default().with_auth(Some(auth.clone()));
     let client = tokio::time::timeout(GUARD, connect_http(&url, cfg, Arc::new(NoHandler), options))
         .await
         .unwrap()
@@ -1133,11 +1120,8 @@ async fn dropping_every_handle_ends_the_session() {
                     &format!("http://{addr}/mcp"),
                     cfg,
                     Arc::new(NoHandler),
-                    HttpClientOptions {
-                        // A loaded machine must not cut the DELETE short.
-                        close_grace: GUARD,
-                        ..Default::default()
-                    },
+                    // A loaded machine must not cut the DELETE short.
+                    HttpClientOptions::default().with_close_grace(GUARD),
                 ),
             )
             .await
@@ -1196,10 +1180,7 @@ async fn https_with_rustls() {
             .unwrap()
             .with_root_certificates(roots)
             .with_no_client_auth();
-        let options = HttpClientOptions {
-            tls: Some(Arc::new(client_tls)),
-            ..Default::default()
-        };
+        let options = HttpClientOptions::default().with_tls(Some(Arc::new(client_tls)));
         let url = format!("https://localhost:{}/mcp", addr.port());
         let client = tokio::time::timeout(
             GUARD,
@@ -1222,10 +1203,7 @@ async fn https_with_rustls() {
                 &url,
                 config(),
                 Arc::new(NoHandler),
-                HttpClientOptions {
-                    max_attempts: 1,
-                    ..Default::default()
-                },
+                HttpClientOptions::default().with_max_attempts(1),
             ),
         )
         .await
@@ -1283,11 +1261,7 @@ async fn an_endpoint_on_another_origin_gets_no_request_and_no_token() {
             Box::pin(async { false })
         }
     }
-    let options = HttpClientOptions {
-        auth: Some(Arc::new(Token)),
-        headers: vec![("x-api-key".into(), "secret-key".into())],
-        ..Default::default()
-    };
+    let options = HttpClientOptions::default().with_auth(Some(Arc::new(Token))).with_headers(vec![("x-api-key".into(), "secret-key".into())]);
     let mut cfg = config();
     cfg.era = EraPreference::Legacy;
     let url = format!("http://{addr}/sse");

@@ -255,11 +255,9 @@ async fn floods_evict_idle_sessions_and_oversized_bodies_are_refused() {
         async move {
             tokio::time::timeout(GUARD, async {
                 let (service, _c, _g) = service();
-                let config = HttpServerConfig {
-                    max_sessions: 2,
-                    max_body: 2048,
-                    ..HttpServerConfig::default()
-                };
+                let config = HttpServerConfig::default()
+                    .with_max_sessions(2)
+                    .with_max_body(2048);
                 let addr = listen(service, config).await;
                 let mut conn = Conn::open(addr).await;
                 let a = open_session(&mut conn).await;
@@ -373,10 +371,7 @@ async fn an_idle_session_expires_and_its_memory_is_freed() {
                     seen: seen.clone(),
                 });
                 let idle = Duration::from_secs(60);
-                let config = HttpServerConfig {
-                    session_idle_timeout: idle,
-                    ..HttpServerConfig::default()
-                };
+                let config = HttpServerConfig::default().with_session_idle_timeout(idle);
                 let clock = SkewedClock::default();
                 let http = HttpService::new(clock.clone(), service, config);
                 let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -420,10 +415,7 @@ async fn json_response_mode_answers_every_request_with_json() {
         async move {
             tokio::time::timeout(GUARD, async {
                 let (service, _c, gate) = service();
-                let config = HttpServerConfig {
-                    json_response: true,
-                    ..HttpServerConfig::default()
-                };
+                let config = HttpServerConfig::default().with_json_response(true);
                 let addr = listen(service, config).await;
                 let mut conn = Conn::open(addr).await;
                 let session = open_session(&mut conn).await;
@@ -459,10 +451,7 @@ async fn stateless_mode_serves_without_sessions() {
         async move {
             tokio::time::timeout(GUARD, async {
                 let (service, _c, _g) = service();
-                let config = HttpServerConfig {
-                    stateless: true,
-                    ..HttpServerConfig::default()
-                };
+                let config = HttpServerConfig::default().with_stateless(true);
                 let addr = listen(service, config).await;
                 let mut conn = Conn::open(addr).await;
                 let resp = conn.send("POST", &[], init_body()).await;
@@ -501,10 +490,7 @@ async fn open_streams_are_capped_server_wide() {
         async move {
             tokio::time::timeout(GUARD, async {
                 let (service, mut cancelled, _g) = service();
-                let config = HttpServerConfig {
-                    max_streams: 1,
-                    ..HttpServerConfig::default()
-                };
+                let config = HttpServerConfig::default().with_max_streams(1);
                 let addr = listen(service, config).await;
                 let modern = |id: u32, name: &str| {
                     json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":{

@@ -78,10 +78,7 @@ fn client_config() -> ClientConfig {
 }
 
 async fn connect(url: &str, auth: &OAuth) -> Client {
-    let options = HttpClientOptions {
-        auth: Some(Arc::new(auth.clone())),
-        ..Default::default()
-    };
+    let options = HttpClientOptions::default().with_auth(Some(Arc::new(auth.clone())));
     tokio::time::timeout(
         GUARD,
         connect_http(url, client_config(), Arc::new(NoHandler), options),

@@ -44,14 +44,12 @@ fn record() -> DormantSession {
 /// Runs one sequence. Layout: 5 config bytes, then ops of one byte plus operands.
 pub fn http_endpoint(data: &[u8]) {
     let mut r = Reader::new(data);
-    let config = HttpServerConfig {
-        max_sessions: 1 + usize::from(r.u8() % 8),
-        max_streams: 1 + usize::from(r.u8() % 16),
-        max_streams_per_session: 1 + usize::from(r.u8() % 8),
-        max_listen_streams: 1 + usize::from(r.u8() % 8),
-        stateless: r.u8().is_multiple_of(8),
-        ..HttpServerConfig::default()
-    };
+    let config = HttpServerConfig::default()
+        .with_max_sessions(1 + usize::from(r.u8() % 8))
+        .with_max_streams(1 + usize::from(r.u8() % 16))
+        .with_max_streams_per_session(1 + usize::from(r.u8() % 8))
+        .with_max_listen_streams(1 + usize::from(r.u8() % 8))
+        .with_stateless(r.u8().is_multiple_of(8));
     let max_sessions = config.max_sessions;
     let mut e: HttpEndpoint<u32> = HttpEndpoint::new(config, Box::new(SeededEntropy::new(3)));
     let t0 = Instant::now();

@@ -57,10 +57,7 @@ pub fn http_exchange(data: &[u8]) {
 }
 
 fn front_door(r: &mut Reader<'_>) {
-    let config = HttpServerConfig {
-        stateless: r.u8() & 1 == 1,
-        ..HttpServerConfig::default()
-    };
+    let config = HttpServerConfig::default().with_stateless(r.u8() & 1 == 1);
     let server = HttpServer::new(config);
     let method = match r.u8() % 4 {
         0 => Method::Post,
@@ -96,12 +93,11 @@ fn front_door(r: &mut Reader<'_>) {
 fn streams(r: &mut Reader<'_>) {
     let t0 = Instant::now();
     let mode = r.u8();
-    let config = StreamConfig {
-        keep_alive: Some(Duration::from_millis(u64::from(r.u8()) + 1)),
-        retry: Duration::from_millis(10),
-        max_queued: usize::from(r.u8() % 16) + 1,
-        max_stored: 0,
-    };
+    let config = StreamConfig::default()
+        .with_keep_alive(Some(Duration::from_millis(u64::from(r.u8()) + 1)))
+        .with_retry(Duration::from_millis(10))
+        .with_max_queued(usize::from(r.u8() % 16) + 1)
+        .with_max_stored(0);
     let store_max = usize::from(r.u8() % 32);
     let mut s = match mode % 3 {
         0 => HttpStreams::legacy(

@@ -584,10 +584,9 @@ impl Sim {
         let request = fixtures::client_request(kind, &task);
         let listen = matches!(request, ClientRequest::Listen(_));
         let no_timeout = opts & 2 != 0;
-        let options = RequestOptions {
-            progress: opts & 1 != 0,
-            timeout: no_timeout.then_some(None),
-        };
+        let options = RequestOptions::default()
+            .with_progress(opts & 1 != 0)
+            .with_timeout(no_timeout.then_some(None));
         if let Ok(id) = self.client.send_request(self.now, request, options) {
             assert!(!self.sent.iter().any(|s| s.id == id), "id {id} reused");
             self.sent.push(Sent {

@@ -346,10 +346,7 @@ fn client_in_mode(mode: u8, now: Instant) -> (ClientSession, Vec<RequestId>) {
         if left_out & (1 << bit) != 0 {
             continue;
         }
-        let progress = RequestOptions {
-            progress: kind == 1,
-            ..Default::default()
-        };
+        let progress = RequestOptions::default().with_progress(kind == 1);
         if let Ok(id) = client.send_request(now, fixtures::client_request(kind, "t"), progress) {
             sent.push(id);
         }

@@ -19,8 +19,6 @@ use std::future::Future;
 use std::sync::Arc;
 
 use mcp_proto::jsonrpc::{code, ErrorObject};
-use schemars::JsonSchema;
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::schema::ArgumentsInfo;
@@ -169,21 +167,10 @@ pub trait FromRequest: Sized {
 ///
 /// Arguments that do not deserialize make a tool answer `isError: true` with serde's message
 /// (so the model can correct itself), and a prompt or resource answer -32602.
+///
+/// An extractor with the `schemars` feature (on by default).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Args<T>(pub T);
-
-impl<T: DeserializeOwned + JsonSchema> FromRequest for Args<T> {
-    fn from_request(parts: &RequestParts) -> Result<Self, Rejection> {
-        let value = parts.arguments();
-        T::deserialize(&value)
-            .map(Args)
-            .map_err(|e| Rejection::invalid_params(format!("invalid arguments: {e}")))
-    }
-
-    fn arguments() -> Option<ArgumentsInfo> {
-        Some(ArgumentsInfo::of::<T>())
-    }
-}
 
 /// A clone of the application state of type `S`, registered with
 /// [`ServerBuilder::state`](super::ServerBuilder::state). Put shared mutable things behind an

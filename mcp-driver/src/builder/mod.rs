@@ -7,6 +7,8 @@
 //! the server offers while it runs and tells every connected client.
 
 mod control;
+#[cfg(feature = "schemars")]
+mod derived;
 mod dispatch;
 mod handler;
 mod output;
@@ -124,6 +126,13 @@ impl ServerBuilder {
     pub fn page_size(mut self, n: usize) -> Self {
         self.page_size = (n > 0).then_some(n);
         self
+    }
+
+    /// Applies `f` to this builder: a group of registrations kept in a function, such as
+    /// the `<name>_tool` functions and `tools()` methods the `#[tool]` attribute generates
+    /// (`.register(add_tool).register(calc.tools())`).
+    pub fn register(self, f: impl FnOnce(Self) -> Self) -> Self {
+        f(self)
     }
 
     /// Shared application state, handed to handlers by type through [`State<S>`] (one value

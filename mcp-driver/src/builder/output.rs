@@ -15,14 +15,11 @@ use mcp_proto::schema::resources::ReadResourceResult;
 use mcp_proto::schema::tools::CallToolResult;
 use mcp_proto::schema::Era;
 use mcp_proto::session::UsageError;
-use schemars::JsonSchema;
-use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 
-use super::schema;
 use crate::server::AskError;
 
 /// A tool failure. Usually one the model gets to see: answered as a `tools/call` result
@@ -265,6 +262,8 @@ impl fmt::Display for RpcError {
 ///
 /// The spec wants an object there: when `T`'s schema is not an object schema (a number, a
 /// list, an enum ...), both the schema and the value are wrapped as `{"result": ...}`.
+///
+/// A tool result with the `schemars` feature (on by default).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Json<T>(pub T);
 
@@ -348,24 +347,6 @@ macro_rules! display_results {
 display_results!(
     i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64, bool, char
 );
-
-impl<T: Serialize + JsonSchema + Send + 'static> IntoToolResult for Json<T> {
-    fn into_tool_result(self) -> CallToolResult {
-        match serde_json::to_value(&self.0) {
-            Ok(v) if schema::wraps_output::<T>() => {
-                CallToolResult::structured(json!({ "result": v }))
-            }
-            Ok(v) => CallToolResult::structured(v),
-            Err(e) => {
-                CallToolResult::error_text(format!("the tool's output did not serialize: {e}"))
-            }
-        }
-    }
-
-    fn output_schema() -> Option<Value> {
-        Some(schema::output_schema::<T>())
-    }
-}
 
 /// What a prompt handler may return inside `Ok`.
 ///
@@ -503,6 +484,7 @@ mod tests {
     use mcp_proto::session::RequestError;
 
     use super::*;
+    use serde_json::json;
 
     fn refused(capability: &'static str) -> AskError {
         AskError::Refused(UsageError::MissingCapability(capability))

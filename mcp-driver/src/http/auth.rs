@@ -7,17 +7,23 @@
 //! [`IntrospectionVerifier`] (RFC 7662, for opaque tokens). Both fetch over an
 //! [`AuthHttp`], the HTTP client's own connections.
 
+// Without `auth` only the protection itself is built, not the two verifiers.
+#![cfg_attr(not(feature = "auth"), allow(unused_imports))]
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+#[cfg(feature = "auth")]
 use jsonwebtoken::jwk::JwkSet;
+#[cfg(feature = "auth")]
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use mcp_proto::auth::{
     unix_seconds, url, AuthMethod, AuthRequest, Principal, ResourceServer, ResourceServerConfig,
 };
 use serde_json::{Map, Value};
 
+#[cfg(feature = "auth")]
 use super::client::AuthHttp;
 use crate::engine::lock;
 use crate::runtime::BoxFuture;
@@ -75,6 +81,7 @@ impl Protection {
     }
 }
 
+#[cfg(feature = "auth")]
 /// Algorithms accepted by default: asymmetric signatures only (never `none`, never an HMAC
 /// whose key would be the public key).
 pub const DEFAULT_ALGORITHMS: &[Algorithm] = &[
@@ -89,6 +96,7 @@ pub const DEFAULT_ALGORITHMS: &[Algorithm] = &[
     Algorithm::EdDSA,
 ];
 
+#[cfg(feature = "auth")]
 struct Jwks {
     uri: Option<String>,
     keys: Option<JwkSet>,
@@ -96,6 +104,7 @@ struct Jwks {
     fetched: Option<SystemTime>,
 }
 
+#[cfg(feature = "auth")]
 /// Verifies JWT access tokens against the issuer's JSON Web Key Set.
 ///
 /// The key set is fetched once and cached; a token signed with a key id the cache does not
@@ -114,6 +123,7 @@ pub struct JwtVerifier {
     clock: fn() -> SystemTime,
 }
 
+#[cfg(feature = "auth")]
 impl std::fmt::Debug for JwtVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwtVerifier")
@@ -123,6 +133,7 @@ impl std::fmt::Debug for JwtVerifier {
     }
 }
 
+#[cfg(feature = "auth")]
 impl JwtVerifier {
     /// Tokens from `issuer` for `audience` (the resource's canonical URI); the JWKS URL is
     /// found in the issuer's metadata (RFC 8414, then OpenID Connect Discovery) on first use.
@@ -297,12 +308,14 @@ impl JwtVerifier {
     }
 }
 
+#[cfg(feature = "auth")]
 impl TokenVerifier for Arc<JwtVerifier> {
     fn verify(&self, token: &str) -> BoxFuture<'static, Result<Principal, TokenError>> {
         Box::pin(self.clone().verify_owned(token.to_owned()))
     }
 }
 
+#[cfg(feature = "auth")]
 async fn get_json(http: &AuthHttp, uri: &str) -> Result<Value, TokenError> {
     let r = http
         .send(AuthRequest {
@@ -319,9 +332,11 @@ async fn get_json(http: &AuthHttp, uri: &str) -> Result<Value, TokenError> {
     serde_json::from_slice(&r.body).map_err(|e| TokenError(format!("GET {uri}: {e}")))
 }
 
+#[cfg(feature = "auth")]
 /// Most introspection answers kept at once.
 const MAX_CACHED: usize = 4096;
 
+#[cfg(feature = "auth")]
 /// Verifies opaque tokens by RFC 7662 introspection at the authorization server, caching
 /// each active answer until the token's `exp` (at most `max_cache`), keyed by a SHA-256 of
 /// the token (the cache holds no token).
@@ -336,6 +351,7 @@ pub struct IntrospectionVerifier {
     clock: fn() -> SystemTime,
 }
 
+#[cfg(feature = "auth")]
 impl std::fmt::Debug for IntrospectionVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("IntrospectionVerifier")
@@ -344,6 +360,7 @@ impl std::fmt::Debug for IntrospectionVerifier {
     }
 }
 
+#[cfg(feature = "auth")]
 impl IntrospectionVerifier {
     /// Introspects at `endpoint`, authenticating with HTTP Basic as `client_id`.
     pub fn new(
@@ -439,6 +456,7 @@ impl IntrospectionVerifier {
     }
 }
 
+#[cfg(feature = "auth")]
 impl TokenVerifier for Arc<IntrospectionVerifier> {
     fn verify(&self, token: &str) -> BoxFuture<'static, Result<Principal, TokenError>> {
         Box::pin(self.clone().verify_owned(token.to_owned()))

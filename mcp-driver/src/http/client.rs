@@ -41,6 +41,7 @@ use crate::engine::{lock, End, Engine, Io, Round, Transport};
 use crate::runtime::{BoxFuture, Runtime};
 
 /// The TLS library, so [`HttpClientOptions::tls`] can be built without depending on it.
+#[cfg(feature = "tls")]
 pub use futures_rustls::rustls;
 pub use mcp_proto::http::{HttpClientEvent, HttpError};
 
@@ -177,6 +178,7 @@ pub type EventFn = Arc<dyn Fn(&HttpClientEvent) + Send + Sync>;
 
 /// How the HTTP client behaves beyond the protocol defaults.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct HttpClientOptions {
     /// Headers added to every request (never replacing the protocol's own).
     pub headers: Vec<(String, String)>,
@@ -201,6 +203,7 @@ pub struct HttpClientOptions {
     /// Open the legacy standalone GET stream for server-initiated messages.
     pub standalone_stream: bool,
     /// TLS settings for `https://` (default: Mozilla's roots, no client certificate).
+    #[cfg(feature = "tls")]
     pub tls: Option<Arc<futures_rustls::rustls::ClientConfig>>,
     /// Told about transport events.
     pub on_event: Option<EventFn>,
@@ -219,6 +222,27 @@ pub struct HttpClientOptions {
     pub stream_quiet_timeout: Option<Duration>,
 }
 
+mcp_proto::__config_setters!(HttpClientOptions {
+    with_headers => headers: Vec<(String, String)>,
+    with_auth => auth: Option<Arc<dyn BearerAuth>>,
+    with_connect_timeout => connect_timeout: Duration,
+    with_backoff_initial => backoff_initial: Duration,
+    with_backoff_max => backoff_max: Duration,
+    with_max_attempts => max_attempts: u32,
+    with_max_reconnects => max_reconnects: u32,
+    with_default_retry => default_retry: Duration,
+    with_max_body_len => max_body_len: usize,
+    with_max_connections => max_connections: usize,
+    with_standalone_stream => standalone_stream: bool,
+    with_tls => tls: Option<Arc<futures_rustls::rustls::ClientConfig>>,
+    with_on_event => on_event: Option<EventFn>,
+    with_close_grace => close_grace: Duration,
+    with_response_timeout => response_timeout: Option<Duration>,
+    with_idle_timeout => idle_timeout: Option<Duration>,
+    with_stream_idle_timeout => stream_idle_timeout: Option<Duration>,
+    with_stream_quiet_timeout => stream_quiet_timeout: Option<Duration>,
+});
+
 impl Default for HttpClientOptions {
     fn default() -> Self {
         let core = HttpClientConfig::new("");
@@ -234,6 +258,7 @@ impl Default for HttpClientOptions {
             max_body_len: core.max_body_len,
             max_connections: 32,
             standalone_stream: true,
+            #[cfg(feature = "tls")]
             tls: None,
             on_event: None,
             close_grace: Duration::from_secs(2),
@@ -444,6 +469,7 @@ impl<R: Runtime> Transport<R> for HttpTransport<R> {
             (io.core.poll_timeout(), io.core.exchanges() == 0)
         };
         for e in &events {
+            crate::trace::http_client_event(e);
             if let Some(f) = &self.options.on_event {
                 f(e);
             }
@@ -610,7 +636,15 @@ async fn exchange<R: Runtime>(
                 // holding every pooled connection would leave the flow's own token request
                 // none (32 concurrent 401s against a pool of 32 deadlocked).
                 lease.discard();
-                if auth.rejected(rejection, auth_http(pool)).await {
+                let retry = auth.rejected(rejection, auth_http(pool)).await;
+                crate::trace::event!(
+                    info,
+                    status,
+                    attempt = auth_attempts,
+                    retry,
+                    "auth: request refused"
+                );
+                if retry {
                     auth_attempts += 1;
                     continue;
                 }
@@ -1034,15 +1068,7 @@ impl<R: Runtime> Pool<R> {
                 .await
                 .map_err(|e| format!("connect to {}:{}: {e}", target.host, target.port))?;
             let stream: BoxStream = if target.tls {
-                let config = tls_config(&self.options)?;
-                let name =
-                    futures_rustls::rustls::pki_types::ServerName::try_from(target.host.clone())
-                        .map_err(|e| format!("TLS server name {}: {e}", target.host))?;
-                let tls = futures_rustls::TlsConnector::from(config)
-                    .connect(name, tcp)
-                    .await
-                    .map_err(|e| format!("TLS handshake with {}: {e}", target.host))?;
-                Box::new(tls)
+                tls_connect(&self.options, target, tcp).await?
             } else {
                 tcp
             };
@@ -1068,7 +1094,41 @@ impl<R: Runtime> Pool<R> {
     }
 }
 
+/// `tcp` with TLS to `target` on top.
+#[cfg(feature = "tls")]
+async fn tls_connect(
+    options: &HttpClientOptions,
+    target: &Target,
+    tcp: BoxStream,
+) -> Result<BoxStream, String> {
+    let config = tls_config(options)?;
+    let name = futures_rustls::rustls::pki_types::ServerName::try_from(target.host.clone())
+        .map_err(|e| format!("TLS server name {}: {e}", target.host))?;
+    let tls = futures_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("TLS handshake with {}: {e}", target.host))?;
+    Ok(Box::new(tls))
+}
+
+/// Without the `tls` feature `https://` is refused ([`connect_http`] already says so).
+#[cfg(not(feature = "tls"))]
+async fn tls_connect(
+    options: &HttpClientOptions,
+    _target: &Target,
+    _tcp: BoxStream,
+) -> Result<BoxStream, String> {
+    tls_config(options).map(|never| match never {})
+}
+
+/// Without the `tls` feature there is no TLS configuration to make.
+#[cfg(not(feature = "tls"))]
+fn tls_config(_options: &HttpClientOptions) -> Result<std::convert::Infallible, String> {
+    Err("https:// URLs need the `tls` feature of mcp-driver".to_owned())
+}
+
 /// The TLS client configuration: the caller's, or Mozilla's roots with the ring provider.
+#[cfg(feature = "tls")]
 fn tls_config(
     options: &HttpClientOptions,
 ) -> Result<Arc<futures_rustls::rustls::ClientConfig>, String> {
@@ -1107,6 +1167,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "tls")]
     fn default_tls_config_builds() {
         let c = tls_config(&HttpClientOptions::default()).unwrap();
         assert!(!c.alpn_protocols.iter().any(|p| p == b"h2"));

@@ -798,6 +798,12 @@ impl Inner {
         let mut st = lock(&self.state);
         match result {
             Ok(o) => {
+                crate::trace::event!(
+                    info,
+                    refresh,
+                    registered = o.registered.is_some(),
+                    "auth: tokens obtained"
+                );
                 if let Some(c) = &o.registered {
                     self.store.save_client(c);
                 }
@@ -808,6 +814,7 @@ impl Inner {
                 true
             }
             Err(e) => {
+                crate::trace::event!(warn, refresh, error = %e, "auth: flow failed");
                 if refresh {
                     // A refresh that failed for good: the next refusal authorizes anew.
                     st.tokens = None;

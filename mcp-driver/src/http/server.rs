@@ -491,7 +491,9 @@ async fn drive_connection<F: Future>(conn: F) {
     let wake = Coalesce::new();
     let mut conn = std::pin::pin!(conn);
     // A client that vanishes mid-request is routine; nothing to report.
-    let _ = std::future::poll_fn(|cx| wake.poll_with(cx, |cx| conn.as_mut().poll(cx))).await;
+    let run = std::future::poll_fn(|cx| wake.poll_with(cx, |cx| conn.as_mut().poll(cx)));
+    let span = crate::trace::span!(info_span, "connection", side = "server", transport = "http");
+    let _ = crate::trace::instrument(run, span).await;
 }
 
 /// Mounts the MCP endpoint in any tower stack (`axum::Router::nest_service("/mcp", http)`,
@@ -684,6 +686,7 @@ fn full(b: Bytes) -> ResponseBody {
 }
 
 fn to_hyper(r: Response, stream: Option<StreamReader>) -> hyper::Response<ResponseBody> {
+    crate::trace::http_response(r.status);
     let body = match (r.body, stream) {
         (Body::Stream(_), Some(reader)) => ResponseBody {
             inner: BodyKind::Stream(reader),

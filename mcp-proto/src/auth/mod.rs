@@ -251,6 +251,7 @@ pub const JWT_BEARER_GRANT: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 
 /// What a flow needs to know about the client.
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct OAuthConfig {
     /// The MCP endpoint (exact string).
     pub server_url: String,
@@ -283,6 +284,22 @@ pub struct OAuthConfig {
     /// Largest response body the flow accepts from the transport (documented bound for it).
     pub max_body_len: usize,
 }
+
+crate::__config_setters!(OAuthConfig {
+    with_server_url => server_url: String,
+    with_grant => grant: Grant,
+    with_redirect_uri => redirect_uri: String,
+    with_client_name => client_name: String,
+    with_client_metadata_url => client_metadata_url: Option<String>,
+    with_pre_registered => pre_registered: Option<PreRegistered>,
+    with_signer => signer: Option<Arc<dyn JwtSigner>>,
+    with_offline_access => offline_access: bool,
+    with_default_scope => default_scope: Option<String>,
+    with_assertion => assertion: Option<String>,
+    with_id_jag => id_jag: Option<IdJagExchange>,
+    with_dpop => dpop: Option<Arc<dyn JwtSigner>>,
+    with_max_body_len => max_body_len: usize,
+});
 
 impl OAuthConfig {
     /// An authorization-code configuration for `server_url` with redirect `redirect_uri`.

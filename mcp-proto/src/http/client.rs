@@ -91,6 +91,7 @@ const ERROR_SNIPPET: usize = 200;
 
 /// Configuration of an [`HttpClient`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct HttpClientConfig {
     /// The MCP endpoint (`http://host:port/path`).
     pub url: String,
@@ -123,6 +124,23 @@ pub struct HttpClientConfig {
     /// keep-alive comments (no event, `id` or `retry`) before it is reconnected.
     pub stream_quiet_timeout: Option<Duration>,
 }
+
+crate::__config_setters!(HttpClientConfig {
+    with_url => url: String,
+    with_max_body_len => max_body_len: usize,
+    with_default_retry => default_retry: Duration,
+    with_backoff_initial => backoff_initial: Duration,
+    with_backoff_max => backoff_max: Duration,
+    with_max_attempts => max_attempts: u32,
+    with_max_reconnects => max_reconnects: u32,
+    with_max_reinitializations => max_reinitializations: u32,
+    with_standalone_stream => standalone_stream: bool,
+    with_legacy_sse_fallback => legacy_sse_fallback: bool,
+    with_response_timeout => response_timeout: Option<Duration>,
+    with_idle_timeout => idle_timeout: Option<Duration>,
+    with_stream_idle_timeout => stream_idle_timeout: Option<Duration>,
+    with_stream_quiet_timeout => stream_quiet_timeout: Option<Duration>,
+});
 
 impl HttpClientConfig {
     /// Defaults for `url`: 4 MiB bodies, 1 s default retry, backoff from 250 ms to 30 s,

@@ -24,6 +24,7 @@ pub enum Origins {
 /// loopback: only loopback `Host`s and `Origin`s, 4 MiB bodies, 1024 sessions idle-expiring
 /// after 10 minutes.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct HttpServerConfig {
     /// The MCP endpoint's path.
     pub path: String,
@@ -61,6 +62,23 @@ pub struct HttpServerConfig {
     /// Limits of SSE streams.
     pub streams: super::StreamConfig,
 }
+
+crate::__config_setters!(HttpServerConfig {
+    with_path => path: String,
+    with_allowed_hosts => allowed_hosts: Option<Vec<String>>,
+    with_allowed_origins => allowed_origins: Origins,
+    with_max_body => max_body: usize,
+    with_max_sessions => max_sessions: usize,
+    with_session_idle_timeout => session_idle_timeout: Duration,
+    with_probation_idle_timeout => probation_idle_timeout: Duration,
+    with_max_streams_per_session => max_streams_per_session: usize,
+    with_max_streams => max_streams: usize,
+    with_max_listen_streams => max_listen_streams: usize,
+    with_body_timeout => body_timeout: Duration,
+    with_json_response => json_response: bool,
+    with_stateless => stateless: bool,
+    with_streams => streams: super::StreamConfig,
+});
 
 impl Default for HttpServerConfig {
     fn default() -> Self {

@@ -44,6 +44,7 @@ const STANDALONE: StreamId = StreamId(0);
 
 /// Stream limits and timings.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct StreamConfig {
     /// Send a keep-alive comment on an SSE stream quiet for this long (and start SSE on a
     /// request that has produced nothing for this long, so proxies see bytes).
@@ -60,6 +61,13 @@ pub struct StreamConfig {
     /// resumed without a gap.
     pub max_stored: usize,
 }
+
+crate::__config_setters!(StreamConfig {
+    with_keep_alive => keep_alive: Option<Duration>,
+    with_retry => retry: Duration,
+    with_max_queued => max_queued: usize,
+    with_max_stored => max_stored: usize,
+});
 
 impl Default for StreamConfig {
     fn default() -> Self {

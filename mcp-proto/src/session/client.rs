@@ -38,6 +38,7 @@ pub enum EraPreference {
 
 /// Static configuration of a client session.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ClientConfig {
     /// Name and version reported to servers.
     pub info: Implementation,
@@ -65,6 +66,21 @@ pub struct ClientConfig {
     /// Output backlog limits of a byte-stream transport (see [`crate::codec::flow`]).
     pub watermarks: crate::codec::flow::Watermarks,
 }
+
+crate::__config_setters!(ClientConfig {
+    with_info => info: Implementation,
+    with_capabilities => capabilities: ClientCapabilities,
+    with_versions => versions: Vec<ProtocolVersion>,
+    with_era => era: EraPreference,
+    with_probe_timeout => probe_timeout: Duration,
+    with_initialize_timeout => initialize_timeout: Duration,
+    with_request_timeout => request_timeout: Timeout,
+    with_max_frame_len => max_frame_len: usize,
+    with_max_queued => max_queued: usize,
+    with_max_in_flight => max_in_flight: usize,
+    with_log_level => log_level: Option<crate::schema::LoggingLevel>,
+    with_watermarks => watermarks: crate::codec::flow::Watermarks,
+});
 
 impl ClientConfig {
     /// A config for a client called `name` at `version`, defaults for everything else: the
@@ -219,12 +235,18 @@ struct Watch {
 
 /// Per-request options.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[non_exhaustive]
 pub struct RequestOptions {
     /// Overrides the default timeout; `Some(None)` disables it (listen streams).
     pub timeout: Option<Option<Timeout>>,
     /// Ask the server for progress notifications.
     pub progress: bool,
 }
+
+crate::__config_setters!(RequestOptions {
+    with_timeout => timeout: Option<Option<Timeout>>,
+    with_progress => progress: bool,
+});
 
 #[derive(Debug, Clone, PartialEq)]
 enum State {

@@ -46,6 +46,7 @@ use crate::tasks::{
 
 /// Static configuration of a server session.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ServerConfig {
     /// Name and version reported to clients.
     pub info: Implementation,
@@ -80,6 +81,23 @@ pub struct ServerConfig {
     /// Output backlog limits of a byte-stream transport (see [`crate::codec::flow`]).
     pub watermarks: Watermarks,
 }
+
+crate::__config_setters!(ServerConfig {
+    with_info => info: Implementation,
+    with_capabilities => capabilities: ServerCapabilities,
+    with_instructions => instructions: Option<String>,
+    with_versions => versions: Vec<ProtocolVersion>,
+    with_max_frame_len => max_frame_len: usize,
+    with_max_in_flight => max_in_flight: usize,
+    with_max_subscriptions => max_subscriptions: usize,
+    with_max_resource_subscriptions => max_resource_subscriptions: usize,
+    with_request_timeout => request_timeout: Timeout,
+    with_client_task_deadline => client_task_deadline: Duration,
+    with_custom_methods => custom_methods: Vec<String>,
+    with_discover_ttl_ms => discover_ttl_ms: u64,
+    with_tasks => tasks: TaskConfig,
+    with_watermarks => watermarks: Watermarks,
+});
 
 impl ServerConfig {
     /// A config with the given identity and capabilities and defaults for everything else.
