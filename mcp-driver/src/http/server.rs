@@ -840,7 +840,20 @@ where
             } => Some(Call::from_message(msg)),
             _ => None,
         };
-        if let Some(Err(r)) = call.map(|c| p.resource().authorize((p.clock)(), principal, &c)) {
+        let verdict = match (&admitted, call) {
+            (_, Some(c)) => p.resource().authorize((p.clock)(), principal, &c),
+            (Admitted::Batch { batch, .. }, None) => {
+                let calls: Vec<Call> = batch
+                    .items()
+                    .iter()
+                    .filter_map(|m| m.as_ref().ok())
+                    .map(Call::from_message)
+                    .collect();
+                p.resource().authorize_batch((p.clock)(), principal, &calls)
+            }
+            _ => Ok(()),
+        };
+        if let Err(r) = verdict {
             if let Some(slot) = slot_of(admitted) {
                 app.release(slot);
             }

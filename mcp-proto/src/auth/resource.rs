@@ -411,6 +411,45 @@ impl ResourceServer {
         )
     }
 
+    /// [`Self::authorize`] for every call of a 2025-03-26 batch at once: the 403 names the
+    /// scopes all of them need together.
+    pub fn authorize_batch(
+        &self,
+        now: SystemTime,
+        principal: &Principal,
+        calls: &[Call],
+    ) -> Result<(), Response> {
+        self.authorize(now, principal, &Call::default())?;
+        let mut needed: Vec<&str> = Vec::new();
+        for c in calls {
+            for s in self.scopes_for(c) {
+                if !needed.contains(&s) {
+                    needed.push(s);
+                }
+            }
+        }
+        let missing: Vec<&str> = needed
+            .iter()
+            .copied()
+            .filter(|s| !principal.has_scope(s))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let challenge = BearerChallenge {
+            resource_metadata: Some(self.metadata_url.clone()),
+            scope: Some(needed.join(" ")),
+            error: Some("insufficient_scope".into()),
+            error_description: Some(format!("missing scope: {}", missing.join(" "))),
+            ..Default::default()
+        };
+        Err(Response::rpc_error(
+            403,
+            &ErrorObject::invalid_request(format!("missing scope: {}", missing.join(" "))),
+        )
+        .with_header("www-authenticate", challenge.to_header()))
+    }
+
     /// Whether the verified `principal` may make `call` at `now`: `Err` is the response
     /// to send (401 `invalid_token` for an expired token or one for another resource, 403
     /// `insufficient_scope` naming every scope `call` needs).
@@ -609,6 +648,34 @@ mod tests {
             .unwrap(),
         );
         assert_eq!(rs.scopes_for(&read), ["mcp:tools", "files:read"]);
+    }
+
+    #[test]
+    fn a_batch_needs_the_scopes_of_all_its_calls() {
+        let rs = rs();
+        let batch = crate::jsonrpc::RawBatch::parse(
+            r#"[{"jsonrpc":"2.0","id":1,"method":"ping"},
+                {"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"delete"}},
+                {"jsonrpc":"2.0","id":3,"method":"resources/read","params":{"uri":"x"}}]"#,
+        )
+        .unwrap();
+        let calls: Vec<Call> = batch
+            .items()
+            .iter()
+            .filter_map(|m| m.as_ref().ok())
+            .map(Call::from_message)
+            .collect();
+        let p = principal(&["mcp:tools", "mcp:admin"], MCP, 1000);
+        let r = rs.authorize_batch(t(0), &p, &calls).unwrap_err();
+        assert_eq!(r.status, 403);
+        assert_eq!(
+            challenge(&r).scope(),
+            Some("mcp:tools mcp:admin files:read")
+        );
+        let all = principal(&["mcp:tools", "mcp:admin", "files:read"], MCP, 1000);
+        assert_eq!(rs.authorize_batch(t(0), &all, &calls), Ok(()));
+        let r = rs.authorize_batch(t(2000), &all, &calls).unwrap_err();
+        assert_eq!(r.status, 401);
     }
 
     #[test]
